@@ -1,0 +1,157 @@
+//! Runs any TickerPulse function's real handler in-process, JSON in, JSON out, as
+//! the Lambda Invoke API would.
+
+use aws_lambda_events::event::apigw::ApiGatewayProxyResponse;
+use serde_json::Value;
+use std::collections::HashMap;
+use std::sync::Arc;
+use tickerpulse_aws::HandlerError;
+use tickerpulse_core::config::Env;
+use tokio::sync::Mutex;
+
+/// The Cargo binary names of the functions, as `template.yaml` builds them.
+pub const FUNCTIONS: &[&str] = &[
+    "ingest",
+    "transform",
+    "plan",
+    "compact",
+    "clean",
+    "aggregate",
+    "api",
+];
+
+/// A constructed handler.
+pub enum Handler {
+    Ingest(tickerpulse_fn_ingest::Function),
+    Transform(tickerpulse_fn_transform::Function),
+    Plan(tickerpulse_fn_plan::Function),
+    Compact(tickerpulse_fn_compact::Function),
+    Clean(tickerpulse_fn_clean::Function),
+    Aggregate(tickerpulse_fn_aggregate::Function),
+    Api(tickerpulse_fn_api::Function),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum InvokeError {
+    #[error("unknown function {0:?} (known: {list})", list = FUNCTIONS.join(", "))]
+    UnknownFunction(String),
+    #[error(transparent)]
+    Handler(#[from] HandlerError),
+}
+
+impl InvokeError {
+    /// The Lambda `errorType` this failure reports.
+    pub fn error_type(&self) -> &'static str {
+        match self {
+            InvokeError::UnknownFunction(_) => "ResourceNotFoundException",
+            InvokeError::Handler(e) => e.error_type(),
+        }
+    }
+}
+
+fn parse<T: serde::de::DeserializeOwned>(
+    function: &str,
+    payload: Value,
+) -> Result<T, HandlerError> {
+    serde_json::from_value(payload).map_err(|e| {
+        HandlerError::InvalidInput(format!(
+            "{function}: the event does not match its type: {e}"
+        ))
+    })
+}
+
+fn to_json<T: serde::Serialize>(value: T) -> Result<Value, HandlerError> {
+    serde_json::to_value(value)
+        .map_err(|e| HandlerError::Fatal(format!("serializing the response: {e}")))
+}
+
+impl Handler {
+    /// Builds a function's handler from its configuration.
+    pub async fn build(binary: &str, env: &dyn Env) -> Result<Self, InvokeError> {
+        Ok(match binary {
+            "ingest" => Handler::Ingest(tickerpulse_fn_ingest::Function::from_env(env).await?),
+            "transform" => {
+                Handler::Transform(tickerpulse_fn_transform::Function::from_env(env).await?)
+            }
+            "plan" => Handler::Plan(tickerpulse_fn_plan::Function::from_env(env).await?),
+            "compact" => Handler::Compact(tickerpulse_fn_compact::Function::from_env(env).await?),
+            "clean" => Handler::Clean(tickerpulse_fn_clean::Function::from_env(env).await?),
+            "aggregate" => {
+                Handler::Aggregate(tickerpulse_fn_aggregate::Function::from_env(env).await?)
+            }
+            "api" => Handler::Api(tickerpulse_fn_api::Function::from_env(env).await?),
+            other => return Err(InvokeError::UnknownFunction(other.to_string())),
+        })
+    }
+
+    /// Invokes the handler with a JSON event, as Lambda would.
+    pub async fn invoke(&self, payload: Value) -> Result<Value, HandlerError> {
+        match self {
+            Handler::Ingest(f) => to_json(f.handle(payload).await?),
+            Handler::Transform(f) => to_json(f.handle(parse("transform", payload)?).await?),
+            Handler::Plan(f) => to_json(f.handle(parse("plan", payload)?).await?),
+            Handler::Compact(f) => to_json(f.handle(parse("compact", payload)?).await?),
+            Handler::Clean(f) => to_json(f.handle(parse("clean", payload)?).await?),
+            Handler::Aggregate(f) => to_json(f.handle(parse("aggregate", payload)?).await?),
+            Handler::Api(f) => {
+                let request =
+                    lambda_http::request::from_str(&payload.to_string()).map_err(|e| {
+                        HandlerError::InvalidInput(format!(
+                            "api: not an API Gateway proxy event: {e}"
+                        ))
+                    })?;
+                let response = f.handle(request).await?;
+                to_json(proxy_response(response))
+            }
+        }
+    }
+}
+
+/// An API Gateway (REST, v1) proxy response, as Lambda returns it.
+fn proxy_response(response: lambda_http::Response<lambda_http::Body>) -> ApiGatewayProxyResponse {
+    use aws_lambda_events::encodings::Body as EventBody;
+    let (parts, body) = response.into_parts();
+    let (body, is_base64_encoded) = match body {
+        lambda_http::Body::Empty => (None, false),
+        lambda_http::Body::Text(t) => (Some(EventBody::Text(t)), false),
+        lambda_http::Body::Binary(b) => (Some(EventBody::Binary(b)), true),
+        _ => (None, false),
+    };
+    let mut out = ApiGatewayProxyResponse::default();
+    out.status_code = i64::from(parts.status.as_u16());
+    out.multi_value_headers = parts.headers.clone();
+    out.headers = parts.headers;
+    out.body = body;
+    out.is_base64_encoded = is_base64_encoded;
+    out
+}
+
+/// Builds each handler once and keeps it, as a warm Lambda would.
+pub struct Registry {
+    env: Box<dyn Env>,
+    handlers: Mutex<HashMap<String, Arc<Handler>>>,
+}
+
+impl Registry {
+    pub fn new(env: Box<dyn Env>) -> Self {
+        Self {
+            env,
+            handlers: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub async fn handler(&self, binary: &str) -> Result<Arc<Handler>, InvokeError> {
+        let mut handlers = self.handlers.lock().await;
+        if let Some(h) = handlers.get(binary) {
+            return Ok(h.clone());
+        }
+        let h = Arc::new(Handler::build(binary, self.env.as_ref()).await?);
+        handlers.insert(binary.to_string(), h.clone());
+        Ok(h)
+    }
+
+    pub async fn invoke(&self, binary: &str, payload: Value) -> Result<Value, InvokeError> {
+        let handler = self.handler(binary).await?;
+        Ok(handler.invoke(payload).await?)
+    }
+}

@@ -1,0 +1,8 @@
+//! The TickerPulse developer CLI as a library, so end-to-end tests drive the same
+//! code paths as `tickerpulse`.
+
+pub mod firehose;
+pub mod functions;
+pub mod local;
+pub mod proxy;
+pub mod template;

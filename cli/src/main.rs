@@ -1,0 +1,222 @@
+use anyhow::{bail, Context, Result};
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use tickerpulse::functions::{Handler, FUNCTIONS};
+use tickerpulse::local;
+use tickerpulse::template::{find_template, Template};
+
+/// TickerPulse developer CLI: the local AWS stack, in-process invocation of the
+/// Lambda handlers, and (as later issues land) the pipeline, the API and the demo.
+#[derive(Parser)]
+#[command(name = "tickerpulse", version, about)]
+struct Cli {
+    /// The SAM template (default: template.yaml of this checkout).
+    #[arg(long, global = true)]
+    template: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// The local AWS stack (moto server and the TickerPulse proxy).
+    Local {
+        #[command(subcommand)]
+        action: LocalAction,
+    },
+    /// Runs a function's handler in-process with an event file and prints its JSON response.
+    Invoke {
+        /// One of: ingest, transform, plan, compact, clean, aggregate, api.
+        function: String,
+        /// The event, as JSON (see events/).
+        #[arg(long, short)]
+        event: PathBuf,
+        /// Use the AWS environment of this shell (real AWS) instead of the local stack;
+        /// the function's variables (RAW_BUCKET, ...) must then be set in the shell.
+        #[arg(long)]
+        aws: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum LocalAction {
+    /// Starts the emulator and creates every resource of template.yaml.
+    Up {
+        /// Port of the local AWS endpoint; 0 picks a free one.
+        #[arg(long, default_value_t = local::DEFAULT_PORT)]
+        port: u16,
+    },
+    /// Stops the emulator and the proxy started by `local up`.
+    Down,
+    /// Says whether the local stack runs, where, and what it holds.
+    Status,
+    /// Runs the proxy in the foreground (what `local up` starts in the background).
+    #[command(hide = true)]
+    Proxy {
+        #[arg(long)]
+        port: u16,
+        #[arg(long)]
+        moto_port: u16,
+    },
+}
+
+fn init_logs(default: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .try_init();
+}
+
+fn load_template(cli_path: &Option<PathBuf>) -> Result<Template> {
+    let path = match cli_path {
+        Some(p) => p.clone(),
+        None => find_template()?,
+    };
+    Template::load(&path)
+}
+
+async fn run(cli: Cli) -> Result<i32> {
+    match cli.command {
+        Command::Local { action } => {
+            let template = load_template(&cli.template)?;
+            match action {
+                LocalAction::Up { port } => {
+                    init_logs("warn");
+                    let exe = std::env::current_exe().context("locating the tickerpulse binary")?;
+                    let (file, created) = local::up(&template, port, &exe).await?;
+                    println!(
+                        "local stack up at {} (moto pid {}, proxy pid {})",
+                        file.endpoint(),
+                        file.moto_pid,
+                        file.proxy_pid
+                    );
+                    for c in created {
+                        println!("  created {c}");
+                    }
+                    println!("use it with: export AWS_ENDPOINT_URL={} AWS_REGION={} AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing", file.endpoint(), template.region());
+                }
+                LocalAction::Down => {
+                    if local::down(&template)? {
+                        println!("local stack stopped");
+                    } else {
+                        println!("no local stack was running");
+                    }
+                }
+                LocalAction::Status => match local::running(&local::state_dir(&template))? {
+                    Some(f) => {
+                        println!(
+                            "running at {} (moto pid {} on port {}, proxy pid {})",
+                            f.endpoint(),
+                            f.moto_pid,
+                            f.moto_port,
+                            f.proxy_pid
+                        );
+                        for b in template.buckets()? {
+                            println!("  bucket          {}", b.name);
+                        }
+                        for t in template.tables()? {
+                            println!("  table           {}", t.name);
+                        }
+                        for d in template.delivery_streams()? {
+                            println!("  delivery stream {}", d.name);
+                        }
+                        for m in template.state_machines()? {
+                            println!("  state machine   {}", m.name);
+                        }
+                    }
+                    None => {
+                        println!("not running (`tickerpulse local up` starts it)");
+                        return Ok(3);
+                    }
+                },
+                LocalAction::Proxy { port, moto_port } => {
+                    init_logs("info");
+                    let listener = local::bind_loopback(port)?;
+                    listener.set_nonblocking(true)?;
+                    let listener = tokio::net::TcpListener::from_std(listener)?;
+                    let state = local::proxy_state(&template, port, moto_port).await?;
+                    tracing::info!(port, moto_port, "proxy listening");
+                    let mut term =
+                        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+                    tickerpulse::proxy::serve(listener, state, async move {
+                        tokio::select! {
+                            _ = term.recv() => {},
+                            _ = tokio::signal::ctrl_c() => {},
+                        }
+                    })
+                    .await;
+                }
+            }
+            Ok(0)
+        }
+        Command::Invoke {
+            function,
+            event,
+            aws,
+        } => {
+            init_logs("warn");
+            if !FUNCTIONS.contains(&function.as_str()) {
+                bail!(
+                    "unknown function {function:?} (known: {})",
+                    FUNCTIONS.join(", ")
+                );
+            }
+            let text = std::fs::read_to_string(&event)
+                .with_context(|| format!("reading event file {}", event.display()))?;
+            let payload: serde_json::Value = serde_json::from_str(&text)
+                .with_context(|| format!("{} is not valid JSON", event.display()))?;
+            let handler = if aws {
+                Handler::build(&function, &tickerpulse_core::config::ProcessEnv).await?
+            } else {
+                let template = load_template(&cli.template)?;
+                let running = local::running(&local::state_dir(&template))?;
+                if running.is_none() {
+                    tracing::warn!("the local stack is not running: AWS calls of the handler will fail (`tickerpulse local up`)");
+                }
+                let env = local::handler_env(&template, running.map(|f| f.port))?;
+                Handler::build(&function, &env).await?
+            };
+            match handler.invoke(payload).await {
+                Ok(v) => {
+                    println!("{}", serde_json::to_string_pretty(&v)?);
+                    Ok(0)
+                }
+                Err(e) => {
+                    println!(
+                        "{}",
+                        serde_json::json!({"errorType": e.error_type(), "errorMessage": e.to_string()})
+                    );
+                    Ok(1)
+                }
+            }
+        }
+    }
+}
+
+fn main() {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => e.exit(),
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: starting the async runtime: {e}");
+            std::process::exit(1);
+        }
+    };
+    let code = match runtime.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            1
+        }
+    };
+    std::process::exit(code);
+}

@@ -1,0 +1,299 @@
+//! The local stack's front door. It listens on the port that AWS clients (and moto's
+//! own state-machine engine, through `MOTO_PORT`) use as the AWS endpoint, and:
+//!
+//! - answers the Lambda Invoke API (`POST /2015-03-31/functions/<name>/invocations`)
+//!   by running the real Rust handler in-process;
+//! - answers Firehose's `PutRecord`/`PutRecordBatch` with the local delivery
+//!   (transform, then S3), see [`crate::firehose`];
+//! - forwards every other request to moto unchanged.
+
+use crate::firehose::LocalFirehose;
+use crate::functions::Registry;
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper::{Request, Response, StatusCode};
+use hyper_util::client::legacy::{connect::HttpConnector, Client};
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+
+pub struct ProxyState {
+    /// `http://127.0.0.1:<moto port>`
+    pub moto: String,
+    pub client: Client<HttpConnector, Full<Bytes>>,
+    pub registry: Arc<Registry>,
+    /// Physical function name -> Cargo binary.
+    pub functions: HashMap<String, String>,
+    pub firehose: LocalFirehose,
+}
+
+impl ProxyState {
+    pub fn new(
+        moto: String,
+        registry: Arc<Registry>,
+        functions: HashMap<String, String>,
+        firehose: LocalFirehose,
+    ) -> Self {
+        let client = Client::builder(TokioExecutor::new()).build_http();
+        Self {
+            moto,
+            client,
+            registry,
+            functions,
+            firehose,
+        }
+    }
+}
+
+/// Serves until `shutdown` completes.
+pub async fn serve(
+    listener: TcpListener,
+    state: Arc<ProxyState>,
+    shutdown: impl std::future::Future<Output = ()>,
+) {
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            _ = &mut shutdown => return,
+            accepted = listener.accept() => {
+                let Ok((stream, _)) = accepted else { continue };
+                let state = state.clone();
+                tokio::spawn(async move {
+                    let service = hyper::service::service_fn(move |req| handle(state.clone(), req));
+                    if let Err(e) = hyper::server::conn::http1::Builder::new()
+                        .keep_alive(true)
+                        .serve_connection(TokioIo::new(stream), service)
+                        .await
+                    {
+                        tracing::debug!(error = %e, "proxy connection ended");
+                    }
+                });
+            }
+        }
+    }
+}
+
+fn json_reply(status: StatusCode, headers: &[(&str, &str)], body: &Value) -> Response<Full<Bytes>> {
+    let mut builder = Response::builder()
+        .status(status)
+        .header("content-type", "application/json");
+    for (k, v) in headers {
+        builder = builder.header(*k, *v);
+    }
+    builder
+        .body(Full::new(Bytes::from(body.to_string())))
+        .unwrap_or_else(|_| Response::new(Full::new(Bytes::new())))
+}
+
+async fn handle(
+    state: Arc<ProxyState>,
+    req: Request<Incoming>,
+) -> Result<Response<Full<Bytes>>, std::convert::Infallible> {
+    let (parts, body) = req.into_parts();
+    let body = match body.collect().await {
+        Ok(b) => b.to_bytes(),
+        Err(e) => {
+            return Ok(json_reply(
+                StatusCode::BAD_REQUEST,
+                &[],
+                &json!({"message": format!("reading the request body: {e}")}),
+            ))
+        }
+    };
+    let path = parts.uri.path().to_string();
+    if parts.method == hyper::Method::POST {
+        if let Some(function) = path
+            .strip_prefix("/2015-03-31/functions/")
+            .and_then(|rest| rest.strip_suffix("/invocations"))
+        {
+            let invocation_type = parts
+                .headers
+                .get("x-amz-invocation-type")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("RequestResponse")
+                .to_string();
+            return Ok(invoke(&state, &percent_decode(function), &invocation_type, &body).await);
+        }
+        let target = parts
+            .headers
+            .get("x-amz-target")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        let firehose_op = match target {
+            "Firehose_20150804.PutRecordBatch" => Some(true),
+            "Firehose_20150804.PutRecord" => Some(false),
+            _ => None,
+        };
+        if let Some(batch) = firehose_op {
+            return Ok(match state.firehose.handle(&body, batch).await {
+                Ok(v) => json_reply(StatusCode::OK, &[], &v),
+                Err(f) => json_reply(
+                    StatusCode::from_u16(f.status).unwrap_or(StatusCode::BAD_REQUEST),
+                    &[("x-amzn-errortype", f.code)],
+                    &json!({"__type": f.code, "message": f.message}),
+                ),
+            });
+        }
+    }
+    Ok(forward(&state, parts, body).await)
+}
+
+async fn forward(
+    state: &ProxyState,
+    parts: http::request::Parts,
+    body: Bytes,
+) -> Response<Full<Bytes>> {
+    let path_and_query = parts
+        .uri
+        .path_and_query()
+        .map(|p| p.as_str())
+        .unwrap_or("/");
+    let uri = format!("{}{path_and_query}", state.moto);
+    let mut builder = Request::builder().method(parts.method).uri(uri);
+    for (k, v) in &parts.headers {
+        builder = builder.header(k, v);
+    }
+    let request = match builder.body(Full::new(body)) {
+        Ok(r) => r,
+        Err(e) => {
+            return json_reply(
+                StatusCode::BAD_GATEWAY,
+                &[],
+                &json!({"message": e.to_string()}),
+            )
+        }
+    };
+    match state.client.request(request).await {
+        Ok(resp) => {
+            let (parts, body) = resp.into_parts();
+            let bytes = body
+                .collect()
+                .await
+                .map(|b| b.to_bytes())
+                .unwrap_or_default();
+            Response::from_parts(parts, Full::new(bytes))
+        }
+        Err(e) => json_reply(
+            StatusCode::BAD_GATEWAY,
+            &[],
+            &json!({"message": format!("the emulator did not answer: {e}")}),
+        ),
+    }
+}
+
+/// `arn:aws:lambda:us-east-1:123:function:name:qualifier` or `name` -> `name`.
+fn function_name(reference: &str) -> &str {
+    match reference.split_once(":function:") {
+        Some((_, rest)) => rest.split(':').next().unwrap_or(rest),
+        None => reference.split(':').next().unwrap_or(reference),
+    }
+}
+
+async fn invoke(
+    state: &Arc<ProxyState>,
+    reference: &str,
+    invocation_type: &str,
+    body: &[u8],
+) -> Response<Full<Bytes>> {
+    let name = function_name(reference);
+    let Some(binary) = state.functions.get(name).cloned() else {
+        return json_reply(
+            StatusCode::NOT_FOUND,
+            &[("x-amzn-errortype", "ResourceNotFoundException")],
+            &json!({"Type": "User", "message": format!("Function not found: {reference}")}),
+        );
+    };
+    let payload: Value = if body.is_empty() {
+        json!({})
+    } else {
+        match serde_json::from_slice(body) {
+            Ok(v) => v,
+            Err(e) => {
+                return json_reply(
+                    StatusCode::BAD_REQUEST,
+                    &[("x-amzn-errortype", "InvalidRequestContentException")],
+                    &json!({"Type": "User", "message": format!("Could not parse request body into json: {e}")}),
+                )
+            }
+        }
+    };
+    if invocation_type == "DryRun" {
+        return Response::builder()
+            .status(StatusCode::NO_CONTENT)
+            .body(Full::new(Bytes::new()))
+            .unwrap_or_else(|_| Response::new(Full::new(Bytes::new())));
+    }
+    if invocation_type == "Event" {
+        let state = state.clone();
+        tokio::spawn(async move {
+            if let Err(e) = state.registry.invoke(&binary, payload).await {
+                tracing::warn!(function = %binary, error = %e, "asynchronous invocation failed");
+            }
+        });
+        return json_reply(StatusCode::ACCEPTED, &[], &json!({}));
+    }
+    tracing::info!(function = %binary, "invoke");
+    match state.registry.invoke(&binary, payload).await {
+        Ok(v) => json_reply(StatusCode::OK, &[("x-amz-executed-version", "$LATEST")], &v),
+        Err(e) => {
+            tracing::warn!(function = %binary, error = %e, "invocation failed");
+            json_reply(
+                StatusCode::OK,
+                &[
+                    ("x-amz-function-error", "Unhandled"),
+                    ("x-amz-executed-version", "$LATEST"),
+                ],
+                &json!({"errorType": e.error_type(), "errorMessage": e.to_string()}),
+            )
+        }
+    }
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            if let (Some(h), Some(l)) = (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn function_references_resolve_to_names() {
+        assert_eq!(function_name("tickerpulse-plan"), "tickerpulse-plan");
+        assert_eq!(
+            function_name("arn:aws:lambda:us-east-1:123456789012:function:tickerpulse-plan"),
+            "tickerpulse-plan"
+        );
+        assert_eq!(
+            function_name(
+                "arn:aws:lambda:us-east-1:123456789012:function:tickerpulse-plan:$LATEST"
+            ),
+            "tickerpulse-plan"
+        );
+        assert_eq!(
+            percent_decode("arn%3Aaws%3Alambda%3Aus-east-1%3A1%3Afunction%3Ax"),
+            "arn:aws:lambda:us-east-1:1:function:x"
+        );
+        assert_eq!(percent_decode("a%2"), "a%2");
+        assert_eq!(percent_decode("%41"), "A");
+        assert_eq!(percent_decode("%é1"), "%é1");
+    }
+}

@@ -1,0 +1,638 @@
+//! Reads `template.yaml`, the one place where TickerPulse's resources are declared,
+//! and resolves the intrinsic functions the local stack needs (`!Ref`, `!Sub`,
+//! `!GetAtt`) for a given stack name, account and region.
+
+use anyhow::{anyhow, bail, Context, Result};
+use serde_yaml::Value;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// The account and region the local stack pretends to be (moto's defaults).
+pub const LOCAL_ACCOUNT: &str = "123456789012";
+pub const LOCAL_REGION: &str = "us-east-1";
+pub const LOCAL_STACK_NAME: &str = "tickerpulse";
+
+#[derive(Debug, Clone)]
+pub struct Template {
+    pub path: PathBuf,
+    resources: serde_yaml::Mapping,
+    parameters: BTreeMap<String, String>,
+    globals_env: BTreeMap<String, Value>,
+    stack_name: String,
+    account: String,
+    region: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct BucketSpec {
+    pub logical_id: String,
+    pub name: String,
+    pub versioned: bool,
+    pub eventbridge: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct KeyAttr {
+    pub name: String,
+    /// `S`, `N` or `B`
+    pub attr_type: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct IndexSpec {
+    pub name: String,
+    pub hash: String,
+    pub range: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct TableSpec {
+    pub logical_id: String,
+    pub name: String,
+    pub hash: String,
+    pub range: Option<String>,
+    pub attributes: Vec<KeyAttr>,
+    pub indexes: Vec<IndexSpec>,
+    pub ttl_attribute: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeliveryStreamSpec {
+    pub logical_id: String,
+    pub name: String,
+    pub bucket: String,
+    pub prefix: String,
+    pub error_prefix: String,
+    pub compression: String,
+    /// Physical name of the transformation function, if any.
+    pub processor: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct FunctionSpec {
+    pub logical_id: String,
+    /// Physical name (`FunctionName`).
+    pub name: String,
+    /// The Cargo binary (`Metadata.BuildProperties.Binary`).
+    pub binary: String,
+    pub environment: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct StateMachineSpec {
+    pub logical_id: String,
+    pub name: String,
+    pub definition: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct TopicSpec {
+    pub logical_id: String,
+    pub name: String,
+}
+
+impl Template {
+    /// Loads the template with the local stack's name, account and region.
+    pub fn load(path: &Path) -> Result<Self> {
+        Self::load_as(path, LOCAL_STACK_NAME, LOCAL_ACCOUNT, LOCAL_REGION)
+    }
+
+    pub fn load_as(path: &Path, stack_name: &str, account: &str, region: &str) -> Result<Self> {
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        let doc: Value =
+            serde_yaml::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
+        let resources = doc
+            .get("Resources")
+            .and_then(Value::as_mapping)
+            .cloned()
+            .ok_or_else(|| anyhow!("{} has no Resources", path.display()))?;
+        let mut parameters = BTreeMap::new();
+        if let Some(params) = doc.get("Parameters").and_then(Value::as_mapping) {
+            for (k, v) in params {
+                let key = k.as_str().unwrap_or_default().to_string();
+                let default = v
+                    .get("Default")
+                    .map(scalar_to_string)
+                    .transpose()?
+                    .unwrap_or_default();
+                parameters.insert(key, default);
+            }
+        }
+        let globals_env = doc
+            .get("Globals")
+            .and_then(|g| g.get("Function"))
+            .and_then(|f| f.get("Environment"))
+            .and_then(|e| e.get("Variables"))
+            .and_then(Value::as_mapping)
+            .map(|m| {
+                m.iter()
+                    .map(|(k, v)| (k.as_str().unwrap_or_default().to_string(), v.clone()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        Ok(Self {
+            path: path.to_path_buf(),
+            resources,
+            parameters,
+            globals_env,
+            stack_name: stack_name.into(),
+            account: account.into(),
+            region: region.into(),
+        })
+    }
+
+    /// The directory the template lives in (the project root).
+    pub fn root(&self) -> &Path {
+        self.path.parent().unwrap_or(Path::new("."))
+    }
+
+    pub fn region(&self) -> &str {
+        &self.region
+    }
+
+    fn of_type(&self, ty: &str) -> impl Iterator<Item = (String, &Value)> + '_ {
+        let ty = ty.to_string();
+        self.resources.iter().filter_map(move |(k, v)| {
+            (v.get("Type").and_then(Value::as_str) == Some(ty.as_str()))
+                .then(|| (k.as_str().unwrap_or_default().to_string(), v))
+        })
+    }
+
+    fn props<'a>(&self, resource: &'a Value) -> &'a Value {
+        static NULL: Value = Value::Null;
+        resource.get("Properties").unwrap_or(&NULL)
+    }
+
+    fn resource(&self, logical_id: &str) -> Result<&Value> {
+        self.resources
+            .get(logical_id)
+            .ok_or_else(|| anyhow!("template has no resource {logical_id}"))
+    }
+
+    /// The physical name CloudFormation gives a resource (what `!Ref` returns for
+    /// buckets, tables, functions, streams; the ARN for state machines and topics).
+    pub fn physical_name(&self, logical_id: &str) -> Result<String> {
+        let r = self.resource(logical_id)?;
+        let ty = r.get("Type").and_then(Value::as_str).unwrap_or_default();
+        let p = self.props(r);
+        let name_field = match ty {
+            "AWS::S3::Bucket" => "BucketName",
+            "AWS::DynamoDB::Table" => "TableName",
+            "AWS::Serverless::Function" => "FunctionName",
+            "AWS::KinesisFirehose::DeliveryStream" => "DeliveryStreamName",
+            "AWS::Serverless::StateMachine" => "Name",
+            "AWS::SNS::Topic" => "TopicName",
+            "AWS::SecretsManager::Secret" => "Name",
+            "AWS::Logs::LogGroup" => "LogGroupName",
+            "AWS::Serverless::Api" => "Name",
+            _ => "",
+        };
+        match p.get(name_field) {
+            Some(v) => self.resolve_string(v),
+            None => Ok(format!("{}-{logical_id}", self.stack_name)),
+        }
+    }
+
+    fn reference(&self, name: &str) -> Result<String> {
+        match name {
+            "AWS::StackName" => return Ok(self.stack_name.clone()),
+            "AWS::AccountId" => return Ok(self.account.clone()),
+            "AWS::Region" => return Ok(self.region.clone()),
+            "AWS::URLSuffix" => return Ok("amazonaws.com".into()),
+            "AWS::Partition" => return Ok("aws".into()),
+            _ => {}
+        }
+        if let Some(v) = self.parameters.get(name) {
+            return Ok(v.clone());
+        }
+        let r = self.resource(name)?;
+        let name_value = self.physical_name(name)?;
+        match r.get("Type").and_then(Value::as_str).unwrap_or_default() {
+            "AWS::Serverless::StateMachine" => Ok(format!(
+                "arn:aws:states:{}:{}:stateMachine:{name_value}",
+                self.region, self.account
+            )),
+            "AWS::SNS::Topic" => Ok(format!(
+                "arn:aws:sns:{}:{}:{name_value}",
+                self.region, self.account
+            )),
+            _ => Ok(name_value),
+        }
+    }
+
+    fn get_att(&self, logical_id: &str, attr: &str) -> Result<String> {
+        let r = self.resource(logical_id)?;
+        let ty = r.get("Type").and_then(Value::as_str).unwrap_or_default();
+        let name = self.physical_name(logical_id)?;
+        let (region, account) = (&self.region, &self.account);
+        Ok(match (ty, attr) {
+            ("AWS::S3::Bucket", "Arn") => format!("arn:aws:s3:::{name}"),
+            ("AWS::DynamoDB::Table", "Arn") => {
+                format!("arn:aws:dynamodb:{region}:{account}:table/{name}")
+            }
+            ("AWS::Serverless::Function", "Arn") => {
+                format!("arn:aws:lambda:{region}:{account}:function:{name}")
+            }
+            ("AWS::KinesisFirehose::DeliveryStream", "Arn") => {
+                format!("arn:aws:firehose:{region}:{account}:deliverystream/{name}")
+            }
+            ("AWS::SNS::Topic", "TopicName") => name,
+            ("AWS::SNS::Topic", "TopicArn") => format!("arn:aws:sns:{region}:{account}:{name}"),
+            ("AWS::Logs::LogGroup", "Arn") => {
+                format!("arn:aws:logs:{region}:{account}:log-group:{name}:*")
+            }
+            ("AWS::IAM::Role", "Arn") => format!("arn:aws:iam::{account}:role/{logical_id}"),
+            _ => bail!("the local stack cannot resolve !GetAtt {logical_id}.{attr}"),
+        })
+    }
+
+    /// Resolves a scalar or an intrinsic (`!Ref`, `!Sub`, `!GetAtt`) to a string.
+    pub fn resolve_string(&self, v: &Value) -> Result<String> {
+        match v {
+            Value::Tagged(t) => {
+                let tag = t.tag.to_string();
+                match tag.trim_start_matches('!') {
+                    "Ref" => self.reference(
+                        t.value
+                            .as_str()
+                            .ok_or_else(|| anyhow!("!Ref wants a name"))?,
+                    ),
+                    "GetAtt" => {
+                        let s = t
+                            .value
+                            .as_str()
+                            .ok_or_else(|| anyhow!("!GetAtt wants Name.Attr"))?;
+                        let (id, attr) = s
+                            .split_once('.')
+                            .ok_or_else(|| anyhow!("!GetAtt {s}: want Name.Attr"))?;
+                        self.get_att(id, attr)
+                    }
+                    "Sub" => self.sub(
+                        t.value
+                            .as_str()
+                            .ok_or_else(|| anyhow!("!Sub with a list is not supported locally"))?,
+                    ),
+                    other => bail!("the local stack cannot resolve !{other}"),
+                }
+            }
+            Value::Mapping(m) if m.len() == 1 => {
+                let Some((k, inner)) = m
+                    .iter()
+                    .next()
+                    .map(|(k, v)| (k.as_str().unwrap_or_default(), v))
+                else {
+                    bail!("empty mapping where a value was expected");
+                };
+                match k {
+                    "Ref" => self.reference(inner.as_str().unwrap_or_default()),
+                    "Fn::Sub" => self.sub(inner.as_str().unwrap_or_default()),
+                    "Fn::GetAtt" => {
+                        let parts: Vec<String> = match inner {
+                            Value::Sequence(s) => s
+                                .iter()
+                                .filter_map(|x| x.as_str().map(String::from))
+                                .collect(),
+                            Value::String(s) => s.split('.').map(String::from).collect(),
+                            _ => vec![],
+                        };
+                        match parts.as_slice() {
+                            [id, attr] => self.get_att(id, attr),
+                            _ => bail!("bad Fn::GetAtt"),
+                        }
+                    }
+                    _ => bail!("the local stack cannot resolve {k}"),
+                }
+            }
+            other => scalar_to_string(other),
+        }
+    }
+
+    fn sub(&self, text: &str) -> Result<String> {
+        let mut out = String::with_capacity(text.len());
+        let mut rest = text;
+        while let Some(start) = rest.find("${") {
+            out.push_str(&rest[..start]);
+            let after = &rest[start + 2..];
+            let end = after
+                .find('}')
+                .ok_or_else(|| anyhow!("unclosed ${{ in !Sub {text:?}"))?;
+            let var = &after[..end];
+            if let Some(literal) = var.strip_prefix('!') {
+                out.push_str("${");
+                out.push_str(literal);
+                out.push('}');
+            } else if let Some((id, attr)) =
+                var.split_once('.').filter(|_| !var.starts_with("AWS::"))
+            {
+                out.push_str(&self.get_att(id, attr)?);
+            } else {
+                out.push_str(&self.reference(var)?);
+            }
+            rest = &after[end + 1..];
+        }
+        out.push_str(rest);
+        Ok(out)
+    }
+
+    pub fn buckets(&self) -> Result<Vec<BucketSpec>> {
+        self.of_type("AWS::S3::Bucket")
+            .map(|(id, r)| {
+                let p = self.props(r);
+                Ok(BucketSpec {
+                    name: self.physical_name(&id)?,
+                    versioned: p
+                        .get("VersioningConfiguration")
+                        .and_then(|v| v.get("Status"))
+                        .and_then(Value::as_str)
+                        == Some("Enabled"),
+                    eventbridge: p
+                        .get("NotificationConfiguration")
+                        .and_then(|n| n.get("EventBridgeConfiguration"))
+                        .and_then(|e| e.get("EventBridgeEnabled"))
+                        .and_then(Value::as_bool)
+                        .unwrap_or(false),
+                    logical_id: id,
+                })
+            })
+            .collect()
+    }
+
+    pub fn tables(&self) -> Result<Vec<TableSpec>> {
+        self.of_type("AWS::DynamoDB::Table")
+            .map(|(id, r)| {
+                let p = self.props(r);
+                let keys = |schema: Option<&Value>| -> (String, Option<String>) {
+                    let mut hash = String::new();
+                    let mut range = None;
+                    for k in schema.and_then(Value::as_sequence).into_iter().flatten() {
+                        let name = k
+                            .get("AttributeName")
+                            .and_then(Value::as_str)
+                            .unwrap_or_default()
+                            .to_string();
+                        match k.get("KeyType").and_then(Value::as_str) {
+                            Some("HASH") => hash = name,
+                            Some("RANGE") => range = Some(name),
+                            _ => {}
+                        }
+                    }
+                    (hash, range)
+                };
+                let (hash, range) = keys(p.get("KeySchema"));
+                if hash.is_empty() {
+                    bail!("table {id} has no HASH key");
+                }
+                let attributes = p
+                    .get("AttributeDefinitions")
+                    .and_then(Value::as_sequence)
+                    .into_iter()
+                    .flatten()
+                    .map(|a| KeyAttr {
+                        name: a
+                            .get("AttributeName")
+                            .and_then(Value::as_str)
+                            .unwrap_or_default()
+                            .into(),
+                        attr_type: a
+                            .get("AttributeType")
+                            .and_then(Value::as_str)
+                            .unwrap_or("S")
+                            .into(),
+                    })
+                    .collect();
+                let indexes = p
+                    .get("GlobalSecondaryIndexes")
+                    .and_then(Value::as_sequence)
+                    .into_iter()
+                    .flatten()
+                    .map(|g| {
+                        let (hash, range) = keys(g.get("KeySchema"));
+                        IndexSpec {
+                            name: g
+                                .get("IndexName")
+                                .and_then(Value::as_str)
+                                .unwrap_or_default()
+                                .into(),
+                            hash,
+                            range,
+                        }
+                    })
+                    .collect();
+                let ttl_attribute = p
+                    .get("TimeToLiveSpecification")
+                    .filter(|t| t.get("Enabled").and_then(Value::as_bool) == Some(true))
+                    .and_then(|t| t.get("AttributeName"))
+                    .and_then(Value::as_str)
+                    .map(String::from);
+                Ok(TableSpec {
+                    name: self.physical_name(&id)?,
+                    logical_id: id,
+                    hash,
+                    range,
+                    attributes,
+                    indexes,
+                    ttl_attribute,
+                })
+            })
+            .collect()
+    }
+
+    pub fn delivery_streams(&self) -> Result<Vec<DeliveryStreamSpec>> {
+        self.of_type("AWS::KinesisFirehose::DeliveryStream")
+            .map(|(id, r)| {
+                let dest = self
+                    .props(r)
+                    .get("ExtendedS3DestinationConfiguration")
+                    .ok_or_else(|| {
+                        anyhow!(
+                            "{id}: only ExtendedS3DestinationConfiguration is supported locally"
+                        )
+                    })?;
+                let field = |k: &str| -> Result<String> {
+                    dest.get(k)
+                        .map(|v| self.resolve_string(v))
+                        .transpose()
+                        .map(Option::unwrap_or_default)
+                };
+                let bucket_arn = field("BucketARN")?;
+                let mut processor = None;
+                if let Some(procs) = dest
+                    .get("ProcessingConfiguration")
+                    .filter(|c| c.get("Enabled").and_then(Value::as_bool) == Some(true))
+                    .and_then(|c| c.get("Processors"))
+                    .and_then(Value::as_sequence)
+                {
+                    for proc_ in procs {
+                        for param in proc_
+                            .get("Parameters")
+                            .and_then(Value::as_sequence)
+                            .into_iter()
+                            .flatten()
+                        {
+                            if param.get("ParameterName").and_then(Value::as_str)
+                                == Some("LambdaArn")
+                            {
+                                let arn = self.resolve_string(
+                                    param.get("ParameterValue").unwrap_or(&Value::Null),
+                                )?;
+                                processor = arn.rsplit(':').next().map(String::from);
+                            }
+                        }
+                    }
+                }
+                Ok(DeliveryStreamSpec {
+                    name: self.physical_name(&id)?,
+                    logical_id: id,
+                    bucket: bucket_arn.trim_start_matches("arn:aws:s3:::").to_string(),
+                    prefix: field("Prefix")?,
+                    error_prefix: field("ErrorOutputPrefix")?,
+                    compression: field("CompressionFormat")?,
+                    processor,
+                })
+            })
+            .collect()
+    }
+
+    pub fn functions(&self) -> Result<Vec<FunctionSpec>> {
+        self.of_type("AWS::Serverless::Function")
+            .map(|(id, r)| {
+                let binary = r
+                    .get("Metadata")
+                    .and_then(|m| m.get("BuildProperties"))
+                    .and_then(|b| b.get("Binary"))
+                    .and_then(Value::as_str)
+                    .ok_or_else(|| anyhow!("function {id} has no Metadata.BuildProperties.Binary"))?
+                    .to_string();
+                let mut environment = BTreeMap::new();
+                for (k, v) in &self.globals_env {
+                    environment.insert(k.clone(), self.resolve_string(v)?);
+                }
+                if let Some(vars) = self
+                    .props(r)
+                    .get("Environment")
+                    .and_then(|e| e.get("Variables"))
+                    .and_then(Value::as_mapping)
+                {
+                    for (k, v) in vars {
+                        let key = k.as_str().unwrap_or_default().to_string();
+                        let value = self
+                            .resolve_string(v)
+                            .with_context(|| format!("{id}: environment {key}"))?;
+                        environment.insert(key, value);
+                    }
+                }
+                Ok(FunctionSpec {
+                    name: self.physical_name(&id)?,
+                    logical_id: id,
+                    binary,
+                    environment,
+                })
+            })
+            .collect()
+    }
+
+    pub fn state_machines(&self) -> Result<Vec<StateMachineSpec>> {
+        self.of_type("AWS::Serverless::StateMachine")
+            .map(|(id, r)| {
+                let p = self.props(r);
+                let uri = p
+                    .get("DefinitionUri")
+                    .and_then(Value::as_str)
+                    .ok_or_else(|| anyhow!("state machine {id} has no DefinitionUri"))?;
+                let path = self.root().join(uri);
+                let mut definition = std::fs::read_to_string(&path)
+                    .with_context(|| format!("reading {}", path.display()))?;
+                if let Some(subs) = p.get("DefinitionSubstitutions").and_then(Value::as_mapping) {
+                    for (k, v) in subs {
+                        let key = k.as_str().unwrap_or_default();
+                        let value = self
+                            .resolve_string(v)
+                            .with_context(|| format!("{id}: substitution {key}"))?;
+                        definition = definition.replace(&format!("${{{key}}}"), &value);
+                    }
+                }
+                if let Some(pos) = definition.find("${") {
+                    let end = definition[pos..]
+                        .find('}')
+                        .map_or(definition.len(), |e| pos + e + 1);
+                    bail!(
+                        "{}: {} has no DefinitionSubstitutions entry",
+                        path.display(),
+                        &definition[pos..end]
+                    );
+                }
+                Ok(StateMachineSpec {
+                    name: self.physical_name(&id)?,
+                    logical_id: id,
+                    definition,
+                })
+            })
+            .collect()
+    }
+
+    pub fn topics(&self) -> Result<Vec<TopicSpec>> {
+        self.of_type("AWS::SNS::Topic")
+            .map(|(id, _)| {
+                Ok(TopicSpec {
+                    name: self.physical_name(&id)?,
+                    logical_id: id,
+                })
+            })
+            .collect()
+    }
+
+    /// The union of every function's environment. The local stack runs all handlers
+    /// in one process, so one variable must mean the same thing everywhere.
+    pub fn merged_environment(&self) -> Result<BTreeMap<String, String>> {
+        let mut merged = BTreeMap::<String, (String, String)>::new();
+        for f in self.functions()? {
+            for (k, v) in f.environment {
+                if let Some((other_fn, other)) = merged.get(&k) {
+                    if *other != v {
+                        bail!(
+                            "environment variable {k} is {other:?} on {other_fn} but {v:?} on {}",
+                            f.logical_id
+                        );
+                    }
+                } else {
+                    merged.insert(k, (f.logical_id.clone(), v));
+                }
+            }
+        }
+        Ok(merged.into_iter().map(|(k, (_, v))| (k, v)).collect())
+    }
+}
+
+fn scalar_to_string(v: &Value) -> Result<String> {
+    Ok(match v {
+        Value::String(s) => s.clone(),
+        Value::Number(n) => n.to_string(),
+        Value::Bool(b) => b.to_string(),
+        Value::Null => String::new(),
+        other => bail!("expected a scalar, found {other:?}"),
+    })
+}
+
+/// Finds `template.yaml` from the current directory upwards, or from this crate's
+/// workspace when run with `cargo run`.
+pub fn find_template() -> Result<PathBuf> {
+    if let Ok(p) = std::env::var("TICKERPULSE_TEMPLATE") {
+        return Ok(PathBuf::from(p));
+    }
+    let mut dir = std::env::current_dir().context("reading the current directory")?;
+    loop {
+        let candidate = dir.join("template.yaml");
+        if candidate.is_file() && dir.join("Cargo.toml").is_file() {
+            return Ok(candidate);
+        }
+        if !dir.pop() {
+            break;
+        }
+    }
+    let built = Path::new(env!("CARGO_MANIFEST_DIR")).join("../template.yaml");
+    if built.is_file() {
+        return Ok(built);
+    }
+    bail!("template.yaml not found: run from the TickerPulse checkout or set TICKERPULSE_TEMPLATE")
+}

@@ -1,0 +1,11 @@
+//! AWS adapters of TickerPulse and the glue every Lambda shares.
+//!
+//! The domain crates know nothing of AWS; this crate turns their needs into SDK
+//! calls. Clients are configured the standard way (`AWS_REGION`, credentials chain,
+//! `AWS_ENDPOINT_URL`), so the same code talks to AWS or to the local emulator.
+
+pub mod lake;
+pub mod lambda;
+pub mod sdk;
+
+pub use lambda::HandlerError;

@@ -1,0 +1,6 @@
+//! TickerPulse domain types that every function shares. Pure: no AWS, no I/O.
+
+pub mod config;
+pub mod partition;
+
+pub use partition::{HourPartition, PartitionError};

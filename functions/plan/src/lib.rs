@@ -1,0 +1,121 @@
+//! plan: the first state of the pipeline. Decides which raw hour partitions a run
+//! processes.
+
+use serde::{Deserialize, Serialize};
+use tickerpulse_aws::lake::{Lake, S3Lake};
+use tickerpulse_aws::{sdk, HandlerError};
+use tickerpulse_core::config::{self, Env};
+use tickerpulse_core::HourPartition;
+
+/// The largest explicit range a run may reprocess (one year of hours).
+pub const MAX_RANGE_HOURS: i64 = 24 * 366;
+
+/// The state machine's input. Both ends or neither.
+#[derive(Debug, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct PlanRequest {
+    /// RFC 3339; with `to`, reprocess this range instead of what changed.
+    #[serde(default)]
+    pub from: Option<String>,
+    #[serde(default)]
+    pub to: Option<String>,
+}
+
+/// What the Map state iterates over.
+#[derive(Debug, Deserialize, Serialize, PartialEq)]
+pub struct Plan {
+    pub partitions: Vec<String>,
+    pub partition_count: usize,
+}
+
+pub struct Function<L: Lake = S3Lake> {
+    pub lake: L,
+}
+
+impl Function<S3Lake> {
+    pub async fn from_env(env: &dyn Env) -> Result<Self, HandlerError> {
+        let raw_bucket = config::required(env, config::RAW_BUCKET)?;
+        let conf = sdk::load(env).await;
+        Ok(Self {
+            lake: S3Lake {
+                client: sdk::s3_client(&conf),
+                raw_bucket,
+            },
+        })
+    }
+}
+
+impl<L: Lake> Function<L> {
+    pub async fn handle(&self, request: PlanRequest) -> Result<Plan, HandlerError> {
+        match (&request.from, &request.to) {
+            (Some(from), Some(to)) => {
+                let hours = HourPartition::range(from, to, MAX_RANGE_HOURS)
+                    .map_err(|e| HandlerError::InvalidInput(e.to_string()))?;
+                let mut partitions = Vec::new();
+                for hour in hours {
+                    if self.lake.raw_partition_exists(&hour).await? {
+                        partitions.push(hour.path());
+                    }
+                }
+                tracing::info!(from, to, partitions = partitions.len(), "planned explicit range");
+                Ok(Plan {
+                    partition_count: partitions.len(),
+                    partitions,
+                })
+            }
+            (None, None) => Err(HandlerError::NotBuilt {
+                what: "plan: the changed partitions from the ledger (give from and to for an explicit range)",
+                issue: 7,
+            }),
+            _ => Err(HandlerError::InvalidInput(
+                "give both `from` and `to`, or neither".into(),
+            )),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    struct MemLake(HashSet<HourPartition>);
+    impl Lake for MemLake {
+        async fn raw_partition_exists(&self, p: &HourPartition) -> Result<bool, HandlerError> {
+            Ok(self.0.contains(p))
+        }
+    }
+
+    #[tokio::test]
+    async fn explicit_range_lists_only_hours_with_data() {
+        let lake = MemLake(HashSet::from([
+            HourPartition::new(2020, 4, 15, 1).unwrap(),
+            HourPartition::new(2020, 4, 15, 9).unwrap(),
+        ]));
+        let f = Function { lake };
+        let plan = f
+            .handle(PlanRequest {
+                from: Some("2020-04-15T00:00:00Z".into()),
+                to: Some("2020-04-15T05:00:00Z".into()),
+            })
+            .await
+            .unwrap();
+        assert_eq!(plan.partitions, ["year=2020/month=04/day=15/hour=01"]);
+        assert_eq!(plan.partition_count, 1);
+    }
+
+    #[tokio::test]
+    async fn half_a_range_is_invalid_input() {
+        let f = Function {
+            lake: MemLake(HashSet::new()),
+        };
+        let err = f
+            .handle(PlanRequest {
+                from: Some("2020-04-15T00:00:00Z".into()),
+                to: None,
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(err.error_type(), "TickerPulse.InvalidInput");
+    }
+}
