@@ -1,6 +1,7 @@
 //! The TickerPulse developer CLI as a library, so end-to-end tests drive the same
 //! code paths as `tickerpulse`.
 
+pub mod demo;
 pub mod firehose;
 pub mod functions;
 pub mod local;

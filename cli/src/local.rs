@@ -420,8 +420,13 @@ pub struct LocalStack {
 impl LocalStack {
     /// Starts moto and the proxy on free loopback ports and provisions the template.
     pub async fn start(template: Template, state: &Path) -> Result<Self> {
+        Self::start_on(template, state, 0).await
+    }
+
+    /// The same on a given proxy port (0 picks a free one).
+    pub async fn start_on(template: Template, state: &Path, port: u16) -> Result<Self> {
         std::fs::create_dir_all(state).with_context(|| format!("creating {}", state.display()))?;
-        let listener = bind_loopback(0)?;
+        let listener = bind_loopback(port)?;
         let port = listener.local_addr()?.port();
         let moto_port = free_port()?;
         let log = state.join("moto.log");
@@ -497,13 +502,23 @@ impl Drop for LocalStack {
     }
 }
 
-/// Whether a process is alive.
+/// Whether a process is alive (a zombie, exited but not yet reaped, is not).
 pub fn alive(pid: u32) -> bool {
-    let Ok(pid) = libc::pid_t::try_from(pid) else {
+    let Ok(raw) = libc::pid_t::try_from(pid) else {
         return false;
     };
     // SAFETY: kill with signal 0 only checks that the process exists.
-    unsafe { libc::kill(pid, 0) == 0 }
+    if unsafe { libc::kill(raw, 0) } != 0 {
+        return false;
+    }
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        // The state follows the command name, which is in parentheses.
+        Ok(stat) => stat
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().next())
+            .is_none_or(|state| state != "Z" && state != "X"),
+        Err(_) => true,
+    }
 }
 
 fn terminate(pid: u32) {

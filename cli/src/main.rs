@@ -24,6 +24,16 @@ enum Command {
         #[command(subcommand)]
         action: LocalAction,
     },
+    /// Starts the local stack in this process, runs the pipeline once, and keeps the
+    /// stack up until Ctrl-C.
+    Demo {
+        /// Port of the local AWS endpoint; 0 picks a free one.
+        #[arg(long, default_value_t = local::DEFAULT_PORT)]
+        port: u16,
+        /// Stop after the run instead of waiting for Ctrl-C.
+        #[arg(long)]
+        no_wait: bool,
+    },
     /// Runs a function's handler in-process with an event file and prints its JSON response.
     Invoke {
         /// One of: ingest, transform, plan, compact, clean, aggregate, api.

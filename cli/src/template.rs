@@ -636,3 +636,126 @@ pub fn find_template() -> Result<PathBuf> {
     }
     bail!("template.yaml not found: run from the TickerPulse checkout or set TICKERPULSE_TEMPLATE")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::functions::FUNCTIONS;
+
+    fn template() -> Template {
+        Template::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../template.yaml")).unwrap()
+    }
+
+    #[test]
+    fn names_resolve_like_cloudformation() {
+        let t = template();
+        let buckets: Vec<String> = t.buckets().unwrap().into_iter().map(|b| b.name).collect();
+        assert!(buckets.contains(&"tickerpulse-raw-123456789012-us-east-1".to_string()));
+        let raw = t
+            .buckets()
+            .unwrap()
+            .into_iter()
+            .find(|b| b.logical_id == "RawBucket")
+            .unwrap();
+        assert!(raw.versioned && raw.eventbridge);
+        let tables = t.tables().unwrap();
+        let summary = tables
+            .iter()
+            .find(|t| t.logical_id == "TickerSummaryTable")
+            .unwrap();
+        assert_eq!(
+            (summary.hash.as_str(), summary.range.as_deref()),
+            ("DetailLevel", Some("Ticker"))
+        );
+        assert_eq!(summary.indexes[0].hash, "TickerDetail");
+        assert_eq!(summary.indexes[0].range.as_deref(), Some("Timestamp"));
+        let recent = tables
+            .iter()
+            .find(|t| t.logical_id == "RecentTweetsTable")
+            .unwrap();
+        assert_eq!(recent.ttl_attribute.as_deref(), Some("ExpiresAt"));
+        assert!(recent
+            .attributes
+            .iter()
+            .any(|a| a.name == "Shard" && a.attr_type == "N"));
+        let stream = &t.delivery_streams().unwrap()[0];
+        assert_eq!(stream.bucket, "tickerpulse-raw-123456789012-us-east-1");
+        assert_eq!(stream.processor.as_deref(), Some("tickerpulse-transform"));
+        assert!(stream.prefix.contains("!{partitionKeyFromLambda:hour}"));
+    }
+
+    #[test]
+    fn every_function_is_a_known_binary_with_its_environment() {
+        let t = template();
+        let functions = t.functions().unwrap();
+        let mut binaries: Vec<&str> = functions.iter().map(|f| f.binary.as_str()).collect();
+        binaries.sort();
+        let mut known = FUNCTIONS.to_vec();
+        known.sort();
+        assert_eq!(binaries, known);
+        for f in &functions {
+            assert_eq!(
+                f.name,
+                format!("tickerpulse-{}", f.binary),
+                "function names are <stack>-<binary>"
+            );
+        }
+        let agg = functions.iter().find(|f| f.binary == "aggregate").unwrap();
+        assert_eq!(
+            agg.environment["TICKER_SUMMARY_TABLE"],
+            "tickerpulse-ticker-summary"
+        );
+        assert_eq!(agg.environment["RUST_BACKTRACE"], "1", "Globals apply");
+        // One process runs every handler locally: no variable may differ between functions.
+        let merged = t.merged_environment().unwrap();
+        assert_eq!(
+            merged["RAW_BUCKET"],
+            "tickerpulse-raw-123456789012-us-east-1"
+        );
+    }
+
+    #[test]
+    fn state_machine_substitutions_are_complete_and_point_at_template_functions() {
+        let t = template();
+        let m = &t.state_machines().unwrap()[0];
+        assert!(!m.definition.contains("${"));
+        let def: serde_json::Value = serde_json::from_str(&m.definition).unwrap();
+        let names: Vec<String> = t.functions().unwrap().into_iter().map(|f| f.name).collect();
+        let mut tasks = 0;
+        fn walk(v: &serde_json::Value, f: &mut dyn FnMut(&serde_json::Value)) {
+            f(v);
+            match v {
+                serde_json::Value::Object(m) => m.values().for_each(|x| walk(x, f)),
+                serde_json::Value::Array(a) => a.iter().for_each(|x| walk(x, f)),
+                _ => {}
+            }
+        }
+        walk(&def, &mut |v| {
+            if let Some(arn) = v.get("FunctionName").and_then(|x| x.as_str()) {
+                tasks += 1;
+                let name = arn.rsplit(':').next().unwrap();
+                assert!(
+                    names.iter().any(|n| n == name),
+                    "{arn} is not a function of the template"
+                );
+            }
+        });
+        assert_eq!(tasks, 4);
+    }
+
+    #[test]
+    fn intrinsics_resolve_and_unknowns_fail() {
+        let t = template();
+        let sub: Value =
+            serde_yaml::from_str("!Sub \"${AWS::StackName}-x-${RawBucket.Arn}-${!Literal}\"")
+                .unwrap();
+        assert_eq!(
+            t.resolve_string(&sub).unwrap(),
+            "tickerpulse-x-arn:aws:s3:::tickerpulse-raw-123456789012-us-east-1-${Literal}"
+        );
+        let bad: Value = serde_yaml::from_str("!Ref NoSuchThing").unwrap();
+        assert!(t.resolve_string(&bad).is_err());
+        let param: Value = serde_yaml::from_str("!Ref SentimentMode").unwrap();
+        assert_eq!(t.resolve_string(&param).unwrap(), "finance");
+    }
+}

@@ -1,1 +1,771 @@
+//! VADER sentiment analysis, exactly as vaderSentiment 3.3.2 (Hutto & Gilbert,
+//! ICWSM 2014) computes it, plus a finance mode for market language.
+//!
+//! `Mode::Vader` reproduces the reference to the digit: its lexicons, its
+//! tokenization (Python's `str.split()` and `strip(string.punctuation)`), every rule
+//! and quirk (the "but" rule through `list.index()`, the operator precedence of the
+//! three-words-back negation check, the "no" rule of 3.3), and Python's rounding.
+//! The lexicons are static hash tables laid out at build time, so an [`Analyzer`]
+//! costs nothing to build; scoring reuses per-thread buffers instead of allocating.
+//!
+//! `Mode::Finance` adds `data/finance_lexicon.tsv` (market slang, documented there),
+//! phrases of several words, and treats cashtags (`$TSLA`) as names: no valence,
+//! and not shouting.
 
+use std::cell::RefCell;
+use std::fmt;
+use std::str::FromStr;
+
+mod hash;
+pub mod py;
+
+#[allow(clippy::unreadable_literal, clippy::approx_constant)]
+mod tables {
+    include!(concat!(env!("OUT_DIR"), "/tables.rs"));
+}
+
+/// The scorer's version, stored with every score so that results can be traced.
+pub const VERSION: &str = concat!(
+    "vaderSentiment-3.3.2/tickerpulse-vader-",
+    env!("CARGO_PKG_VERSION")
+);
+
+const B_INCR: f64 = 0.293;
+const B_DECR: f64 = -0.293;
+const C_INCR: f64 = 0.733;
+const N_SCALAR: f64 = -0.74;
+
+/// Which lexicon to score with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Mode {
+    /// vaderSentiment 3.3.2, unchanged.
+    Vader,
+    /// VADER with the finance lexicon extension.
+    #[default]
+    Finance,
+}
+
+impl Mode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Vader => "vader",
+            Mode::Finance => "finance",
+        }
+    }
+}
+
+impl fmt::Display for Mode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown sentiment mode {0:?} (want vader or finance)")]
+pub struct UnknownMode(pub String);
+
+impl FromStr for Mode {
+    type Err = UnknownMode;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "vader" => Ok(Mode::Vader),
+            "finance" => Ok(Mode::Finance),
+            _ => Err(UnknownMode(s.to_string())),
+        }
+    }
+}
+
+/// `polarity_scores` of the reference: compound rounded to 4 decimals, the
+/// proportions to 3.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Scores {
+    pub compound: f64,
+    pub pos: f64,
+    pub neu: f64,
+    pub neg: f64,
+}
+
+/// The usual thresholds on the compound score.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Label {
+    Positive,
+    Neutral,
+    Negative,
+}
+
+impl Label {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Label::Positive => "positive",
+            Label::Neutral => "neutral",
+            Label::Negative => "negative",
+        }
+    }
+}
+
+impl Scores {
+    /// `positive` if compound >= 0.05, `negative` if <= -0.05, else `neutral`.
+    pub fn label(&self) -> Label {
+        if self.compound >= 0.05 {
+            Label::Positive
+        } else if self.compound <= -0.05 {
+            Label::Negative
+        } else {
+            Label::Neutral
+        }
+    }
+}
+
+fn lookup(keys: &[&str], values: &[f64], slots: &[u16], word: &str) -> Option<f64> {
+    let mask = slots.len() - 1;
+    let mut pos = (hash::fnv1a(word.as_bytes()) as usize) & mask;
+    loop {
+        let slot = slots[pos];
+        if slot == u16::MAX {
+            return None;
+        }
+        if keys[slot as usize] == word {
+            return Some(values[slot as usize]);
+        }
+        pos = (pos + 1) & mask;
+    }
+}
+
+/// The reference lexicon's valence of a lower-cased word.
+pub fn lexicon_valence(word: &str) -> Option<f64> {
+    lookup(
+        &tables::LEXICON_KEYS,
+        &tables::LEXICON_VALUES,
+        &tables::LEXICON_SLOTS,
+        word,
+    )
+}
+
+/// The finance extension's valence of a lower-cased word (phrases excluded).
+pub fn finance_valence(word: &str) -> Option<f64> {
+    lookup(
+        &tables::FINANCE_KEYS,
+        &tables::FINANCE_VALUES,
+        &tables::FINANCE_SLOTS,
+        word,
+    )
+}
+
+/// Number of entries: (reference lexicon, finance words, finance phrases).
+pub fn lexicon_sizes() -> (usize, usize, usize) {
+    (
+        tables::LEXICON_KEYS.len(),
+        tables::FINANCE_KEYS.len(),
+        tables::FINANCE_PHRASES.len(),
+    )
+}
+
+fn emoji_description(c: char) -> Option<&'static str> {
+    if (c as u32) < 0xa9 {
+        return None;
+    }
+    tables::EMOJI_CHARS
+        .binary_search(&(c as u32))
+        .ok()
+        .map(|i| tables::EMOJI_DESCRIPTIONS[i])
+}
+
+fn booster(word: &str) -> Option<f64> {
+    match word {
+        "absolutely" | "amazingly" | "awfully" | "completely" | "considerable" | "considerably"
+        | "decidedly" | "deeply" | "effing" | "enormous" | "enormously" | "entirely"
+        | "especially" | "exceptional" | "exceptionally" | "extreme" | "extremely"
+        | "fabulously" | "flipping" | "flippin" | "frackin" | "fracking" | "fricking"
+        | "frickin" | "frigging" | "friggin" | "fully" | "fuckin" | "fucking" | "fuggin"
+        | "fugging" | "greatly" | "hella" | "highly" | "hugely" | "incredible" | "incredibly"
+        | "intensely" | "major" | "majorly" | "more" | "most" | "particularly" | "purely"
+        | "quite" | "really" | "remarkably" | "so" | "substantially" | "thoroughly" | "total"
+        | "totally" | "tremendous" | "tremendously" | "uber" | "unbelievably" | "unusually"
+        | "utter" | "utterly" | "very" => Some(B_INCR),
+        "almost" | "barely" | "hardly" | "kinda" | "kindof" | "kind-of" | "less" | "little"
+        | "marginal" | "marginally" | "occasional" | "occasionally" | "partly" | "scarce"
+        | "scarcely" | "slight" | "slightly" | "somewhat" | "sorta" | "sortof" | "sort-of" => {
+            Some(B_DECR)
+        }
+        _ => None,
+    }
+}
+
+/// The boosters of two words ("just enough", "kind of", "sort of").
+fn booster_bigram(a: &str, b: &str) -> Option<f64> {
+    match (a, b) {
+        ("just", "enough") | ("kind", "of") | ("sort", "of") => Some(B_DECR),
+        _ => None,
+    }
+}
+
+/// `negated([word])` of the reference for one lower-cased word.
+fn negated(word: &str) -> bool {
+    matches!(
+        word,
+        "aint"
+            | "arent"
+            | "cannot"
+            | "cant"
+            | "couldnt"
+            | "darent"
+            | "didnt"
+            | "doesnt"
+            | "ain't"
+            | "aren't"
+            | "can't"
+            | "couldn't"
+            | "daren't"
+            | "didn't"
+            | "doesn't"
+            | "dont"
+            | "hadnt"
+            | "hasnt"
+            | "havent"
+            | "isnt"
+            | "mightnt"
+            | "mustnt"
+            | "neither"
+            | "don't"
+            | "hadn't"
+            | "hasn't"
+            | "haven't"
+            | "isn't"
+            | "mightn't"
+            | "mustn't"
+            | "neednt"
+            | "needn't"
+            | "never"
+            | "none"
+            | "nope"
+            | "nor"
+            | "not"
+            | "nothing"
+            | "nowhere"
+            | "oughtnt"
+            | "shant"
+            | "shouldnt"
+            | "uhuh"
+            | "wasnt"
+            | "werent"
+            | "oughtn't"
+            | "shan't"
+            | "shouldn't"
+            | "uh-uh"
+            | "wasn't"
+            | "weren't"
+            | "without"
+            | "wont"
+            | "wouldnt"
+            | "won't"
+            | "wouldn't"
+            | "rarely"
+            | "seldom"
+            | "despite"
+    ) || word.contains("n't")
+}
+
+/// SPECIAL_CASES of the reference, as word sequences ("badass", a single word,
+/// can never match a sequence and is left out).
+fn special_case(words: &[&str]) -> Option<f64> {
+    match words {
+        ["the", "shit"] | ["the", "bomb"] | ["to", "die", "for"] => Some(3.0),
+        ["bad", "ass"] => Some(1.5),
+        ["bus", "stop"] => Some(0.0),
+        ["yeah", "right"] => Some(-2.0),
+        ["kiss", "of", "death"] => Some(-1.5),
+        ["beating", "heart"] => Some(3.5),
+        _ => None,
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Token {
+    /// Byte range of the token (punctuation stripped as the reference does) in
+    /// the text.
+    start: u32,
+    end: u32,
+    /// Byte range of its lower-cased form in `Scratch::lower`.
+    lower_start: u32,
+    lower_end: u32,
+    /// Lexicon valence of the lower-cased form.
+    lex: Option<f64>,
+    /// `str.isupper()` of the token.
+    upper: bool,
+}
+
+/// Buffers reused from call to call.
+#[derive(Default)]
+struct Scratch {
+    text: String,
+    lower: String,
+    tokens: Vec<Token>,
+    sentiments: Vec<f64>,
+}
+
+thread_local! {
+    static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
+}
+
+/// A sentiment analyzer. Building one is free: the lexicons are static.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Analyzer {
+    mode: Mode,
+}
+
+struct Words<'a> {
+    lower: &'a str,
+    tokens: &'a [Token],
+}
+
+impl Words<'_> {
+    #[inline]
+    fn w(&self, i: usize) -> &str {
+        let t = &self.tokens[i];
+        &self.lower[t.lower_start as usize..t.lower_end as usize]
+    }
+    #[inline]
+    fn len(&self) -> usize {
+        self.tokens.len()
+    }
+    #[inline]
+    fn in_lexicon(&self, i: usize) -> bool {
+        self.tokens[i].lex.is_some()
+    }
+}
+
+impl Analyzer {
+    pub fn new(mode: Mode) -> Self {
+        Self { mode }
+    }
+
+    pub fn mode(&self) -> Mode {
+        self.mode
+    }
+
+    /// Scores a text as `SentimentIntensityAnalyzer().polarity_scores(text)` does.
+    pub fn polarity_scores(&self, text: &str) -> Scores {
+        SCRATCH.with(|cell| match cell.try_borrow_mut() {
+            Ok(mut scratch) => self.score(text, &mut scratch),
+            Err(_) => self.score(text, &mut Scratch::default()),
+        })
+    }
+
+    fn score(&self, text: &str, scratch: &mut Scratch) -> Scores {
+        let Scratch {
+            text: buf,
+            lower,
+            tokens,
+            sentiments,
+        } = scratch;
+
+        // Emoji to their descriptions, character by character.
+        let text: &str = if !text.is_ascii() && text.chars().any(|c| emoji_description(c).is_some())
+        {
+            buf.clear();
+            let mut prev_space = true;
+            for c in text.chars() {
+                match emoji_description(c) {
+                    Some(description) => {
+                        if !prev_space {
+                            buf.push(' ');
+                        }
+                        buf.push_str(description);
+                        prev_space = false;
+                    }
+                    None => {
+                        buf.push(c);
+                        prev_space = c == ' ';
+                    }
+                }
+            }
+            buf.as_str()
+        } else {
+            text
+        };
+        let text = py::strip(text);
+
+        // Tokens: str.split(), punctuation stripped unless that leaves 2 chars or fewer.
+        tokens.clear();
+        lower.clear();
+        let base = text.as_ptr() as usize;
+        for raw in text.split(py::is_space).filter(|t| !t.is_empty()) {
+            let stripped = py::strip_punctuation(raw);
+            let token = if stripped.chars().nth(2).is_none() {
+                raw
+            } else {
+                stripped
+            };
+            let start = token.as_ptr() as usize - base;
+            let lower_start = lower.len();
+            if token.is_ascii() {
+                lower.extend(token.bytes().map(|b| char::from(b.to_ascii_lowercase())));
+            } else if token.contains('\u{3a3}') {
+                // Final sigma depends on context: let the standard library decide, as Python does.
+                lower.push_str(&token.to_lowercase());
+            } else {
+                for c in token.chars() {
+                    lower.extend(c.to_lowercase());
+                }
+            }
+            let word = &lower[lower_start..];
+            let cashtag = self.mode == Mode::Finance
+                && raw.starts_with('$')
+                && stripped.chars().next().is_some_and(char::is_alphabetic);
+            let lex = if cashtag {
+                None
+            } else {
+                match self.mode {
+                    Mode::Vader => lexicon_valence(word),
+                    Mode::Finance => finance_valence(word).or_else(|| lexicon_valence(word)),
+                }
+            };
+            tokens.push(Token {
+                start: start as u32,
+                end: (start + token.len()) as u32,
+                lower_start: lower_start as u32,
+                lower_end: lower.len() as u32,
+                lex,
+                upper: !cashtag && py::is_upper(token),
+            });
+        }
+        if self.mode == Mode::Finance {
+            apply_phrases(lower, tokens);
+        }
+
+        let words = Words { lower, tokens };
+        let n = words.len();
+        let caps = tokens.iter().filter(|t| t.upper).count();
+        let is_cap_diff = caps > 0 && caps < n;
+
+        sentiments.clear();
+        for i in 0..n {
+            let item = words.w(i);
+            if booster(item).is_some() || (i + 1 < n && item == "kind" && words.w(i + 1) == "of") {
+                sentiments.push(0.0);
+                continue;
+            }
+            sentiments.push(sentiment_valence(&words, i, is_cap_diff));
+        }
+        but_check(&words, sentiments);
+        let _ = tokens.first().map(|t| t.start..t.end);
+        score_valence(sentiments, text)
+    }
+}
+
+/// Finance phrases ("short squeeze"): the first word carries the phrase's
+/// valence, the others none.
+fn apply_phrases(lower: &str, tokens: &mut [Token]) {
+    let word = |t: &Token| &lower[t.lower_start as usize..t.lower_end as usize];
+    for i in 0..tokens.len() {
+        for (parts, valence) in tables::FINANCE_PHRASES.iter() {
+            let end = i + parts.len();
+            if end <= tokens.len()
+                && tokens[i..end]
+                    .iter()
+                    .zip(parts.iter())
+                    .all(|(t, p)| word(t) == *p)
+            {
+                tokens[i].lex = Some(*valence);
+                for t in &mut tokens[i + 1..end] {
+                    t.lex = None;
+                }
+            }
+        }
+    }
+}
+
+fn scalar_inc_dec(words: &Words, j: usize, valence: f64, is_cap_diff: bool) -> f64 {
+    let Some(mut scalar) = booster(words.w(j)) else {
+        return 0.0;
+    };
+    if valence < 0.0 {
+        scalar *= -1.0;
+    }
+    if words.tokens[j].upper && is_cap_diff {
+        if valence > 0.0 {
+            scalar += C_INCR;
+        } else {
+            scalar -= C_INCR;
+        }
+    }
+    scalar
+}
+
+fn sentiment_valence(words: &Words, i: usize, is_cap_diff: bool) -> f64 {
+    let Some(lexicon) = words.tokens[i].lex else {
+        return 0.0;
+    };
+    let n = words.len();
+    let w = |k: usize| words.w(k);
+    let mut valence = lexicon;
+    if w(i) == "no" && i != n - 1 && words.in_lexicon(i + 1) {
+        valence = 0.0;
+    }
+    if (i > 0 && w(i - 1) == "no")
+        || (i > 1 && w(i - 2) == "no")
+        || (i > 2 && w(i - 3) == "no" && matches!(w(i - 1), "or" | "nor"))
+    {
+        valence = lexicon * N_SCALAR;
+    }
+    if words.tokens[i].upper && is_cap_diff {
+        if valence > 0.0 {
+            valence += C_INCR;
+        } else {
+            valence -= C_INCR;
+        }
+    }
+    for start_i in 0..3 {
+        if i > start_i && !words.in_lexicon(i - (start_i + 1)) {
+            let mut s = scalar_inc_dec(words, i - (start_i + 1), valence, is_cap_diff);
+            if start_i == 1 && s != 0.0 {
+                s *= 0.95;
+            }
+            if start_i == 2 && s != 0.0 {
+                s *= 0.9;
+            }
+            valence += s;
+            valence = negation_check(words, valence, start_i, i);
+            if start_i == 2 {
+                valence = special_idioms_check(words, valence, i);
+            }
+        }
+    }
+    least_check(words, valence, i)
+}
+
+fn negation_check(words: &Words, valence: f64, start_i: usize, i: usize) -> f64 {
+    let w = |k: usize| words.w(k);
+    match start_i {
+        0 if negated(w(i - 1)) => valence * N_SCALAR,
+        1 => {
+            if w(i - 2) == "never" && matches!(w(i - 1), "so" | "this") {
+                valence * 1.25
+            } else if w(i - 2) == "without" && w(i - 1) == "doubt" {
+                valence
+            } else if negated(w(i - 2)) {
+                valence * N_SCALAR
+            } else {
+                valence
+            }
+        }
+        2 => {
+            // `a and b or c` in the reference: (a and b) or c.
+            if (w(i - 3) == "never" && matches!(w(i - 2), "so" | "this"))
+                || matches!(w(i - 1), "so" | "this")
+            {
+                valence * 1.25
+            } else if w(i - 3) == "without" && (w(i - 2) == "doubt" || w(i - 1) == "doubt") {
+                valence
+            } else if negated(w(i - 3)) {
+                valence * N_SCALAR
+            } else {
+                valence
+            }
+        }
+        _ => valence,
+    }
+}
+
+fn special_idioms_check(words: &Words, mut valence: f64, i: usize) -> f64 {
+    let w = |k: usize| words.w(k);
+    let n = words.len();
+    let sequences: [&[&str]; 5] = [
+        &[w(i - 1), w(i)],
+        &[w(i - 2), w(i - 1), w(i)],
+        &[w(i - 2), w(i - 1)],
+        &[w(i - 3), w(i - 2), w(i - 1)],
+        &[w(i - 3), w(i - 2)],
+    ];
+    if let Some(v) = sequences.iter().find_map(|s| special_case(s)) {
+        valence = v;
+    }
+    if n - 1 > i {
+        if let Some(v) = special_case(&[w(i), w(i + 1)]) {
+            valence = v;
+        }
+    }
+    if n - 1 > i + 1 {
+        if let Some(v) = special_case(&[w(i), w(i + 1), w(i + 2)]) {
+            valence = v;
+        }
+    }
+    // Two-word boosters ("kind of"); three-word n-grams never match one.
+    for (a, b) in [(w(i - 3), w(i - 2)), (w(i - 2), w(i - 1))] {
+        if let Some(v) = booster_bigram(a, b) {
+            valence += v;
+        }
+    }
+    valence
+}
+
+fn least_check(words: &Words, valence: f64, i: usize) -> f64 {
+    let w = |k: usize| words.w(k);
+    if i > 1 && !words.in_lexicon(i - 1) && w(i - 1) == "least" {
+        if w(i - 2) != "at" && w(i - 2) != "very" {
+            return valence * N_SCALAR;
+        }
+        valence
+    } else if i > 0 && !words.in_lexicon(i - 1) && w(i - 1) == "least" {
+        valence * N_SCALAR
+    } else {
+        valence
+    }
+}
+
+/// The reference scales by the position of the *first* equal value
+/// (`sentiments.index(sentiment)`) while it rewrites the list in place; this
+/// reproduces that exactly.
+fn but_check(words: &Words, sentiments: &mut [f64]) {
+    let Some(bi) = (0..words.len()).position(|i| words.w(i) == "but") else {
+        return;
+    };
+    for k in 0..sentiments.len() {
+        let value = sentiments[k];
+        let Some(si) = sentiments.iter().position(|s| *s == value) else {
+            continue;
+        };
+        if si < bi {
+            sentiments[si] = value * 0.5;
+        } else if si > bi {
+            sentiments[si] = value * 1.5;
+        }
+    }
+}
+
+fn punctuation_emphasis(text: &str) -> f64 {
+    let (mut ep, mut qm) = (0usize, 0usize);
+    for b in text.bytes() {
+        ep += usize::from(b == b'!');
+        qm += usize::from(b == b'?');
+    }
+    let ep_amplifier = ep.min(4) as f64 * 0.292;
+    let qm_amplifier = if qm > 1 {
+        if qm <= 3 {
+            qm as f64 * 0.18
+        } else {
+            0.96
+        }
+    } else {
+        0.0
+    };
+    ep_amplifier + qm_amplifier
+}
+
+fn normalize(score: f64) -> f64 {
+    let norm = score / (score * score + 15.0).sqrt();
+    norm.clamp(-1.0, 1.0)
+}
+
+fn score_valence(sentiments: &[f64], text: &str) -> Scores {
+    if sentiments.is_empty() {
+        return Scores::default();
+    }
+    let mut sum_s = 0.0;
+    for s in sentiments {
+        sum_s += *s;
+    }
+    let punct = punctuation_emphasis(text);
+    if sum_s > 0.0 {
+        sum_s += punct;
+    } else if sum_s < 0.0 {
+        sum_s -= punct;
+    }
+    let compound = normalize(sum_s);
+    let (mut pos_sum, mut neg_sum, mut neu_count) = (0.0f64, 0.0f64, 0usize);
+    for &s in sentiments {
+        if s > 0.0 {
+            pos_sum += s + 1.0;
+        }
+        if s < 0.0 {
+            neg_sum += s - 1.0;
+        }
+        if s == 0.0 {
+            neu_count += 1;
+        }
+    }
+    if pos_sum > neg_sum.abs() {
+        pos_sum += punct;
+    } else if pos_sum < neg_sum.abs() {
+        neg_sum -= punct;
+    }
+    let total = pos_sum + neg_sum.abs() + neu_count as f64;
+    Scores {
+        compound: py::round(compound, 4),
+        pos: py::round((pos_sum / total).abs(), 3),
+        neu: py::round((neu_count as f64 / total).abs(), 3),
+        neg: py::round((neg_sum / total).abs(), 3),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vader(text: &str) -> (f64, f64, f64, f64) {
+        let s = Analyzer::new(Mode::Vader).polarity_scores(text);
+        (s.compound, s.pos, s.neu, s.neg)
+    }
+
+    #[test]
+    fn reference_examples() {
+        // The examples of vaderSentiment.py's __main__, with the reference's output.
+        assert_eq!(
+            vader("VADER is smart, handsome, and funny."),
+            (0.8316, 0.746, 0.254, 0.0)
+        );
+        assert_eq!(
+            vader("VADER is VERY SMART, uber handsome, and FRIGGIN FUNNY!!!"),
+            (0.9469, 0.706, 0.294, 0.0)
+        );
+        assert_eq!(
+            vader("VADER is not smart, handsome, nor funny."),
+            (-0.7424, 0.0, 0.354, 0.646)
+        );
+        assert_eq!(
+            vader("At least it isn't a horrible book."),
+            (0.431, 0.322, 0.678, 0.0)
+        );
+        assert_eq!(
+            vader("Make sure you :) or :D today!"),
+            (0.8633, 0.706, 0.294, 0.0)
+        );
+        assert_eq!(
+            vader("Catch utf-8 emoji such as 💘 and 💋 and 😁"),
+            (0.875, 0.417, 0.583, 0.0)
+        );
+        assert_eq!(vader("Not bad at all"), (0.431, 0.487, 0.513, 0.0));
+        assert_eq!(vader(""), (0.0, 0.0, 0.0, 0.0));
+        assert_eq!(vader("   \u{3000} "), (0.0, 0.0, 0.0, 0.0));
+    }
+
+    #[test]
+    fn labels_and_modes() {
+        assert_eq!(
+            Scores {
+                compound: 0.05,
+                ..Default::default()
+            }
+            .label(),
+            Label::Positive
+        );
+        assert_eq!(
+            Scores {
+                compound: -0.05,
+                ..Default::default()
+            }
+            .label(),
+            Label::Negative
+        );
+        assert_eq!(
+            Scores {
+                compound: 0.0499,
+                ..Default::default()
+            }
+            .label(),
+            Label::Neutral
+        );
+        assert_eq!("Finance".parse::<Mode>(), Ok(Mode::Finance));
+        assert!("bullish".parse::<Mode>().is_err());
+    }
+}

@@ -1,0 +1,76 @@
+# TickerPulse developer tasks. `make demo` and `make test` are the two commands a
+# newcomer needs; both install what is missing first (`make setup`).
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+VENV := .venv
+export PATH := $(CURDIR)/$(VENV)/bin:$(CURDIR)/node_modules/.bin:$(PATH)
+export SAM_CLI_TELEMETRY := 0
+# sam build with BuildMethod rust-cargolambda is a beta feature of SAM.
+export SAM_CLI_BETA_RUST_CARGO_LAMBDA := 1
+CARGO ?= cargo
+
+.PHONY: setup demo test lint fmt-check clippy cargo-test template-check sam-build check-arm64 local-up local-down local-status clean-local
+
+## setup: pinned Python tools into .venv, asl-validator into node_modules, the arm64 Rust target (idempotent)
+setup: $(VENV)/.installed node_modules/.installed rust-targets
+
+$(VENV)/.installed: requirements-dev.txt
+	@test -x $(VENV)/bin/python || python3 -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check --upgrade pip
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+rust-targets:
+	@rustup target list --installed | grep -qx aarch64-unknown-linux-gnu || rustup target add aarch64-unknown-linux-gnu
+
+## demo: brings the local stack up and shows it working
+demo: setup
+	$(CARGO) run --release --quiet -p tickerpulse -- demo
+
+## test: everything CI checks
+test: setup lint cargo-test template-check sam-build
+
+lint: fmt-check clippy
+
+fmt-check:
+	$(CARGO) fmt --all -- --check
+
+clippy:
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+cargo-test:
+	$(CARGO) test --workspace
+
+## template-check: cfn-lint, sam validate --lint, checkov, asl-validator
+template-check: setup
+	cfn-lint template.yaml
+	sam validate --lint
+	checkov --file template.yaml --framework cloudformation --quiet --compact --skip-download
+	asl-validator --json-path statemachine/pipeline.asl.json
+
+## sam-build: arm64 bootstrap binaries of every function, through cargo-lambda and zig
+sam-build: setup
+	sam build --beta-features
+	$(MAKE) --no-print-directory check-arm64
+
+check-arm64:
+	@python3 -c 'import glob,sys; \
+	  fs=sorted(glob.glob(".aws-sam/build/*Function/bootstrap")); \
+	  assert len(fs)==7, f"want 7 bootstrap binaries, found {fs}"; \
+	  bad=[f for f in fs if open(f,"rb").read(20)[18:20]!=bytes([0xb7,0])]; \
+	  assert not bad, f"not aarch64 ELF: {bad}"; \
+	  print(f"{len(fs)} arm64 bootstrap binaries in .aws-sam/build")'
+
+local-up:
+	$(CARGO) run --quiet -p tickerpulse -- local up
+
+local-down:
+	$(CARGO) run --quiet -p tickerpulse -- local down
+
+local-status:
+	$(CARGO) run --quiet -p tickerpulse -- local status

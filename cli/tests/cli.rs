@@ -1,0 +1,139 @@
+//! The `tickerpulse` binary as a user runs it: bad input gives a one-line error and
+//! a non-zero exit; `local up` / `status` / `down` start and stop real processes.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn home(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("tickerpulse-cli-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn tickerpulse(home: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_tickerpulse"))
+        .args(args)
+        .current_dir(root())
+        .env("TICKERPULSE_HOME", home)
+        .env("RUST_LOG", "error")
+        .output()
+        .expect("running tickerpulse")
+}
+
+fn one_line_error(out: &Output) -> String {
+    assert!(!out.status.success(), "expected a failure: {out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), 1, "want one line, got: {stderr}");
+    assert!(lines[0].starts_with("error: "), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    lines[0].to_string()
+}
+
+#[test]
+fn bad_input_gives_one_line_errors() {
+    let h = home("bad");
+    let e = one_line_error(&tickerpulse(
+        &h,
+        &[
+            "invoke",
+            "nosuchfunction",
+            "--event",
+            "events/firehose.json",
+        ],
+    ));
+    assert!(e.contains("unknown function \"nosuchfunction\""), "{e}");
+    let e = one_line_error(&tickerpulse(
+        &h,
+        &[
+            "invoke",
+            "transform",
+            "--event",
+            "events/does-not-exist.json",
+        ],
+    ));
+    assert!(e.contains("does-not-exist.json"), "{e}");
+    let bad = h.join("bad.json");
+    std::fs::write(&bad, "{\"records\": [").unwrap();
+    let e = one_line_error(&tickerpulse(
+        &h,
+        &["invoke", "transform", "--event", bad.to_str().unwrap()],
+    ));
+    assert!(e.contains("is not valid JSON"), "{e}");
+    let e = one_line_error(&tickerpulse(
+        &h,
+        &[
+            "--template",
+            "/nonexistent/template.yaml",
+            "local",
+            "status",
+        ],
+    ));
+    assert!(e.contains("/nonexistent/template.yaml"), "{e}");
+    // A port that is taken.
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port().to_string();
+    let e = one_line_error(&tickerpulse(&h, &["local", "up", "--port", &port]));
+    assert!(e.contains("already in use"), "{e}");
+}
+
+#[test]
+fn invoke_prints_the_handler_response_as_json() {
+    let h = home("invoke");
+    let out = tickerpulse(&h, &["invoke", "api", "--event", "events/api-health.json"]);
+    assert!(out.status.success(), "{out:?}");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["statusCode"], 200);
+    assert_eq!(v["body"], "{\"status\":\"ok\"}");
+    // transform answers with a JSON response or a JSON error object, never a crash.
+    let out = tickerpulse(
+        &h,
+        &["invoke", "transform", "--event", "events/firehose.json"],
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("stdout is JSON");
+    assert!(
+        v.get("records").is_some() || v.get("errorType").is_some(),
+        "{v}"
+    );
+}
+
+#[test]
+fn local_up_status_down_leave_no_process_behind() {
+    let h = home("lifecycle");
+    let out = tickerpulse(&h, &["local", "up", "--port", "0"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let file: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(h.join("local.json")).unwrap()).unwrap();
+    let pids = [
+        file["moto_pid"].as_u64().unwrap() as u32,
+        file["proxy_pid"].as_u64().unwrap() as u32,
+    ];
+    for pid in pids {
+        assert!(tickerpulse::local::alive(pid));
+    }
+    let status = tickerpulse(&h, &["local", "status"]);
+    assert!(status.status.success());
+    assert!(
+        String::from_utf8_lossy(&status.stdout).contains("state machine   tickerpulse-pipeline")
+    );
+    // A second `up` refuses rather than starting a second emulator.
+    let e = one_line_error(&tickerpulse(&h, &["local", "up", "--port", "0"]));
+    assert!(e.contains("already running"), "{e}");
+
+    let down = tickerpulse(&h, &["local", "down"]);
+    assert!(down.status.success());
+    for pid in pids {
+        assert!(!tickerpulse::local::alive(pid), "pid {pid} still alive");
+    }
+    let status = tickerpulse(&h, &["local", "status"]);
+    assert_eq!(status.status.code(), Some(3));
+}

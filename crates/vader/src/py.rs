@@ -1,0 +1,126 @@
+//! The few Python `str` semantics VADER's reference depends on, reproduced
+//! exactly: `str.split()` whitespace, `str.isupper()`, `str.strip(string.punctuation)`,
+//! `str.strip()`, and `round()`.
+
+/// Whether Python's `str.isspace()` holds for this character, i.e. what
+/// `str.split()` with no argument splits on. Unlike Rust's `char::is_whitespace`
+/// it includes the information separators U+001C..U+001F.
+#[inline]
+pub fn is_space(c: char) -> bool {
+    matches!(
+        c,
+        '\t'..='\r'
+            | '\u{1c}'..='\u{20}'
+            | '\u{85}'
+            | '\u{a0}'
+            | '\u{1680}'
+            | '\u{2000}'..='\u{200a}'
+            | '\u{2028}'
+            | '\u{2029}'
+            | '\u{202f}'
+            | '\u{205f}'
+            | '\u{3000}'
+    )
+}
+
+/// Python's `str.strip()`.
+#[inline]
+pub fn strip(s: &str) -> &str {
+    s.trim_matches(is_space)
+}
+
+/// Titlecase letters (general category Lt), which make `str.isupper()` false.
+#[inline]
+fn is_titlecase(c: char) -> bool {
+    matches!(
+        c,
+        '\u{1c5}' | '\u{1c8}' | '\u{1cb}' | '\u{1f2}' | '\u{1f88}'..='\u{1f8f}' | '\u{1f98}'..='\u{1f9f}' | '\u{1fa8}'..='\u{1faf}' | '\u{1fbc}' | '\u{1fcc}' | '\u{1ffc}'
+    )
+}
+
+/// Python's `str.isupper()`: no lowercase or titlecase character, and at least
+/// one uppercase one.
+#[inline]
+pub fn is_upper(s: &str) -> bool {
+    let mut cased = false;
+    if s.is_ascii() {
+        for b in s.bytes() {
+            if b.is_ascii_lowercase() {
+                return false;
+            }
+            cased |= b.is_ascii_uppercase();
+        }
+        return cased;
+    }
+    for c in s.chars() {
+        if c.is_lowercase() || is_titlecase(c) {
+            return false;
+        }
+        cased |= c.is_uppercase();
+    }
+    cased
+}
+
+/// `token.strip(string.punctuation)`: ASCII punctuation off both ends.
+#[inline]
+pub fn strip_punctuation(s: &str) -> &str {
+    s.trim_matches(|c: char| c.is_ascii_punctuation())
+}
+
+/// Python's `round(x, digits)` for floats: the double nearest to the correctly
+/// rounded (half-to-even on the exact binary value) decimal. Rust's formatting is
+/// exact in the same way; the digits go through a stack buffer, not the heap.
+pub fn round(x: f64, digits: usize) -> f64 {
+    use std::io::Write;
+    if !x.is_finite() {
+        return x;
+    }
+    let mut buf = [0u8; 48];
+    let len = {
+        let mut cursor = std::io::Cursor::new(&mut buf[..]);
+        if write!(cursor, "{x:.digits$}").is_err() {
+            return x;
+        }
+        cursor.position() as usize
+    };
+    std::str::from_utf8(&buf[..len])
+        .ok()
+        .and_then(|s| s.parse::<f64>().ok())
+        .unwrap_or(x)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn python_rounding() {
+        assert_eq!(round(0.1235, 3), 0.123); // 0.1235 is 0.12349999... in binary
+        assert_eq!(round(0.125, 2), 0.12); // exact tie: half to even
+        assert_eq!(round(0.375, 2), 0.38);
+        assert_eq!(round(-0.57195, 4), -0.5719);
+        assert_eq!(round(0.99995, 4), 1.0); // 0.99995 is 0.9999500000000000055... in binary
+        assert_eq!(round(-0.0, 3), -0.0);
+    }
+
+    #[test]
+    fn python_isupper() {
+        assert!(is_upper("GOOD"));
+        assert!(is_upper("GOOD!!"));
+        assert!(is_upper("A1"));
+        assert!(!is_upper(":)"));
+        assert!(!is_upper("123"));
+        assert!(!is_upper("Good"));
+        assert!(is_upper("ÉTÉ"));
+        assert!(!is_upper("ǅ")); // titlecase
+        assert!(!is_upper(""));
+    }
+
+    #[test]
+    fn python_whitespace() {
+        assert!(is_space('\u{1f}'));
+        assert!(is_space('\u{a0}'));
+        assert!(!is_space('\u{200b}')); // zero width space is not whitespace
+        assert_eq!(strip("\u{3000} x \u{1c}"), "x");
+    }
+}
