@@ -74,3 +74,7 @@ local-down:
 
 local-status:
 	$(CARGO) run --quiet -p tickerpulse -- local status
+
+## bench-sentiment: this VADER against Python vaderSentiment, same sentences, one core
+bench-sentiment: setup
+	taskset -c 0 $(CARGO) bench -p tickerpulse-vader --bench sentiment

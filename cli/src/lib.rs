@@ -6,4 +6,5 @@ pub mod firehose;
 pub mod functions;
 pub mod local;
 pub mod proxy;
+pub mod score;
 pub mod template;

@@ -34,6 +34,12 @@ enum Command {
         #[arg(long)]
         no_wait: bool,
     },
+    /// Scores one text per line from stdin with VADER; writes one JSON object per line.
+    Score {
+        /// `vader` (exactly vaderSentiment 3.3.2) or `finance` (with market slang).
+        #[arg(long, default_value = "vader")]
+        mode: String,
+    },
     /// Runs a function's handler in-process with an event file and prints its JSON response.
     Invoke {
         /// One of: ingest, transform, plan, compact, clean, aggregate, api.
@@ -160,6 +166,19 @@ async fn run(cli: Cli) -> Result<i32> {
                     .await;
                 }
             }
+            Ok(0)
+        }
+        Command::Demo { port, no_wait } => {
+            init_logs("warn");
+            let template = load_template(&cli.template)?;
+            tickerpulse::demo::run(template, port, no_wait).await?;
+            Ok(0)
+        }
+        Command::Score { mode } => {
+            let mode: tickerpulse_vader::Mode = mode.parse()?;
+            let stdin = std::io::stdin();
+            let stdout = std::io::stdout();
+            tickerpulse::score::score_lines(mode, stdin.lock(), stdout.lock())?;
             Ok(0)
         }
         Command::Invoke {

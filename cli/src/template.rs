@@ -153,10 +153,10 @@ impl Template {
 
     fn of_type(&self, ty: &str) -> impl Iterator<Item = (String, &Value)> + '_ {
         let ty = ty.to_string();
-        self.resources.iter().filter_map(move |(k, v)| {
-            (v.get("Type").and_then(Value::as_str) == Some(ty.as_str()))
-                .then(|| (k.as_str().unwrap_or_default().to_string(), v))
-        })
+        self.resources
+            .iter()
+            .filter(move |(_, v)| v.get("Type").and_then(Value::as_str) == Some(ty.as_str()))
+            .map(|(k, v)| (k.as_str().unwrap_or_default().to_string(), v))
     }
 
     fn props<'a>(&self, resource: &'a Value) -> &'a Value {

@@ -1,6 +1,7 @@
 //! TickerPulse domain types that every function shares. Pure: no AWS, no I/O.
 
 pub mod config;
+pub mod csv;
 pub mod partition;
 
 pub use partition::{HourPartition, PartitionError};

@@ -151,6 +151,18 @@ pub fn finance_valence(word: &str) -> Option<f64> {
     )
 }
 
+/// The reference lexicon's words (for generators and tests).
+pub fn lexicon_words() -> &'static [&'static str] {
+    &tables::LEXICON_KEYS
+}
+
+/// The characters the emoji lexicon replaces with a description.
+pub fn emoji_chars() -> impl Iterator<Item = char> {
+    tables::EMOJI_CHARS
+        .iter()
+        .filter_map(|c| char::from_u32(*c))
+}
+
 /// Number of entries: (reference lexicon, finance words, finance phrases).
 pub fn lexicon_sizes() -> (usize, usize, usize) {
     (
@@ -281,10 +293,6 @@ fn special_case(words: &[&str]) -> Option<f64> {
 
 #[derive(Debug, Clone, Copy)]
 struct Token {
-    /// Byte range of the token (punctuation stripped as the reference does) in
-    /// the text.
-    start: u32,
-    end: u32,
     /// Byte range of its lower-cased form in `Scratch::lower`.
     lower_start: u32,
     lower_end: u32,
@@ -292,6 +300,12 @@ struct Token {
     lex: Option<f64>,
     /// `str.isupper()` of the token.
     upper: bool,
+    /// A cashtag such as `$TSLA` (finance mode only).
+    cashtag: bool,
+    /// Finance mode: the valence of the raw token as market notation (a signed
+    /// percentage or an option strike), and whether it is a percentage.
+    notation: Option<f64>,
+    percent: bool,
 }
 
 /// Buffers reused from call to call.
@@ -388,15 +402,24 @@ impl Analyzer {
         // Tokens: str.split(), punctuation stripped unless that leaves 2 chars or fewer.
         tokens.clear();
         lower.clear();
-        let base = text.as_ptr() as usize;
-        for raw in text.split(py::is_space).filter(|t| !t.is_empty()) {
+        let mut ascii_words;
+        let mut unicode_words;
+        let words_iter: &mut dyn Iterator<Item = &str> = if text.is_ascii() {
+            ascii_words = text
+                .split(|c: char| matches!(c, '\t'..='\r' | '\u{1c}'..='\u{20}'))
+                .filter(|t| !t.is_empty());
+            &mut ascii_words
+        } else {
+            unicode_words = text.split(py::is_space).filter(|t| !t.is_empty());
+            &mut unicode_words
+        };
+        for raw in words_iter {
             let stripped = py::strip_punctuation(raw);
             let token = if stripped.chars().nth(2).is_none() {
                 raw
             } else {
                 stripped
             };
-            let start = token.as_ptr() as usize - base;
             let lower_start = lower.len();
             if token.is_ascii() {
                 lower.extend(token.bytes().map(|b| char::from(b.to_ascii_lowercase())));
@@ -417,20 +440,31 @@ impl Analyzer {
             } else {
                 match self.mode {
                     Mode::Vader => lexicon_valence(word),
-                    Mode::Finance => finance_valence(word).or_else(|| lexicon_valence(word)),
+                    // A finance valence of 0 takes the word out of the lexicon.
+                    Mode::Finance => match finance_valence(word) {
+                        Some(0.0) => None,
+                        Some(v) => Some(v),
+                        None => lexicon_valence(word),
+                    },
                 }
             };
             tokens.push(Token {
-                start: start as u32,
-                end: (start + token.len()) as u32,
                 lower_start: lower_start as u32,
                 lower_end: lower.len() as u32,
                 lex,
                 upper: !cashtag && py::is_upper(token),
+                cashtag,
+                notation: if self.mode == Mode::Finance {
+                    notation_core(raw).and_then(|c| signed_percent(c).or_else(|| option_strike(c)))
+                } else {
+                    None
+                },
+                percent: self.mode == Mode::Finance && notation_core(raw).is_some_and(is_percent),
             });
         }
         if self.mode == Mode::Finance {
             apply_phrases(lower, tokens);
+            apply_market_notation(lower, tokens);
         }
 
         let words = Words { lower, tokens };
@@ -448,7 +482,6 @@ impl Analyzer {
             sentiments.push(sentiment_valence(&words, i, is_cap_diff));
         }
         but_check(&words, sentiments);
-        let _ = tokens.first().map(|t| t.start..t.end);
         score_valence(sentiments, text)
     }
 }
@@ -471,6 +504,90 @@ fn apply_phrases(lower: &str, tokens: &mut [Token]) {
                     t.lex = None;
                 }
             }
+        }
+    }
+}
+
+/// Valence of a price move or a trader's stance written in market notation.
+const MOVE_VALENCE: f64 = 1.5;
+const STANCE_VALENCE: f64 = 1.8;
+
+/// `+5.2%` / `-3%`: the sign of a price move.
+fn signed_percent(word: &str) -> Option<f64> {
+    let sign = match word.as_bytes().first()? {
+        b'+' => 1.0,
+        b'-' => -1.0,
+        _ => return None,
+    };
+    let number = word[1..].strip_suffix('%')?;
+    (!number.is_empty()
+        && number.bytes().all(|b| b.is_ascii_digit() || b == b'.')
+        && number.bytes().any(|b| b.is_ascii_digit()))
+    .then_some(sign * MOVE_VALENCE)
+}
+
+/// A raw token without the brackets and sentence punctuation around it.
+fn notation_core(raw: &str) -> Option<&str> {
+    let core = raw
+        .trim_start_matches(['(', '['])
+        .trim_end_matches([')', ']', '.', ',', '!', '?', ';', ':']);
+    (!core.is_empty()).then_some(core)
+}
+
+/// `5%` / `5.2%`
+fn is_percent(word: &str) -> bool {
+    word.strip_suffix('%')
+        .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit() || b == b'.'))
+}
+
+/// Option strikes: `250p` (a put), `300c` / `300.5c` (a call).
+fn option_strike(word: &str) -> Option<f64> {
+    let side = *word.as_bytes().last()?;
+    if side != b'c' && side != b'p' {
+        return None;
+    }
+    let number = &word[..word.len() - 1];
+    if number.is_empty()
+        || !number.bytes().all(|b| b.is_ascii_digit() || b == b'.')
+        || !number.as_bytes()[0].is_ascii_digit()
+    {
+        return None;
+    }
+    Some(if side == b'c' {
+        STANCE_VALENCE
+    } else {
+        -STANCE_VALENCE
+    })
+}
+
+/// Finance mode's reading of market notation, which VADER's lexicon cannot see:
+/// signed percentages and "up/down N%" (the direction of a move); a position or
+/// an option side next to a cashtag ("long $AAPL", "short $TSLA", "$SPY puts");
+/// option strikes ("250p", "300c").
+fn apply_market_notation(lower: &str, tokens: &mut [Token]) {
+    let n = tokens.len();
+    let word = |t: &Token| &lower[t.lower_start as usize..t.lower_end as usize];
+    for i in 0..n {
+        let w = word(&tokens[i]);
+        let next_is_percent = tokens.get(i + 1).is_some_and(|t| t.percent);
+        let prev = i.checked_sub(1).map(|p| word(&tokens[p]));
+        let near_cashtag =
+            tokens.get(i + 1).is_some_and(|t| t.cashtag) || (i > 0 && tokens[i - 1].cashtag);
+        let valence = if let Some(v) = tokens[i].notation {
+            Some(v)
+        } else {
+            match w {
+                "up" if next_is_percent => Some(MOVE_VALENCE),
+                "down" if next_is_percent => Some(-MOVE_VALENCE),
+                "long" if near_cashtag && prev != Some("how") => Some(STANCE_VALENCE),
+                "short" if near_cashtag => Some(-STANCE_VALENCE),
+                "calls" if near_cashtag => Some(STANCE_VALENCE),
+                "puts" if near_cashtag => Some(-STANCE_VALENCE),
+                _ => None,
+            }
+        };
+        if valence.is_some() {
+            tokens[i].lex = valence;
         }
     }
 }
@@ -737,6 +854,30 @@ mod tests {
         assert_eq!(vader("Not bad at all"), (0.431, 0.487, 0.513, 0.0));
         assert_eq!(vader(""), (0.0, 0.0, 0.0, 0.0));
         assert_eq!(vader("   \u{3000} "), (0.0, 0.0, 0.0, 0.0));
+    }
+
+    #[test]
+    fn finance_notation_never_slices_inside_a_character() {
+        let a = Analyzer::new(Mode::Finance);
+        for t in [
+            "video…",
+            "…p",
+            "é%",
+            "+…%",
+            "-%",
+            "+.%",
+            "$é calls",
+            "long $",
+            "short $ü",
+            "up é%",
+        ] {
+            let _ = a.polarity_scores(t);
+        }
+        assert!(a.polarity_scores("$SPY 250p").compound < 0.0);
+        assert!(a.polarity_scores("long $AAPL").compound > 0.0);
+        assert!(a.polarity_scores("$TSLA +12.5% today").compound > 0.0);
+        assert!(a.polarity_scores("$NFLX down 7% after hours").compound < 0.0);
+        assert_eq!(a.polarity_scores("how long $AAPL").compound, 0.0);
     }
 
     #[test]

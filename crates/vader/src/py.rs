@@ -75,6 +75,18 @@ pub fn round(x: f64, digits: usize) -> f64 {
     if !x.is_finite() {
         return x;
     }
+    // Fast path: away from a tie, rounding the scaled value picks the same
+    // integer k as exact decimal rounding, and k / 10^d (one correctly rounded
+    // division of two exact values) is the double nearest to that decimal.
+    const POW10: [f64; 7] = [1.0, 10.0, 100.0, 1e3, 1e4, 1e5, 1e6];
+    if digits < POW10.len() && x.abs() < 1e9 {
+        let scale = POW10[digits];
+        let y = x * scale;
+        let frac = (y - y.trunc()).abs();
+        if (frac - 0.5).abs() > 1e-6 {
+            return y.round() / scale;
+        }
+    }
     let mut buf = [0u8; 48];
     let len = {
         let mut cursor = std::io::Cursor::new(&mut buf[..]);
@@ -122,5 +134,26 @@ mod tests {
         assert!(is_space('\u{a0}'));
         assert!(!is_space('\u{200b}')); // zero width space is not whitespace
         assert_eq!(strip("\u{3000} x \u{1c}"), "x");
+    }
+}
+
+#[cfg(test)]
+mod round_tests {
+    use super::round;
+
+    /// The fast path agrees with exact decimal rounding on many values.
+    #[test]
+    fn fast_path_equals_formatting() {
+        let mut x: u64 = 0x1234_5678_9abc_def1;
+        for _ in 0..200_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let v = (x % 2_000_001) as f64 / 1_000_000.0 - 1.0 + (x % 7) as f64 * 1e-7;
+            for d in [3usize, 4] {
+                let exact: f64 = format!("{v:.d$}").parse().unwrap();
+                assert_eq!(round(v, d), exact, "{v} to {d}");
+            }
+        }
     }
 }
