@@ -90,15 +90,28 @@ fn invoke_prints_the_handler_response_as_json() {
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["statusCode"], 200);
     assert_eq!(v["body"], "{\"status\":\"ok\"}");
-    // transform answers with a JSON response or a JSON error object, never a crash.
+    // transform: one result per record of the sample event.
     let out = tickerpulse(
         &h,
         &["invoke", "transform", "--event", "events/firehose.json"],
     );
+    assert!(out.status.success(), "{out:?}");
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("stdout is JSON");
-    assert!(
-        v.get("records").is_some() || v.get("errorType").is_some(),
-        "{v}"
+    let results: Vec<&str> = v["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["result"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        results,
+        [
+            "Ok",
+            "Ok",
+            "Dropped",
+            "ProcessingFailed",
+            "ProcessingFailed"
+        ]
     );
 }
 

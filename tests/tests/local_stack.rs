@@ -118,14 +118,20 @@ async fn state_machine_runs_real_handlers_and_stack_stops_cleanly() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn firehose_delivery_keeps_every_record() {
+async fn firehose_delivery_runs_transform_and_keeps_every_record() {
     let stack = start_stack("firehose")
         .await
         .expect("starting the local stack");
     let c = clients(&stack).await.unwrap();
-    let records: Vec<Vec<u8>> = (0..7)
-        .map(|i| format!("{{\"id\":\"{i}\",\"text\":\"$TSLA {i}\",\"created_at\":\"2020-04-15T01:00:0{i}.000Z\"}}\n").into_bytes())
-        .collect();
+    let good = |i: u32, hour: u32| {
+        format!("{{\"id\":\"{i}\",\"text\":\"$TSLA great {i}\",\"created_at\":\"2020-04-15T{hour:02}:00:0{}.000Z\",\"lang\":\"en\"}}\n", i % 10)
+            .into_bytes()
+    };
+    let mut records: Vec<Vec<u8>> = (0..6).map(|i| good(i, 1 + i % 2)).collect();
+    records.push(b"{\"id\":\"100\",\"text\":\"hola $TSLA\",\"created_at\":\"2020-04-15T01:00:00Z\",\"lang\":\"es\"}\n".to_vec());
+    records.push(b"{\"id\":\"101\",\"text\":\"truncated".to_vec());
+    records.push(b"{\"id\":\"102\",\"text\":\"no time\"}".to_vec());
+    records.push(b"\xff\xfe not utf-8".to_vec());
     let out = c
         .firehose
         .put_record_batch()
@@ -147,9 +153,33 @@ async fn firehose_delivery_keeps_every_record() {
     assert_eq!(out.failed_put_count(), 0);
     assert_eq!(out.request_responses().len(), records.len());
 
-    // Whatever the transform says, every record is in S3: under the partitioned
-    // prefix, or under the error prefix with its raw data.
-    let mut found: Vec<Vec<u8>> = Vec::new();
+    // Landed: enriched JSON lines under the tweet's own hour.
+    let mut landed: Vec<Value> = Vec::new();
+    for key in list_keys(&c.s3, RAW, "raw/tweets/").await.unwrap() {
+        let hour = if key.contains("/hour=01/") {
+            "01"
+        } else {
+            "02"
+        };
+        assert!(
+            key.starts_with(&format!(
+                "raw/tweets/year=2020/month=04/day=15/hour={hour}/"
+            )),
+            "{key}"
+        );
+        assert!(key.ends_with(".gz"));
+        let text = get_object(&c.s3, RAW, &key).await.unwrap();
+        for line in String::from_utf8(text).unwrap().lines() {
+            let v: Value = serde_json::from_str(line).unwrap();
+            assert_eq!(v["created_at"].as_str().unwrap()[11..13], *hour);
+            assert_eq!(v["tickers"], json!(["TSLA"]));
+            assert_eq!(v["sentiment"]["label"], "positive");
+            landed.push(v);
+        }
+    }
+    assert_eq!(landed.len(), 6);
+    // Failed: in the error prefix with their original bytes.
+    let mut failed: Vec<Vec<u8>> = Vec::new();
     for key in list_keys(&c.s3, RAW, "raw-errors/").await.unwrap() {
         assert!(
             key.starts_with("raw-errors/processing-failed/year="),
@@ -158,38 +188,20 @@ async fn firehose_delivery_keeps_every_record() {
         let text = get_object(&c.s3, RAW, &key).await.unwrap();
         for line in String::from_utf8(text).unwrap().lines() {
             let v: Value = serde_json::from_str(line).unwrap();
-            assert!(v["errorCode"].as_str().unwrap().starts_with("Lambda."));
-            found.push(
+            assert_eq!(v["errorCode"], "Lambda.ProcessingFailedStatus");
+            failed.push(
                 base64::engine::general_purpose::STANDARD
                     .decode(v["rawData"].as_str().unwrap())
                     .unwrap(),
             );
         }
     }
-    let mut landed_lines = 0;
-    for key in list_keys(&c.s3, RAW, "raw/tweets/").await.unwrap() {
-        assert!(
-            key.starts_with("raw/tweets/year=2020/month=04/day=15/hour=01/"),
-            "{key}"
-        );
-        landed_lines += get_object(&c.s3, RAW, &key)
-            .await
-            .unwrap()
-            .split(|b| *b == b'\n')
-            .filter(|l| !l.is_empty())
-            .count();
-    }
-    assert_eq!(
-        found.len() + landed_lines,
-        records.len(),
-        "every record is accounted for"
-    );
-    for raw in &found {
-        assert!(
-            records.contains(raw),
-            "error record carries the original bytes"
-        );
-    }
+    failed.sort();
+    let mut want: Vec<Vec<u8>> = records[7..].to_vec();
+    want.sort();
+    assert_eq!(failed, want, "the unreadable records, byte for byte");
+    // Every record: 6 landed + 1 dropped (language not watched) + 3 failed.
+    assert_eq!(landed.len() + 1 + failed.len(), records.len());
 
     // Firehose's own validation.
     let err = c

@@ -7,5 +7,6 @@
 pub mod lake;
 pub mod lambda;
 pub mod sdk;
+pub mod watchlist;
 
 pub use lambda::HandlerError;

@@ -3,5 +3,7 @@
 pub mod config;
 pub mod csv;
 pub mod partition;
+pub mod tweet;
+pub mod watchlist;
 
 pub use partition::{HourPartition, PartitionError};

@@ -6,8 +6,10 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let function =
         tickerpulse_fn_transform::Function::from_env(&tickerpulse_core::config::ProcessEnv).await?;
     let function = &function;
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<aws_lambda_events::event::firehose::KinesisFirehoseEvent>| async move {
-        function.handle(event.payload).await
-    }))
+    lambda_runtime::run(service_fn(
+        move |event: LambdaEvent<tickerpulse_fn_transform::FirehoseEvent>| async move {
+            function.handle(event.payload).await
+        },
+    ))
     .await
 }

@@ -1,0 +1,204 @@
+//! The watch list: which tickers TickerPulse follows. A CSV with a symbol column
+//! and a name column (the bundled S&P 500 list by default).
+
+use std::collections::HashMap;
+
+/// The S&P 500 constituents, bundled at build time (ODC-PDDL, see data/README.md).
+pub const BUNDLED_SP500: &str = include_str!("../data/sp500.csv");
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum WatchlistError {
+    #[error("watch list CSV: {0}")]
+    Csv(#[from] crate::csv::CsvError),
+    #[error("watch list CSV has no symbol column (want a header with Symbol or symbol)")]
+    NoSymbolColumn,
+    #[error("watch list is empty")]
+    Empty,
+    #[error("watch list line {line}: {symbol:?} is not a ticker symbol")]
+    BadSymbol { line: usize, symbol: String },
+}
+
+/// Tickers by normalized symbol (`BRK.B`), with their names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Watchlist {
+    names: HashMap<String, String>,
+}
+
+/// Upper-cases a symbol and writes class shares with a dot (`brk-b`, `BRK/B` -> `BRK.B`).
+/// Returns `None` for what cannot be a symbol.
+pub fn normalize_symbol(raw: &str) -> Option<String> {
+    let s = raw.trim().trim_start_matches('$');
+    if s.is_empty() || s.len() > 12 {
+        return None;
+    }
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            'a'..='z' => out.push(c.to_ascii_uppercase()),
+            'A'..='Z' | '0'..='9' => out.push(c),
+            '.' | '-' | '/' | '_' => out.push('.'),
+            _ => return None,
+        }
+    }
+    let valid = out.starts_with(|c: char| c.is_ascii_alphabetic())
+        && !out.ends_with('.')
+        && !out.contains("..");
+    valid.then_some(out)
+}
+
+impl Watchlist {
+    /// The bundled S&P 500 list.
+    pub fn bundled() -> Self {
+        Self::from_csv(BUNDLED_SP500).unwrap_or_else(|_| Self {
+            names: HashMap::new(),
+        })
+    }
+
+    /// Parses a CSV whose header names a `symbol` column and, optionally, a
+    /// `name` or `security` column.
+    pub fn from_csv(text: &str) -> Result<Self, WatchlistError> {
+        let rows = crate::csv::parse(text.trim_start_matches('\u{feff}'), b',')?;
+        let header = rows.first().ok_or(WatchlistError::Empty)?;
+        let col = |names: &[&str]| {
+            header
+                .iter()
+                .position(|h| names.iter().any(|n| h.trim().eq_ignore_ascii_case(n)))
+        };
+        let sym = col(&["symbol", "ticker"]).ok_or(WatchlistError::NoSymbolColumn)?;
+        let name = col(&["name", "security", "company"]);
+        let mut names = HashMap::new();
+        for (i, row) in rows.iter().enumerate().skip(1) {
+            let Some(raw) = row.get(sym) else { continue };
+            if raw.trim().is_empty() {
+                continue;
+            }
+            let symbol = normalize_symbol(raw).ok_or_else(|| WatchlistError::BadSymbol {
+                line: i + 1,
+                symbol: raw.clone(),
+            })?;
+            let n = name.and_then(|c| row.get(c)).cloned().unwrap_or_default();
+            names.insert(symbol, n);
+        }
+        if names.is_empty() {
+            return Err(WatchlistError::Empty);
+        }
+        Ok(Self { names })
+    }
+
+    pub fn contains(&self, symbol: &str) -> bool {
+        self.names.contains_key(symbol)
+    }
+
+    pub fn name(&self, symbol: &str) -> Option<&str> {
+        self.names.get(symbol).map(String::as_str)
+    }
+
+    pub fn len(&self) -> usize {
+        self.names.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.names.is_empty()
+    }
+
+    /// The symbols, sorted.
+    pub fn symbols(&self) -> Vec<&str> {
+        let mut v: Vec<&str> = self.names.keys().map(String::as_str).collect();
+        v.sort_unstable();
+        v
+    }
+}
+
+/// Cashtags in a text: `$` then 1 to 6 letters, optionally `.` and 1 or 2 letters
+/// (`$BRK.B`), not preceded by a letter or digit and not followed by one. Upper-cased,
+/// in order of first appearance, without duplicates.
+pub fn cashtags_in_text(text: &str) -> Vec<String> {
+    let bytes = text.as_bytes();
+    let mut out: Vec<String> = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] != b'$' || (i > 0 && bytes[i - 1].is_ascii_alphanumeric()) {
+            i += 1;
+            continue;
+        }
+        let start = i + 1;
+        let mut end = start;
+        while end < bytes.len() && bytes[end].is_ascii_alphabetic() && end - start < 7 {
+            end += 1;
+        }
+        let letters = end - start;
+        if letters == 0 || letters > 6 {
+            i = end.max(i + 1);
+            continue;
+        }
+        // Class shares: `.B`
+        if end + 1 < bytes.len() && bytes[end] == b'.' && bytes[end + 1].is_ascii_alphabetic() {
+            let mut class_end = end + 1;
+            while class_end < bytes.len() && bytes[class_end].is_ascii_alphabetic() {
+                class_end += 1;
+            }
+            if class_end - end - 1 <= 2
+                && !bytes
+                    .get(class_end)
+                    .is_some_and(|b| b.is_ascii_alphanumeric())
+            {
+                end = class_end;
+            }
+        }
+        if bytes.get(end).is_some_and(|b| b.is_ascii_alphanumeric()) {
+            i = end;
+            continue;
+        }
+        let symbol = text[start..end].to_ascii_uppercase();
+        if !out.contains(&symbol) {
+            out.push(symbol);
+        }
+        i = end;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bundled_list_has_the_sp500_with_class_shares() {
+        let w = Watchlist::bundled();
+        assert_eq!(w.len(), 503);
+        assert!(w.contains("AAPL") && w.contains("BRK.B") && w.contains("BF.B"));
+        assert_eq!(w.name("MMM"), Some("3M"));
+        assert!(!w.contains("DOGE"));
+    }
+
+    #[test]
+    fn csv_lists_and_bad_ones() {
+        let w = Watchlist::from_csv("symbol,name\ntsla,Tesla\nbrk-b,Berkshire\n").unwrap();
+        assert!(w.contains("TSLA") && w.contains("BRK.B"));
+        assert_eq!(
+            Watchlist::from_csv("x,y\n1,2\n"),
+            Err(WatchlistError::NoSymbolColumn)
+        );
+        assert_eq!(Watchlist::from_csv("symbol\n"), Err(WatchlistError::Empty));
+        assert!(matches!(
+            Watchlist::from_csv("symbol\nA B\n"),
+            Err(WatchlistError::BadSymbol { .. })
+        ));
+    }
+
+    #[test]
+    fn cashtags_are_found_like_people_write_them() {
+        assert_eq!(
+            cashtags_in_text("$tsla and $AAPL, $TSLA again"),
+            ["TSLA", "AAPL"]
+        );
+        assert_eq!(cashtags_in_text("Buy $BRK.B. now"), ["BRK.B"]);
+        assert_eq!(
+            cashtags_in_text("$100 and US$5 and $TOOLONGX and x$AB"),
+            Vec::<String>::new()
+        );
+        assert_eq!(cashtags_in_text("($SPY)…$QQQ"), ["SPY", "QQQ"]);
+        assert_eq!(cashtags_in_text("$"), Vec::<String>::new());
+        assert_eq!(cashtags_in_text("é$ABé"), ["AB"]);
+    }
+}

@@ -1,0 +1,419 @@
+//! The domain half of the transform, pure: one X API v2 tweet object (bytes) in,
+//! an enriched JSON line and its hour partition out, or why not.
+
+use serde::Deserialize;
+use std::borrow::Cow;
+use tickerpulse_core::tweet::{EnrichedTweet, Sentiment, SCHEMA_VERSION};
+use tickerpulse_core::watchlist::{cashtags_in_text, normalize_symbol, Watchlist};
+use tickerpulse_core::HourPartition;
+use tickerpulse_vader::Analyzer;
+
+/// Tweets longer than this are not tweets (X allows 25,000 characters for long posts).
+pub const MAX_TEXT_CHARS: usize = 25_000;
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum Id<'a> {
+    Text(#[serde(borrow)] Cow<'a, str>),
+    Number(u64),
+}
+
+impl Id<'_> {
+    fn into_string(self) -> String {
+        match self {
+            Id::Text(s) => s.into_owned(),
+            Id::Number(n) => n.to_string(),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, Default)]
+struct Tag<'a> {
+    #[serde(borrow, default)]
+    tag: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    username: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    expanded_url: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    url: Option<Cow<'a, str>>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+struct Entities<'a> {
+    #[serde(borrow, default)]
+    cashtags: Vec<Tag<'a>>,
+    #[serde(borrow, default)]
+    hashtags: Vec<Tag<'a>>,
+    #[serde(borrow, default)]
+    mentions: Vec<Tag<'a>>,
+    #[serde(borrow, default)]
+    urls: Vec<Tag<'a>>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+struct Metrics {
+    retweet_count: Option<u64>,
+    reply_count: Option<u64>,
+    like_count: Option<u64>,
+    quote_count: Option<u64>,
+    followers_count: Option<u64>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Reference<'a> {
+    #[serde(borrow, rename = "type")]
+    kind: Cow<'a, str>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+struct Author<'a> {
+    #[serde(borrow, default)]
+    id: Option<Id<'a>>,
+    #[serde(borrow, default)]
+    username: Option<Cow<'a, str>>,
+    #[serde(default)]
+    verified: Option<bool>,
+    #[serde(borrow, default)]
+    created_at: Option<Cow<'a, str>>,
+    #[serde(default)]
+    public_metrics: Option<Metrics>,
+}
+
+/// A tweet object as the X API v2 returns it, with the author merged in by ingest.
+#[derive(Debug, Deserialize)]
+struct RawTweet<'a> {
+    #[serde(borrow, default)]
+    id: Option<Id<'a>>,
+    #[serde(borrow, default)]
+    text: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    created_at: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    author_id: Option<Id<'a>>,
+    #[serde(borrow, default)]
+    lang: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    entities: Option<Entities<'a>>,
+    #[serde(default)]
+    public_metrics: Option<Metrics>,
+    #[serde(borrow, default)]
+    referenced_tweets: Option<Vec<Reference<'a>>>,
+    #[serde(borrow, default)]
+    author: Option<Author<'a>>,
+}
+
+/// Why a record is not delivered as it came.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Rejection {
+    #[error("data is not base64")]
+    NotBase64,
+    #[error("data is not UTF-8 (byte {0})")]
+    NotUtf8(usize),
+    #[error("data is not a JSON tweet object: {0}")]
+    NotJson(String),
+    #[error("tweet has no {0}")]
+    Missing(&'static str),
+    #[error("tweet text is {0} characters, over the limit")]
+    TooLong(usize),
+    #[error("created_at {0:?} is not an RFC 3339 timestamp")]
+    BadTimestamp(String),
+    /// Excluded by configuration: delivered nowhere (Firehose `Dropped`).
+    #[error("language {0:?} is not watched")]
+    LanguageNotWatched(String),
+}
+
+impl Rejection {
+    /// `Dropped` (configuration) rather than `ProcessingFailed` (unreadable).
+    pub fn is_drop(&self) -> bool {
+        matches!(self, Rejection::LanguageNotWatched(_))
+    }
+}
+
+/// What the enrichment needs besides the tweet.
+pub struct Enricher {
+    pub analyzer: Analyzer,
+    pub watchlist: Watchlist,
+    /// Lower-case language codes to keep; empty keeps every language.
+    pub languages: Vec<String>,
+}
+
+fn push_unique(v: &mut Vec<String>, s: String) {
+    if !s.is_empty() && !v.contains(&s) {
+        v.push(s);
+    }
+}
+
+/// `#word` hashtags in a text, for tweets that come without entities.
+fn hashtags_in_text(text: &str, out: &mut Vec<String>) {
+    let mut chars = text.char_indices().peekable();
+    let mut prev: Option<char> = None;
+    while let Some((i, c)) = chars.next() {
+        if (c == '#' || c == '＃') && !prev.is_some_and(|p| p.is_alphanumeric() || p == '&') {
+            let start = i + c.len_utf8();
+            let mut end = start;
+            while let Some(&(j, d)) = chars.peek() {
+                if d.is_alphanumeric() || d == '_' {
+                    end = j + d.len_utf8();
+                    chars.next();
+                } else {
+                    break;
+                }
+            }
+            let tag = &text[start..end];
+            if tag.chars().any(char::is_alphabetic) {
+                push_unique(out, tag.to_lowercase());
+            }
+            prev = text[..end].chars().next_back();
+            continue;
+        }
+        prev = Some(c);
+    }
+}
+
+/// `@user` mentions in a text, for tweets that come without entities.
+fn mentions_in_text(text: &str, out: &mut Vec<String>) {
+    let b = text.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'@' && (i == 0 || !b[i - 1].is_ascii_alphanumeric()) {
+            let start = i + 1;
+            let mut end = start;
+            while end < b.len()
+                && (b[end].is_ascii_alphanumeric() || b[end] == b'_')
+                && end - start < 15
+            {
+                end += 1;
+            }
+            if end > start {
+                push_unique(out, text[start..end].to_ascii_lowercase());
+            }
+            i = end.max(i + 1);
+        } else {
+            i += 1;
+        }
+    }
+}
+
+impl Enricher {
+    /// Enriches one record's bytes. `arrival_ms` is Firehose's arrival time.
+    pub fn enrich(
+        &self,
+        data: &[u8],
+        arrival_ms: Option<i64>,
+    ) -> Result<(EnrichedTweet, HourPartition), Rejection> {
+        let text = std::str::from_utf8(data).map_err(|e| Rejection::NotUtf8(e.valid_up_to()))?;
+        let raw: RawTweet =
+            serde_json::from_str(text.trim_end()).map_err(|e| Rejection::NotJson(e.to_string()))?;
+        let id = raw.id.ok_or(Rejection::Missing("id"))?.into_string();
+        if id.is_empty() {
+            return Err(Rejection::Missing("id"));
+        }
+        let body = raw.text.ok_or(Rejection::Missing("text"))?;
+        let chars = body.chars().count();
+        if chars > MAX_TEXT_CHARS {
+            return Err(Rejection::TooLong(chars));
+        }
+        let created_at = raw.created_at.ok_or(Rejection::Missing("created_at"))?;
+        let partition = HourPartition::of_timestamp(&created_at)
+            .map_err(|_| Rejection::BadTimestamp(created_at.to_string()))?;
+        let lang = raw.lang.map(|l| l.to_ascii_lowercase());
+        // A tweet without a language is kept: only a language that is not watched drops it.
+        if let Some(l) = &lang {
+            if !self.languages.is_empty() && !self.languages.iter().any(|w| w == l) {
+                return Err(Rejection::LanguageNotWatched(l.clone()));
+            }
+        }
+
+        let entities = raw.entities.unwrap_or_default();
+        let mut tickers = Vec::new();
+        for t in &entities.cashtags {
+            if let Some(s) = t.tag.as_deref().and_then(normalize_symbol) {
+                push_unique(&mut tickers, s);
+            }
+        }
+        for s in cashtags_in_text(&body) {
+            push_unique(&mut tickers, s);
+        }
+        let watched_tickers = tickers
+            .iter()
+            .filter(|t| self.watchlist.contains(t))
+            .cloned()
+            .collect();
+        let mut hashtags = Vec::new();
+        for t in &entities.hashtags {
+            if let Some(tag) = t.tag.as_deref() {
+                push_unique(&mut hashtags, tag.to_lowercase());
+            }
+        }
+        if entities.hashtags.is_empty() {
+            hashtags_in_text(&body, &mut hashtags);
+        }
+        let mut mentions = Vec::new();
+        for t in &entities.mentions {
+            if let Some(u) = t.username.as_deref() {
+                push_unique(&mut mentions, u.to_ascii_lowercase());
+            }
+        }
+        if entities.mentions.is_empty() {
+            mentions_in_text(&body, &mut mentions);
+        }
+        let mut urls = Vec::new();
+        for t in &entities.urls {
+            if let Some(u) = t.expanded_url.as_deref().or(t.url.as_deref()) {
+                push_unique(&mut urls, u.to_string());
+            }
+        }
+        let refs = raw.referenced_tweets.unwrap_or_default();
+        let has_ref = |k: &str| refs.iter().any(|r| r.kind == k);
+        let metrics = raw.public_metrics.unwrap_or_default();
+        let author = raw.author.unwrap_or_default();
+        let author_id = raw.author_id.or(author.id).map(Id::into_string);
+        let scores = self.analyzer.polarity_scores(&body);
+        let tweet = EnrichedTweet {
+            schema_version: SCHEMA_VERSION,
+            tweet_id: id,
+            created_at: created_at.into_owned(),
+            author_id,
+            author_username: author.username.map(Cow::into_owned),
+            author_verified: author.verified,
+            author_followers: author.public_metrics.and_then(|m| m.followers_count),
+            author_created_at: author.created_at.map(Cow::into_owned),
+            is_retweet: has_ref("retweeted") || body.starts_with("RT @"),
+            is_reply: has_ref("replied_to"),
+            is_quote: has_ref("quoted"),
+            text: body.into_owned(),
+            lang,
+            tickers,
+            watched_tickers,
+            hashtags,
+            mentions,
+            urls,
+            retweet_count: metrics.retweet_count,
+            reply_count: metrics.reply_count,
+            like_count: metrics.like_count,
+            quote_count: metrics.quote_count,
+            sentiment: Sentiment {
+                compound: scores.compound,
+                pos: scores.pos,
+                neu: scores.neu,
+                neg: scores.neg,
+                label: scores.label().as_str().to_string(),
+                mode: self.analyzer.mode().as_str().to_string(),
+                scorer: tickerpulse_vader::VERSION.to_string(),
+            },
+            arrival_ms,
+        };
+        Ok((tweet, partition))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tickerpulse_vader::Mode;
+
+    fn enricher(langs: &[&str]) -> Enricher {
+        Enricher {
+            analyzer: Analyzer::new(Mode::Vader),
+            watchlist: Watchlist::bundled(),
+            languages: langs.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn a_full_x_api_tweet() {
+        let data = br#"{"id":"1250226011345805312","text":"$TSLA breaking out, great quarter #Tesla @elonmusk https://t.co/x","created_at":"2020-04-15T01:03:46.000Z","author_id":"2244994945","lang":"en",
+          "entities":{"cashtags":[{"start":0,"end":5,"tag":"tsla"}],"hashtags":[{"tag":"Tesla"}],"mentions":[{"username":"elonmusk"}],"urls":[{"url":"https://t.co/x","expanded_url":"https://tesla.com"}]},
+          "public_metrics":{"retweet_count":3,"reply_count":1,"like_count":12,"quote_count":0},
+          "referenced_tweets":[{"type":"quoted","id":"1"}],
+          "author":{"id":"2244994945","username":"marketwatcher","verified":false,"public_metrics":{"followers_count":1520}}}"#;
+        let (t, p) = enricher(&["en"]).enrich(data, Some(5)).unwrap();
+        assert_eq!(p.label(), "2020-04-15-01");
+        assert_eq!(t.tickers, ["TSLA"]);
+        assert_eq!(t.watched_tickers, ["TSLA"]);
+        assert_eq!(t.hashtags, ["tesla"]);
+        assert_eq!(t.mentions, ["elonmusk"]);
+        assert_eq!(t.urls, ["https://tesla.com"]);
+        assert_eq!((t.is_quote, t.is_retweet, t.is_reply), (true, false, false));
+        assert_eq!(t.author_followers, Some(1520));
+        assert_eq!(t.like_count, Some(12));
+        assert_eq!(t.sentiment.compound, 0.6249);
+        assert_eq!(t.sentiment.label, "positive");
+        assert_eq!(t.arrival_ms, Some(5));
+    }
+
+    #[test]
+    fn the_minimum_tweet_and_text_fallbacks() {
+        let data = br#"{"id":123,"text":"RT @Trader_1: $doge and $AAPL #Stocks #stocks","created_at":"2020-04-15T23:59:59Z"}"#;
+        let (t, p) = enricher(&[]).enrich(data, None).unwrap();
+        assert_eq!(t.tweet_id, "123");
+        assert_eq!(p.label(), "2020-04-15-23");
+        assert_eq!(t.tickers, ["DOGE", "AAPL"]);
+        assert_eq!(t.watched_tickers, ["AAPL"]);
+        assert_eq!(t.hashtags, ["stocks"]);
+        assert_eq!(t.mentions, ["trader_1"]);
+        assert!(t.is_retweet);
+        assert_eq!(t.author_id, None);
+    }
+
+    #[test]
+    fn what_cannot_be_read_and_what_is_excluded() {
+        let e = enricher(&["en"]);
+        assert_eq!(
+            e.enrich(b"\xff\xfe", None).unwrap_err(),
+            Rejection::NotUtf8(0)
+        );
+        assert!(matches!(
+            e.enrich(b"{\"id\":", None).unwrap_err(),
+            Rejection::NotJson(_)
+        ));
+        assert!(matches!(
+            e.enrich(b"[1,2]", None).unwrap_err(),
+            Rejection::NotJson(_)
+        ));
+        assert_eq!(
+            e.enrich(br#"{"text":"x","created_at":"2020-01-01T00:00:00Z"}"#, None)
+                .unwrap_err(),
+            Rejection::Missing("id")
+        );
+        assert_eq!(
+            e.enrich(br#"{"id":"1","created_at":"2020-01-01T00:00:00Z"}"#, None)
+                .unwrap_err(),
+            Rejection::Missing("text")
+        );
+        assert_eq!(
+            e.enrich(
+                br#"{"id":"1","text":"x","created_at":"yesterday","lang":"en"}"#,
+                None
+            )
+            .unwrap_err(),
+            Rejection::BadTimestamp("yesterday".into())
+        );
+        let es = e
+            .enrich(
+                br#"{"id":"1","text":"hola","created_at":"2020-01-01T00:00:00Z","lang":"es"}"#,
+                None,
+            )
+            .unwrap_err();
+        assert!(es.is_drop());
+        let long = format!(
+            r#"{{"id":"1","text":"{}","created_at":"2020-01-01T00:00:00Z","lang":"en"}}"#,
+            "a".repeat(25_001)
+        );
+        assert_eq!(
+            e.enrich(long.as_bytes(), None).unwrap_err(),
+            Rejection::TooLong(25_001)
+        );
+    }
+
+    #[test]
+    fn hashtag_and_mention_scanners_handle_odd_text() {
+        let mut h = Vec::new();
+        hashtags_in_text("a#b #ok &#39; #123 #ÉTÉ2020 #é_x ＃wide #", &mut h);
+        assert_eq!(h, ["ok", "été2020", "é_x", "wide"]);
+        let mut m = Vec::new();
+        mentions_in_text("x@y @a_b @ @thisnameistoolongforx", &mut m);
+        assert_eq!(m, ["a_b", "thisnameistoolo"]);
+    }
+}
