@@ -78,3 +78,7 @@ local-status:
 ## bench-sentiment: this VADER against Python vaderSentiment, same sentences, one core
 bench-sentiment: setup
 	taskset -c 0 $(CARGO) bench -p tickerpulse-vader --bench sentiment
+
+## bench-transform: the transform handler on a full Firehose batch, against a Python transform
+bench-transform: setup
+	taskset -c 0 $(CARGO) bench -p tickerpulse-enrich --bench transform

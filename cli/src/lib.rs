@@ -2,6 +2,7 @@
 //! code paths as `tickerpulse`.
 
 pub mod demo;
+pub mod fakex;
 pub mod firehose;
 pub mod functions;
 pub mod local;

@@ -21,6 +21,13 @@ use std::time::{Duration, Instant};
 /// The default port of the local endpoint (the port LocalStack made familiar).
 pub const DEFAULT_PORT: u16 = 4566;
 
+/// The bearer token of the local fake X API; `local up` stores it in the
+/// template's Secrets Manager secret, where ingest reads it as in AWS.
+pub const LOCAL_X_TOKEN: &str = "local-x-bearer-token";
+
+/// Sample tweets the local fake X API serves until the demo loads its own.
+pub const SAMPLE_TWEETS: &str = include_str!("../../events/x-api-tweets.jsonl");
+
 /// What `local up` records so that `status` and `down` find the processes.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct StackFile {
@@ -53,6 +60,8 @@ pub fn handler_env(template: &Template, port: Option<u16>) -> Result<BTreeMap<St
             "AWS_ENDPOINT_URL".into(),
             format!("http://127.0.0.1:{port}"),
         );
+        // The proxy answers the X API recent search too.
+        env.insert("X_API_BASE_URL".into(), format!("http://127.0.0.1:{port}"));
         env.insert("AWS_ACCESS_KEY_ID".into(), "testing".into());
         env.insert("AWS_SECRET_ACCESS_KEY".into(), "testing".into());
     }
@@ -231,12 +240,21 @@ pub async fn proxy_state(
         LOCAL_REGION,
         LOCAL_ACCOUNT,
     );
-    Ok(Arc::new(ProxyState::new(
+    let state = ProxyState::new(
         format!("http://127.0.0.1:{moto_port}"),
         registry,
         functions,
         firehose,
-    )))
+    );
+    state.x_api.add(
+        SAMPLE_TWEETS
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(serde_json::from_str::<serde_json::Value>)
+            .collect::<Result<Vec<_>, _>>()
+            .context("events/x-api-tweets.jsonl")?,
+    );
+    Ok(Arc::new(state))
 }
 
 /// Creates every bucket, table, topic, delivery stream and state machine of the
@@ -350,6 +368,21 @@ pub async fn provision(template: &Template, port: u16) -> Result<Vec<String>> {
             bail!("creating topic {}: {status} {text}", topic.name);
         }
         created.push(format!("sns:{}", topic.name));
+    }
+
+    for secret in template.secrets()? {
+        let sm = aws_sdk_secretsmanager::Client::new(&conf);
+        match sm
+            .create_secret()
+            .name(&secret)
+            .secret_string(LOCAL_X_TOKEN)
+            .send()
+            .await
+        {
+            Ok(_) => created.push(format!("secretsmanager:{secret}")),
+            Err(e) if format!("{e:?}").contains("ResourceExists") => {}
+            Err(e) => bail!("creating secret {secret}: {}", describe(&e)),
+        }
     }
 
     for d in template.delivery_streams()? {

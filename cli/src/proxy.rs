@@ -28,6 +28,8 @@ pub struct ProxyState {
     /// Physical function name -> Cargo binary.
     pub functions: HashMap<String, String>,
     pub firehose: LocalFirehose,
+    /// The fake X API recent search, answered on the same port.
+    pub x_api: Arc<crate::fakex::FakeXState>,
 }
 
 impl ProxyState {
@@ -44,6 +46,10 @@ impl ProxyState {
             registry,
             functions,
             firehose,
+            x_api: Arc::new(crate::fakex::FakeXState {
+                token: crate::local::LOCAL_X_TOKEN.to_string(),
+                ..Default::default()
+            }),
         }
     }
 }
@@ -104,6 +110,9 @@ async fn handle(
         }
     };
     let path = parts.uri.path().to_string();
+    if parts.method == hyper::Method::GET && path == "/2/tweets/search/recent" {
+        return Ok(crate::fakex::answer(&state.x_api, &parts));
+    }
     if parts.method == hyper::Method::POST {
         if let Some(function) = path
             .strip_prefix("/2015-03-31/functions/")

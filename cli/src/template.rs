@@ -582,6 +582,13 @@ impl Template {
             .collect()
     }
 
+    /// Names of the Secrets Manager secrets.
+    pub fn secrets(&self) -> Result<Vec<String>> {
+        self.of_type("AWS::SecretsManager::Secret")
+            .map(|(id, _)| self.physical_name(&id))
+            .collect()
+    }
+
     /// The union of every function's environment. The local stack runs all handlers
     /// in one process, so one variable must mean the same thing everywhere.
     pub fn merged_environment(&self) -> Result<BTreeMap<String, String>> {

@@ -138,6 +138,16 @@ fn local_up_status_down_leave_no_process_behind() {
     assert!(
         String::from_utf8_lossy(&status.stdout).contains("state machine   tickerpulse-pipeline")
     );
+    // ingest against the running stack: Secrets Manager, the fake X API, Firehose.
+    let out = tickerpulse(&h, &["invoke", "ingest", "--event", "events/schedule.json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(report["tweets"].as_u64().unwrap() >= 40, "{report}");
+    assert_eq!(report["sent"], report["tweets"]);
     // A second `up` refuses rather than starting a second emulator.
     let e = one_line_error(&tickerpulse(&h, &["local", "up", "--port", "0"]));
     assert!(e.contains("already running"), "{e}");

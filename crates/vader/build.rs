@@ -31,7 +31,8 @@ fn parse_pairs(text: &str, skip_empty: bool) -> Vec<(String, String)> {
     out
 }
 
-fn table(name: &str, entries: &[(String, f64)], out: &mut String) {
+fn table<V: std::fmt::Debug>(name: &str, entries: &[(String, V)], out: &mut String) {
+    let value_type = std::any::type_name::<V>();
     let size = (entries.len() * 4).next_power_of_two().max(16);
     let mut slots = vec![u16::MAX; size];
     for (i, (k, _)) in entries.iter().enumerate() {
@@ -47,7 +48,7 @@ fn table(name: &str, entries: &[(String, f64)], out: &mut String) {
     }
     writeln!(
         out,
-        "];\npub static {name}_VALUES: [f64; {}] = [",
+        "];\npub static {name}_VALUES: [{value_type}; {}] = [",
         entries.len()
     )
     .unwrap();
@@ -119,6 +120,23 @@ fn main() {
         }
     }
     table("FINANCE", &words, &mut out);
+    // Sorted by first word, so a token finds its phrases through PHRASE_STARTS.
+    phrases.sort_by(|a, b| {
+        a.0.split(' ')
+            .next()
+            .cmp(&b.0.split(' ').next())
+            .then(a.0.cmp(&b.0))
+    });
+    // First word -> start * 256 + count of its phrases in the sorted list.
+    let mut starts: Vec<(String, u32)> = Vec::new();
+    for (i, (p, _)) in phrases.iter().enumerate() {
+        let first = p.split(' ').next().unwrap_or_default().to_string();
+        match starts.last_mut() {
+            Some((w, v)) if *w == first => *v += 1,
+            _ => starts.push((first, (i as u32) * 256 + 1)),
+        }
+    }
+    table("PHRASE_STARTS", &starts, &mut out);
     writeln!(
         out,
         "pub static FINANCE_PHRASES: [(&[&str], f64); {}] = [",

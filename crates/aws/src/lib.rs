@@ -4,9 +4,11 @@
 //! calls. Clients are configured the standard way (`AWS_REGION`, credentials chain,
 //! `AWS_ENDPOINT_URL`), so the same code talks to AWS or to the local emulator.
 
+pub mod firehose;
 pub mod lake;
 pub mod lambda;
 pub mod sdk;
+pub mod state;
 pub mod watchlist;
 
 pub use lambda::HandlerError;

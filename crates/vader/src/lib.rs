@@ -116,9 +116,20 @@ impl Scores {
     }
 }
 
-fn lookup(keys: &[&str], values: &[f64], slots: &[u16], word: &str) -> Option<f64> {
+fn lookup<V: Copy>(keys: &[&str], values: &[V], slots: &[u16], word: &str) -> Option<V> {
+    lookup_hashed(keys, values, slots, word, hash::fnv1a(word.as_bytes()))
+}
+
+#[inline]
+fn lookup_hashed<V: Copy>(
+    keys: &[&str],
+    values: &[V],
+    slots: &[u16],
+    word: &str,
+    hash: u64,
+) -> Option<V> {
     let mask = slots.len() - 1;
-    let mut pos = (hash::fnv1a(word.as_bytes()) as usize) & mask;
+    let mut pos = (hash as usize) & mask;
     loop {
         let slot = slots[pos];
         if slot == u16::MAX {
@@ -183,6 +194,10 @@ fn emoji_description(c: char) -> Option<&'static str> {
 }
 
 fn booster(word: &str) -> Option<f64> {
+    // The longest booster ("exceptionally") has 13 bytes: skip URLs and the like.
+    if word.len() > 13 || word.len() < 2 {
+        return None;
+    }
     match word {
         "absolutely" | "amazingly" | "awfully" | "completely" | "considerable" | "considerably"
         | "decidedly" | "deeply" | "effing" | "enormous" | "enormously" | "entirely"
@@ -213,6 +228,9 @@ fn booster_bigram(a: &str, b: &str) -> Option<f64> {
 
 /// `negated([word])` of the reference for one lower-cased word.
 fn negated(word: &str) -> bool {
+    if word.len() > 9 {
+        return word.contains("n't");
+    }
     matches!(
         word,
         "aint"
@@ -302,6 +320,11 @@ struct Token {
     upper: bool,
     /// A cashtag such as `$TSLA` (finance mode only).
     cashtag: bool,
+    /// `BOOSTER_DICT` value and `negated()` of the lower-cased word, looked up once.
+    booster: Option<f64>,
+    negated: bool,
+    /// Finance mode: some phrase starts with this word.
+    phrase_start: bool,
     /// Finance mode: the valence of the raw token as market notation (a signed
     /// percentage or an option strike), and whether it is a percentage.
     notation: Option<f64>,
@@ -435,16 +458,41 @@ impl Analyzer {
             let cashtag = self.mode == Mode::Finance
                 && raw.starts_with('$')
                 && stripped.chars().next().is_some_and(char::is_alphabetic);
+            let hash = hash::fnv1a(word.as_bytes());
+            let base = || {
+                lookup_hashed(
+                    &tables::LEXICON_KEYS,
+                    &tables::LEXICON_VALUES,
+                    &tables::LEXICON_SLOTS,
+                    word,
+                    hash,
+                )
+            };
+            let phrase_start = self.mode == Mode::Finance
+                && lookup_hashed(
+                    &tables::PHRASE_STARTS_KEYS,
+                    &tables::PHRASE_STARTS_VALUES,
+                    &tables::PHRASE_STARTS_SLOTS,
+                    word,
+                    hash,
+                )
+                .is_some();
             let lex = if cashtag {
                 None
             } else {
                 match self.mode {
-                    Mode::Vader => lexicon_valence(word),
+                    Mode::Vader => base(),
                     // A finance valence of 0 takes the word out of the lexicon.
-                    Mode::Finance => match finance_valence(word) {
+                    Mode::Finance => match lookup_hashed(
+                        &tables::FINANCE_KEYS,
+                        &tables::FINANCE_VALUES,
+                        &tables::FINANCE_SLOTS,
+                        word,
+                        hash,
+                    ) {
                         Some(0.0) => None,
                         Some(v) => Some(v),
-                        None => lexicon_valence(word),
+                        None => base(),
                     },
                 }
             };
@@ -454,6 +502,9 @@ impl Analyzer {
                 lex,
                 upper: !cashtag && py::is_upper(token),
                 cashtag,
+                booster: booster(word),
+                negated: negated(word),
+                phrase_start,
                 notation: if self.mode == Mode::Finance {
                     notation_core(raw).and_then(|c| signed_percent(c).or_else(|| option_strike(c)))
                 } else {
@@ -473,9 +524,11 @@ impl Analyzer {
         let is_cap_diff = caps > 0 && caps < n;
 
         sentiments.clear();
-        for i in 0..n {
+        for (i, token) in tokens.iter().enumerate() {
             let item = words.w(i);
-            if booster(item).is_some() || (i + 1 < n && item == "kind" && words.w(i + 1) == "of") {
+            if token.booster.is_some()
+                || (i + 1 < n && item == "kind" && words.w(i + 1) == "of")
+            {
                 sentiments.push(0.0);
                 continue;
             }
@@ -490,8 +543,22 @@ impl Analyzer {
 /// valence, the others none.
 fn apply_phrases(lower: &str, tokens: &mut [Token]) {
     let word = |t: &Token| &lower[t.lower_start as usize..t.lower_end as usize];
+    let phrases = &tables::FINANCE_PHRASES;
     for i in 0..tokens.len() {
-        for (parts, valence) in tables::FINANCE_PHRASES.iter() {
+        if !tokens[i].phrase_start {
+            continue;
+        }
+        let first = word(&tokens[i]);
+        let Some(packed) = lookup(
+            &tables::PHRASE_STARTS_KEYS,
+            &tables::PHRASE_STARTS_VALUES,
+            &tables::PHRASE_STARTS_SLOTS,
+            first,
+        ) else {
+            continue;
+        };
+        let (from, count) = ((packed / 256) as usize, (packed % 256) as usize);
+        for (parts, valence) in &phrases[from..from + count] {
             let end = i + parts.len();
             if end <= tokens.len()
                 && tokens[i..end]
@@ -593,7 +660,7 @@ fn apply_market_notation(lower: &str, tokens: &mut [Token]) {
 }
 
 fn scalar_inc_dec(words: &Words, j: usize, valence: f64, is_cap_diff: bool) -> f64 {
-    let Some(mut scalar) = booster(words.w(j)) else {
+    let Some(mut scalar) = words.tokens[j].booster else {
         return 0.0;
     };
     if valence < 0.0 {
@@ -654,13 +721,13 @@ fn sentiment_valence(words: &Words, i: usize, is_cap_diff: bool) -> f64 {
 fn negation_check(words: &Words, valence: f64, start_i: usize, i: usize) -> f64 {
     let w = |k: usize| words.w(k);
     match start_i {
-        0 if negated(w(i - 1)) => valence * N_SCALAR,
+        0 if words.tokens[i - 1].negated => valence * N_SCALAR,
         1 => {
             if w(i - 2) == "never" && matches!(w(i - 1), "so" | "this") {
                 valence * 1.25
             } else if w(i - 2) == "without" && w(i - 1) == "doubt" {
                 valence
-            } else if negated(w(i - 2)) {
+            } else if words.tokens[i - 2].negated {
                 valence * N_SCALAR
             } else {
                 valence
@@ -674,7 +741,7 @@ fn negation_check(words: &Words, valence: f64, start_i: usize, i: usize) -> f64 
                 valence * 1.25
             } else if w(i - 3) == "without" && (w(i - 2) == "doubt" || w(i - 1) == "doubt") {
                 valence
-            } else if negated(w(i - 3)) {
+            } else if words.tokens[i - 3].negated {
                 valence * N_SCALAR
             } else {
                 valence

@@ -1,0 +1,354 @@
+//! A fake X API v2 recent search on loopback, for tests and the demo. It serves
+//! tweet objects as the API does (newest first, `includes.users`, `meta` with
+//! `newest_id` and `next_token`), honours `query` (cashtags, `lang:`,
+//! `-is:retweet`), `since_id`, `start_time`/`end_time` and `max_results`, checks the
+//! bearer token, and can be told to answer the next requests with a 429 (with
+//! `x-rate-limit-reset`) or a 5xx.
+
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::{Request, Response, StatusCode};
+use serde_json::{json, Value};
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use tokio::net::TcpListener;
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Fault {
+    /// 429 with `x-rate-limit-reset` this many seconds from now.
+    RateLimit {
+        reset_in_secs: i64,
+    },
+    Status(u16),
+}
+
+#[derive(Default)]
+pub struct FakeXState {
+    /// Tweet objects (with `author_id`), any order.
+    pub tweets: Mutex<Vec<Value>>,
+    /// User objects by id.
+    pub users: Mutex<HashMap<String, Value>>,
+    pub faults: Mutex<VecDeque<Fault>>,
+    pub token: String,
+    pub requests: AtomicUsize,
+}
+
+pub struct FakeX {
+    pub state: Arc<FakeXState>,
+    pub port: u16,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl FakeX {
+    /// Starts on a free loopback port.
+    pub async fn start(token: &str) -> std::io::Result<Self> {
+        Self::start_on(token, 0).await
+    }
+
+    pub async fn start_on(token: &str, port: u16) -> std::io::Result<Self> {
+        let listener = TcpListener::bind(("127.0.0.1", port)).await?;
+        let port = listener.local_addr()?.port();
+        let state = Arc::new(FakeXState {
+            token: token.to_string(),
+            ..Default::default()
+        });
+        let (tx, mut rx) = tokio::sync::oneshot::channel::<()>();
+        let st = state.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    _ = &mut rx => return,
+                    accepted = listener.accept() => {
+                        let Ok((stream, _)) = accepted else { continue };
+                        let st = st.clone();
+                        tokio::spawn(async move {
+                            let svc = hyper::service::service_fn(move |req| {
+                                let st = st.clone();
+                                async move { Ok::<_, std::convert::Infallible>(serve(&st, req)) }
+                            });
+                            let _ = hyper::server::conn::http1::Builder::new()
+                                .serve_connection(hyper_util::rt::TokioIo::new(stream), svc)
+                                .await;
+                        });
+                    }
+                }
+            }
+        });
+        Ok(Self {
+            state,
+            port,
+            shutdown: Some(tx),
+        })
+    }
+
+    pub fn base_url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// Adds tweets; a tweet's `author` object, if present, becomes a user.
+    pub fn add(&self, tweets: impl IntoIterator<Item = Value>) {
+        self.state.add(tweets);
+    }
+
+    pub fn inject(&self, fault: Fault) {
+        self.state
+            .faults
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push_back(fault);
+    }
+
+    pub fn requests(&self) -> usize {
+        self.state.requests.load(Ordering::Relaxed)
+    }
+}
+
+impl FakeXState {
+    /// Adds tweets; a tweet's `author` object, if present, becomes a user.
+    pub fn add(&self, tweets: impl IntoIterator<Item = Value>) {
+        let mut all = self.tweets.lock().unwrap_or_else(|e| e.into_inner());
+        let mut users = self.users.lock().unwrap_or_else(|e| e.into_inner());
+        for mut t in tweets {
+            if let Some(author) = t.as_object_mut().and_then(|o| o.remove("author")) {
+                if let Some(id) = author.get("id").and_then(Value::as_str) {
+                    users.insert(id.to_string(), author.clone());
+                }
+            }
+            all.push(t);
+        }
+    }
+}
+
+impl Drop for FakeX {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+fn reply(status: StatusCode, body: Value, headers: &[(&str, String)]) -> Response<Full<Bytes>> {
+    let mut b = Response::builder()
+        .status(status)
+        .header("content-type", "application/json");
+    for (k, v) in headers {
+        b = b.header(*k, v);
+    }
+    b.body(Full::new(Bytes::from(body.to_string())))
+        .unwrap_or_else(|_| Response::new(Full::new(Bytes::new())))
+}
+
+fn decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let hex = |c: u8| (c as char).to_digit(16);
+        if b[i] == b'%' && i + 2 < b.len() {
+            if let (Some(h), Some(l)) = (hex(b[i + 1]), hex(b[i + 2])) {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(if b[i] == b'+' { b' ' } else { b[i] });
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn tweet_tags(t: &Value) -> Vec<String> {
+    let mut tags: Vec<String> = t
+        .pointer("/entities/cashtags")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|c| {
+            c.get("tag")
+                .and_then(Value::as_str)
+                .map(str::to_ascii_uppercase)
+        })
+        .collect();
+    let text = t.get("text").and_then(Value::as_str).unwrap_or_default();
+    for s in tickerpulse_core::watchlist::cashtags_in_text(text) {
+        tags.push(s.split('.').next().unwrap_or(&s).to_string());
+    }
+    tags
+}
+
+fn serve(st: &FakeXState, req: Request<hyper::body::Incoming>) -> Response<Full<Bytes>> {
+    let (parts, _) = req.into_parts();
+    answer(st, &parts)
+}
+
+/// Answers one request (the proxy of the local stack calls this too).
+pub fn answer(st: &FakeXState, req: &http::request::Parts) -> Response<Full<Bytes>> {
+    st.requests.fetch_add(1, Ordering::Relaxed);
+    if req.uri.path() != "/2/tweets/search/recent" {
+        return reply(
+            StatusCode::NOT_FOUND,
+            json!({"title": "Not Found Error"}),
+            &[],
+        );
+    }
+    let auth = req
+        .headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    if auth != format!("Bearer {}", st.token) {
+        return reply(
+            StatusCode::UNAUTHORIZED,
+            json!({"title": "Unauthorized", "status": 401}),
+            &[],
+        );
+    }
+    if let Some(fault) = st
+        .faults
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .pop_front()
+    {
+        return match fault {
+            Fault::RateLimit { reset_in_secs } => {
+                let reset = time::OffsetDateTime::now_utc().unix_timestamp() + reset_in_secs;
+                reply(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    json!({"title": "Too Many Requests", "status": 429}),
+                    &[
+                        ("x-rate-limit-reset", reset.to_string()),
+                        ("x-rate-limit-remaining", "0".into()),
+                    ],
+                )
+            }
+            Fault::Status(code) => reply(
+                StatusCode::from_u16(code).unwrap_or(StatusCode::SERVICE_UNAVAILABLE),
+                json!({"title": "Service Unavailable", "status": code}),
+                &[],
+            ),
+        };
+    }
+    let params: HashMap<String, String> = req
+        .uri
+        .query()
+        .unwrap_or_default()
+        .split('&')
+        .filter_map(|kv| kv.split_once('='))
+        .map(|(k, v)| (k.to_string(), decode(v)))
+        .collect();
+    let Some(query) = params.get("query") else {
+        return reply(
+            StatusCode::BAD_REQUEST,
+            json!({"title": "Invalid Request", "detail": "query is required"}),
+            &[],
+        );
+    };
+    if query.len() > 512 {
+        return reply(
+            StatusCode::BAD_REQUEST,
+            json!({"title": "Invalid Request", "detail": "query is longer than 512"}),
+            &[],
+        );
+    }
+    let wanted: Vec<String> = query
+        .split(|c: char| c.is_whitespace() || c == '(' || c == ')')
+        .filter_map(|w| w.strip_prefix('$'))
+        .map(str::to_ascii_uppercase)
+        .collect();
+    let lang = query
+        .split_whitespace()
+        .find_map(|w| w.strip_prefix("lang:"));
+    let no_retweets = query.split_whitespace().any(|w| w == "-is:retweet");
+    let since: Option<u64> = params.get("since_id").and_then(|s| s.parse().ok());
+    let start = params.get("start_time").cloned();
+    let end = params.get("end_time").cloned();
+    let max = params
+        .get("max_results")
+        .and_then(|m| m.parse::<usize>().ok())
+        .unwrap_or(10)
+        .clamp(10, 100);
+    let offset: usize = params
+        .get("next_token")
+        .and_then(|t| t.strip_prefix('o'))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    let parse_time = |s: &str| tickerpulse_core::partition::parse_rfc3339(s).ok();
+    let tweets = st.tweets.lock().unwrap_or_else(|e| e.into_inner());
+    let mut matching: Vec<&Value> = tweets
+        .iter()
+        .filter(|t| {
+            let id: u64 = t
+                .get("id")
+                .and_then(Value::as_str)
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(0);
+            let created = t
+                .get("created_at")
+                .and_then(Value::as_str)
+                .and_then(parse_time);
+            let text = t.get("text").and_then(Value::as_str).unwrap_or_default();
+            let is_rt = text.starts_with("RT @")
+                || t.get("referenced_tweets")
+                    .and_then(Value::as_array)
+                    .is_some_and(|r| {
+                        r.iter()
+                            .any(|x| x.get("type").and_then(Value::as_str) == Some("retweeted"))
+                    });
+            tweet_tags(t).iter().any(|tag| wanted.contains(tag))
+                && lang.is_none_or(|l| t.get("lang").and_then(Value::as_str) == Some(l))
+                && !(no_retweets && is_rt)
+                && since.is_none_or(|s| id > s)
+                && start
+                    .as_deref()
+                    .and_then(parse_time)
+                    .is_none_or(|s| created.is_some_and(|c| c >= s))
+                && end
+                    .as_deref()
+                    .and_then(parse_time)
+                    .is_none_or(|e| created.is_some_and(|c| c < e))
+        })
+        .collect();
+    matching.sort_by_key(|t| {
+        std::cmp::Reverse(
+            t.get("id")
+                .and_then(Value::as_str)
+                .and_then(|s| s.parse::<u64>().ok())
+                .unwrap_or(0),
+        )
+    });
+    if matching.is_empty() {
+        return reply(StatusCode::OK, json!({"meta": {"result_count": 0}}), &[]);
+    }
+    let page: Vec<&Value> = matching.iter().skip(offset).take(max).copied().collect();
+    let users = st.users.lock().unwrap_or_else(|e| e.into_inner());
+    let mut included: Vec<Value> = Vec::new();
+    for t in &page {
+        if let Some(u) = t
+            .get("author_id")
+            .and_then(Value::as_str)
+            .and_then(|id| users.get(id))
+        {
+            if !included.contains(u) {
+                included.push(u.clone());
+            }
+        }
+    }
+    let mut meta = json!({
+        "newest_id": matching[0].get("id").cloned().unwrap_or(Value::Null),
+        "oldest_id": page.last().and_then(|t| t.get("id")).cloned().unwrap_or(Value::Null),
+        "result_count": page.len(),
+    });
+    if offset + max < matching.len() {
+        meta["next_token"] = json!(format!("o{}", offset + max));
+    }
+    if offset > 0 {
+        // The API gives the newest id of the whole result set on every page.
+        meta["newest_id"] = matching[0].get("id").cloned().unwrap_or(Value::Null);
+    }
+    reply(
+        StatusCode::OK,
+        json!({"data": page, "includes": {"users": included}, "meta": meta}),
+        &[],
+    )
+}

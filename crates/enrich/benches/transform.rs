@@ -1,0 +1,180 @@
+//! `make bench-transform`: the transform on a full Firehose batch (3 MB, the
+//! largest buffer Firehose hands a processor; its response is about 5 MB, near
+//! Lambda's 6 MB limit) of
+//! realistic tweets (the taborda-2020 texts as X API v2 tweet objects with
+//! entities, metrics and an author), on one core, against a Python transform
+//! doing the same work (base64, json, vaderSentiment) in the same run.
+//! Both parse the event JSON and write the response JSON.
+
+use base64::Engine;
+use std::hint::black_box;
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Instant;
+use tickerpulse_core::watchlist::{cashtags_in_text, Watchlist};
+use tickerpulse_enrich::enrich::Enricher;
+use tickerpulse_enrich::{FirehoseEvent, Transformer};
+use tickerpulse_vader::{Analyzer, Mode};
+
+/// Firehose's largest processor buffer (BufferSizeInMBs is 0.2 to 3).
+const EVENT_LIMIT: usize = 3 * 1024 * 1024;
+
+fn tweet(i: usize, text: &str, created: &str) -> serde_json::Value {
+    let created_at = format!("{}T{}.000Z", &created[..10], &created[11..19]);
+    let cashtags: Vec<serde_json::Value> = cashtags_in_text(text)
+        .into_iter()
+        .map(|t| serde_json::json!({"start": 0, "end": t.len() + 1, "tag": t}))
+        .collect();
+    serde_json::json!({
+        "id": format!("{}", 1_250_000_000_000_000_000u64 + i as u64),
+        "text": text,
+        "created_at": created_at,
+        "author_id": format!("{}", 10_000 + i % 997),
+        "lang": "en",
+        "entities": {"cashtags": cashtags},
+        "public_metrics": {"retweet_count": i % 7, "reply_count": i % 3, "like_count": i % 50, "quote_count": 0},
+        "author": {"id": format!("{}", 10_000 + i % 997), "username": format!("trader{}", i % 997), "verified": false,
+                   "public_metrics": {"followers_count": 100 + i % 5000}}
+    })
+}
+
+fn main() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let csv =
+        std::fs::read_to_string(root.join("../../../shared/data/stock-tweets/taborda-2020.csv"))
+            .expect("reading taborda-2020.csv");
+    let rows = tickerpulse_core::csv::parse(&csv, b';').expect("csv");
+    let rows: Vec<&Vec<String>> = rows
+        .iter()
+        .skip(1)
+        .filter(|r| r.len() >= 3 && r[1].len() >= 19)
+        .collect();
+
+    // Fill one event up to Lambda's 6 MB request limit.
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let mut records = Vec::new();
+    let mut size = 200;
+    for i in 0.. {
+        let r = rows[i % rows.len()];
+        let mut data = serde_json::to_vec(&tweet(i, &r[2], &r[1])).expect("json");
+        data.push(b'\n');
+        let encoded = b64.encode(&data);
+        let record = serde_json::json!({"recordId": format!("{i:020}"), "approximateArrivalTimestamp": 1_586_912_626_000u64, "data": encoded});
+        let len = record.to_string().len() + 1;
+        if size + len > EVENT_LIMIT {
+            break;
+        }
+        size += len;
+        records.push(record);
+    }
+    let event = serde_json::json!({"invocationId": "bench", "deliveryStreamArn": "arn:aws:firehose:us-east-1:123456789012:deliverystream/tickerpulse-tweets", "region": "us-east-1", "records": records});
+    let event_bytes = serde_json::to_vec(&event).expect("json");
+    let n = records.len();
+    println!(
+        "batch: {n} records, {:.2} MB of event JSON (Firehose's largest processor buffer is 3 MB)",
+        event_bytes.len() as f64 / 1048576.0
+    );
+
+    let function = Transformer {
+        enricher: Enricher {
+            analyzer: Analyzer::new(Mode::Finance),
+            watchlist: Watchlist::bundled(),
+            languages: vec!["en".into()],
+        },
+    };
+    let mut times = Vec::new();
+    let mut response_len = 0;
+    for _ in 0..15 {
+        let t = Instant::now();
+        let ev: FirehoseEvent = serde_json::from_slice(black_box(&event_bytes)).expect("event");
+        let (response, counts) = function.transform(ev);
+        let out = serde_json::to_vec(&response).expect("response");
+        times.push(t.elapsed().as_secs_f64());
+        response_len = out.len();
+        assert_eq!(counts.ok, n, "{counts:?}");
+        black_box(out);
+    }
+    times.sort_by(f64::total_cmp);
+    let rust = times[times.len() / 2];
+    // Where the time goes: parsing the event, and VADER alone on the same texts.
+    let t = Instant::now();
+    let ev: FirehoseEvent = serde_json::from_slice(&event_bytes).expect("event");
+    let parse = t.elapsed().as_secs_f64();
+    let texts: Vec<String> = ev
+        .records
+        .iter()
+        .map(|r| {
+            let bytes = b64.decode(&r.data).expect("b64");
+            let v: serde_json::Value = serde_json::from_slice(&bytes).expect("json");
+            v["text"].as_str().unwrap_or_default().to_string()
+        })
+        .collect();
+    let analyzer = Analyzer::new(Mode::Finance);
+    let t = Instant::now();
+    for _ in 0..5 {
+        for s in &texts {
+            black_box(analyzer.polarity_scores(black_box(s)));
+        }
+    }
+    let vader = t.elapsed().as_secs_f64() / 5.0;
+    println!("  of which: event JSON parse {:.1} ms, VADER (finance) {:.1} ms ({:.2} us a tweet of {:.0} chars on average)",
+        parse * 1e3, vader * 1e3, vader / n as f64 * 1e6, texts.iter().map(|t| t.chars().count()).sum::<usize>() as f64 / n as f64);
+    println!(
+        "rust   transform: {:>9.0} records/s on one core ({:.1} ms a batch, median of {}; response {:.2} MB)",
+        n as f64 / rust,
+        rust * 1e3,
+        times.len(),
+        response_len as f64 / 1048576.0
+    );
+
+    let script = r#"
+import base64, json, sys, time
+from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+an = SentimentIntensityAnalyzer()
+raw = sys.stdin.buffer.read()
+def transform(raw):
+    ev = json.loads(raw)
+    out = []
+    for r in ev["records"]:
+        t = json.loads(base64.b64decode(r["data"]))
+        s = an.polarity_scores(t["text"])
+        c = t["created_at"]
+        a = t.get("author") or {}
+        ents = t.get("entities") or {}
+        tags = list(dict.fromkeys(x["tag"].upper() for x in ents.get("cashtags", [])))
+        label = "positive" if s["compound"] >= 0.05 else ("negative" if s["compound"] <= -0.05 else "neutral")
+        enriched = {"tweet_id": t["id"], "created_at": c, "author_id": t.get("author_id"), "author_username": a.get("username"),
+                    "text": t["text"], "lang": t.get("lang"), "tickers": tags, "hashtags": [], "mentions": [], "urls": [],
+                    "retweet_count": t["public_metrics"]["retweet_count"], "sentiment": dict(s, label=label, mode="vader")}
+        data = base64.b64encode((json.dumps(enriched) + "\n").encode()).decode()
+        out.append({"recordId": r["recordId"], "result": "Ok", "data": data,
+                    "metadata": {"partitionKeys": {"year": c[0:4], "month": c[5:7], "day": c[8:10], "hour": c[11:13]}}})
+    return json.dumps({"records": out})
+times = []
+for _ in range(3):
+    t = time.perf_counter(); transform(raw); times.append(time.perf_counter() - t)
+times.sort()
+print(json.dumps({"median": times[1]}))
+"#;
+    let python = root.join("../../.venv/bin/python");
+    let mut child = Command::new(&python)
+        .args(["-c", script])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("running {}: {e} (run `make setup`)", python.display()));
+    let mut stdin = child.stdin.take().expect("stdin");
+    let input = event_bytes.clone();
+    let writer = std::thread::spawn(move || stdin.write_all(&input));
+    let out = child.wait_with_output().expect("python");
+    writer.join().expect("writer").expect("write");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("python output");
+    let py = v["median"].as_f64().expect("median");
+    println!(
+        "python transform: {:>9.0} records/s on one core ({:.1} ms a batch, median of 3)",
+        n as f64 / py,
+        py * 1e3
+    );
+    println!("ratio (rust / python): {:.1}x", py / rust);
+}

@@ -1,0 +1,240 @@
+//! A small client of the X API v2 recent search.
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper_util::client::legacy::{connect::HttpConnector, Client};
+use serde_json::Value;
+use std::collections::HashMap;
+
+/// What later steps need of each tweet and its author.
+pub const FIELDS: &str =
+    "tweet.fields=created_at,author_id,lang,entities,public_metrics,referenced_tweets\
+&expansions=author_id&user.fields=username,verified,public_metrics,created_at";
+
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum XApiError {
+    /// 429: `x-rate-limit-reset` is when the window resets (epoch seconds).
+    #[error("rate limited until {reset_epoch:?}")]
+    RateLimited { reset_epoch: Option<i64> },
+    #[error("X API server error {0}")]
+    Server(u16),
+    /// 4xx other than 429: the request is wrong; retrying cannot help.
+    #[error("X API refused the request ({0}): {1}")]
+    Client(u16, String),
+    #[error("X API unreachable: {0}")]
+    Transport(String),
+    #[error("X API response is not what the API documents: {0}")]
+    BadResponse(String),
+}
+
+/// One page of results, tweets with their author merged in under `author`.
+#[derive(Debug, Default)]
+pub struct Page {
+    pub tweets: Vec<Value>,
+    pub newest_id: Option<u64>,
+    pub next_token: Option<String>,
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct SearchParams {
+    pub query: String,
+    pub since_id: Option<u64>,
+    pub start_time: Option<String>,
+    pub end_time: Option<String>,
+    pub next_token: Option<String>,
+    pub max_results: u32,
+}
+
+pub struct XApi {
+    base: String,
+    token: String,
+    http: Client<hyper_rustls::HttpsConnector<HttpConnector>, Full<Bytes>>,
+}
+
+impl std::fmt::Debug for XApi {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never the token.
+        f.debug_struct("XApi")
+            .field("base", &self.base)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Percent-encodes a query parameter value (RFC 3986 unreserved characters stay).
+pub fn encode(value: &str) -> String {
+    let mut out = String::with_capacity(value.len() * 3);
+    for b in value.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+impl XApi {
+    pub fn new(base: &str, token: String) -> Result<Self, XApiError> {
+        let https = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_native_roots()
+            .map_err(|e| {
+                XApiError::Transport(format!("loading the system's CA certificates: {e}"))
+            })?
+            .https_or_http()
+            .enable_http1()
+            .build();
+        Ok(Self {
+            base: base.trim_end_matches('/').to_string(),
+            token,
+            http: Client::builder(hyper_util::rt::TokioExecutor::new()).build(https),
+        })
+    }
+
+    pub fn url(&self, p: &SearchParams) -> String {
+        let mut url = format!(
+            "{}/2/tweets/search/recent?query={}&max_results={}&{FIELDS}",
+            self.base,
+            encode(&p.query),
+            p.max_results.clamp(10, 100)
+        );
+        if let Some(id) = p.since_id {
+            url.push_str(&format!("&since_id={id}"));
+        }
+        for (k, v) in [
+            ("start_time", &p.start_time),
+            ("end_time", &p.end_time),
+            ("next_token", &p.next_token),
+        ] {
+            if let Some(v) = v {
+                url.push_str(&format!("&{k}={}", encode(v)));
+            }
+        }
+        url
+    }
+
+    pub async fn search(&self, p: &SearchParams) -> Result<Page, XApiError> {
+        let req = hyper::Request::get(self.url(p))
+            .header("authorization", format!("Bearer {}", self.token))
+            .header("user-agent", "tickerpulse-ingest")
+            .body(Full::new(Bytes::new()))
+            .map_err(|e| XApiError::Transport(e.to_string()))?;
+        let resp = tokio::time::timeout(std::time::Duration::from_secs(30), self.http.request(req))
+            .await
+            .map_err(|_| XApiError::Transport("no answer in 30 s".into()))?
+            .map_err(|e| XApiError::Transport(e.to_string()))?;
+        let status = resp.status().as_u16();
+        let reset = resp
+            .headers()
+            .get("x-rate-limit-reset")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<i64>().ok());
+        let body = resp
+            .into_body()
+            .collect()
+            .await
+            .map_err(|e| XApiError::Transport(e.to_string()))?
+            .to_bytes();
+        match status {
+            200 => parse_page(&body),
+            429 => Err(XApiError::RateLimited { reset_epoch: reset }),
+            500..=599 => Err(XApiError::Server(status)),
+            _ => Err(XApiError::Client(
+                status,
+                String::from_utf8_lossy(&body).chars().take(300).collect(),
+            )),
+        }
+    }
+}
+
+/// Parses a search page and merges each tweet's author from `includes.users`.
+pub fn parse_page(body: &[u8]) -> Result<Page, XApiError> {
+    let v: Value =
+        serde_json::from_slice(body).map_err(|e| XApiError::BadResponse(e.to_string()))?;
+    let users: HashMap<&str, &Value> = v
+        .pointer("/includes/users")
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(|u| Some((u.get("id")?.as_str()?, u)))
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut tweets = Vec::new();
+    for t in v
+        .get("data")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let mut t = t.clone();
+        let author = t
+            .get("author_id")
+            .and_then(Value::as_str)
+            .and_then(|id| users.get(id))
+            .map(|u| (*u).clone());
+        if let (Some(obj), Some(a)) = (t.as_object_mut(), author) {
+            obj.insert("author".into(), a);
+        }
+        tweets.push(t);
+    }
+    let meta = v.get("meta");
+    Ok(Page {
+        tweets,
+        newest_id: meta
+            .and_then(|m| m.get("newest_id"))
+            .and_then(Value::as_str)
+            .and_then(|s| s.parse().ok()),
+        next_token: meta
+            .and_then(|m| m.get("next_token"))
+            .and_then(Value::as_str)
+            .map(String::from),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_real_page_with_authors_merged() {
+        let line = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../../shared/data/x-api/search-recent-page.jsonl"
+        ))
+        .unwrap();
+        let page = parse_page(line.lines().next().unwrap().as_bytes()).unwrap();
+        assert!(!page.tweets.is_empty());
+        let with_author = page
+            .tweets
+            .iter()
+            .filter(|t| t.get("author").is_some())
+            .count();
+        assert_eq!(with_author, page.tweets.len());
+        assert!(page.next_token.is_some());
+        assert!(page.newest_id.is_some());
+        assert!(matches!(
+            parse_page(b"<html>"),
+            Err(XApiError::BadResponse(_))
+        ));
+    }
+
+    #[test]
+    fn query_encoding() {
+        assert_eq!(
+            encode("($TSLA OR $BRK) -is:retweet"),
+            "%28%24TSLA%20OR%20%24BRK%29%20-is%3Aretweet"
+        );
+        let api = XApi::new("http://127.0.0.1:9/", "secret".into()).unwrap();
+        let url = api.url(&SearchParams {
+            query: "$A".into(),
+            since_id: Some(5),
+            max_results: 500,
+            ..Default::default()
+        });
+        assert!(url.starts_with(
+            "http://127.0.0.1:9/2/tweets/search/recent?query=%24A&max_results=100&tweet.fields="
+        ));
+        assert!(url.ends_with("&since_id=5"));
+        assert!(!format!("{api:?}").contains("secret"));
+    }
+}

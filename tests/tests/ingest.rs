@@ -1,0 +1,196 @@
+//! ingest end to end: a fake X API on loopback (real tweet objects from a recorded
+//! page, given cashtags, plus generated tweets; pagination; a 503 and a 429),
+//! the local stack's Firehose, the real transform, and the raw zone in S3.
+
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use tickerpulse::fakex::{FakeX, Fault};
+use tickerpulse_e2e::{clients, get_object, list_keys, start_stack};
+
+const RAW: &str = "tickerpulse-raw-123456789012-us-east-1";
+
+fn generated(i: u64, ticker: &str, hour: u32) -> Value {
+    json!({
+        "id": (1_500_000_000_000_000_000u64 + i).to_string(),
+        "text": format!("${ticker} looking strong today, great volume #{i}"),
+        "created_at": format!("2026-11-20T{hour:02}:{:02}:00.000Z", i % 60),
+        "author_id": format!("{}", 900 + i % 4),
+        "lang": "en",
+        "entities": {"cashtags": [{"start": 0, "end": ticker.len() + 1, "tag": ticker}]},
+        "public_metrics": {"retweet_count": 0, "reply_count": 0, "like_count": i % 9, "quote_count": 0},
+        "author": {"id": format!("{}", 900 + i % 4), "username": format!("user{}", i % 4), "verified": false,
+                   "public_metrics": {"followers_count": 10 * i}}
+    })
+}
+
+/// The recorded real page's tweets and users, each tweet given a cashtag.
+fn recorded() -> Vec<Value> {
+    let path = tickerpulse_e2e::root().join("../shared/data/x-api/search-recent-page.jsonl");
+    let text = std::fs::read_to_string(path).unwrap();
+    let page: Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
+    let users: BTreeMap<String, Value> = page["includes"]["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| (u["id"].as_str().unwrap().to_string(), u.clone()))
+        .collect();
+    page["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["lang"] == "en" && !t["text"].as_str().unwrap().starts_with("RT @"))
+        .map(|t| {
+            let mut t = t.clone();
+            t["text"] = json!(format!("$MSFT {}", t["text"].as_str().unwrap()));
+            t["entities"]["cashtags"] = json!([{"start": 0, "end": 5, "tag": "MSFT"}]);
+            if let Some(u) = users.get(t["author_id"].as_str().unwrap()) {
+                t["author"] = u.clone();
+            }
+            t
+        })
+        .collect()
+}
+
+async fn landed_lines(s3: &aws_sdk_s3::Client) -> Vec<Value> {
+    let mut out = Vec::new();
+    for key in list_keys(s3, RAW, "raw/tweets/").await.unwrap() {
+        let text = get_object(s3, RAW, &key).await.unwrap();
+        out.extend(
+            String::from_utf8(text)
+                .unwrap()
+                .lines()
+                .map(|l| serde_json::from_str::<Value>(l).unwrap()),
+        );
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ingest_polls_pages_retries_and_lands_every_tweet() {
+    let stack = start_stack("ingest")
+        .await
+        .expect("starting the local stack");
+    let c = clients(&stack).await.unwrap();
+    let fake = FakeX::start("test-token").await.unwrap();
+    let real = recorded();
+    assert!(real.len() >= 5, "the recorded page has English originals");
+    let mut tweets: Vec<Value> = (0..45)
+        .map(|i| generated(i, ["AAPL", "TSLA", "NVDA"][i as usize % 3], 10))
+        .collect();
+    tweets.push(json!({"id": "1500000000000000900", "text": "$AAPL hola", "created_at": "2026-11-20T10:00:00.000Z", "lang": "es"}));
+    tweets.push(json!({"id": "1500000000000000901", "text": "RT @x: $AAPL up", "created_at": "2026-11-20T10:00:00.000Z", "lang": "en"}));
+    tweets.push(json!({"id": "1500000000000000902", "text": "$DOGE not watched", "created_at": "2026-11-20T10:00:00.000Z", "lang": "en"}));
+    fake.add(tweets);
+    fake.add(real.clone());
+    let expected = 45 + real.len();
+    fake.inject(Fault::Status(503));
+    fake.inject(Fault::RateLimit { reset_in_secs: 1 });
+
+    let mut env = stack.env().unwrap();
+    env.insert("X_API_BASE_URL".into(), fake.base_url());
+    env.insert("X_BEARER_TOKEN".into(), "test-token".into());
+    env.insert("INGEST_MAX_RESULTS".into(), "10".into());
+    env.insert("INGEST_RETRY_BASE_MS".into(), "20".into());
+    let ingest = tickerpulse_fn_ingest::Function::from_env(&env)
+        .await
+        .unwrap();
+    let schedule: Value = serde_json::from_str(include_str!("../../events/schedule.json")).unwrap();
+
+    let report = ingest.handle(schedule.clone()).await.unwrap();
+    assert_eq!(report.tweets, expected, "{report:?}");
+    assert_eq!(report.sent, expected);
+    assert_eq!(report.failed_records, 0);
+    assert_eq!(report.retries, 2, "one 503 and one 429 were retried");
+    assert!(!report.rate_limited);
+    assert!(
+        report.pages > report.queries,
+        "results of 10 a page are paginated"
+    );
+    assert_eq!(report.queries_completed, report.queries);
+    let symbols = tickerpulse_core::watchlist::Watchlist::bundled();
+    let queries = tickerpulse_fn_ingest::build_queries(&symbols.symbols(), 512, true, Some("en"));
+    let with_results = queries
+        .iter()
+        .filter(|q| {
+            ["$AAPL ", "$TSLA ", "$NVDA ", "$MSFT "]
+                .iter()
+                .any(|t| q.contains(t) || q.contains(&t.replace(' ', ")")))
+        })
+        .count();
+    assert_eq!(report.queries, queries.len());
+    assert_eq!(
+        report.cursors_advanced, with_results,
+        "each query with results moved its cursor"
+    );
+
+    let lines = landed_lines(&c.s3).await;
+    assert_eq!(lines.len(), expected);
+    let mut ids: Vec<&str> = lines
+        .iter()
+        .map(|l| l["tweet_id"].as_str().unwrap())
+        .collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), expected, "each tweet once");
+    let real_line = lines
+        .iter()
+        .find(|l| l["tweet_id"] == real[0]["id"])
+        .expect("a recorded tweet landed");
+    assert_eq!(real_line["tickers"], json!(["MSFT"]));
+    assert!(
+        real_line["author_username"].is_string(),
+        "the author was merged from includes.users"
+    );
+    assert!(
+        list_keys(&c.s3, RAW, "raw/tweets/year=2026/month=11/day=20/hour=10/")
+            .await
+            .unwrap()
+            .len()
+            >= 1
+    );
+
+    // The cursor holds: a second run fetches nothing new.
+    let again = ingest.handle(schedule.clone()).await.unwrap();
+    assert_eq!(again.tweets, 0, "{again:?}");
+    // New tweets: only those.
+    fake.add((100..105).map(|i| generated(i, "TSLA", 11)));
+    let third = ingest.handle(schedule.clone()).await.unwrap();
+    assert_eq!((third.tweets, third.sent), (5, 5), "{third:?}");
+
+    // A rate limit past the time budget stops the run without moving cursors.
+    let mut short = env.clone();
+    short.insert("INGEST_TIME_BUDGET_SECS".into(), "2".into());
+    let hurried = tickerpulse_fn_ingest::Function::from_env(&short)
+        .await
+        .unwrap();
+    fake.add((200..203).map(|i| generated(i, "AAPL", 12)));
+    fake.inject(Fault::RateLimit { reset_in_secs: 60 });
+    let stopped = hurried.handle(schedule.clone()).await.unwrap();
+    assert!(stopped.rate_limited, "{stopped:?}");
+    let resumed = ingest.handle(schedule.clone()).await.unwrap();
+    assert_eq!(
+        resumed.tweets, 3,
+        "the next run resumes where it stopped: {resumed:?}"
+    );
+
+    // Backfill walks windows independently of the cursors.
+    let backfill = ingest
+        .handle(json!({"start_time": "2026-11-20T10:00:00Z", "end_time": "2026-11-20T11:00:00Z", "window": "30m"}))
+        .await
+        .unwrap();
+    assert_eq!(backfill.mode, "backfill");
+    assert_eq!(backfill.tweets, 45, "{backfill:?}");
+    assert!(backfill.failed_windows.is_empty());
+    // Every tweet of the hour was sent again (at least once): compact deduplicates.
+    assert_eq!(landed_lines(&c.s3).await.len(), expected + 5 + 3 + 45);
+
+    // Bad events are invalid input, not crashes.
+    let err = ingest
+        .handle(json!({"start_time": "x", "end_time": "y"}))
+        .await
+        .unwrap_err();
+    assert_eq!(err.error_type(), "TickerPulse.InvalidInput");
+    let err = ingest.handle(json!({"hello": 1})).await.unwrap_err();
+    assert_eq!(err.error_type(), "TickerPulse.InvalidInput");
+    stack.stop().await;
+}
