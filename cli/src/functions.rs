@@ -22,7 +22,8 @@ pub const FUNCTIONS: &[&str] = &[
 
 /// A constructed handler.
 pub enum Handler {
-    Ingest(tickerpulse_fn_ingest::Function),
+    /// Boxed: it holds HTTP and SDK clients, several times the others' size.
+    Ingest(Box<tickerpulse_fn_ingest::Function>),
     Transform(tickerpulse_fn_transform::Function),
     Plan(tickerpulse_fn_plan::Function),
     Compact(tickerpulse_fn_compact::Function),
@@ -69,7 +70,9 @@ impl Handler {
     /// Builds a function's handler from its configuration.
     pub async fn build(binary: &str, env: &dyn Env) -> Result<Self, InvokeError> {
         Ok(match binary {
-            "ingest" => Handler::Ingest(tickerpulse_fn_ingest::Function::from_env(env).await?),
+            "ingest" => Handler::Ingest(Box::new(
+                tickerpulse_fn_ingest::Function::from_env(env).await?,
+            )),
             "transform" => {
                 Handler::Transform(tickerpulse_fn_transform::Function::from_env(env).await?)
             }

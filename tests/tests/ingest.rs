@@ -142,11 +142,10 @@ async fn ingest_polls_pages_retries_and_lands_every_tweet() {
         "the author was merged from includes.users"
     );
     assert!(
-        list_keys(&c.s3, RAW, "raw/tweets/year=2026/month=11/day=20/hour=10/")
+        !list_keys(&c.s3, RAW, "raw/tweets/year=2026/month=11/day=20/hour=10/")
             .await
             .unwrap()
-            .len()
-            >= 1
+            .is_empty()
     );
 
     // The cursor holds: a second run fetches nothing new.

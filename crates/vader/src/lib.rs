@@ -526,9 +526,7 @@ impl Analyzer {
         sentiments.clear();
         for (i, token) in tokens.iter().enumerate() {
             let item = words.w(i);
-            if token.booster.is_some()
-                || (i + 1 < n && item == "kind" && words.w(i + 1) == "of")
-            {
+            if token.booster.is_some() || (i + 1 < n && item == "kind" && words.w(i + 1) == "of") {
                 sentiments.push(0.0);
                 continue;
             }
