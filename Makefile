@@ -82,3 +82,9 @@ bench-sentiment: setup
 ## bench-transform: the transform handler on a full Firehose batch, against a Python transform
 bench-transform: setup
 	taskset -c 0 $(CARGO) bench -p tickerpulse-enrich --bench transform
+
+## fuzz: the transform path under libFuzzer for FUZZ_SECONDS (default 600); the corpus is kept in fuzz/corpus
+FUZZ_SECONDS ?= 600
+fuzz:
+	@command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
+	cd fuzz && RUSTC_BOOTSTRAP=1 cargo fuzz run transform_records -- -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048

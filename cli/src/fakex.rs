@@ -139,25 +139,6 @@ fn reply(status: StatusCode, body: Value, headers: &[(&str, String)]) -> Respons
         .unwrap_or_else(|_| Response::new(Full::new(Bytes::new())))
 }
 
-fn decode(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        let hex = |c: u8| (c as char).to_digit(16);
-        if b[i] == b'%' && i + 2 < b.len() {
-            if let (Some(h), Some(l)) = (hex(b[i + 1]), hex(b[i + 2])) {
-                out.push((h * 16 + l) as u8);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(if b[i] == b'+' { b' ' } else { b[i] });
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
 fn tweet_tags(t: &Value) -> Vec<String> {
     let mut tags: Vec<String> = t
         .pointer("/entities/cashtags")
@@ -235,7 +216,7 @@ pub fn answer(st: &FakeXState, req: &http::request::Parts) -> Response<Full<Byte
         .unwrap_or_default()
         .split('&')
         .filter_map(|kv| kv.split_once('='))
-        .map(|(k, v)| (k.to_string(), decode(v)))
+        .map(|(k, v)| (k.to_string(), crate::proxy::percent_decode(v, true)))
         .collect();
     let Some(query) = params.get("query") else {
         return reply(

@@ -66,6 +66,9 @@ enum LocalAction {
     Down,
     /// Says whether the local stack runs, where, and what it holds.
     Status,
+    /// Prints the functions' environment (KEY=VALUE), as the template sets it and
+    /// pointed at the running local stack: for `cargo lambda watch --env-file`.
+    Env,
     /// Runs the proxy in the foreground (what `local up` starts in the background).
     #[command(hide = true)]
     Proxy {
@@ -119,6 +122,12 @@ async fn run(cli: Cli) -> Result<i32> {
                         println!("local stack stopped");
                     } else {
                         println!("no local stack was running");
+                    }
+                }
+                LocalAction::Env => {
+                    let running = local::running(&local::state_dir(&template))?;
+                    for (k, v) in local::handler_env(&template, running.map(|f| f.port))? {
+                        println!("{k}={v}");
                     }
                 }
                 LocalAction::Status => match local::running(&local::state_dir(&template))? {

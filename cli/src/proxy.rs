@@ -124,7 +124,13 @@ async fn handle(
                 .and_then(|v| v.to_str().ok())
                 .unwrap_or("RequestResponse")
                 .to_string();
-            return Ok(invoke(&state, &percent_decode(function), &invocation_type, &body).await);
+            return Ok(invoke(
+                &state,
+                &percent_decode(function, false),
+                &invocation_type,
+                &body,
+            )
+            .await);
         }
         let target = parts
             .headers
@@ -261,7 +267,9 @@ async fn invoke(
     }
 }
 
-fn percent_decode(s: &str) -> String {
+/// Decodes `%XX` escapes (and `+` as a space when `plus_as_space`, as in query
+/// strings); malformed escapes are kept as they are.
+pub(crate) fn percent_decode(s: &str, plus_as_space: bool) -> String {
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
@@ -274,7 +282,11 @@ fn percent_decode(s: &str) -> String {
                 continue;
             }
         }
-        out.push(bytes[i]);
+        out.push(if plus_as_space && bytes[i] == b'+' {
+            b' '
+        } else {
+            bytes[i]
+        });
         i += 1;
     }
     String::from_utf8_lossy(&out).into_owned()
@@ -298,11 +310,13 @@ mod tests {
             "tickerpulse-plan"
         );
         assert_eq!(
-            percent_decode("arn%3Aaws%3Alambda%3Aus-east-1%3A1%3Afunction%3Ax"),
+            percent_decode("arn%3Aaws%3Alambda%3Aus-east-1%3A1%3Afunction%3Ax", false),
             "arn:aws:lambda:us-east-1:1:function:x"
         );
-        assert_eq!(percent_decode("a%2"), "a%2");
-        assert_eq!(percent_decode("%41"), "A");
-        assert_eq!(percent_decode("%é1"), "%é1");
+        assert_eq!(percent_decode("a%2", false), "a%2");
+        assert_eq!(percent_decode("%41", false), "A");
+        assert_eq!(percent_decode("%é1", false), "%é1");
+        assert_eq!(percent_decode("a+b%2B", true), "a b+");
+        assert_eq!(percent_decode("a+b", false), "a+b");
     }
 }
