@@ -1,18 +1,35 @@
 //! `tickerpulse demo` / `make demo`: the local stack in this process, the pipeline
 //! state machine run once against it, and the stack kept up until Ctrl-C.
 //!
-//! The full demo (the 5,000 real tweets through ingest, Firehose, transform, the
-//! pipeline and the API) is issue #9; until then this shows the stack working.
+//! It runs ingest against the fake X API of the local stack (the sample tweets of
+//! events/x-api-tweets.jsonl), Firehose and transform into the raw zone, then the
+//! pipeline over the partitions that landed. The full demo (the 5,000 real tweets
+//! through to DynamoDB and the API) is issue #9.
 
 use crate::local::{self, LocalStack};
 use crate::template::Template;
 use anyhow::{Context, Result};
 use std::time::{Duration, Instant};
 
+/// Starts the stack, runs the demo, and stops every process it started on every
+/// way out: the end of a `--no-wait` run, an error, Ctrl-C or SIGTERM at any point.
 pub async fn run(template: Template, port: u16, no_wait: bool) -> Result<()> {
     let state = local::state_dir(&template).join("demo");
     let started = Instant::now();
     let stack = LocalStack::start_on(template, &state, port).await?;
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .context("listening for SIGTERM")?;
+    let outcome = tokio::select! {
+        r = body(&stack, started, no_wait) => r,
+        _ = tokio::signal::ctrl_c() => Ok(()),
+        _ = term.recv() => Ok(()),
+    };
+    stack.stop().await;
+    println!("stopped");
+    outcome
+}
+
+async fn body(stack: &LocalStack, started: Instant, no_wait: bool) -> Result<()> {
     println!(
         "local AWS stack up at {} in {:.1} s (moto pid {})",
         stack.endpoint(),
@@ -31,6 +48,72 @@ pub async fn run(template: Template, port: u16, no_wait: bool) -> Result<()> {
     let env = stack.env()?;
     let conf = tickerpulse_aws::sdk::load(&env).await;
     let sfn = aws_sdk_sfn::Client::new(&conf);
+
+    // Ingest: the fake X API on the stack's endpoint serves the sample tweets;
+    // ingest reads its token from Secrets Manager and sends through Firehose, where
+    // the real transform scores and partitions them into the raw zone.
+    let ingest = tickerpulse_fn_ingest::Function::from_env(&env)
+        .await
+        .map_err(|e| anyhow::anyhow!("ingest: {e}"))?;
+    let schedule =
+        serde_json::json!({"detail-type": "Scheduled Event", "source": "aws.events", "detail": {}});
+    let report = ingest
+        .handle(schedule)
+        .await
+        .map_err(|e| anyhow::anyhow!("ingest: {e}"))?;
+    let raw_bucket = t
+        .buckets()?
+        .into_iter()
+        .find(|b| b.logical_id == "RawBucket")
+        .context("the template has no RawBucket")?
+        .name;
+    let s3 = tickerpulse_aws::sdk::s3_client(&conf);
+    let mut landed = 0usize;
+    let mut partitions = std::collections::BTreeSet::new();
+    let mut pages = s3
+        .list_objects_v2()
+        .bucket(&raw_bucket)
+        .prefix("raw/")
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| {
+            anyhow::anyhow!(
+                "listing the raw zone: {}",
+                tickerpulse_aws::sdk::describe(&e)
+            )
+        })?;
+        for o in page.contents() {
+            let key = o.key().unwrap_or_default();
+            if let Ok(p) = tickerpulse_core::HourPartition::from_key(key) {
+                if key.starts_with("raw/tweets/") {
+                    partitions.insert(p);
+                    let body = s3
+                        .get_object()
+                        .bucket(&raw_bucket)
+                        .key(key)
+                        .send()
+                        .await?
+                        .body
+                        .collect()
+                        .await?
+                        .into_bytes();
+                    let mut text = String::new();
+                    use std::io::Read;
+                    flate2::read::GzDecoder::new(&body[..]).read_to_string(&mut text)?;
+                    landed += text.lines().count();
+                }
+            }
+        }
+    }
+    println!(
+        "ingest: {} tweets from the fake X API in {} pages ({} queries), {} sent to Firehose; transform landed {landed} in {} hour partitions of s3://{raw_bucket}/raw/tweets/",
+        report.tweets,
+        report.pages,
+        report.queries,
+        report.sent,
+        partitions.len()
+    );
     let machine = t
         .state_machines()?
         .into_iter()
@@ -42,7 +125,13 @@ pub async fn run(template: Template, port: u16, no_wait: bool) -> Result<()> {
         crate::template::LOCAL_ACCOUNT,
         machine.name
     );
-    let input = serde_json::json!({"from": "2020-04-09T00:00:00Z", "to": "2020-07-16T23:59:59Z"});
+    let input = match (partitions.first(), partitions.last()) {
+        (Some(a), Some(b)) => serde_json::json!({
+            "from": a.start()?.format(&time::format_description::well_known::Rfc3339)?,
+            "to": b.start()?.format(&time::format_description::well_known::Rfc3339)?,
+        }),
+        _ => serde_json::json!({"from": "2020-04-09T00:00:00Z", "to": "2020-07-16T23:59:59Z"}),
+    };
     let name = format!("demo-{}", time::OffsetDateTime::now_utc().unix_timestamp());
     let exec = sfn
         .start_execution()
@@ -76,15 +165,14 @@ pub async fn run(template: Template, port: u16, no_wait: bool) -> Result<()> {
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
     println!(
-        "pipeline execution {name}: {} (the plan handler ran in-process; output {})",
+        "pipeline execution {name}: {}{}",
         done.status().as_str(),
-        done.output().unwrap_or("-")
+        done.error()
+            .map(|e| format!(" at {e}: {}", done.cause().unwrap_or_default()))
+            .unwrap_or_default()
     );
-    println!(
-        "  the lake is empty until ingest and transform land (issue #4); the full demo is issue #9"
-    );
+    println!("  plan ran in-process and listed the partitions; compact, clean and aggregate are issues #5 and #6, the full demo #9");
     if no_wait {
-        stack.stop().await;
         return Ok(());
     }
     println!(
@@ -93,10 +181,6 @@ pub async fn run(template: Template, port: u16, no_wait: bool) -> Result<()> {
         t.region()
     );
     println!("Ctrl-C stops everything this demo started.");
-    tokio::signal::ctrl_c()
-        .await
-        .context("waiting for Ctrl-C")?;
-    stack.stop().await;
-    println!("stopped");
+    std::future::pending::<()>().await;
     Ok(())
 }

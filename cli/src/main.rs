@@ -178,7 +178,8 @@ async fn run(cli: Cli) -> Result<i32> {
             Ok(0)
         }
         Command::Demo { port, no_wait } => {
-            init_logs("warn");
+            // Handlers that are not built yet fail on purpose; their warnings would drown the summary.
+            init_logs("error");
             let template = load_template(&cli.template)?;
             tickerpulse::demo::run(template, port, no_wait).await?;
             Ok(0)
