@@ -220,3 +220,71 @@ async fn firehose_delivery_runs_transform_and_keeps_every_record() {
     assert!(format!("{err:?}").contains("ResourceNotFoundException"));
     stack.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_watch_list_in_s3_replaces_the_bundled_one() {
+    let stack = start_stack("watchlist")
+        .await
+        .expect("starting the local stack");
+    let c = clients(&stack).await.unwrap();
+    let bucket = "tickerpulse-stage-123456789012-us-east-1";
+    c.s3.put_object()
+        .bucket(bucket)
+        .key("config/watchlist.csv")
+        .body(
+            b"symbol,name\nTSLA,Tesla\nbrk-b,Berkshire Hathaway B\nGME,GameStop\n"
+                .to_vec()
+                .into(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let mut env = stack.env().unwrap();
+    env.insert(
+        "WATCHLIST_URI".into(),
+        format!("s3://{bucket}/config/watchlist.csv"),
+    );
+    let w = tickerpulse_aws::watchlist::load(&env).await.unwrap();
+    assert_eq!(w.symbols(), ["BRK.B", "GME", "TSLA"]);
+    // The transform function configured this way flags tickers against it.
+    let transform = tickerpulse_fn_transform::Function::from_env(&env)
+        .await
+        .unwrap();
+    let watchlist = &transform.transformer.enricher.watchlist;
+    assert!(watchlist.contains("GME") && !watchlist.contains("AAPL"));
+
+    env.insert(
+        "WATCHLIST_URI".into(),
+        format!("s3://{bucket}/config/missing.csv"),
+    );
+    let err = tickerpulse_aws::watchlist::load(&env).await.unwrap_err();
+    assert!(err.to_string().contains("missing.csv"), "{err}");
+    env.insert(
+        "WATCHLIST_URI".into(),
+        "https://example.com/list.csv".into(),
+    );
+    assert_eq!(
+        tickerpulse_aws::watchlist::load(&env)
+            .await
+            .unwrap_err()
+            .error_type(),
+        "TickerPulse.Config"
+    );
+    c.s3.put_object()
+        .bucket(bucket)
+        .key("config/bad.csv")
+        .body(b"ticker\nNOT A SYMBOL\n".to_vec().into())
+        .send()
+        .await
+        .unwrap();
+    env.insert(
+        "WATCHLIST_URI".into(),
+        format!("s3://{bucket}/config/bad.csv"),
+    );
+    assert!(tickerpulse_aws::watchlist::load(&env)
+        .await
+        .unwrap_err()
+        .to_string()
+        .contains("NOT A SYMBOL"));
+    stack.stop().await;
+}
