@@ -70,40 +70,15 @@ async fn body(stack: &LocalStack, started: Instant, no_wait: bool) -> Result<()>
     let s3 = tickerpulse_aws::sdk::s3_client(&conf);
     let mut landed = 0usize;
     let mut partitions = std::collections::BTreeSet::new();
-    let mut pages = s3
-        .list_objects_v2()
-        .bucket(&raw_bucket)
-        .prefix("raw/")
-        .into_paginator()
-        .send();
-    while let Some(page) = pages.next().await {
-        let page = page.map_err(|e| {
-            anyhow::anyhow!(
-                "listing the raw zone: {}",
-                tickerpulse_aws::sdk::describe(&e)
-            )
-        })?;
-        for o in page.contents() {
-            let key = o.key().unwrap_or_default();
-            if let Ok(p) = tickerpulse_core::HourPartition::from_key(key) {
-                if key.starts_with("raw/tweets/") {
-                    partitions.insert(p);
-                    let body = s3
-                        .get_object()
-                        .bucket(&raw_bucket)
-                        .key(key)
-                        .send()
-                        .await?
-                        .body
-                        .collect()
-                        .await?
-                        .into_bytes();
-                    let mut text = String::new();
-                    use std::io::Read;
-                    flate2::read::GzDecoder::new(&body[..]).read_to_string(&mut text)?;
-                    landed += text.lines().count();
-                }
-            }
+    let prefix = format!("{}/", tickerpulse_aws::lake::RAW_PREFIX);
+    for key in tickerpulse_aws::lake::list_keys(&s3, &raw_bucket, &prefix).await? {
+        if let Ok(p) = tickerpulse_core::HourPartition::from_key(&key) {
+            partitions.insert(p);
+            let lines = tickerpulse_aws::lake::read_object(&s3, &raw_bucket, &key).await?;
+            landed += lines
+                .split(|b| *b == b'\n')
+                .filter(|l| !l.is_empty())
+                .count();
         }
     }
     println!(
@@ -119,12 +94,6 @@ async fn body(stack: &LocalStack, started: Instant, no_wait: bool) -> Result<()>
         .into_iter()
         .next()
         .context("the template has no state machine")?;
-    let arn = format!(
-        "arn:aws:states:{}:{}:stateMachine:{}",
-        t.region(),
-        crate::template::LOCAL_ACCOUNT,
-        machine.name
-    );
     let input = match (partitions.first(), partitions.last()) {
         (Some(a), Some(b)) => serde_json::json!({
             "from": a.start()?.format(&time::format_description::well_known::Rfc3339)?,
@@ -135,7 +104,7 @@ async fn body(stack: &LocalStack, started: Instant, no_wait: bool) -> Result<()>
     let name = format!("demo-{}", time::OffsetDateTime::now_utc().unix_timestamp());
     let exec = sfn
         .start_execution()
-        .state_machine_arn(&arn)
+        .state_machine_arn(&machine.arn)
         .name(&name)
         .input(input.to_string())
         .send()

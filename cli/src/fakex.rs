@@ -53,28 +53,15 @@ impl FakeX {
             token: token.to_string(),
             ..Default::default()
         });
-        let (tx, mut rx) = tokio::sync::oneshot::channel::<()>();
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let st = state.clone();
-        tokio::spawn(async move {
-            loop {
-                tokio::select! {
-                    _ = &mut rx => return,
-                    accepted = listener.accept() => {
-                        let Ok((stream, _)) = accepted else { continue };
-                        let st = st.clone();
-                        tokio::spawn(async move {
-                            let svc = hyper::service::service_fn(move |req| {
-                                let st = st.clone();
-                                async move { Ok::<_, std::convert::Infallible>(serve(&st, req)) }
-                            });
-                            let _ = hyper::server::conn::http1::Builder::new()
-                                .serve_connection(hyper_util::rt::TokioIo::new(stream), svc)
-                                .await;
-                        });
-                    }
-                }
-            }
-        });
+        let handler = move |req: Request<hyper::body::Incoming>| {
+            let st = st.clone();
+            async move { Ok::<_, std::convert::Infallible>(serve(&st, req)) }
+        };
+        tokio::spawn(crate::proxy::serve_http(listener, handler, async {
+            let _ = rx.await;
+        }));
         Ok(Self {
             state,
             port,

@@ -15,7 +15,7 @@ use crate::template::DeliveryStreamSpec;
 use aws_lambda_events::event::firehose::KinesisFirehoseResponse;
 use base64::Engine;
 use serde_json::{json, Value};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -59,6 +59,8 @@ pub struct LocalFirehose {
     pub streams: Vec<DeliveryStreamSpec>,
     pub s3: aws_sdk_s3::Client,
     pub registry: Arc<Registry>,
+    /// The template's functions: physical name -> Cargo binary.
+    pub functions: HashMap<String, String>,
     pub region: String,
     pub account: String,
     counter: AtomicU64,
@@ -69,6 +71,7 @@ impl LocalFirehose {
         streams: Vec<DeliveryStreamSpec>,
         s3: aws_sdk_s3::Client,
         registry: Arc<Registry>,
+        functions: HashMap<String, String>,
         region: &str,
         account: &str,
     ) -> Self {
@@ -76,6 +79,7 @@ impl LocalFirehose {
             streams,
             s3,
             registry,
+            functions,
             region: region.into(),
             account: account.into(),
             counter: AtomicU64::new(0),
@@ -223,7 +227,13 @@ impl LocalFirehose {
                 "data": B64.encode(data),
             })).collect::<Vec<_>>(),
         });
-        let binary = processor_binary(processor);
+        // An unknown processor fails the invocation, as Lambda would, and the
+        // records go to the error prefix.
+        let binary = self
+            .functions
+            .get(processor)
+            .cloned()
+            .unwrap_or_else(|| processor.clone());
         // Which records came back, and how.
         let mut by_prefix: BTreeMap<String, Vec<Vec<u8>>> = BTreeMap::new();
         let mut failed: Vec<(usize, &'static str, String)> = Vec::new();
@@ -383,16 +393,6 @@ impl LocalFirehose {
             })?;
         Ok(())
     }
-}
-
-/// `tickerpulse-transform` -> `transform`: the local stack names functions
-/// `<stack>-<binary>`; the registry knows binaries.
-fn processor_binary(function_name: &str) -> String {
-    function_name
-        .rsplit('-')
-        .next()
-        .unwrap_or(function_name)
-        .to_string()
 }
 
 /// Expands Firehose's prefix expressions: `!{partitionKeyFromLambda:k}`,

@@ -237,6 +237,7 @@ pub async fn proxy_state(
         template.delivery_streams()?,
         tickerpulse_aws::sdk::s3_client(&conf),
         registry.clone(),
+        functions.clone(),
         LOCAL_REGION,
         LOCAL_ACCOUNT,
     );
@@ -411,10 +412,6 @@ pub async fn provision(template: &Template, port: u16) -> Result<Vec<String>> {
 
     for m in template.state_machines()? {
         let role = format!("arn:aws:iam::{LOCAL_ACCOUNT}:role/{}-role", m.name);
-        let arn = format!(
-            "arn:aws:states:{LOCAL_REGION}:{LOCAL_ACCOUNT}:stateMachine:{}",
-            m.name
-        );
         match sfn
             .create_state_machine()
             .name(&m.name)
@@ -426,7 +423,7 @@ pub async fn provision(template: &Template, port: u16) -> Result<Vec<String>> {
             Ok(_) => created.push(format!("states:{}", m.name)),
             Err(e) if format!("{e:?}").contains("StateMachineAlreadyExists") => {
                 sfn.update_state_machine()
-                    .state_machine_arn(&arn)
+                    .state_machine_arn(&m.arn)
                     .definition(&m.definition)
                     .send()
                     .await

@@ -54,27 +54,42 @@ impl ProxyState {
     }
 }
 
-/// Serves until `shutdown` completes.
+/// Serves the proxy until `shutdown` completes.
 pub async fn serve(
     listener: TcpListener,
     state: Arc<ProxyState>,
     shutdown: impl std::future::Future<Output = ()>,
 ) {
+    serve_http(listener, move |req| handle(state.clone(), req), shutdown).await;
+}
+
+/// An HTTP/1 server on `listener`, one task per connection, until `shutdown`
+/// completes. The proxy and the fake X API both run on it.
+pub async fn serve_http<H, F>(
+    listener: TcpListener,
+    handler: H,
+    shutdown: impl std::future::Future<Output = ()>,
+) where
+    H: Fn(Request<Incoming>) -> F + Clone + Send + Sync + 'static,
+    F: std::future::Future<Output = Result<Response<Full<Bytes>>, std::convert::Infallible>>
+        + Send
+        + 'static,
+{
     tokio::pin!(shutdown);
     loop {
         tokio::select! {
             _ = &mut shutdown => return,
             accepted = listener.accept() => {
                 let Ok((stream, _)) = accepted else { continue };
-                let state = state.clone();
+                let handler = handler.clone();
                 tokio::spawn(async move {
-                    let service = hyper::service::service_fn(move |req| handle(state.clone(), req));
+                    let service = hyper::service::service_fn(handler);
                     if let Err(e) = hyper::server::conn::http1::Builder::new()
                         .keep_alive(true)
                         .serve_connection(TokioIo::new(stream), service)
                         .await
                     {
-                        tracing::debug!(error = %e, "proxy connection ended");
+                        tracing::debug!(error = %e, "connection ended");
                     }
                 });
             }

@@ -82,6 +82,8 @@ pub struct FunctionSpec {
 pub struct StateMachineSpec {
     pub logical_id: String,
     pub name: String,
+    /// What `!Ref` gives: the state machine's ARN.
+    pub arn: String,
     pub definition: String,
 }
 
@@ -564,6 +566,7 @@ impl Template {
                 }
                 Ok(StateMachineSpec {
                     name: self.physical_name(&id)?,
+                    arn: self.reference(&id)?,
                     logical_id: id,
                     definition,
                 })

@@ -84,41 +84,10 @@ pub async fn run_execution(
 
 /// Every object key under a prefix.
 pub async fn list_keys(s3: &aws_sdk_s3::Client, bucket: &str, prefix: &str) -> Result<Vec<String>> {
-    let mut keys = Vec::new();
-    let mut pages = s3
-        .list_objects_v2()
-        .bucket(bucket)
-        .prefix(prefix)
-        .into_paginator()
-        .send();
-    while let Some(page) = pages.next().await {
-        let page = page.context("list_objects_v2")?;
-        keys.extend(
-            page.contents()
-                .iter()
-                .filter_map(|o| o.key().map(String::from)),
-        );
-    }
-    keys.sort();
-    Ok(keys)
+    Ok(tickerpulse_aws::lake::list_keys(s3, bucket, prefix).await?)
 }
 
 /// An object's bytes, gunzipped when the key ends in `.gz`.
 pub async fn get_object(s3: &aws_sdk_s3::Client, bucket: &str, key: &str) -> Result<Vec<u8>> {
-    let out = s3
-        .get_object()
-        .bucket(bucket)
-        .key(key)
-        .send()
-        .await
-        .context("get_object")?;
-    let bytes = out.body.collect().await?.into_bytes().to_vec();
-    if key.ends_with(".gz") {
-        use std::io::Read;
-        let mut text = Vec::new();
-        flate2::read::GzDecoder::new(&bytes[..]).read_to_end(&mut text)?;
-        Ok(text)
-    } else {
-        Ok(bytes)
-    }
+    Ok(tickerpulse_aws::lake::read_object(s3, bucket, key).await?)
 }

@@ -37,3 +37,59 @@ impl Lake for S3Lake {
         Ok(out.key_count().unwrap_or(0) > 0)
     }
 }
+
+/// Every key under a prefix, sorted.
+pub async fn list_keys(
+    client: &aws_sdk_s3::Client,
+    bucket: &str,
+    prefix: &str,
+) -> Result<Vec<String>, HandlerError> {
+    let mut keys = Vec::new();
+    let mut pages = client
+        .list_objects_v2()
+        .bucket(bucket)
+        .prefix(prefix)
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        let page = page
+            .map_err(|e| HandlerError::from_sdk(&format!("listing s3://{bucket}/{prefix}"), e))?;
+        keys.extend(
+            page.contents()
+                .iter()
+                .filter_map(|o| o.key().map(String::from)),
+        );
+    }
+    keys.sort();
+    Ok(keys)
+}
+
+/// An object's bytes, gunzipped when the key ends in `.gz` (Firehose's GZIP output).
+pub async fn read_object(
+    client: &aws_sdk_s3::Client,
+    bucket: &str,
+    key: &str,
+) -> Result<Vec<u8>, HandlerError> {
+    let out = client
+        .get_object()
+        .bucket(bucket)
+        .key(key)
+        .send()
+        .await
+        .map_err(|e| HandlerError::from_sdk(&format!("reading s3://{bucket}/{key}"), e))?;
+    let bytes = out
+        .body
+        .collect()
+        .await
+        .map_err(|e| HandlerError::Retryable(format!("reading s3://{bucket}/{key}: {e}")))?
+        .into_bytes();
+    if !key.ends_with(".gz") {
+        return Ok(bytes.to_vec());
+    }
+    use std::io::Read;
+    let mut text = Vec::new();
+    flate2::read::GzDecoder::new(&bytes[..])
+        .read_to_end(&mut text)
+        .map_err(|e| HandlerError::InvalidInput(format!("s3://{bucket}/{key} is not gzip: {e}")))?;
+    Ok(text)
+}

@@ -89,17 +89,16 @@ impl Transformer {
         let mut counts = Counts::default();
         // Bytes the response needs at the least for the records not yet done:
         // their original data, returned as ProcessingFailed if it comes to that.
-        let overhead = |r: &InputRecord| r.record_id.len() + 96;
         let mut reserve: usize = event
             .records
             .iter()
-            .map(|r| r.data.len() + overhead(r))
+            .map(|r| r.data.len() + record_overhead(&r.record_id))
             .sum();
         let mut size = 16usize;
         let mut records = Vec::with_capacity(event.records.len());
         let mut line = Vec::with_capacity(2048);
         for input in event.records {
-            reserve -= input.data.len() + overhead(&input);
+            reserve -= input.data.len() + record_overhead(&input.record_id);
             let outcome = B64
                 .decode(input.data.as_bytes())
                 .map_err(|_| Rejection::NotBase64)
@@ -114,7 +113,9 @@ impl Transformer {
                     let _ = serde_json::to_writer(&mut line, &tweet);
                     line.push(b'\n');
                     let data = B64.encode(&line);
-                    if size + data.len() + overhead(&input) + reserve > RESPONSE_LIMIT {
+                    if size + data.len() + record_overhead(&input.record_id) + reserve
+                        > RESPONSE_LIMIT
+                    {
                         counts.over_size_limit += 1;
                         counts.failed += 1;
                         tracing::warn!(record_id = %input.record_id, "response would pass 6 MB: returned as ProcessingFailed");
@@ -153,15 +154,17 @@ impl Transformer {
                     failed(input)
                 }
             };
-            size += record.data.len() + overhead_out(&record);
+            size += record.data.len() + record_overhead(&record.record_id);
             records.push(record);
         }
         (FirehoseResponse { records }, counts)
     }
 }
 
-fn overhead_out(r: &OutputRecord) -> usize {
-    r.record_id.len() + 96
+/// Bytes a record takes in the response besides its data: its id, result,
+/// partition keys and the JSON around them.
+fn record_overhead(record_id: &str) -> usize {
+    record_id.len() + 96
 }
 
 fn failed(input: InputRecord) -> OutputRecord {
