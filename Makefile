@@ -83,6 +83,10 @@ bench-sentiment: setup
 bench-transform: setup
 	taskset -c 0 $(CARGO) bench -p tickerpulse-enrich --bench transform
 
+## bench-lake: compaction of 1,000,000 generated enriched tweets to Parquet, against DuckDB (1 thread)
+bench-lake: setup
+	taskset -c 0 $(CARGO) bench -p tickerpulse-lake --bench lake
+
 ## fuzz: the transform path under libFuzzer for FUZZ_SECONDS (default 600); the corpus is kept in fuzz/corpus
 FUZZ_SECONDS ?= 600
 fuzz:

@@ -1,0 +1,448 @@
+//! The Parquet codec of the lake: the typed schema of stage 1 and 2, enriched
+//! tweets into Arrow columns, and the writer settings every zone uses.
+
+use crate::LakeError;
+use arrow_array::builder::{
+    BooleanBuilder, Float64Builder, Int64Builder, ListBuilder, StringBuilder,
+    TimestampMicrosecondBuilder,
+};
+use arrow_array::{ArrayRef, RecordBatch};
+use arrow_schema::{DataType, Field, Schema, SchemaRef, TimeUnit};
+use parquet::arrow::ArrowWriter;
+use parquet::basic::{Compression, Encoding, ZstdLevel};
+use parquet::file::properties::{EnabledStatistics, WriterProperties, WriterVersion};
+use parquet::schema::types::ColumnPath;
+use serde::Deserialize;
+use std::borrow::Cow;
+use std::io::Write;
+use std::sync::Arc;
+
+/// Rows per row group. Sorting, dictionaries and statistics work within one.
+pub const ROW_GROUP_ROWS: usize = 131_072;
+
+fn utc() -> DataType {
+    DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()))
+}
+
+fn list_of_strings() -> DataType {
+    DataType::List(Arc::new(Field::new("item", DataType::Utf8, true)))
+}
+
+/// The columns of stage 1; stage 2 adds `text_clean`, and its spam table `spam_reason`.
+/// The README and the Glue tables in `template.yaml` list the same columns.
+pub fn tweet_fields() -> Vec<Field> {
+    vec![
+        Field::new("tweet_id", DataType::Utf8, false),
+        Field::new("created_at", utc(), false),
+        Field::new("author_id", DataType::Utf8, true),
+        Field::new("author_username", DataType::Utf8, true),
+        Field::new("author_verified", DataType::Boolean, true),
+        Field::new("author_followers", DataType::Int64, true),
+        Field::new("author_created_at", utc(), true),
+        Field::new("text", DataType::Utf8, false),
+        Field::new("lang", DataType::Utf8, true),
+        Field::new("tickers", list_of_strings(), false),
+        Field::new("watched_tickers", list_of_strings(), false),
+        Field::new("hashtags", list_of_strings(), false),
+        Field::new("mentions", list_of_strings(), false),
+        Field::new("urls", list_of_strings(), false),
+        Field::new("retweet_count", DataType::Int64, true),
+        Field::new("reply_count", DataType::Int64, true),
+        Field::new("like_count", DataType::Int64, true),
+        Field::new("quote_count", DataType::Int64, true),
+        Field::new("is_retweet", DataType::Boolean, false),
+        Field::new("is_reply", DataType::Boolean, false),
+        Field::new("is_quote", DataType::Boolean, false),
+        Field::new("sentiment_compound", DataType::Float64, false),
+        Field::new("sentiment_pos", DataType::Float64, false),
+        Field::new("sentiment_neu", DataType::Float64, false),
+        Field::new("sentiment_neg", DataType::Float64, false),
+        Field::new("sentiment_label", DataType::Utf8, false),
+        Field::new("sentiment_mode", DataType::Utf8, false),
+        Field::new("scorer", DataType::Utf8, false),
+        Field::new("arrival_time", utc(), true),
+    ]
+}
+
+pub fn stage1_schema() -> SchemaRef {
+    Arc::new(Schema::new(tweet_fields()))
+}
+
+pub fn cleaned_schema() -> SchemaRef {
+    let mut fields = tweet_fields();
+    fields.push(Field::new("text_clean", DataType::Utf8, false));
+    Arc::new(Schema::new(fields))
+}
+
+pub fn spam_schema() -> SchemaRef {
+    let mut fields = tweet_fields();
+    fields.push(Field::new("text_clean", DataType::Utf8, false));
+    fields.push(Field::new("spam_reason", DataType::Utf8, false));
+    Arc::new(Schema::new(fields))
+}
+
+/// How every Parquet file of the lake is written, and why:
+/// - zstd, dictionaries only on the columns that repeat (tickers, labels,
+///   authors); free text and ids go plain, so no time is spent building a
+///   dictionary that would be thrown away;
+/// - statistics per column chunk, and no page indexes: Java readers (Spark,
+///   Athena, Glue) were reported to return 0 rows for parquet-rs files with
+///   page indexes (arrow-rs issue #10316);
+/// - list elements named `element`, as the Parquet spec recommends
+///   (`coerce_types`), which Spark and Hive expect.
+pub fn writer_properties(sorting_by_time: bool) -> WriterProperties {
+    let plain = ["tweet_id", "text", "text_clean", "urls.list.element"];
+    let mut builder = WriterProperties::builder()
+        .set_writer_version(WriterVersion::PARQUET_1_0)
+        .set_compression(Compression::ZSTD(ZstdLevel::try_new(1).unwrap_or_default()))
+        .set_statistics_enabled(EnabledStatistics::Chunk)
+        .set_offset_index_disabled(true)
+        .set_coerce_types(true)
+        .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
+        .set_created_by("tickerpulse (parquet-rs)".into());
+    for column in plain {
+        builder = builder.set_column_dictionary_enabled(ColumnPath::from(column), false);
+    }
+    // Nobody filters on the range of a free text: no min/max to compute there.
+    for column in [
+        "text",
+        "text_clean",
+        "urls.list.element",
+        "mentions.list.element",
+    ] {
+        builder = builder
+            .set_column_statistics_enabled(ColumnPath::from(column), EnabledStatistics::None);
+    }
+    if sorting_by_time {
+        builder = builder
+            .set_column_dictionary_enabled(ColumnPath::from("created_at"), false)
+            .set_column_encoding(
+                ColumnPath::from("created_at"),
+                Encoding::DELTA_BINARY_PACKED,
+            );
+    }
+    builder.build()
+}
+
+/// A Parquet writer over any `Write`, with the lake's properties.
+pub fn writer<W: Write + Send>(sink: W, schema: SchemaRef) -> Result<ArrowWriter<W>, LakeError> {
+    Ok(ArrowWriter::try_new(
+        sink,
+        schema,
+        Some(writer_properties(true)),
+    )?)
+}
+
+/// Microseconds since the epoch of an RFC 3339 timestamp. The X API's form,
+/// `2020-04-15T01:03:46.000Z`, takes a fast path; other offsets go through `time`.
+pub fn timestamp_micros(ts: &str) -> Option<i64> {
+    let b = ts.as_bytes();
+    let digits = |r: std::ops::Range<usize>| -> Option<i64> {
+        let mut v = 0i64;
+        for &c in b.get(r)? {
+            if !c.is_ascii_digit() {
+                return None;
+            }
+            v = v * 10 + i64::from(c - b'0');
+        }
+        Some(v)
+    };
+    let fast = || -> Option<i64> {
+        if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't' | b' ') {
+            return None;
+        }
+        if b[13] != b':' || b[16] != b':' || !matches!(*b.last()?, b'Z' | b'z') {
+            return None;
+        }
+        let (y, m, d) = (digits(0..4)?, digits(5..7)?, digits(8..10)?);
+        let (hh, mm, ss) = (digits(11..13)?, digits(14..16)?, digits(17..19)?);
+        let mut micros = 0i64;
+        let frac = &b[19..b.len() - 1];
+        if !frac.is_empty() {
+            if frac[0] != b'.' || frac.len() < 2 || frac.len() > 10 {
+                return None;
+            }
+            let n = frac.len() - 1;
+            micros = digits(20..20 + n)?;
+            for _ in n..6 {
+                micros *= 10;
+            }
+            for _ in 6..n {
+                micros /= 10;
+            }
+        }
+        if !(1..=12).contains(&m) || !(1..=31).contains(&d) || hh > 23 || mm > 59 || ss > 60 {
+            return None;
+        }
+        // Days from the civil date (Howard Hinnant's algorithm).
+        let y = if m <= 2 { y - 1 } else { y };
+        let era = y.div_euclid(400);
+        let yoe = y - era * 400;
+        let mp = (m + 9) % 12;
+        let doy = (153 * mp + 2) / 5 + d - 1;
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+        let days = era * 146_097 + doe - 719_468;
+        Some(((days * 86_400 + hh * 3_600 + mm * 60 + ss) * 1_000_000) + micros)
+    };
+    fast().or_else(|| {
+        let t = tickerpulse_core::partition::parse_rfc3339(ts).ok()?;
+        i64::try_from(t.unix_timestamp_nanos() / 1_000).ok()
+    })
+}
+
+/// An enriched tweet as it lies in a raw JSON line, borrowed where the JSON
+/// has no escapes: the same fields and rules as `tickerpulse_core::tweet::EnrichedTweet`.
+#[derive(Debug, Deserialize)]
+pub struct TweetRecord<'a> {
+    pub schema_version: u32,
+    #[serde(borrow)]
+    pub tweet_id: Cow<'a, str>,
+    #[serde(borrow)]
+    pub created_at: Cow<'a, str>,
+    #[serde(borrow, default)]
+    pub author_id: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    pub author_username: Option<Cow<'a, str>>,
+    #[serde(default)]
+    pub author_verified: Option<bool>,
+    #[serde(default)]
+    pub author_followers: Option<u64>,
+    #[serde(borrow, default)]
+    pub author_created_at: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    pub text: Cow<'a, str>,
+    #[serde(borrow, default)]
+    pub lang: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    pub tickers: Vec<Cow<'a, str>>,
+    #[serde(borrow)]
+    pub watched_tickers: Vec<Cow<'a, str>>,
+    #[serde(borrow)]
+    pub hashtags: Vec<Cow<'a, str>>,
+    #[serde(borrow)]
+    pub mentions: Vec<Cow<'a, str>>,
+    #[serde(borrow)]
+    pub urls: Vec<Cow<'a, str>>,
+    #[serde(default)]
+    pub retweet_count: Option<u64>,
+    #[serde(default)]
+    pub reply_count: Option<u64>,
+    #[serde(default)]
+    pub like_count: Option<u64>,
+    #[serde(default)]
+    pub quote_count: Option<u64>,
+    pub is_retweet: bool,
+    pub is_reply: bool,
+    pub is_quote: bool,
+    #[serde(borrow)]
+    pub sentiment: SentimentRecord<'a>,
+    #[serde(default)]
+    pub arrival_ms: Option<i64>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct SentimentRecord<'a> {
+    pub compound: f64,
+    pub pos: f64,
+    pub neu: f64,
+    pub neg: f64,
+    #[serde(borrow)]
+    pub label: Cow<'a, str>,
+    #[serde(borrow)]
+    pub mode: Cow<'a, str>,
+    #[serde(borrow)]
+    pub scorer: Cow<'a, str>,
+}
+
+fn count(v: Option<u64>) -> Option<i64> {
+    v.map(|n| i64::try_from(n).unwrap_or(i64::MAX))
+}
+
+/// The column builders of one batch of tweets.
+pub struct TweetColumns {
+    tweet_id: StringBuilder,
+    created_at: TimestampMicrosecondBuilder,
+    author_id: StringBuilder,
+    author_username: StringBuilder,
+    author_verified: BooleanBuilder,
+    author_followers: Int64Builder,
+    author_created_at: TimestampMicrosecondBuilder,
+    text: StringBuilder,
+    lang: StringBuilder,
+    tickers: ListBuilder<StringBuilder>,
+    watched_tickers: ListBuilder<StringBuilder>,
+    hashtags: ListBuilder<StringBuilder>,
+    mentions: ListBuilder<StringBuilder>,
+    urls: ListBuilder<StringBuilder>,
+    retweet_count: Int64Builder,
+    reply_count: Int64Builder,
+    like_count: Int64Builder,
+    quote_count: Int64Builder,
+    is_retweet: BooleanBuilder,
+    is_reply: BooleanBuilder,
+    is_quote: BooleanBuilder,
+    compound: Float64Builder,
+    pos: Float64Builder,
+    neu: Float64Builder,
+    neg: Float64Builder,
+    label: StringBuilder,
+    mode: StringBuilder,
+    scorer: StringBuilder,
+    arrival_time: TimestampMicrosecondBuilder,
+    rows: usize,
+}
+
+impl Default for TweetColumns {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+fn strings(b: &mut ListBuilder<StringBuilder>, values: &[Cow<'_, str>]) {
+    for v in values {
+        b.values().append_value(v);
+    }
+    b.append(true);
+}
+
+impl TweetColumns {
+    pub fn new() -> Self {
+        let ts = || TimestampMicrosecondBuilder::new().with_timezone("UTC");
+        Self {
+            tweet_id: StringBuilder::new(),
+            created_at: ts(),
+            author_id: StringBuilder::new(),
+            author_username: StringBuilder::new(),
+            author_verified: BooleanBuilder::new(),
+            author_followers: Int64Builder::new(),
+            author_created_at: ts(),
+            text: StringBuilder::new(),
+            lang: StringBuilder::new(),
+            tickers: ListBuilder::new(StringBuilder::new()),
+            watched_tickers: ListBuilder::new(StringBuilder::new()),
+            hashtags: ListBuilder::new(StringBuilder::new()),
+            mentions: ListBuilder::new(StringBuilder::new()),
+            urls: ListBuilder::new(StringBuilder::new()),
+            retweet_count: Int64Builder::new(),
+            reply_count: Int64Builder::new(),
+            like_count: Int64Builder::new(),
+            quote_count: Int64Builder::new(),
+            is_retweet: BooleanBuilder::new(),
+            is_reply: BooleanBuilder::new(),
+            is_quote: BooleanBuilder::new(),
+            compound: Float64Builder::new(),
+            pos: Float64Builder::new(),
+            neu: Float64Builder::new(),
+            neg: Float64Builder::new(),
+            label: StringBuilder::new(),
+            mode: StringBuilder::new(),
+            scorer: StringBuilder::new(),
+            arrival_time: ts(),
+            rows: 0,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.rows
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rows == 0
+    }
+
+    /// Appends one tweet whose `created_at` is already known as microseconds.
+    pub fn push(&mut self, t: &TweetRecord<'_>, created_micros: i64) {
+        self.tweet_id.append_value(&t.tweet_id);
+        self.created_at.append_value(created_micros);
+        self.author_id.append_option(t.author_id.as_deref());
+        self.author_username
+            .append_option(t.author_username.as_deref());
+        self.author_verified.append_option(t.author_verified);
+        self.author_followers
+            .append_option(count(t.author_followers));
+        self.author_created_at
+            .append_option(t.author_created_at.as_deref().and_then(timestamp_micros));
+        self.text.append_value(&t.text);
+        self.lang.append_option(t.lang.as_deref());
+        strings(&mut self.tickers, &t.tickers);
+        strings(&mut self.watched_tickers, &t.watched_tickers);
+        strings(&mut self.hashtags, &t.hashtags);
+        strings(&mut self.mentions, &t.mentions);
+        strings(&mut self.urls, &t.urls);
+        self.retweet_count.append_option(count(t.retweet_count));
+        self.reply_count.append_option(count(t.reply_count));
+        self.like_count.append_option(count(t.like_count));
+        self.quote_count.append_option(count(t.quote_count));
+        self.is_retweet.append_value(t.is_retweet);
+        self.is_reply.append_value(t.is_reply);
+        self.is_quote.append_value(t.is_quote);
+        self.compound.append_value(t.sentiment.compound);
+        self.pos.append_value(t.sentiment.pos);
+        self.neu.append_value(t.sentiment.neu);
+        self.neg.append_value(t.sentiment.neg);
+        self.label.append_value(&t.sentiment.label);
+        self.mode.append_value(&t.sentiment.mode);
+        self.scorer.append_value(&t.sentiment.scorer);
+        self.arrival_time
+            .append_option(t.arrival_ms.and_then(|ms| ms.checked_mul(1_000)));
+        self.rows += 1;
+    }
+
+    /// The batch so far (the builders start over).
+    pub fn finish(&mut self) -> Result<RecordBatch, LakeError> {
+        let columns: Vec<ArrayRef> = vec![
+            Arc::new(self.tweet_id.finish()),
+            Arc::new(self.created_at.finish()),
+            Arc::new(self.author_id.finish()),
+            Arc::new(self.author_username.finish()),
+            Arc::new(self.author_verified.finish()),
+            Arc::new(self.author_followers.finish()),
+            Arc::new(self.author_created_at.finish()),
+            Arc::new(self.text.finish()),
+            Arc::new(self.lang.finish()),
+            Arc::new(self.tickers.finish()),
+            Arc::new(self.watched_tickers.finish()),
+            Arc::new(self.hashtags.finish()),
+            Arc::new(self.mentions.finish()),
+            Arc::new(self.urls.finish()),
+            Arc::new(self.retweet_count.finish()),
+            Arc::new(self.reply_count.finish()),
+            Arc::new(self.like_count.finish()),
+            Arc::new(self.quote_count.finish()),
+            Arc::new(self.is_retweet.finish()),
+            Arc::new(self.is_reply.finish()),
+            Arc::new(self.is_quote.finish()),
+            Arc::new(self.compound.finish()),
+            Arc::new(self.pos.finish()),
+            Arc::new(self.neu.finish()),
+            Arc::new(self.neg.finish()),
+            Arc::new(self.label.finish()),
+            Arc::new(self.mode.finish()),
+            Arc::new(self.scorer.finish()),
+            Arc::new(self.arrival_time.finish()),
+        ];
+        self.rows = 0;
+        Ok(RecordBatch::try_new(stage1_schema(), columns)?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps_fast_and_slow_paths_agree() {
+        for (ts, want) in [
+            ("1970-01-01T00:00:00Z", Some(0)),
+            ("2020-04-15T01:03:46.000Z", Some(1_586_912_626_000_000)),
+            ("2020-04-15T01:03:46.123456Z", Some(1_586_912_626_123_456)),
+            ("2020-04-15T03:03:46.5+02:00", Some(1_586_912_626_500_000)),
+            ("2024-02-29T23:59:59Z", Some(1_709_251_199_000_000)),
+            ("2020-13-15T01:03:46Z", None),
+            ("yesterday", None),
+            ("", None),
+        ] {
+            assert_eq!(timestamp_micros(ts), want, "{ts}");
+        }
+    }
+}

@@ -1,0 +1,236 @@
+//! Compaction: the raw JSON lines of one hour partition become one Parquet
+//! file, deduplicated by tweet id, in a deterministic order, streaming (memory
+//! follows the row group, not the partition).
+
+use crate::codec::{self, TweetColumns, TweetRecord};
+use crate::LakeError;
+use parquet::arrow::ArrowWriter;
+use serde::Serialize;
+use std::collections::HashSet;
+use std::io::{BufRead, Write};
+
+/// Rows handed to the Parquet writer at a time; it closes a row group every
+/// `codec::ROW_GROUP_ROWS`, holding only compressed pages until then.
+const BATCH_ROWS: usize = 8_192;
+
+/// At most this many rejected lines are described in the report (all are counted).
+pub const REJECTS_REPORTED: usize = 20;
+
+/// A raw line compaction could not read. It stays in the raw zone.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RejectedLine {
+    pub source: String,
+    pub line: u64,
+    pub reason: String,
+}
+
+/// What a compaction did.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct CompactStats {
+    pub objects: u64,
+    pub bytes_in: u64,
+    pub lines: u64,
+    pub rows: u64,
+    pub duplicates: u64,
+    pub rejected: u64,
+    pub rejects: Vec<RejectedLine>,
+    pub row_groups: u64,
+}
+
+/// The index of the first `\n` at or after `from`, eight bytes at a time.
+fn newline(b: &[u8], mut i: usize) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    while let Some(chunk) = b.get(i..i + 8) {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let x = u64::from_le_bytes(word) ^ (ONES * u64::from(b'\n'));
+        let hit = x.wrapping_sub(ONES) & !x & HIGHS;
+        if hit != 0 {
+            return Some(i + (hit.trailing_zeros() / 8) as usize);
+        }
+        i += 8;
+    }
+    b.get(i..)?.iter().position(|&c| c == b'\n').map(|p| i + p)
+}
+
+/// Hashes tweet ids (snowflakes, already well spread) with one multiplication.
+#[derive(Default)]
+struct IdHasher(u64);
+
+impl std::hash::Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(5) ^ u64::from(b)).wrapping_mul(0x517C_C1B7_2722_0A95);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (n ^ (n >> 29)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}
+
+type IdSet<T> = HashSet<T, std::hash::BuildHasherDefault<IdHasher>>;
+
+/// Tweet ids seen so far. X ids are numbers; anything else is kept as text.
+#[derive(Default)]
+struct SeenIds {
+    numeric: IdSet<u64>,
+    other: IdSet<String>,
+}
+
+impl SeenIds {
+    /// True the first time an id is seen.
+    fn insert(&mut self, id: &str) -> bool {
+        match id.parse::<u64>() {
+            // "007" and "7" must stay different ids.
+            Ok(n) if !id.starts_with('0') || id == "0" => self.numeric.insert(n),
+            _ => self.other.insert(id.to_string()),
+        }
+    }
+}
+
+/// Streams JSON lines in, Parquet out.
+pub struct Compactor<W: Write + Send> {
+    writer: ArrowWriter<W>,
+    columns: TweetColumns,
+    seen: SeenIds,
+    stats: CompactStats,
+    line: Vec<u8>,
+}
+
+impl<W: Write + Send> Compactor<W> {
+    pub fn new(sink: W) -> Result<Self, LakeError> {
+        Ok(Self {
+            writer: codec::writer(sink, codec::stage1_schema())?,
+            columns: TweetColumns::new(),
+            seen: SeenIds::default(),
+            stats: CompactStats::default(),
+            line: Vec::with_capacity(4096),
+        })
+    }
+
+    /// Reads one raw object's JSON lines. Objects must come in a fixed order
+    /// (the lake sorts keys), so the same inputs always give the same file.
+    pub fn push_object(&mut self, source: &str, mut reader: impl BufRead) -> Result<(), LakeError> {
+        self.stats.objects += 1;
+        let mut number = 0u64;
+        // Lines are read in place from the reader's buffer; only a line that
+        // spans two fills is copied.
+        let mut carry = std::mem::take(&mut self.line);
+        carry.clear();
+        loop {
+            let buf = reader
+                .fill_buf()
+                .map_err(|e| LakeError::Read(format!("{source}: {e}")))?;
+            if buf.is_empty() {
+                if !carry.is_empty() {
+                    number += 1;
+                    self.stats.bytes_in += carry.len() as u64;
+                    self.push_line(source, number, &carry)?;
+                }
+                break;
+            }
+            let used = buf.len();
+            let mut start = 0;
+            while let Some(end) = newline(buf, start) {
+                let end = end + 1;
+                number += 1;
+                if carry.is_empty() {
+                    self.stats.bytes_in += (end - start) as u64;
+                    self.push_line(source, number, &buf[start..end])?;
+                } else {
+                    carry.extend_from_slice(&buf[start..end]);
+                    self.stats.bytes_in += carry.len() as u64;
+                    self.push_line(source, number, &carry)?;
+                    carry.clear();
+                }
+                start = end;
+            }
+            carry.extend_from_slice(&buf[start..]);
+            reader.consume(used);
+        }
+        carry.clear();
+        self.line = carry;
+        Ok(())
+    }
+
+    /// One line of a raw object (blank lines are skipped).
+    pub fn push_line(&mut self, source: &str, number: u64, line: &[u8]) -> Result<(), LakeError> {
+        if line.iter().all(u8::is_ascii_whitespace) {
+            return Ok(());
+        }
+        self.stats.lines += 1;
+        // One UTF-8 check for the whole line is cheaper than one per string.
+        let line = match std::str::from_utf8(line) {
+            Ok(l) => l,
+            Err(e) => {
+                let reason = format!("not UTF-8 (byte {})", e.valid_up_to());
+                self.reject(source, number, reason);
+                return Ok(());
+            }
+        };
+        let decoded = match crate::fastjson::decode(line) {
+            Some(t) => Ok(t),
+            None => serde_json::from_str::<TweetRecord<'_>>(line),
+        };
+        let tweet = match decoded {
+            Ok(t) => t,
+            Err(e) => {
+                self.reject(source, number, format!("not an enriched tweet: {e}"));
+                return Ok(());
+            }
+        };
+        let Some(micros) = codec::timestamp_micros(&tweet.created_at) else {
+            let reason = format!("created_at {:?} is not RFC 3339", tweet.created_at);
+            self.reject(source, number, reason);
+            return Ok(());
+        };
+        if tweet.tweet_id.is_empty() {
+            self.reject(source, number, "tweet_id is empty".into());
+            return Ok(());
+        }
+        if !self.seen.insert(&tweet.tweet_id) {
+            self.stats.duplicates += 1;
+            return Ok(());
+        }
+        self.columns.push(&tweet, micros);
+        if self.columns.len() >= BATCH_ROWS {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    fn reject(&mut self, source: &str, line: u64, reason: String) {
+        self.stats.rejected += 1;
+        if self.stats.rejects.len() < REJECTS_REPORTED {
+            self.stats.rejects.push(RejectedLine {
+                source: source.to_string(),
+                line,
+                reason,
+            });
+        }
+    }
+
+    /// Hands the rows so far to the Parquet writer.
+    fn flush(&mut self) -> Result<(), LakeError> {
+        if self.columns.is_empty() {
+            return Ok(());
+        }
+        self.stats.rows += self.columns.len() as u64;
+        let batch = self.columns.finish()?;
+        self.writer.write(&batch)?;
+        Ok(())
+    }
+
+    /// Writes what is pending and the footer; gives back the sink.
+    pub fn finish(mut self) -> Result<(W, CompactStats), LakeError> {
+        self.flush()?;
+        self.writer.flush()?;
+        self.stats.row_groups = self.writer.flushed_row_groups().len() as u64;
+        let sink = self.writer.into_inner()?;
+        Ok((sink, self.stats))
+    }
+}

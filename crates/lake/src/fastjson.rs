@@ -1,0 +1,647 @@
+//! A decoder for one line of the raw zone, written for the enriched record
+//! only: it reads the JSON straight into a [`TweetRecord`] (strings borrowed
+//! unless escaped), about twice as fast as serde_json's generic path, which is
+//! most of compaction's cost. It accepts a subset of what serde_json accepts;
+//! whatever it does not read (malformed JSON, a missing field, a wrong type)
+//! goes to serde_json, which reads it or says why not, so both paths always
+//! agree (a test checks it on generated and hand-written lines).
+
+use crate::codec::{SentimentRecord, TweetRecord};
+use std::borrow::Cow;
+
+/// The index of the first byte at or after `i` that is `"`, `\\` or a control
+/// character (or `b.len()`).
+#[inline]
+fn plain_run(b: &[u8], mut i: usize) -> usize {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    while let Some(chunk) = b.get(i..i + 8) {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let v = u64::from_le_bytes(word);
+        let has_zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGHS;
+        // Bytes below 0x20, equal to '"' or equal to '\\' (high bytes of UTF-8 are never flagged).
+        let control = v.wrapping_sub(ONES * 0x20) & !v & HIGHS;
+        let hit = control
+            | has_zero(v ^ (ONES * u64::from(b'"')))
+            | has_zero(v ^ (ONES * u64::from(b'\\')));
+        if hit != 0 {
+            return i + (hit.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    i
+}
+
+struct Cursor<'a> {
+    s: &'a str,
+    b: &'a [u8],
+    i: usize,
+}
+
+type R<T> = Option<T>;
+
+impl<'a> Cursor<'a> {
+    #[inline]
+    fn ws(&mut self) {
+        while let Some(&c) = self.b.get(self.i) {
+            if matches!(c, b' ' | b'\n' | b'\r' | b'\t') {
+                self.i += 1;
+            } else {
+                break;
+            }
+        }
+    }
+
+    #[inline]
+    fn peek(&mut self) -> R<u8> {
+        self.ws();
+        self.b.get(self.i).copied()
+    }
+
+    #[inline]
+    fn eat(&mut self, c: u8) -> R<()> {
+        if self.peek()? == c {
+            self.i += 1;
+            Some(())
+        } else {
+            None
+        }
+    }
+
+    fn literal(&mut self, word: &[u8]) -> R<()> {
+        self.ws();
+        if self.b.get(self.i..self.i + word.len())? == word {
+            self.i += word.len();
+            Some(())
+        } else {
+            None
+        }
+    }
+
+    /// True (and consumed) when the next value is `null`.
+    #[inline]
+    fn null(&mut self) -> R<bool> {
+        if self.peek()? == b'n' {
+            self.literal(b"null")?;
+            Some(true)
+        } else {
+            Some(false)
+        }
+    }
+
+    fn string(&mut self) -> R<Cow<'a, str>> {
+        self.eat(b'"')?;
+        let start = self.i;
+        // Plain run: no quote, backslash or control character. Eight bytes at
+        // a time (SWAR) while they last.
+        self.i = plain_run(self.b, self.i);
+        loop {
+            let c = *self.b.get(self.i)?;
+            if c == b'"' {
+                let s = &self.s[start..self.i];
+                self.i += 1;
+                return Some(Cow::Borrowed(s));
+            }
+            if c == b'\\' || c < 0x20 {
+                break;
+            }
+            self.i += 1;
+        }
+        let mut out = String::with_capacity(self.i - start + 16);
+        out.push_str(&self.s[start..self.i]);
+        loop {
+            let c = *self.b.get(self.i)?;
+            match c {
+                b'"' => {
+                    self.i += 1;
+                    return Some(Cow::Owned(out));
+                }
+                b'\\' => {
+                    let e = *self.b.get(self.i + 1)?;
+                    self.i += 2;
+                    match e {
+                        b'"' => out.push('"'),
+                        b'\\' => out.push('\\'),
+                        b'/' => out.push('/'),
+                        b'b' => out.push('\u{8}'),
+                        b'f' => out.push('\u{c}'),
+                        b'n' => out.push('\n'),
+                        b'r' => out.push('\r'),
+                        b't' => out.push('\t'),
+                        b'u' => {
+                            let hi = self.hex4()?;
+                            let code = if (0xD800..0xDC00).contains(&hi) {
+                                if self.b.get(self.i..self.i + 2)? != b"\\u" {
+                                    return None;
+                                }
+                                self.i += 2;
+                                let lo = self.hex4()?;
+                                if !(0xDC00..0xE000).contains(&lo) {
+                                    return None;
+                                }
+                                0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00)
+                            } else {
+                                hi
+                            };
+                            out.push(char::from_u32(code)?);
+                        }
+                        _ => return None,
+                    }
+                }
+                c if c < 0x20 => return None,
+                _ => {
+                    let run = self.i;
+                    self.i = plain_run(self.b, self.i + 1);
+                    out.push_str(self.s.get(run..self.i)?);
+                }
+            }
+        }
+    }
+
+    fn hex4(&mut self) -> R<u32> {
+        let h = self.s.get(self.i..self.i + 4)?;
+        self.i += 4;
+        if !h.bytes().all(|c| c.is_ascii_hexdigit()) {
+            return None;
+        }
+        u32::from_str_radix(h, 16).ok()
+    }
+
+    fn opt_string(&mut self) -> R<Option<Cow<'a, str>>> {
+        if self.null()? {
+            return Some(None);
+        }
+        self.string().map(Some)
+    }
+
+    /// The text of a JSON number (validated by the parse that follows).
+    fn number_text(&mut self) -> R<&'a str> {
+        self.ws();
+        let start = self.i;
+        while let Some(&c) = self.b.get(self.i) {
+            if c.is_ascii_digit() || matches!(c, b'-' | b'+' | b'.' | b'e' | b'E') {
+                self.i += 1;
+            } else {
+                break;
+            }
+        }
+        let t = &self.s[start..self.i];
+        // JSON forbids what Rust's parsers allow: leading '+', leading zeros, bare '.'.
+        let digits = t.strip_prefix('-').unwrap_or(t);
+        let first = digits.as_bytes().first()?;
+        if !first.is_ascii_digit()
+            || (digits.len() > 1 && *first == b'0' && digits.as_bytes()[1].is_ascii_digit())
+            || digits
+                .as_bytes()
+                .windows(2)
+                .any(|w| w[0] == b'.' && !w[1].is_ascii_digit())
+            || digits.ends_with('.')
+        {
+            return None;
+        }
+        Some(t)
+    }
+
+    fn u64(&mut self) -> R<u64> {
+        let t = self.number_text()?;
+        t.parse().ok()
+    }
+
+    fn opt_u64(&mut self) -> R<Option<u64>> {
+        if self.null()? {
+            return Some(None);
+        }
+        self.u64().map(Some)
+    }
+
+    fn f64(&mut self) -> R<f64> {
+        let t = self.number_text()?;
+        let v: f64 = t.parse().ok()?;
+        v.is_finite().then_some(v)
+    }
+
+    fn bool(&mut self) -> R<bool> {
+        match self.peek()? {
+            b't' => self.literal(b"true").map(|_| true),
+            b'f' => self.literal(b"false").map(|_| false),
+            _ => None,
+        }
+    }
+
+    fn opt_bool(&mut self) -> R<Option<bool>> {
+        if self.null()? {
+            return Some(None);
+        }
+        self.bool().map(Some)
+    }
+
+    fn strings(&mut self) -> R<Vec<Cow<'a, str>>> {
+        self.eat(b'[')?;
+        let mut v = Vec::new();
+        if self.peek()? == b']' {
+            self.i += 1;
+            return Some(v);
+        }
+        loop {
+            v.push(self.string()?);
+            match self.peek()? {
+                b',' => self.i += 1,
+                b']' => {
+                    self.i += 1;
+                    return Some(v);
+                }
+                _ => return None,
+            }
+        }
+    }
+
+    /// Skips any value (unknown fields are ignored, as serde does).
+    fn skip(&mut self, depth: u32) -> R<()> {
+        if depth > 64 {
+            return None;
+        }
+        match self.peek()? {
+            b'"' => self.string().map(|_| ()),
+            b'{' => {
+                self.i += 1;
+                if self.peek()? == b'}' {
+                    self.i += 1;
+                    return Some(());
+                }
+                loop {
+                    self.string()?;
+                    self.eat(b':')?;
+                    self.skip(depth + 1)?;
+                    match self.peek()? {
+                        b',' => self.i += 1,
+                        b'}' => {
+                            self.i += 1;
+                            return Some(());
+                        }
+                        _ => return None,
+                    }
+                }
+            }
+            b'[' => {
+                self.i += 1;
+                if self.peek()? == b']' {
+                    self.i += 1;
+                    return Some(());
+                }
+                loop {
+                    self.skip(depth + 1)?;
+                    match self.peek()? {
+                        b',' => self.i += 1,
+                        b']' => {
+                            self.i += 1;
+                            return Some(());
+                        }
+                        _ => return None,
+                    }
+                }
+            }
+            b't' => self.literal(b"true"),
+            b'f' => self.literal(b"false"),
+            b'n' => self.literal(b"null"),
+            _ => self.f64().map(|_| ()),
+        }
+    }
+
+    /// Calls `field` for each key of an object; `field` returns false for keys
+    /// it does not know, which are skipped.
+    fn object(&mut self, mut field: impl FnMut(&mut Self, &str) -> R<bool>) -> R<()> {
+        self.eat(b'{')?;
+        if self.peek()? == b'}' {
+            self.i += 1;
+            return Some(());
+        }
+        loop {
+            let key = self.string()?;
+            self.eat(b':')?;
+            if !field(self, &key)? {
+                self.skip(0)?;
+            }
+            match self.peek()? {
+                b',' => self.i += 1,
+                b'}' => {
+                    self.i += 1;
+                    return Some(());
+                }
+                _ => return None,
+            }
+        }
+    }
+}
+
+/// Fields met so far in one object: serde rejects a repeated field, so must we.
+#[derive(Default)]
+struct Seen(u32);
+
+impl Seen {
+    #[inline]
+    fn first(&mut self, bit: u32) -> R<()> {
+        if self.0 & (1 << bit) != 0 {
+            return None;
+        }
+        self.0 |= 1 << bit;
+        Some(())
+    }
+}
+
+fn sentiment<'a>(c: &mut Cursor<'a>) -> R<SentimentRecord<'a>> {
+    let (mut compound, mut pos, mut neu, mut neg) = (None, None, None, None);
+    let (mut label, mut mode, mut scorer) = (None, None, None);
+    let mut seen = Seen::default();
+    c.object(|c, key| {
+        match key {
+            "compound" => {
+                seen.first(0)?;
+                compound = Some(c.f64()?)
+            }
+            "pos" => {
+                seen.first(1)?;
+                pos = Some(c.f64()?)
+            }
+            "neu" => {
+                seen.first(2)?;
+                neu = Some(c.f64()?)
+            }
+            "neg" => {
+                seen.first(3)?;
+                neg = Some(c.f64()?)
+            }
+            "label" => {
+                seen.first(4)?;
+                label = Some(c.string()?)
+            }
+            "mode" => {
+                seen.first(5)?;
+                mode = Some(c.string()?)
+            }
+            "scorer" => {
+                seen.first(6)?;
+                scorer = Some(c.string()?)
+            }
+            _ => return Some(false),
+        }
+        Some(true)
+    })?;
+    Some(SentimentRecord {
+        compound: compound?,
+        pos: pos?,
+        neu: neu?,
+        neg: neg?,
+        label: label?,
+        mode: mode?,
+        scorer: scorer?,
+    })
+}
+
+/// Reads one enriched tweet, or `None` when the line needs serde_json.
+pub fn decode(line: &str) -> Option<TweetRecord<'_>> {
+    let mut c = Cursor {
+        s: line,
+        b: line.as_bytes(),
+        i: 0,
+    };
+    let mut schema_version = None;
+    let (mut tweet_id, mut created_at, mut text) = (None, None, None);
+    let (mut author_id, mut author_username, mut author_created_at, mut lang) =
+        (None, None, None, None);
+    let (mut author_verified, mut author_followers, mut arrival_ms) = (None, None, None);
+    let (mut tickers, mut watched, mut hashtags, mut mentions, mut urls) =
+        (None, None, None, None, None);
+    let (mut retweets, mut replies, mut likes, mut quotes) = (None, None, None, None);
+    let (mut is_retweet, mut is_reply, mut is_quote, mut sent) = (None, None, None, None);
+    let mut seen = Seen::default();
+    c.object(|c, key| {
+        match key {
+            "schema_version" => {
+                seen.first(0)?;
+                schema_version = Some(u32::try_from(c.u64()?).ok()?)
+            }
+            "tweet_id" => {
+                seen.first(1)?;
+                tweet_id = Some(c.string()?)
+            }
+            "created_at" => {
+                seen.first(2)?;
+                created_at = Some(c.string()?)
+            }
+            "author_id" => {
+                seen.first(3)?;
+                author_id = c.opt_string()?
+            }
+            "author_username" => {
+                seen.first(4)?;
+                author_username = c.opt_string()?
+            }
+            "author_verified" => {
+                seen.first(5)?;
+                author_verified = c.opt_bool()?
+            }
+            "author_followers" => {
+                seen.first(6)?;
+                author_followers = c.opt_u64()?
+            }
+            "author_created_at" => {
+                seen.first(7)?;
+                author_created_at = c.opt_string()?
+            }
+            "text" => {
+                seen.first(8)?;
+                text = Some(c.string()?)
+            }
+            "lang" => {
+                seen.first(9)?;
+                lang = c.opt_string()?
+            }
+            "tickers" => {
+                seen.first(10)?;
+                tickers = Some(c.strings()?)
+            }
+            "watched_tickers" => {
+                seen.first(11)?;
+                watched = Some(c.strings()?)
+            }
+            "hashtags" => {
+                seen.first(12)?;
+                hashtags = Some(c.strings()?)
+            }
+            "mentions" => {
+                seen.first(13)?;
+                mentions = Some(c.strings()?)
+            }
+            "urls" => {
+                seen.first(14)?;
+                urls = Some(c.strings()?)
+            }
+            "retweet_count" => {
+                seen.first(15)?;
+                retweets = c.opt_u64()?
+            }
+            "reply_count" => {
+                seen.first(16)?;
+                replies = c.opt_u64()?
+            }
+            "like_count" => {
+                seen.first(17)?;
+                likes = c.opt_u64()?
+            }
+            "quote_count" => {
+                seen.first(18)?;
+                quotes = c.opt_u64()?
+            }
+            "is_retweet" => {
+                seen.first(19)?;
+                is_retweet = Some(c.bool()?)
+            }
+            "is_reply" => {
+                seen.first(20)?;
+                is_reply = Some(c.bool()?)
+            }
+            "is_quote" => {
+                seen.first(21)?;
+                is_quote = Some(c.bool()?)
+            }
+            "sentiment" => {
+                seen.first(22)?;
+                sent = Some(sentiment(c)?)
+            }
+            "arrival_ms" => {
+                seen.first(23)?;
+                arrival_ms = if c.null()? {
+                    None
+                } else {
+                    Some(c.number_text()?.parse::<i64>().ok()?)
+                }
+            }
+            _ => return Some(false),
+        }
+        Some(true)
+    })?;
+    c.ws();
+    if c.i != c.b.len() {
+        return None;
+    }
+    Some(TweetRecord {
+        schema_version: schema_version?,
+        tweet_id: tweet_id?,
+        created_at: created_at?,
+        author_id,
+        author_username,
+        author_verified,
+        author_followers,
+        author_created_at,
+        text: text?,
+        lang,
+        tickers: tickers?,
+        watched_tickers: watched?,
+        hashtags: hashtags?,
+        mentions: mentions?,
+        urls: urls?,
+        retweet_count: retweets,
+        reply_count: replies,
+        like_count: likes,
+        quote_count: quotes,
+        is_retweet: is_retweet?,
+        is_reply: is_reply?,
+        is_quote: is_quote?,
+        sentiment: sent?,
+        arrival_ms,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn agree(line: &str) {
+        let slow = serde_json::from_str::<TweetRecord<'_>>(line).ok();
+        let fast = decode(line);
+        if let Some(fast) = &fast {
+            let slow = slow
+                .as_ref()
+                .unwrap_or_else(|| panic!("fast path read what serde rejects: {line}"));
+            assert_eq!(format!("{fast:?}"), format!("{slow:?}"), "{line}");
+        }
+    }
+
+    #[test]
+    fn agrees_with_serde_on_generated_and_tricky_lines() {
+        let lines: Vec<String> =
+            tickerpulse_synth::EnrichedLines::new(tickerpulse_synth::Config::default(), 3_000)
+                .collect();
+        let mut decoded = 0;
+        for line in &lines {
+            agree(line);
+            decoded += usize::from(decode(line).is_some());
+        }
+        assert_eq!(
+            decoded,
+            lines.len(),
+            "every generated line takes the fast path"
+        );
+        let base = serde_json::from_str::<serde_json::Value>(&lines[0]).expect("json");
+        let mut variants = vec![
+            r#"{"text": "a \"quoted\" \\ line\nwith \u00e9 and \ud83d\ude80 and \/"}"#.to_string(),
+            r#"{"text": "\ud83d alone"}"#.into(),
+            r#"{"text": "bad \x escape"}"#.into(),
+            r#"{"author_followers": -1}"#.into(),
+            r#"{"author_followers": 01}"#.into(),
+            r#"{"author_followers": 1.5}"#.into(),
+            r#"{"author_followers": null, "lang": null, "arrival_ms": -5}"#.into(),
+            r#"{"sentiment": {"compound": 1e-3, "pos": 0, "neu": 1.0, "neg": -0.0, "label": "x", "mode": "m", "scorer": "s", "extra": [1, {"a": null}]}}"#.into(),
+            r#"{"sentiment": {"compound": .5}}"#.into(),
+            r#"{"tickers": ["A", 1]}"#.into(),
+            r#"{"tickers": null}"#.into(),
+            r#"{"unknown": {"deep": [[[]]], "s": "x\"y"}, "tweet_id": "7"}"#.into(),
+            r#"{"is_quote": "true"}"#.into(),
+            r#"{"schema_version": 4294967296}"#.into(),
+        ];
+        variants.push(String::new());
+        let mut checked = 0;
+        for v in &variants {
+            let patch: serde_json::Value = match serde_json::from_str(v) {
+                Ok(p) => p,
+                Err(_) => {
+                    // Not JSON on its own: splice the raw text in as the line.
+                    agree(v);
+                    let spliced = lines[0].replacen('{', &format!("{{\"x\": {v:?},"), 1);
+                    agree(&spliced);
+                    let raw = lines[0].replacen(
+                        "\"text\":",
+                        &format!(
+                            "\"text\": {},\"t\":",
+                            v.trim_start_matches("{\"text\": ").trim_end_matches('}')
+                        ),
+                        1,
+                    );
+                    agree(&raw);
+                    continue;
+                }
+            };
+            let mut value = base.clone();
+            if let (Some(obj), Some(p)) = (value.as_object_mut(), patch.as_object()) {
+                for (k, x) in p {
+                    obj.insert(k.clone(), x.clone());
+                }
+            }
+            let line = value.to_string();
+            agree(&line);
+            // The same with the number or escape written by hand, as serde would not.
+            agree(&lines[0].replacen('{', &format!("{},", v.trim_end_matches('}')), 1));
+            checked += 1;
+        }
+        assert_eq!(checked, 10, "the variants that are JSON on their own");
+        // Truncations and trailing garbage never take the fast path wrongly.
+        for cut in (0..lines[1].len()).step_by(7) {
+            if lines[1].is_char_boundary(cut) {
+                agree(&lines[1][..cut]);
+            }
+        }
+        agree(&format!("{} x", lines[1]));
+        agree(&format!("{}\n", lines[1]));
+    }
+}

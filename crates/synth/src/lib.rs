@@ -1,0 +1,437 @@
+//! Synthetic stock tweets: deterministic (a seed gives the same tweets on every
+//! machine), realistic enough to load every stage the way real data does:
+//! a few hundred tickers with Zipf-skewed popularity, authors with skewed
+//! activity, months of timestamps in stream order, words that VADER scores
+//! positive, negative and neutral, hashtags, links, and about 10% spam
+//! (giveaways, cashtag stuffing, link-only posts, copy-paste campaigns).
+
+use serde::Serialize;
+use tickerpulse_core::watchlist::Watchlist;
+use tickerpulse_enrich::enrich::Enricher;
+use tickerpulse_vader::{Analyzer, Mode};
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+
+/// What to generate.
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub seed: u64,
+    /// How many watched tickers are talked about (taken from the S&P 500 list).
+    pub tickers: usize,
+    pub authors: usize,
+    /// First tweet's time, seconds since the epoch.
+    pub start_unix: i64,
+    /// The tweets spread evenly (with jitter) over this many days.
+    pub days: u32,
+    /// Share of spam tweets, 0.0 to 1.0.
+    pub spam_share: f64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            seed: 2020,
+            tickers: 300,
+            authors: 50_000,
+            start_unix: 1_767_225_600, // 2026-01-01T00:00:00Z
+            days: 120,
+            spam_share: 0.10,
+        }
+    }
+}
+
+/// splitmix64: tiny, fast and good enough for test data.
+#[derive(Clone, Debug)]
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Self {
+        Self(seed)
+    }
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    /// Uniform in `0..n` (n > 0).
+    pub fn below(&mut self, n: usize) -> usize {
+        ((self.next_u64() >> 11) as f64 / (1u64 << 53) as f64 * n as f64) as usize % n.max(1)
+    }
+    pub fn unit(&mut self) -> f64 {
+        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+    }
+    pub fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+        &items[self.below(items.len())]
+    }
+}
+
+/// Zipf-distributed ranks `0..n` with exponent `s`, by inverse CDF.
+#[derive(Clone, Debug)]
+struct Zipf {
+    cdf: Vec<f64>,
+}
+
+impl Zipf {
+    fn new(n: usize, s: f64) -> Self {
+        let mut cdf = Vec::with_capacity(n);
+        let mut total = 0.0;
+        for k in 1..=n.max(1) {
+            total += 1.0 / (k as f64).powf(s);
+            cdf.push(total);
+        }
+        for c in &mut cdf {
+            *c /= total;
+        }
+        Self { cdf }
+    }
+    fn sample(&self, rng: &mut Rng) -> usize {
+        let u = rng.unit();
+        self.cdf.partition_point(|&c| c < u).min(self.cdf.len() - 1)
+    }
+}
+
+const POSITIVE: &[&str] = &[
+    "breaking out, great earnings and strong guidance",
+    "love this setup, bullish into the close",
+    "beat on revenue, raised the outlook. Impressive quarter",
+    "buying more on this dip, long term winner",
+    "upgraded to buy, nice momentum today",
+    "record sales, happy shareholder here",
+    "strong support held, looking good for a rally",
+    "excellent product launch, the future is bright",
+];
+const NEGATIVE: &[&str] = &[
+    "missed estimates badly, guidance cut. Terrible",
+    "getting crushed today, ugly selloff",
+    "downgraded to sell, weak demand and falling margins",
+    "lawsuit news is bad, I'm worried about this one",
+    "lost support, this could crash hard",
+    "disappointing quarter, sold my shares",
+    "fraud allegations again, stay away",
+    "recall and losses, what a mess",
+];
+const NEUTRAL: &[&str] = &[
+    "reports earnings after the bell on Thursday",
+    "volume above average this morning",
+    "options expiring this Friday",
+    "added to the watchlist for next week",
+    "trading sideways near the 50 day average",
+    "shares outstanding updated in the latest filing",
+    "conference call scheduled for 5pm ET",
+    "sector rotation continues",
+];
+const HASHTAGS: &[&str] = &[
+    "stocks",
+    "investing",
+    "trading",
+    "stockmarket",
+    "earnings",
+    "wallstreet",
+    "options",
+    "daytrading",
+    "finance",
+    "money",
+];
+const SPAM: &[&str] = &[
+    "🚀 GIVEAWAY 🚀 Retweet & follow to WIN $1,000! Join our free Discord for daily picks",
+    "FREE signals! Join our Telegram group, 500% gains guaranteed, DM now",
+    "Make $5,000 a week from home trading, click the link in bio",
+];
+const CAMPAIGN: &[&str] = &[
+    "This stock is about to explode, our members are already in. Join free",
+    "Next 10x play announced tonight, don't miss it",
+];
+
+/// One X API v2 tweet object with its author merged in, as ingest sends it.
+#[derive(Debug, Serialize)]
+pub struct XTweet {
+    pub id: String,
+    pub text: String,
+    pub created_at: String,
+    pub author_id: String,
+    pub lang: &'static str,
+    pub entities: Entities,
+    pub public_metrics: Metrics,
+    pub author: Author,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Entities {
+    pub cashtags: Vec<Tag>,
+    pub hashtags: Vec<Tag>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Tag {
+    pub tag: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Metrics {
+    pub retweet_count: u64,
+    pub reply_count: u64,
+    pub like_count: u64,
+    pub quote_count: u64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Author {
+    pub id: String,
+    pub username: String,
+    pub verified: bool,
+    pub created_at: String,
+    pub public_metrics: Followers,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Followers {
+    pub followers_count: u64,
+}
+
+/// What kind of tweet the generator meant to write (the ground truth for tests).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    Positive,
+    Negative,
+    Neutral,
+    Spam,
+}
+
+/// The generator: an endless stream of tweets in time order.
+pub struct Generator {
+    config: Config,
+    rng: Rng,
+    symbols: Vec<String>,
+    ticker_rank: Zipf,
+    author_rank: Zipf,
+    produced: u64,
+    /// Seconds between consecutive tweets, chosen so `expected` tweets span `days`.
+    step: f64,
+}
+
+fn rfc3339(unix: i64) -> String {
+    OffsetDateTime::from_unix_timestamp(unix)
+        .ok()
+        .and_then(|t| t.format(&Rfc3339).ok())
+        .map(|s| s.replace('Z', ".000Z"))
+        .unwrap_or_else(|| "1970-01-01T00:00:00.000Z".into())
+}
+
+impl Generator {
+    /// `expected` is how many tweets will be drawn, so they spread over `config.days`.
+    pub fn new(config: Config, expected: u64) -> Self {
+        let watchlist = Watchlist::bundled();
+        let mut symbols: Vec<String> = watchlist.symbols().into_iter().map(String::from).collect();
+        // A fixed shuffle, so popularity is not alphabetical.
+        let mut rng = Rng::new(config.seed ^ 0x5EED);
+        for i in (1..symbols.len()).rev() {
+            symbols.swap(i, rng.below(i + 1));
+        }
+        symbols.truncate(config.tickers.clamp(1, symbols.len().max(1)));
+        let step = f64::from(config.days) * 86_400.0 / expected.max(1) as f64;
+        Self {
+            ticker_rank: Zipf::new(symbols.len(), 1.1),
+            author_rank: Zipf::new(config.authors.max(1), 0.9),
+            rng: Rng::new(config.seed),
+            symbols,
+            config,
+            produced: 0,
+            step,
+        }
+    }
+
+    pub fn symbols(&self) -> &[String] {
+        &self.symbols
+    }
+
+    fn ticker(&mut self) -> String {
+        let rank = self.ticker_rank.sample(&mut self.rng);
+        self.symbols[rank].clone()
+    }
+
+    /// The next tweet and what it was meant to be.
+    pub fn next_tweet(&mut self) -> (XTweet, Kind) {
+        let n = self.produced;
+        self.produced += 1;
+        let jitter = self.rng.unit() * self.step;
+        let unix = self.config.start_unix + (n as f64 * self.step + jitter) as i64;
+        let spam = self.rng.unit() < self.config.spam_share;
+        let author = self.author_rank.sample(&mut self.rng) as u64;
+        let mut tickers = vec![self.ticker()];
+        let kind;
+        let mut text;
+        if spam {
+            kind = Kind::Spam;
+            match self.rng.below(4) {
+                0 => {
+                    for _ in 0..self.rng.below(6) + 6 {
+                        let t = self.ticker();
+                        if !tickers.contains(&t) {
+                            tickers.push(t);
+                        }
+                    }
+                    text = self.rng.pick(SPAM).to_string();
+                }
+                1 => text = self.rng.pick(SPAM).to_string(),
+                2 => text = String::new(),
+                _ => text = self.rng.pick(CAMPAIGN).to_string(),
+            }
+            let cashtags: Vec<String> = tickers.iter().map(|t| format!("${t}")).collect();
+            text = format!(
+                "{} {text} https://t.co/{:010x}",
+                cashtags.join(" "),
+                self.rng.next_u64() & 0xff_ffff_ffff
+            )
+            .trim()
+            .to_string();
+        } else {
+            if self.rng.unit() < 0.2 {
+                let t = self.ticker();
+                if !tickers.contains(&t) {
+                    tickers.push(t);
+                }
+            }
+            let (k, phrases) = match self.rng.below(10) {
+                0..=3 => (Kind::Positive, POSITIVE),
+                4..=6 => (Kind::Negative, NEGATIVE),
+                _ => (Kind::Neutral, NEUTRAL),
+            };
+            kind = k;
+            let cashtags: Vec<String> = tickers.iter().map(|t| format!("${t}")).collect();
+            text = format!("{} {}", cashtags.join(" "), self.rng.pick(phrases));
+            if self.rng.unit() < 0.3 {
+                text.push_str(&format!(" #{}", self.rng.pick(HASHTAGS)));
+            }
+            if self.rng.unit() < 0.15 {
+                text.push_str(&format!(
+                    " https://t.co/{:010x}",
+                    self.rng.next_u64() & 0xff_ffff_ffff
+                ));
+            }
+            // Numbers make texts distinct, as real tweets are.
+            text.push_str(&format!(
+                " ({}.{:02})",
+                10 + self.rng.below(990),
+                self.rng.below(100)
+            ));
+        }
+        let hashtags = text
+            .split_whitespace()
+            .filter_map(|w| w.strip_prefix('#'))
+            .map(|t| Tag { tag: t.to_string() })
+            .collect();
+        let followers = if spam {
+            self.rng.below(20) as u64
+        } else {
+            (self.rng.unit().powi(3) * 200_000.0) as u64
+        };
+        let tweet = XTweet {
+            id: format!(
+                "{}",
+                1_600_000_000_000_000_000u64 + n * 1_000 + self.rng.below(1_000) as u64
+            ),
+            text,
+            created_at: rfc3339(unix),
+            author_id: format!("{}", 10_000 + author),
+            lang: "en",
+            entities: Entities {
+                cashtags: tickers.into_iter().map(|tag| Tag { tag }).collect(),
+                hashtags,
+            },
+            public_metrics: Metrics {
+                retweet_count: self.rng.below(20) as u64,
+                reply_count: self.rng.below(10) as u64,
+                like_count: self.rng.below(100) as u64,
+                quote_count: self.rng.below(3) as u64,
+            },
+            author: Author {
+                id: format!("{}", 10_000 + author),
+                username: format!("trader_{author}"),
+                verified: author % 97 == 0,
+                created_at: rfc3339(if spam {
+                    unix - 86_400 * 3
+                } else {
+                    1_300_000_000 + author as i64 * 1_000
+                }),
+                public_metrics: Followers {
+                    followers_count: followers,
+                },
+            },
+        };
+        (tweet, kind)
+    }
+}
+
+/// Enriched JSON lines, as transform writes them to the raw zone.
+pub struct EnrichedLines {
+    generator: Generator,
+    enricher: Enricher,
+    remaining: u64,
+}
+
+impl EnrichedLines {
+    pub fn new(config: Config, count: u64) -> Self {
+        Self {
+            generator: Generator::new(config, count),
+            enricher: Enricher {
+                analyzer: Analyzer::new(Mode::Vader),
+                watchlist: Watchlist::bundled(),
+                languages: vec!["en".into()],
+            },
+            remaining: count,
+        }
+    }
+}
+
+impl Iterator for EnrichedLines {
+    type Item = String;
+    fn next(&mut self) -> Option<String> {
+        while self.remaining > 0 {
+            self.remaining -= 1;
+            let (tweet, _) = self.generator.next_tweet();
+            let Ok(json) = serde_json::to_vec(&tweet) else {
+                continue;
+            };
+            if let Ok((enriched, _)) = self.enricher.enrich(&json, Some(0)) {
+                if let Ok(line) = serde_json::to_string(&enriched) {
+                    return Some(line);
+                }
+            }
+        }
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn same_seed_same_tweets_and_realistic_mix() {
+        let a: Vec<String> = EnrichedLines::new(Config::default(), 2_000).collect();
+        let b: Vec<String> = EnrichedLines::new(Config::default(), 2_000).collect();
+        assert_eq!(a, b);
+        assert_eq!(a.len(), 2_000);
+        let mut generator = Generator::new(Config::default(), 10_000);
+        let mut spam = 0;
+        let mut top = std::collections::HashMap::<String, usize>::new();
+        let mut last = String::new();
+        for _ in 0..10_000 {
+            let (t, kind) = generator.next_tweet();
+            spam += usize::from(kind == Kind::Spam);
+            *top.entry(t.entities.cashtags[0].tag.clone()).or_default() += 1;
+            assert!(t.created_at >= last, "{} after {last}", t.created_at);
+            last = t.created_at;
+        }
+        assert!((800..1_200).contains(&spam), "{spam} spam tweets");
+        let mut counts: Vec<usize> = top.into_values().collect();
+        counts.sort_unstable_by(|a, b| b.cmp(a));
+        assert!(
+            counts[0] > 10 * counts[counts.len() / 2],
+            "skewed: {counts:?}"
+        );
+        assert!(last.starts_with("2026-04"), "spans 120 days: {last}");
+    }
+}
