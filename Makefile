@@ -10,10 +10,10 @@ export SAM_CLI_TELEMETRY := 0
 export SAM_CLI_BETA_RUST_CARGO_LAMBDA := 1
 CARGO ?= cargo
 
-.PHONY: setup demo test lint fmt-check clippy cargo-test template-check sam-build check-arm64 local-up local-down local-status clean-local
+.PHONY: setup java rust-targets demo test lint fmt-check clippy cargo-test template-check sam-build check-arm64 local-up local-down local-status clean-local
 
 ## setup: pinned Python tools into .venv, asl-validator into node_modules, the arm64 Rust target (idempotent)
-setup: $(VENV)/.installed node_modules/.installed rust-targets
+setup: $(VENV)/.installed node_modules/.installed rust-targets java
 
 $(VENV)/.installed: requirements-dev.txt
 	@test -x $(VENV)/bin/python || python3 -m venv $(VENV)
@@ -24,6 +24,11 @@ $(VENV)/.installed: requirements-dev.txt
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
+
+# Spark (the lake's Java reader in the tests) needs Java 17 or newer.
+java:
+	@java -version >/dev/null 2>&1 || { echo "installing a Java runtime for Spark"; \
+	  $(if $(filter 0,$(shell id -u)),,sudo) apt-get install -y --no-install-recommends openjdk-17-jre-headless; }
 
 rust-targets:
 	@rustup target list --installed | grep -qx aarch64-unknown-linux-gnu || rustup target add aarch64-unknown-linux-gnu

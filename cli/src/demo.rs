@@ -140,7 +140,7 @@ async fn body(stack: &LocalStack, started: Instant, no_wait: bool) -> Result<()>
             .map(|e| format!(" at {e}: {}", done.cause().unwrap_or_default()))
             .unwrap_or_default()
     );
-    println!("  plan ran in-process and listed the partitions; compact, clean and aggregate are issues #5 and #6, the full demo #9");
+    println!("  plan listed the partitions, compact and clean wrote stage 1 and 2 Parquet for each; aggregate is issue #6, the full demo #9");
     if no_wait {
         return Ok(());
     }

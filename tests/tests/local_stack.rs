@@ -89,15 +89,21 @@ async fn state_machine_runs_real_handlers_and_stack_stops_cleanly() {
         .filter(|e| e.r#type().as_str() == "MapIterationStarted")
         .count();
     assert!(iterations >= 1, "the Map state started iterations");
-    // compact is not built yet (issue #5): the handler's own error type reaches the
-    // execution through the Lambda Invoke API, the Catch and the SNS notification.
+    // compact and clean run for each hour (the raw objects hold no readable
+    // tweet, so stage 1 and 2 files are empty); aggregate is not built yet
+    // (issue #6): the handler's own error type reaches the execution through
+    // the Lambda Invoke API, the Catch and the SNS notification.
     assert_eq!(run.status().as_str(), "FAILED");
     assert_eq!(run.error(), Some("TickerPulse.NotBuilt"));
     assert!(
-        run.cause().unwrap_or_default().contains("issue #5"),
+        run.cause().unwrap_or_default().contains("issue #6"),
         "{:?}",
         run.cause()
     );
+    let stage = list_keys(&c.s3, "tickerpulse-stage-123456789012-us-east-1", "stage")
+        .await
+        .unwrap();
+    assert_eq!(stage.len(), 6, "stage 1, cleaned and spam for two hours: {stage:?}");
 
     // Invalid input is the handler's InvalidInput, not a crash.
     let bad = run_execution(

@@ -93,3 +93,68 @@ pub async fn read_object(
         .map_err(|e| HandlerError::InvalidInput(format!("s3://{bucket}/{key} is not gzip: {e}")))?;
     Ok(text)
 }
+
+/// An object's bytes as stored (no decompression).
+pub async fn get_bytes(
+    client: &aws_sdk_s3::Client,
+    bucket: &str,
+    key: &str,
+) -> Result<bytes::Bytes, HandlerError> {
+    let out = client
+        .get_object()
+        .bucket(bucket)
+        .key(key)
+        .send()
+        .await
+        .map_err(|e| HandlerError::from_sdk(&format!("reading s3://{bucket}/{key}"), e))?;
+    Ok(out
+        .body
+        .collect()
+        .await
+        .map_err(|e| HandlerError::Retryable(format!("reading s3://{bucket}/{key}: {e}")))?
+        .into_bytes())
+}
+
+/// Uploads a local file (streamed from disk, not held in memory).
+pub async fn put_file(
+    client: &aws_sdk_s3::Client,
+    bucket: &str,
+    key: &str,
+    path: &std::path::Path,
+    content_type: &str,
+) -> Result<(), HandlerError> {
+    let body = aws_sdk_s3::primitives::ByteStream::from_path(path)
+        .await
+        .map_err(|e| HandlerError::Fatal(format!("reading {}: {e}", path.display())))?;
+    client
+        .put_object()
+        .bucket(bucket)
+        .key(key)
+        .content_type(content_type)
+        .body(body)
+        .send()
+        .await
+        .map_err(|e| HandlerError::from_sdk(&format!("writing s3://{bucket}/{key}"), e))?;
+    Ok(())
+}
+
+/// A file in the function's scratch space (`/tmp` in Lambda), removed on drop.
+pub struct ScratchFile(pub std::path::PathBuf);
+
+impl ScratchFile {
+    pub fn new(what: &str) -> Self {
+        use std::sync::atomic::{AtomicU64, Ordering};
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        Self(std::env::temp_dir().join(format!(
+            "tickerpulse-{what}-{}-{n}.tmp",
+            std::process::id()
+        )))
+    }
+}
+
+impl Drop for ScratchFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}

@@ -24,8 +24,19 @@ fn utc() -> DataType {
     DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()))
 }
 
+/// List items are named `element`, as the Parquet spec recommends and as the
+/// files read back, so batches read from one stage can be written to the next.
+pub fn list_item() -> Arc<Field> {
+    Arc::new(Field::new("element", DataType::Utf8, true))
+}
+
 fn list_of_strings() -> DataType {
-    DataType::List(Arc::new(Field::new("item", DataType::Utf8, true)))
+    DataType::List(list_item())
+}
+
+/// A builder for a list-of-strings column of the lake's schema.
+pub fn list_builder() -> ListBuilder<StringBuilder> {
+    ListBuilder::new(StringBuilder::new()).with_field(list_item())
 }
 
 /// The columns of stage 1; stage 2 adds `text_clean`, and its spam table `spam_reason`.
@@ -318,11 +329,11 @@ impl TweetColumns {
             author_created_at: ts(),
             text: StringBuilder::new(),
             lang: StringBuilder::new(),
-            tickers: ListBuilder::new(StringBuilder::new()),
-            watched_tickers: ListBuilder::new(StringBuilder::new()),
-            hashtags: ListBuilder::new(StringBuilder::new()),
-            mentions: ListBuilder::new(StringBuilder::new()),
-            urls: ListBuilder::new(StringBuilder::new()),
+            tickers: list_builder(),
+            watched_tickers: list_builder(),
+            hashtags: list_builder(),
+            mentions: list_builder(),
+            urls: list_builder(),
             retweet_count: Int64Builder::new(),
             reply_count: Int64Builder::new(),
             like_count: Int64Builder::new(),

@@ -5,7 +5,7 @@
 use crate::codec::{self, TweetColumns, TweetRecord};
 use crate::LakeError;
 use parquet::arrow::ArrowWriter;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
 use std::io::{BufRead, Write};
 
@@ -17,7 +17,7 @@ const BATCH_ROWS: usize = 8_192;
 pub const REJECTS_REPORTED: usize = 20;
 
 /// A raw line compaction could not read. It stays in the raw zone.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RejectedLine {
     pub source: String,
     pub line: u64,
@@ -25,7 +25,7 @@ pub struct RejectedLine {
 }
 
 /// What a compaction did.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct CompactStats {
     pub objects: u64,
     pub bytes_in: u64,
@@ -201,6 +201,12 @@ impl<W: Write + Send> Compactor<W> {
             self.flush()?;
         }
         Ok(())
+    }
+
+    /// Records an object that could not be read at all (say, broken gzip):
+    /// it stays in the raw zone and the report names it.
+    pub fn reject_object(&mut self, source: &str, reason: String) {
+        self.reject(source, 0, reason);
     }
 
     fn reject(&mut self, source: &str, line: u64, reason: String) {

@@ -1,11 +1,29 @@
 //! The lake's domain, pure (no AWS): the Parquet codec of stage 1 and 2,
 //! compaction of raw JSON lines, cleaning and the spam rules.
 
+pub mod clean;
 pub mod codec;
 pub mod compact;
 pub mod fastjson;
 
+pub use clean::{clean, CleanStats, SpamRules};
 pub use compact::{CompactStats, Compactor};
+
+/// Where each zone keeps its files (one file per hour partition and table,
+/// under Hive-style `year=/month=/day=/hour=` folders).
+pub mod layout {
+    use tickerpulse_core::HourPartition;
+
+    pub const STAGE1_TWEETS: &str = "stage1/tweets";
+    pub const STAGE2_CLEANED: &str = "stage2/cleaned_tweets";
+    pub const STAGE2_SPAM: &str = "stage2/spam_tweets";
+    /// The one file of a partition: a rerun writes the same key, so it replaces.
+    pub const FILE_NAME: &str = "part-00000.zstd.parquet";
+
+    pub fn key(table: &str, partition: &HourPartition) -> String {
+        format!("{table}/{}/{FILE_NAME}", partition.path())
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum LakeError {

@@ -1,0 +1,271 @@
+//! The lake end to end on the local stack: raw objects in S3 (a duplicate, a
+//! late object, a record with every optional field missing, a broken line and
+//! a broken gzip object) through the real compact and clean handlers into
+//! stage 1 and stage 2, rerun idempotently, and read back by pyarrow, DuckDB
+//! and Spark.
+
+use arrow_array::cast::AsArray;
+use arrow_array::Array;
+use arrow_array::RecordBatch;
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::process::Command;
+use tickerpulse_e2e::{clients, list_keys, root, scratch_dir, start_stack};
+use tickerpulse_fn_clean::{CleanResult, PartitionTask as CleanTask};
+use tickerpulse_fn_compact::{CompactResult, PartitionTask};
+
+const RAW: &str = "tickerpulse-raw-123456789012-us-east-1";
+const STAGE: &str = "tickerpulse-stage-123456789012-us-east-1";
+const PARTITION: &str = "year=2020/month=04/day=15/hour=01";
+
+/// A full enriched record, as transform writes it.
+fn tweet(id: &str, minute: u32, text: &str, tickers: &[&str], watched: &[&str]) -> Value {
+    json!({
+        "schema_version": 1,
+        "tweet_id": id,
+        "created_at": format!("2020-04-15T01:{minute:02}:00.000Z"),
+        "author_id": format!("a{id}"),
+        "author_username": format!("user{id}"),
+        "author_verified": false,
+        "author_followers": 150,
+        "author_created_at": "2015-01-01T00:00:00.000Z",
+        "text": text,
+        "lang": "en",
+        "tickers": tickers,
+        "watched_tickers": watched,
+        "hashtags": ["stocks"],
+        "mentions": [],
+        "urls": [],
+        "retweet_count": 1,
+        "reply_count": 0,
+        "like_count": 3,
+        "quote_count": 0,
+        "is_retweet": false,
+        "is_reply": false,
+        "is_quote": false,
+        "sentiment": {"compound": 0.6249, "pos": 0.4, "neu": 0.6, "neg": 0.0,
+                      "label": "positive", "mode": "vader", "scorer": "tickerpulse-vader 3.3.2"},
+        "arrival_ms": 1_586_912_626_000i64
+    })
+}
+
+/// Only the fields the schema requires.
+fn minimal(id: &str) -> Value {
+    json!({
+        "schema_version": 1,
+        "tweet_id": id,
+        "created_at": "2020-04-15T01:30:00Z",
+        "text": "$TSLA",
+        "tickers": ["TSLA"], "watched_tickers": ["TSLA"],
+        "hashtags": [], "mentions": [], "urls": [],
+        "is_retweet": false, "is_reply": false, "is_quote": false,
+        "sentiment": {"compound": 0.0, "pos": 0.0, "neu": 1.0, "neg": 0.0,
+                      "label": "neutral", "mode": "vader", "scorer": "tickerpulse-vader 3.3.2"}
+    })
+}
+
+fn gzip_lines(lines: &[String]) -> Vec<u8> {
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    for l in lines {
+        gz.write_all(l.as_bytes()).unwrap();
+        gz.write_all(b"\n").unwrap();
+    }
+    gz.finish().unwrap()
+}
+
+async fn put(s3: &aws_sdk_s3::Client, name: &str, body: Vec<u8>) {
+    s3.put_object()
+        .bucket(RAW)
+        .key(format!("raw/tweets/{PARTITION}/{name}"))
+        .body(body.into())
+        .send()
+        .await
+        .unwrap();
+}
+
+async fn bytes(s3: &aws_sdk_s3::Client, key: &str) -> Vec<u8> {
+    tickerpulse_aws::lake::get_bytes(s3, STAGE, key)
+        .await
+        .unwrap()
+        .to_vec()
+}
+
+fn batches(data: Vec<u8>) -> Vec<RecordBatch> {
+    parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(bytes::Bytes::from(data))
+        .unwrap()
+        .build()
+        .unwrap()
+        .map(|b| b.unwrap())
+        .collect()
+}
+
+fn strings(batches: &[RecordBatch], column: &str) -> Vec<String> {
+    batches
+        .iter()
+        .flat_map(|b| {
+            let c = b.column_by_name(column).unwrap().as_string::<i32>().clone();
+            (0..c.len()).map(move |i| c.value(i).to_string())
+        })
+        .collect()
+}
+
+/// What another engine read from each file.
+fn read_with(engine: &str, files: &[std::path::PathBuf]) -> BTreeMap<String, Value> {
+    let python = root().join(".venv/bin/python");
+    let out = Command::new(&python)
+        .arg(root().join("tests/read_parquet.py"))
+        .arg(engine)
+        .args(files)
+        .output()
+        .unwrap_or_else(|e| panic!("{}: {e} (run `make setup`)", python.display()));
+    assert!(
+        out.status.success(),
+        "{engine}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn raw_to_stage1_to_stage2_exact_idempotent_and_readable_by_every_engine() {
+    let stack = start_stack("lake").await.expect("starting the local stack");
+    let c = clients(&stack).await.unwrap();
+    let env = stack.env().unwrap();
+    let compact = tickerpulse_fn_compact::Function::from_env(&env)
+        .await
+        .unwrap();
+    let clean = tickerpulse_fn_clean::Function::from_env(&env).await.unwrap();
+    let task = || PartitionTask {
+        partition: PARTITION.into(),
+    };
+    let clean_task = || CleanTask {
+        partition: PARTITION.into(),
+    };
+
+    let first = tweet("1001", 5, "$TSLA looks great &amp; strong https://t.co/abc @elonmusk", &["TSLA"], &["TSLA"]);
+    let line = |v: &Value| v.to_string();
+    put(
+        &c.s3,
+        "tickerpulse-tweets-1-2020-04-15-01-10-00-a.gz",
+        gzip_lines(&[
+            line(&first),
+            line(&tweet("1002", 7, "$AAPL missed estimates, terrible quarter", &["AAPL"], &["AAPL"])),
+            line(&tweet("1003", 9, "GIVEAWAY! Retweet & follow to win $AAPL", &["AAPL"], &["AAPL"])),
+        ]),
+    )
+    .await;
+    let mut dup = first.clone();
+    dup["arrival_ms"] = json!(1_586_912_999_000i64);
+    put(
+        &c.s3,
+        "tickerpulse-tweets-1-2020-04-15-01-20-00-b.gz",
+        gzip_lines(&[
+            line(&dup),
+            line(&minimal("1004")),
+            "{not json".into(),
+            line(&tweet("1005", 11, "$ZZZZ to the moon", &["ZZZZ"], &[])),
+        ]),
+    )
+    .await;
+    put(&c.s3, "tickerpulse-tweets-1-2020-04-15-01-25-00-broken.gz", b"\x1f\x8b\x08 not gzip".to_vec()).await;
+
+    let r1: CompactResult = compact.handle(task()).await.unwrap();
+    assert_eq!(r1.stats.objects, 3);
+    assert_eq!(r1.stats.rows, 5, "{r1:?}");
+    assert_eq!(r1.stats.duplicates, 1);
+    assert_eq!(r1.stats.rejected, 2, "the broken line and the broken object: {r1:?}");
+    assert!(r1.stats.rejects.iter().any(|r| r.source.ends_with("-b.gz") && r.line == 3));
+    assert!(r1.stats.rejects.iter().any(|r| r.source.ends_with("-broken.gz")));
+    let stage1_key = format!("stage1/tweets/{PARTITION}/part-00000.zstd.parquet");
+    assert_eq!(r1.output.as_deref(), Some(format!("s3://{STAGE}/{stage1_key}").as_str()));
+    let v1 = bytes(&c.s3, &stage1_key).await;
+    let b = batches(v1.clone());
+    assert_eq!(strings(&b, "tweet_id"), ["1001", "1002", "1003", "1004", "1005"]);
+
+    // A rerun writes the same bytes to the same key: nothing added.
+    let again: CompactResult = compact.handle(task()).await.unwrap();
+    assert_eq!(again, r1);
+    assert_eq!(bytes(&c.s3, &stage1_key).await, v1);
+    assert_eq!(list_keys(&c.s3, STAGE, "stage1/").await.unwrap(), [stage1_key.clone()]);
+
+    // A late object for the same hour (with another duplicate) is picked up.
+    put(
+        &c.s3,
+        "tickerpulse-tweets-1-2020-04-15-03-00-00-late.gz",
+        gzip_lines(&[
+            line(&tweet("1006", 59, "$MSFT steady quarter", &["MSFT"], &["MSFT"])),
+            line(&tweet("1002", 7, "$AAPL missed estimates, terrible quarter", &["AAPL"], &["AAPL"])),
+        ]),
+    )
+    .await;
+    let r2: CompactResult = compact.handle(task()).await.unwrap();
+    assert_eq!((r2.stats.rows, r2.stats.duplicates), (6, 2));
+    let stage1 = batches(bytes(&c.s3, &stage1_key).await);
+    assert_eq!(strings(&stage1, "tweet_id"), ["1001", "1002", "1003", "1004", "1005", "1006"]);
+    // The minimal record reads back with nulls where it had nothing.
+    for column in ["author_id", "author_followers", "author_created_at", "lang", "like_count", "arrival_time"] {
+        let col = stage1[0].column_by_name(column).unwrap();
+        assert!(col.is_null(3), "{column} of the minimal record");
+        assert!(!col.is_null(0), "{column} of a full record");
+    }
+
+    // Stage 2: 1003 is spam, 1005 names no watched ticker.
+    let cleaned: CleanResult = clean.handle(clean_task()).await.unwrap();
+    assert_eq!(
+        (cleaned.stats.rows_in, cleaned.stats.cleaned, cleaned.stats.spam, cleaned.stats.unwatched),
+        (6, 4, 1, 1)
+    );
+    let cleaned_key = format!("stage2/cleaned_tweets/{PARTITION}/part-00000.zstd.parquet");
+    let spam_key = format!("stage2/spam_tweets/{PARTITION}/part-00000.zstd.parquet");
+    let kept = batches(bytes(&c.s3, &cleaned_key).await);
+    assert_eq!(strings(&kept, "tweet_id"), ["1001", "1002", "1004", "1006"]);
+    assert_eq!(strings(&kept, "text_clean")[0], "$TSLA looks great & strong");
+    let spam = batches(bytes(&c.s3, &spam_key).await);
+    assert_eq!(strings(&spam, "tweet_id"), ["1003"]);
+    assert_eq!(strings(&spam, "spam_reason"), ["promotion"]);
+    let (c1, s1) = (bytes(&c.s3, &cleaned_key).await, bytes(&c.s3, &spam_key).await);
+    let again: CleanResult = clean.handle(clean_task()).await.unwrap();
+    assert_eq!(again, cleaned);
+    assert_eq!((bytes(&c.s3, &cleaned_key).await, bytes(&c.s3, &spam_key).await), (c1.clone(), s1.clone()));
+
+    // pyarrow, DuckDB and Spark read the same rows from every file.
+    let dir = scratch_dir("lake-files");
+    let mut files = Vec::new();
+    for (name, data) in [("stage1.parquet", bytes(&c.s3, &stage1_key).await), ("cleaned.parquet", c1), ("spam.parquet", s1)] {
+        let p = dir.join(name);
+        std::fs::write(&p, data).unwrap();
+        files.push(p);
+    }
+    let want = [
+        vec!["1001", "1002", "1003", "1004", "1005", "1006"],
+        vec!["1001", "1002", "1004", "1006"],
+        vec!["1003"],
+    ];
+    for engine in ["pyarrow", "duckdb", "spark"] {
+        let seen = read_with(engine, &files);
+        for (file, ids) in files.iter().zip(&want) {
+            let got = &seen[&file.display().to_string()];
+            assert_eq!(got["tweet_ids"], json!(ids), "{engine} on {}", file.display());
+            assert_eq!(got["rows"], json!(ids.len()), "{engine}");
+        }
+        let stage1 = &seen[&files[0].display().to_string()];
+        let types = &stage1["columns"];
+        let (created, tickers) = (types["created_at"].as_str().unwrap(), types["tickers"].as_str().unwrap());
+        match engine {
+            "pyarrow" => {
+                assert_eq!(created, "timestamp[us, tz=UTC]");
+                assert_eq!(tickers, "list<element: string>");
+            }
+            "duckdb" => {
+                assert_eq!(created, "TIMESTAMP WITH TIME ZONE");
+                assert_eq!(tickers, "VARCHAR[]");
+            }
+            _ => {
+                assert_eq!(created, "timestamp");
+                assert_eq!(tickers, "array<string>");
+            }
+        }
+    }
+    stack.stop().await;
+}
