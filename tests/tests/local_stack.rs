@@ -103,7 +103,11 @@ async fn state_machine_runs_real_handlers_and_stack_stops_cleanly() {
     let stage = list_keys(&c.s3, "tickerpulse-stage-123456789012-us-east-1", "stage")
         .await
         .unwrap();
-    assert_eq!(stage.len(), 6, "stage 1, cleaned and spam for two hours: {stage:?}");
+    assert_eq!(
+        stage.len(),
+        6,
+        "stage 1, cleaned and spam for two hours: {stage:?}"
+    );
 
     // Invalid input is the handler's InvalidInput, not a crash.
     let bad = run_execution(

@@ -146,10 +146,9 @@ impl ScratchFile {
         use std::sync::atomic::{AtomicU64, Ordering};
         static NEXT: AtomicU64 = AtomicU64::new(0);
         let n = NEXT.fetch_add(1, Ordering::Relaxed);
-        Self(std::env::temp_dir().join(format!(
-            "tickerpulse-{what}-{}-{n}.tmp",
-            std::process::id()
-        )))
+        Self(
+            std::env::temp_dir().join(format!("tickerpulse-{what}-{}-{n}.tmp", std::process::id())),
+        )
     }
 }
 

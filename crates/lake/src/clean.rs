@@ -314,10 +314,7 @@ fn column<'a>(batch: &'a RecordBatch, name: &str) -> Result<&'a ArrayRef, LakeEr
 }
 
 /// The comparison keys and authors of a partition, to find copies (first pass).
-fn count_copies(
-    stage1: &Bytes,
-    rules: &SpamRules,
-) -> Result<HashMap<String, usize>, LakeError> {
+fn count_copies(stage1: &Bytes, rules: &SpamRules) -> Result<HashMap<String, usize>, LakeError> {
     let builder = ParquetRecordBatchReaderBuilder::try_new(stage1.clone())?;
     let schema = builder.parquet_schema();
     let indices: Vec<usize> = ["text", "author_id"]
@@ -398,10 +395,9 @@ pub fn clean<W1: Write + Send, W2: Write + Send>(
         let batch = batch?;
         let n = batch.num_rows();
         stats.rows_in += n as u64;
-        let watched_index = batch
-            .schema()
-            .index_of("watched_tickers")
-            .map_err(|_| LakeError::Invalid("stage 1 file has no column \"watched_tickers\"".into()))?;
+        let watched_index = batch.schema().index_of("watched_tickers").map_err(|_| {
+            LakeError::Invalid("stage 1 file has no column \"watched_tickers\"".into())
+        })?;
         let batch = match watchlist {
             Some(list) => rewatch(&batch, watched_index, list)?,
             None => batch,
@@ -453,7 +449,8 @@ pub fn clean<W1: Write + Send, W2: Write + Send>(
         let mut columns = batch.columns().to_vec();
         columns.push(Arc::new(clean_text.finish()));
         let with_clean = RecordBatch::try_new(cleaned_schema(), columns)?;
-        let kept = arrow_select::filter::filter_record_batch(&with_clean, &BooleanArray::from(keep))?;
+        let kept =
+            arrow_select::filter::filter_record_batch(&with_clean, &BooleanArray::from(keep))?;
         stats.cleaned += kept.num_rows() as u64;
         if kept.num_rows() > 0 {
             cleaned.write(&kept)?;
@@ -481,7 +478,10 @@ mod tests {
             "$TSLA & $F look great <3 🚀 🚀"
         );
         assert_eq!(normalize_text("𝗕𝗨𝗬 $AAPL\nnow\t@someone."), "BUY $AAPL now");
-        assert_eq!(normalize_text("AT&T &bogus; & more &#xZZ;"), "AT&T &bogus; & more &#xZZ;");
+        assert_eq!(
+            normalize_text("AT&T &bogus; & more &#xZZ;"),
+            "AT&T &bogus; & more &#xZZ;"
+        );
         assert_eq!(normalize_text(""), "");
     }
 
@@ -500,21 +500,59 @@ mod tests {
         };
         assert!(spam_rules(&base, &rules).is_empty());
         let check = |t: SpamInput<'_>, want: &[&str]| assert_eq!(spam_rules(&t, &rules), want);
-        check(SpamInput { clean: "GIVEAWAY! Retweet & follow $AAPL", ..base }, &["promotion"]);
-        check(SpamInput { cashtags: 6, ..base }, &["cashtag_stuffing"]);
-        check(SpamInput { copies: 3, ..base }, &["copy_campaign"]);
-        check(SpamInput { text: "$AAPL https://t.co/x", clean: "$AAPL", urls: 1, ..base }, &["link_only"]);
         check(
-            SpamInput { author_created_micros: Some(1_600_000_000_000_000 - 86_400_000_000), ..base },
+            SpamInput {
+                clean: "GIVEAWAY! Retweet & follow $AAPL",
+                ..base
+            },
+            &["promotion"],
+        );
+        check(
+            SpamInput {
+                cashtags: 6,
+                ..base
+            },
+            &["cashtag_stuffing"],
+        );
+        check(SpamInput { copies: 3, ..base }, &["copy_campaign"]);
+        check(
+            SpamInput {
+                text: "$AAPL https://t.co/x",
+                clean: "$AAPL",
+                urls: 1,
+                ..base
+            },
+            &["link_only"],
+        );
+        check(
+            SpamInput {
+                author_created_micros: Some(1_600_000_000_000_000 - 86_400_000_000),
+                ..base
+            },
             &["new_account"],
         );
-        check(SpamInput { author_followers: Some(0), ..base }, &["empty_account"]);
-        check(SpamInput { author_created_micros: None, author_followers: None, ..base }, &[]);
+        check(
+            SpamInput {
+                author_followers: Some(0),
+                ..base
+            },
+            &["empty_account"],
+        );
+        check(
+            SpamInput {
+                author_created_micros: None,
+                author_followers: None,
+                ..base
+            },
+            &[],
+        );
     }
 
     #[test]
     fn copies_compare_without_cashtags_numbers_and_links() {
-        let a = comparison_key(&normalize_text("$TSLA next 10x play tonight!! https://t.co/a"));
+        let a = comparison_key(&normalize_text(
+            "$TSLA next 10x play tonight!! https://t.co/a",
+        ));
         let b = comparison_key(&normalize_text("$GME Next 10x PLAY tonight https://t.co/b"));
         assert_eq!(a, b);
         assert_eq!(a, "next x play tonight");

@@ -39,7 +39,9 @@ fn spam_rules_precision_and_recall_on_hand_labels() {
     let mut per_rule: HashMap<&str, (u32, u32)> = HashMap::new();
     let mut misses = Vec::new();
     for t in &tweets {
-        let Some(&spam) = labels.get(t[0].as_str()) else { continue };
+        let Some(&spam) = labels.get(t[0].as_str()) else {
+            continue;
+        };
         let clean = normalize_text(&t[2]);
         let key = comparison_key(&clean);
         let input = SpamInput {
@@ -50,12 +52,19 @@ fn spam_rules_precision_and_recall_on_hand_labels() {
             created_micros: 0,
             author_created_micros: None,
             author_followers: None,
-            copies: copies.get(&(t[1][..13].to_string(), key)).copied().unwrap_or(1),
+            copies: copies
+                .get(&(t[1][..13].to_string(), key))
+                .copied()
+                .unwrap_or(1),
         };
         let hits = spam_rules(&input, &rules);
         for h in &hits {
             let e = per_rule.entry(h).or_default();
-            if spam { e.0 += 1 } else { e.1 += 1 }
+            if spam {
+                e.0 += 1
+            } else {
+                e.1 += 1
+            }
         }
         match (spam, !hits.is_empty()) {
             (true, true) => tp += 1,

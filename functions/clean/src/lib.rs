@@ -50,8 +50,10 @@ fn rules(env: &dyn Env) -> Result<SpamRules, HandlerError> {
     };
     Ok(SpamRules {
         max_cashtags: number("CLEAN_MAX_CASHTAGS", defaults.max_cashtags as i64)? as usize,
-        duplicate_accounts: number("CLEAN_DUPLICATE_ACCOUNTS", defaults.duplicate_accounts as i64)?
-            as usize,
+        duplicate_accounts: number(
+            "CLEAN_DUPLICATE_ACCOUNTS",
+            defaults.duplicate_accounts as i64,
+        )? as usize,
         new_account_days: number("CLEAN_NEW_ACCOUNT_DAYS", defaults.new_account_days)?,
         ..defaults
     })
@@ -104,7 +106,14 @@ impl Function {
         let cleaned_key = layout::key(layout::STAGE2_CLEANED, &partition);
         let spam_key = layout::key(layout::STAGE2_SPAM, &partition);
         let parquet = "application/vnd.apache.parquet";
-        lake::put_file(&self.s3, &self.stage_bucket, &cleaned_key, &cleaned.0, parquet).await?;
+        lake::put_file(
+            &self.s3,
+            &self.stage_bucket,
+            &cleaned_key,
+            &cleaned.0,
+            parquet,
+        )
+        .await?;
         lake::put_file(&self.s3, &self.stage_bucket, &spam_key, &spam.0, parquet).await?;
         tracing::info!(
             %partition,
