@@ -1,0 +1,221 @@
+//! The incremental update of the serving tables, over any store: the changed
+//! hours' items (and their quarters') are replaced by recomputed ones, then
+//! the days, months and years above them are recomputed from the stored
+//! level below. Only items whose values changed are written; items that no
+//! longer exist (a ticker gone from a recomputed hour) are deleted. Values
+//! are recomputed, never incremented, so a repeated run changes nothing.
+
+use crate::{roll_up_overall, roll_up_tickers, Bucket, Level, OverallSummary, TickerSummary};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// What the serving tables hold, as aggregation sees them.
+#[allow(async_fn_in_trait)]
+pub trait SummaryStore {
+    type Error;
+    /// Every ticker item of one bucket.
+    async fn ticker_items(&self, bucket: Bucket) -> Result<Vec<TickerSummary>, Self::Error>;
+    async fn overall_item(&self, bucket: Bucket) -> Result<Option<OverallSummary>, Self::Error>;
+    async fn write(&self, changes: &Changes) -> Result<(), Self::Error>;
+}
+
+/// Puts and deletes for one write.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct Changes {
+    pub ticker_puts: Vec<TickerSummary>,
+    pub ticker_deletes: Vec<(Bucket, String)>,
+    pub overall_puts: Vec<OverallSummary>,
+    pub overall_deletes: Vec<Bucket>,
+}
+
+impl Changes {
+    pub fn len(&self) -> usize {
+        self.ticker_puts.len()
+            + self.ticker_deletes.len()
+            + self.overall_puts.len()
+            + self.overall_deletes.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ApplyStats {
+    pub items_written: u64,
+    pub items_deleted: u64,
+    pub items_unchanged: u64,
+    pub buckets: u64,
+}
+
+fn diff_tickers(
+    bucket: Bucket,
+    desired: Vec<TickerSummary>,
+    existing: Vec<TickerSummary>,
+    changes: &mut Changes,
+    stats: &mut ApplyStats,
+) {
+    let mut existing: BTreeMap<String, TickerSummary> = existing
+        .into_iter()
+        .map(|i| (i.ticker.clone(), i))
+        .collect();
+    for item in desired {
+        match existing.remove(&item.ticker) {
+            Some(old) if old == item => stats.items_unchanged += 1,
+            _ => {
+                stats.items_written += 1;
+                changes.ticker_puts.push(item);
+            }
+        }
+    }
+    for ticker in existing.into_keys() {
+        stats.items_deleted += 1;
+        changes.ticker_deletes.push((bucket, ticker));
+    }
+}
+
+fn diff_overall(
+    bucket: Bucket,
+    desired: Option<OverallSummary>,
+    existing: Option<OverallSummary>,
+    changes: &mut Changes,
+    stats: &mut ApplyStats,
+) {
+    match (desired, existing) {
+        (Some(d), Some(e)) if d == e => stats.items_unchanged += 1,
+        (Some(d), _) => {
+            stats.items_written += 1;
+            changes.overall_puts.push(d);
+        }
+        (None, Some(_)) => {
+            stats.items_deleted += 1;
+            changes.overall_deletes.push(bucket);
+        }
+        (None, None) => {}
+    }
+}
+
+/// Replaces the hours in `hours` with `tickers` and `overall` (their hour and
+/// quarter items, computed from the hours' complete stage 2 data; an hour
+/// without items is emptied), then recomputes every day, month and year above.
+pub async fn apply<S: SummaryStore>(
+    store: &S,
+    hours: &BTreeSet<Bucket>,
+    tickers: Vec<TickerSummary>,
+    overall: Vec<OverallSummary>,
+) -> Result<ApplyStats, S::Error> {
+    let mut stats = ApplyStats::default();
+    let mut fresh_t: BTreeMap<Bucket, Vec<TickerSummary>> = BTreeMap::new();
+    for t in tickers {
+        fresh_t.entry(t.bucket).or_default().push(t);
+    }
+    let mut fresh_o: BTreeMap<Bucket, OverallSummary> =
+        overall.into_iter().map(|o| (o.bucket, o)).collect();
+
+    // Hours and their quarters.
+    let mut changes = Changes::default();
+    for &hour in hours {
+        for bucket in std::iter::once(hour).chain(hour.children()) {
+            stats.buckets += 1;
+            let desired = fresh_t.remove(&bucket).unwrap_or_default();
+            let existing = store.ticker_items(bucket).await?;
+            diff_tickers(bucket, desired, existing, &mut changes, &mut stats);
+            let existing = store.overall_item(bucket).await?;
+            diff_overall(
+                bucket,
+                fresh_o.remove(&bucket),
+                existing,
+                &mut changes,
+                &mut stats,
+            );
+        }
+    }
+    store.write(&changes).await?;
+
+    // Days from hours, months from days, years from months.
+    let mut changed: BTreeSet<Bucket> = hours.clone();
+    for level in [Level::Day, Level::Month, Level::Year] {
+        let parents: BTreeSet<Bucket> = changed.iter().map(|b| b.at(level)).collect();
+        let mut changes = Changes::default();
+        for &parent in &parents {
+            stats.buckets += 1;
+            let mut child_t = Vec::new();
+            let mut child_o = Vec::new();
+            for child in parent.children() {
+                child_t.extend(store.ticker_items(child).await?);
+                child_o.extend(store.overall_item(child).await?);
+            }
+            let desired = roll_up_tickers(parent, &child_t);
+            let existing = store.ticker_items(parent).await?;
+            diff_tickers(parent, desired, existing, &mut changes, &mut stats);
+            let existing = store.overall_item(parent).await?;
+            diff_overall(
+                parent,
+                roll_up_overall(parent, &child_o),
+                existing,
+                &mut changes,
+                &mut stats,
+            );
+        }
+        store.write(&changes).await?;
+        changed = parents;
+    }
+    Ok(stats)
+}
+
+/// A store in memory, for tests and the benchmark.
+#[derive(Default)]
+pub struct MemoryStore {
+    pub tickers: std::sync::Mutex<BTreeMap<(Bucket, String), TickerSummary>>,
+    pub overall: std::sync::Mutex<BTreeMap<Bucket, OverallSummary>>,
+    pub writes: std::sync::atomic::AtomicU64,
+}
+
+impl SummaryStore for MemoryStore {
+    type Error = std::convert::Infallible;
+
+    async fn ticker_items(&self, bucket: Bucket) -> Result<Vec<TickerSummary>, Self::Error> {
+        let map = self.tickers.lock().unwrap_or_else(|e| e.into_inner());
+        Ok(map
+            .range((bucket, String::new())..)
+            .take_while(|((b, _), _)| *b == bucket)
+            .map(|(_, v)| v.clone())
+            .collect())
+    }
+
+    async fn overall_item(&self, bucket: Bucket) -> Result<Option<OverallSummary>, Self::Error> {
+        let map = self.overall.lock().unwrap_or_else(|e| e.into_inner());
+        Ok(map.get(&bucket).cloned())
+    }
+
+    async fn write(&self, changes: &Changes) -> Result<(), Self::Error> {
+        let mut t = self.tickers.lock().unwrap_or_else(|e| e.into_inner());
+        for item in &changes.ticker_puts {
+            t.insert((item.bucket, item.ticker.clone()), item.clone());
+        }
+        for key in &changes.ticker_deletes {
+            t.remove(key);
+        }
+        drop(t);
+        let mut o = self.overall.lock().unwrap_or_else(|e| e.into_inner());
+        for item in &changes.overall_puts {
+            o.insert(item.bucket, item.clone());
+        }
+        for b in &changes.overall_deletes {
+            o.remove(b);
+        }
+        self.writes
+            .fetch_add(changes.len() as u64, std::sync::atomic::Ordering::Relaxed);
+        Ok(())
+    }
+}
+
+/// Runs a future that never waits on I/O (the memory store) to completion.
+pub fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    let mut f = std::pin::pin!(f);
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    loop {
+        if let std::task::Poll::Ready(v) = f.as_mut().poll(&mut cx) {
+            return v;
+        }
+    }
+}

@@ -1,0 +1,312 @@
+use super::serving::{apply, block_on, MemoryStore};
+use super::*;
+use arrow_array::builder::{
+    Float64Builder, ListBuilder, StringBuilder, TimestampMicrosecondBuilder,
+};
+use arrow_array::ArrayRef;
+use arrow_schema::{DataType, Field, Schema};
+use proptest::prelude::*;
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+/// 2021-12-31T20:00:00Z: eight hours from here cross a day, a month and a year.
+const START: i64 = 1_640_980_800_000_000;
+const TICKERS: &[&str] = &["AAPL", "TSLA", "MSFT", "AMZN"];
+
+#[derive(Debug, Clone)]
+struct Row {
+    micros: i64,
+    author: Option<u8>,
+    tickers: Vec<&'static str>,
+    label: Label,
+    compound_e4: i64,
+    text: &'static str,
+}
+
+fn rows() -> impl Strategy<Value = Vec<Row>> {
+    let row = (
+        0i64..8 * 3_600,
+        proptest::option::of(0u8..20),
+        proptest::sample::subsequence(TICKERS, 1..3),
+        0u8..3,
+        -9_999i64..10_000,
+        proptest::sample::select(vec![
+            "great earnings beat",
+            "terrible quarter",
+            "holding shares",
+            "",
+        ]),
+    )
+        .prop_map(|(s, author, tickers, l, c, text)| Row {
+            micros: START + s * 1_000_000,
+            author,
+            tickers,
+            label: [Label::Positive, Label::Negative, Label::Neutral][l as usize],
+            compound_e4: c,
+            text,
+        });
+    proptest::collection::vec(row, 1..60)
+}
+
+fn batch(rows: &[Row]) -> RecordBatch {
+    let mut created = TimestampMicrosecondBuilder::new().with_timezone("UTC");
+    let mut author = StringBuilder::new();
+    let mut tickers = ListBuilder::new(StringBuilder::new());
+    let mut hashtags = ListBuilder::new(StringBuilder::new());
+    let mut text = StringBuilder::new();
+    let mut compound = Float64Builder::new();
+    let mut label = StringBuilder::new();
+    for r in rows {
+        created.append_value(r.micros);
+        author.append_option(r.author.map(|a| format!("author{a}")));
+        for t in &r.tickers {
+            tickers.values().append_value(t);
+        }
+        tickers.append(true);
+        hashtags.values().append_value("Stocks");
+        hashtags.append(true);
+        text.append_value(r.text);
+        compound.append_value(r.compound_e4 as f64 / 10_000.0);
+        label.append_value(match r.label {
+            Label::Positive => "positive",
+            Label::Negative => "negative",
+            Label::Neutral => "neutral",
+        });
+    }
+    let columns: Vec<ArrayRef> = vec![
+        Arc::new(created.finish()),
+        Arc::new(author.finish()),
+        Arc::new(tickers.finish()),
+        Arc::new(hashtags.finish()),
+        Arc::new(text.finish()),
+        Arc::new(compound.finish()),
+        Arc::new(label.finish()),
+    ];
+    let list = DataType::List(Arc::new(Field::new("item", DataType::Utf8, true)));
+    let schema = Schema::new(vec![
+        Field::new(
+            "created_at",
+            DataType::Timestamp(arrow_schema::TimeUnit::Microsecond, Some("UTC".into())),
+            false,
+        ),
+        Field::new("author_id", DataType::Utf8, true),
+        Field::new("watched_tickers", list.clone(), false),
+        Field::new("hashtags", list, false),
+        Field::new("text_clean", DataType::Utf8, false),
+        Field::new("sentiment_compound", DataType::Float64, false),
+        Field::new("sentiment_label", DataType::Utf8, false),
+    ]);
+    RecordBatch::try_new(Arc::new(schema), columns).expect("batch")
+}
+
+fn hour_of(r: &Row) -> Bucket {
+    Bucket::quarter_of(r.micros).at(Level::Hour)
+}
+
+/// Recomputes `hours` from every row seen so far and applies them.
+fn run(store: &MemoryStore, seen: &[Row], hours: &BTreeSet<Bucket>) -> serving::ApplyStats {
+    let of_hours: Vec<Row> = seen
+        .iter()
+        .filter(|r| hours.contains(&hour_of(r)))
+        .cloned()
+        .collect();
+    let mut agg = Aggregator::default();
+    agg.push_batch(&batch(&of_hours)).expect("push");
+    let (t, o) = agg.finish();
+    block_on(apply(store, hours, t, o)).expect("apply")
+}
+
+fn snapshot(
+    store: &MemoryStore,
+) -> (
+    BTreeMap<(Bucket, String), TickerSummary>,
+    BTreeMap<Bucket, OverallSummary>,
+) {
+    (
+        store.tickers.lock().unwrap().clone(),
+        store.overall.lock().unwrap().clone(),
+    )
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    #[test]
+    fn every_level_is_the_sum_of_the_level_below_and_of_the_rows(rows in rows()) {
+        let store = MemoryStore::default();
+        let hours: BTreeSet<Bucket> = rows.iter().map(hour_of).collect();
+        run(&store, &rows, &hours);
+        let (tickers, overall) = snapshot(&store);
+        for ((bucket, ticker), item) in &tickers {
+            // Straight from the rows.
+            let direct: Vec<&Row> = rows.iter()
+                .filter(|r| Bucket::quarter_of(r.micros).at(bucket.level) == *bucket && r.tickers.contains(&ticker.as_str()))
+                .collect();
+            prop_assert_eq!(item.counts.mentions, direct.len() as u64);
+            prop_assert_eq!(item.counts.compound_e4, direct.iter().map(|r| r.compound_e4).sum::<i64>());
+            prop_assert_eq!(item.counts.positive, direct.iter().filter(|r| r.label == Label::Positive).count() as u64);
+            if bucket.level >= Level::Hour {
+                let authors: BTreeSet<u8> = direct.iter().filter_map(|r| r.author).collect();
+                prop_assert_eq!(item.unique_authors, authors.len() as u64);
+            }
+            // The sum of the level below.
+            if bucket.level != Level::Quarter {
+                let mut sum = Counts::default();
+                for ((b, t), child) in &tickers {
+                    if t == ticker && b.parent() == Some(*bucket) {
+                        sum.merge(&child.counts);
+                    }
+                }
+                prop_assert_eq!(sum, item.counts, "{} {}", bucket.key(), ticker);
+            }
+        }
+        for (bucket, item) in &overall {
+            let direct = rows.iter().filter(|r| Bucket::quarter_of(r.micros).at(bucket.level) == *bucket).count();
+            prop_assert_eq!(item.counts.mentions, direct as u64);
+            if bucket.level != Level::Quarter {
+                let mut sum = Counts::default();
+                for (b, child) in &overall {
+                    if b.parent() == Some(*bucket) {
+                        sum.merge(&child.counts);
+                    }
+                }
+                prop_assert_eq!(sum, item.counts);
+            }
+        }
+        // A second run of the same hours writes nothing.
+        let again = run(&store, &rows, &hours);
+        prop_assert_eq!((again.items_written, again.items_deleted), (0, 0));
+    }
+
+    #[test]
+    fn many_runs_in_any_order_give_the_one_run_result(rows in rows(), order in any::<u64>(), splits in 1usize..6) {
+        let one = MemoryStore::default();
+        let hours: BTreeSet<Bucket> = rows.iter().map(hour_of).collect();
+        run(&one, &rows, &hours);
+
+        // The same rows arriving in another order, in several runs; each run
+        // recomputes the hours it touched from everything seen so far.
+        let mut shuffled = rows.clone();
+        let mut state = order | 1;
+        for i in (1..shuffled.len()).rev() {
+            state ^= state << 13; state ^= state >> 7; state ^= state << 17;
+            shuffled.swap(i, (state % (i as u64 + 1)) as usize);
+        }
+        let many = MemoryStore::default();
+        let chunk = shuffled.len().div_ceil(splits);
+        let mut seen = Vec::new();
+        for part in shuffled.chunks(chunk.max(1)) {
+            seen.extend_from_slice(part);
+            let touched: BTreeSet<Bucket> = part.iter().map(hour_of).collect();
+            run(&many, &seen, &touched);
+        }
+        prop_assert_eq!(snapshot(&one), snapshot(&many));
+    }
+
+    #[test]
+    fn a_late_tweet_changes_its_hour_and_the_levels_above_and_nothing_else(rows in rows(), late in 0i64..8 * 3_600) {
+        let store = MemoryStore::default();
+        let hours: BTreeSet<Bucket> = rows.iter().map(hour_of).collect();
+        run(&store, &rows, &hours);
+        let before = snapshot(&store);
+        let late = Row { micros: START + late * 1_000_000, author: Some(99), tickers: vec!["TSLA"], label: Label::Negative, compound_e4: -5_000, text: "late" };
+        let mut all = rows.clone();
+        all.push(late.clone());
+        let hour = hour_of(&late);
+        run(&store, &all, &BTreeSet::from([hour]));
+        let after = snapshot(&store);
+        let q = Bucket::quarter_of(late.micros);
+        let allowed: BTreeSet<Bucket> = Level::ALL.iter().map(|l| q.at(*l)).collect();
+        let keys: BTreeSet<&(Bucket, String)> = before.0.keys().chain(after.0.keys()).collect();
+        for key in keys {
+            if before.0.get(key) != after.0.get(key) {
+                prop_assert!(allowed.contains(&key.0), "{} changed", key.0.key());
+                prop_assert_eq!(&key.1, "TSLA");
+            }
+        }
+        for b in allowed.iter() {
+            let old = before.0.get(&(*b, "TSLA".to_string())).map_or(0, |i| i.counts.mentions);
+            prop_assert_eq!(after.0[&(*b, "TSLA".to_string())].counts.mentions, old + 1);
+            prop_assert_ne!(before.1.get(b), after.1.get(b));
+        }
+        for (b, item) in &after.1 {
+            if !allowed.contains(b) {
+                prop_assert_eq!(before.1.get(b), Some(item));
+            }
+        }
+    }
+}
+
+#[test]
+fn words_hashtags_and_authors_of_a_small_hour() {
+    let rows = vec![
+        Row {
+            micros: START,
+            author: Some(1),
+            tickers: vec!["AAPL"],
+            label: Label::Positive,
+            compound_e4: 5_000,
+            text: "great earnings beat",
+        },
+        Row {
+            micros: START + 60_000_000,
+            author: Some(1),
+            tickers: vec!["AAPL", "TSLA"],
+            label: Label::Negative,
+            compound_e4: -3_000,
+            text: "terrible earnings",
+        },
+        Row {
+            micros: START + 1_000 * 1_000_000,
+            author: None,
+            tickers: vec!["TSLA"],
+            label: Label::Neutral,
+            compound_e4: 0,
+            text: "",
+        },
+    ];
+    let mut agg = Aggregator::default();
+    agg.push_batch(&batch(&rows)).unwrap();
+    let (tickers, overall) = agg.finish();
+    let hour = Bucket::quarter_of(START).at(Level::Hour);
+    let aapl = tickers
+        .iter()
+        .find(|t| t.bucket == hour && t.ticker == "AAPL")
+        .unwrap();
+    assert_eq!(
+        aapl.counts,
+        Counts {
+            mentions: 2,
+            positive: 1,
+            negative: 1,
+            neutral: 0,
+            compound_e4: 2_000
+        }
+    );
+    assert_eq!(
+        (aapl.counts.mean_compound(), aapl.counts.positive_ratio()),
+        (0.1, 0.5)
+    );
+    assert_eq!(aapl.unique_authors, 1);
+    assert_eq!(
+        aapl.words,
+        [
+            ("earnings".to_string(), 2),
+            ("beat".into(), 1),
+            ("great".into(), 1),
+            ("terrible".into(), 1)
+        ]
+    );
+    let all = overall.iter().find(|o| o.bucket == hour).unwrap();
+    assert_eq!(
+        (all.counts.mentions, all.ticker_mentions, all.unique_authors),
+        (3, 4, 1)
+    );
+    assert_eq!(all.hashtags, [("stocks".to_string(), 3)]);
+    let quarters: Vec<String> = overall
+        .iter()
+        .filter(|o| o.bucket.level == Level::Quarter)
+        .map(|o| o.bucket.key())
+        .collect();
+    assert_eq!(quarters, ["2021-12-31-20:00", "2021-12-31-20:15"]);
+}
