@@ -445,6 +445,8 @@ pub struct LocalStack {
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     proxy: Option<tokio::task::JoinHandle<()>>,
     _state: PathBuf,
+    /// Faults the proxy injects into DynamoDB batch writes (for tests).
+    pub dynamodb_faults: Arc<crate::proxy::DynamoFaults>,
 }
 
 impl LocalStack {
@@ -480,9 +482,11 @@ impl LocalStack {
             shutdown: None,
             proxy: None,
             _state: state.to_path_buf(),
+            dynamodb_faults: Arc::default(),
         };
         configure_moto(moto_port).await?;
         let state = proxy_state(&stack.template, port, moto_port).await?;
+        stack.dynamodb_faults = state.dynamodb_faults.clone();
         listener.set_nonblocking(true)?;
         let listener = tokio::net::TcpListener::from_std(listener)?;
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();

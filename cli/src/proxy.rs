@@ -30,6 +30,118 @@ pub struct ProxyState {
     pub firehose: LocalFirehose,
     /// The fake X API recent search, answered on the same port.
     pub x_api: Arc<crate::fakex::FakeXState>,
+    /// Faults to inject into DynamoDB `BatchWriteItem` calls (tests of throttling).
+    pub dynamodb_faults: Arc<DynamoFaults>,
+}
+
+/// What the next `BatchWriteItem` call through the proxy suffers.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DynamoFault {
+    /// 400 `ProvisionedThroughputExceededException`, nothing written.
+    Throttle,
+    /// Only the first `keep` requests are written; the rest come back in `UnprocessedItems`.
+    Unprocessed { keep: usize },
+}
+
+#[derive(Debug, Default)]
+pub struct DynamoFaults {
+    pub queue: std::sync::Mutex<std::collections::VecDeque<DynamoFault>>,
+    /// Faults served so far.
+    pub served: std::sync::atomic::AtomicUsize,
+}
+
+impl DynamoFaults {
+    pub fn inject(&self, faults: impl IntoIterator<Item = DynamoFault>) {
+        self.queue
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .extend(faults);
+    }
+    fn next(&self) -> Option<DynamoFault> {
+        let f = self
+            .queue
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .pop_front();
+        if f.is_some() {
+            self.served
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+        f
+    }
+}
+
+/// Applies a fault to a `BatchWriteItem` call: a throttle answered here, or a
+/// request cut down before moto sees it and the cut part returned unprocessed.
+async fn batch_write_with_fault(
+    state: &ProxyState,
+    fault: DynamoFault,
+    mut parts: http::request::Parts,
+    body: Bytes,
+) -> Response<Full<Bytes>> {
+    let keep = match fault {
+        DynamoFault::Throttle => {
+            return json_reply(
+                StatusCode::BAD_REQUEST,
+                &[("x-amzn-errortype", "ProvisionedThroughputExceededException")],
+                &json!({"__type": "com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException",
+                        "message": "injected by the local stack: throughput exceeded"}),
+            )
+        }
+        DynamoFault::Unprocessed { keep } => keep,
+    };
+    let Ok(mut request) = serde_json::from_slice::<Value>(&body) else {
+        return forward(state, parts, body).await;
+    };
+    let mut unprocessed = serde_json::Map::new();
+    let mut kept = 0;
+    if let Some(items) = request
+        .get_mut("RequestItems")
+        .and_then(Value::as_object_mut)
+    {
+        for (table, list) in items.iter_mut() {
+            if let Some(list) = list.as_array_mut() {
+                let take = keep.saturating_sub(kept).min(list.len());
+                kept += take;
+                let rest = list.split_off(take);
+                if !rest.is_empty() {
+                    unprocessed.insert(table.clone(), Value::Array(rest));
+                }
+            }
+        }
+        items.retain(|_, v| v.as_array().is_some_and(|a| !a.is_empty()));
+    }
+    let empty = request["RequestItems"]
+        .as_object()
+        .is_none_or(|m| m.is_empty());
+    let mut reply = if empty {
+        json!({"UnprocessedItems": {}})
+    } else {
+        parts.headers.remove(http::header::CONTENT_LENGTH);
+        let resp = forward(state, parts, Bytes::from(request.to_string())).await;
+        let (rparts, rbody) = resp.into_parts();
+        let bytes = rbody
+            .collect()
+            .await
+            .map(|b| b.to_bytes())
+            .unwrap_or_default();
+        if !rparts.status.is_success() {
+            return Response::from_parts(rparts, Full::new(bytes));
+        }
+        serde_json::from_slice(&bytes).unwrap_or_else(|_| json!({}))
+    };
+    if let Some(obj) = reply.as_object_mut() {
+        let slot = obj.entry("UnprocessedItems").or_insert_with(|| json!({}));
+        if let Some(map) = slot.as_object_mut() {
+            for (table, rest) in unprocessed {
+                let list = map.entry(table).or_insert_with(|| json!([]));
+                if let (Some(list), Some(rest)) = (list.as_array_mut(), rest.as_array()) {
+                    list.extend(rest.iter().cloned());
+                }
+            }
+        }
+    }
+    json_reply(StatusCode::OK, &[], &reply)
 }
 
 impl ProxyState {
@@ -50,6 +162,7 @@ impl ProxyState {
                 token: crate::local::LOCAL_X_TOKEN.to_string(),
                 ..Default::default()
             }),
+            dynamodb_faults: Arc::default(),
         }
     }
 }
@@ -152,6 +265,11 @@ async fn handle(
             .get("x-amz-target")
             .and_then(|v| v.to_str().ok())
             .unwrap_or_default();
+        if target == "DynamoDB_20120810.BatchWriteItem" {
+            if let Some(fault) = state.dynamodb_faults.next() {
+                return Ok(batch_write_with_fault(&state, fault, parts, body).await);
+            }
+        }
         let firehose_op = match target {
             "Firehose_20150804.PutRecordBatch" => Some(true),
             "Firehose_20150804.PutRecord" => Some(false),

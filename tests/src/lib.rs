@@ -91,3 +91,52 @@ pub async fn list_keys(s3: &aws_sdk_s3::Client, bucket: &str, prefix: &str) -> R
 pub async fn get_object(s3: &aws_sdk_s3::Client, bucket: &str, key: &str) -> Result<Vec<u8>> {
     Ok(tickerpulse_aws::lake::read_object(s3, bucket, key).await?)
 }
+
+/// A full enriched record, as transform writes it to the raw zone.
+pub fn enriched(
+    id: &str,
+    created_at: &str,
+    text: &str,
+    tickers: &[&str],
+    watched: &[&str],
+    sentiment: (f64, &str),
+) -> serde_json::Value {
+    serde_json::json!({
+        "schema_version": 1,
+        "tweet_id": id,
+        "created_at": created_at,
+        "author_id": format!("a{id}"),
+        "author_username": format!("user{id}"),
+        "author_verified": false,
+        "author_followers": 150,
+        "author_created_at": "2015-01-01T00:00:00.000Z",
+        "text": text,
+        "lang": "en",
+        "tickers": tickers,
+        "watched_tickers": watched,
+        "hashtags": ["stocks"],
+        "mentions": [],
+        "urls": [],
+        "retweet_count": 1,
+        "reply_count": 0,
+        "like_count": 3,
+        "quote_count": 0,
+        "is_retweet": false,
+        "is_reply": false,
+        "is_quote": false,
+        "sentiment": {"compound": sentiment.0, "pos": 0.4, "neu": 0.6, "neg": 0.0,
+                      "label": sentiment.1, "mode": "vader", "scorer": "tickerpulse-vader 3.3.2"},
+        "arrival_ms": 1_586_912_626_000i64
+    })
+}
+
+/// JSON lines, gzipped, as Firehose writes them.
+pub fn gzip_lines(lines: &[String]) -> Vec<u8> {
+    use std::io::Write;
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    for l in lines {
+        let _ = gz.write_all(l.as_bytes());
+        let _ = gz.write_all(b"\n");
+    }
+    gz.finish().unwrap_or_default()
+}

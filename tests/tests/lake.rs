@@ -9,9 +9,8 @@ use arrow_array::Array;
 use arrow_array::RecordBatch;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::process::Command;
-use tickerpulse_e2e::{clients, list_keys, root, scratch_dir, start_stack};
+use tickerpulse_e2e::{clients, gzip_lines, list_keys, root, scratch_dir, start_stack};
 use tickerpulse_fn_clean::{CleanResult, PartitionTask as CleanTask};
 use tickerpulse_fn_compact::{CompactResult, PartitionTask};
 
@@ -19,35 +18,9 @@ const RAW: &str = "tickerpulse-raw-123456789012-us-east-1";
 const STAGE: &str = "tickerpulse-stage-123456789012-us-east-1";
 const PARTITION: &str = "year=2020/month=04/day=15/hour=01";
 
-/// A full enriched record, as transform writes it.
 fn tweet(id: &str, minute: u32, text: &str, tickers: &[&str], watched: &[&str]) -> Value {
-    json!({
-        "schema_version": 1,
-        "tweet_id": id,
-        "created_at": format!("2020-04-15T01:{minute:02}:00.000Z"),
-        "author_id": format!("a{id}"),
-        "author_username": format!("user{id}"),
-        "author_verified": false,
-        "author_followers": 150,
-        "author_created_at": "2015-01-01T00:00:00.000Z",
-        "text": text,
-        "lang": "en",
-        "tickers": tickers,
-        "watched_tickers": watched,
-        "hashtags": ["stocks"],
-        "mentions": [],
-        "urls": [],
-        "retweet_count": 1,
-        "reply_count": 0,
-        "like_count": 3,
-        "quote_count": 0,
-        "is_retweet": false,
-        "is_reply": false,
-        "is_quote": false,
-        "sentiment": {"compound": 0.6249, "pos": 0.4, "neu": 0.6, "neg": 0.0,
-                      "label": "positive", "mode": "vader", "scorer": "tickerpulse-vader 3.3.2"},
-        "arrival_ms": 1_586_912_626_000i64
-    })
+    let created = format!("2020-04-15T01:{minute:02}:00.000Z");
+    tickerpulse_e2e::enriched(id, &created, text, tickers, watched, (0.6249, "positive"))
 }
 
 /// Only the fields the schema requires.
@@ -63,15 +36,6 @@ fn minimal(id: &str) -> Value {
         "sentiment": {"compound": 0.0, "pos": 0.0, "neu": 1.0, "neg": 0.0,
                       "label": "neutral", "mode": "vader", "scorer": "tickerpulse-vader 3.3.2"}
     })
-}
-
-fn gzip_lines(lines: &[String]) -> Vec<u8> {
-    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-    for l in lines {
-        gz.write_all(l.as_bytes()).unwrap();
-        gz.write_all(b"\n").unwrap();
-    }
-    gz.finish().unwrap()
 }
 
 async fn put(s3: &aws_sdk_s3::Client, name: &str, body: Vec<u8>) {

@@ -5,6 +5,7 @@
 //! order and however the data was split into runs.
 
 pub mod level;
+pub mod output;
 pub mod serving;
 pub mod sketch;
 pub mod words;

@@ -39,6 +39,14 @@ impl Changes {
     }
 }
 
+/// What `apply` did, and every item it recomputed (for the analytics zone).
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct Applied {
+    pub stats: ApplyStats,
+    pub tickers: Vec<TickerSummary>,
+    pub overall: Vec<OverallSummary>,
+}
+
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ApplyStats {
     pub items_written: u64,
@@ -52,8 +60,10 @@ fn diff_tickers(
     desired: Vec<TickerSummary>,
     existing: Vec<TickerSummary>,
     changes: &mut Changes,
-    stats: &mut ApplyStats,
+    applied: &mut Applied,
 ) {
+    applied.tickers.extend(desired.iter().cloned());
+    let stats = &mut applied.stats;
     let mut existing: BTreeMap<String, TickerSummary> = existing
         .into_iter()
         .map(|i| (i.ticker.clone(), i))
@@ -78,8 +88,10 @@ fn diff_overall(
     desired: Option<OverallSummary>,
     existing: Option<OverallSummary>,
     changes: &mut Changes,
-    stats: &mut ApplyStats,
+    applied: &mut Applied,
 ) {
+    applied.overall.extend(desired.iter().cloned());
+    let stats = &mut applied.stats;
     match (desired, existing) {
         (Some(d), Some(e)) if d == e => stats.items_unchanged += 1,
         (Some(d), _) => {
@@ -102,8 +114,8 @@ pub async fn apply<S: SummaryStore>(
     hours: &BTreeSet<Bucket>,
     tickers: Vec<TickerSummary>,
     overall: Vec<OverallSummary>,
-) -> Result<ApplyStats, S::Error> {
-    let mut stats = ApplyStats::default();
+) -> Result<Applied, S::Error> {
+    let mut applied = Applied::default();
     let mut fresh_t: BTreeMap<Bucket, Vec<TickerSummary>> = BTreeMap::new();
     for t in tickers {
         fresh_t.entry(t.bucket).or_default().push(t);
@@ -115,17 +127,17 @@ pub async fn apply<S: SummaryStore>(
     let mut changes = Changes::default();
     for &hour in hours {
         for bucket in std::iter::once(hour).chain(hour.children()) {
-            stats.buckets += 1;
+            applied.stats.buckets += 1;
             let desired = fresh_t.remove(&bucket).unwrap_or_default();
             let existing = store.ticker_items(bucket).await?;
-            diff_tickers(bucket, desired, existing, &mut changes, &mut stats);
+            diff_tickers(bucket, desired, existing, &mut changes, &mut applied);
             let existing = store.overall_item(bucket).await?;
             diff_overall(
                 bucket,
                 fresh_o.remove(&bucket),
                 existing,
                 &mut changes,
-                &mut stats,
+                &mut applied,
             );
         }
     }
@@ -137,7 +149,7 @@ pub async fn apply<S: SummaryStore>(
         let parents: BTreeSet<Bucket> = changed.iter().map(|b| b.at(level)).collect();
         let mut changes = Changes::default();
         for &parent in &parents {
-            stats.buckets += 1;
+            applied.stats.buckets += 1;
             let mut child_t = Vec::new();
             let mut child_o = Vec::new();
             for child in parent.children() {
@@ -146,20 +158,20 @@ pub async fn apply<S: SummaryStore>(
             }
             let desired = roll_up_tickers(parent, &child_t);
             let existing = store.ticker_items(parent).await?;
-            diff_tickers(parent, desired, existing, &mut changes, &mut stats);
+            diff_tickers(parent, desired, existing, &mut changes, &mut applied);
             let existing = store.overall_item(parent).await?;
             diff_overall(
                 parent,
                 roll_up_overall(parent, &child_o),
                 existing,
                 &mut changes,
-                &mut stats,
+                &mut applied,
             );
         }
         store.write(&changes).await?;
         changed = parents;
     }
-    Ok(stats)
+    Ok(applied)
 }
 
 /// A store in memory, for tests and the benchmark.

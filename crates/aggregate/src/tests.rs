@@ -113,7 +113,7 @@ fn run(store: &MemoryStore, seen: &[Row], hours: &BTreeSet<Bucket>) -> serving::
     let mut agg = Aggregator::default();
     agg.push_batch(&batch(&of_hours)).expect("push");
     let (t, o) = agg.finish();
-    block_on(apply(store, hours, t, o)).expect("apply")
+    block_on(apply(store, hours, t, o)).expect("apply").stats
 }
 
 fn snapshot(

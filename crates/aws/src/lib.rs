@@ -8,6 +8,7 @@ pub mod firehose;
 pub mod lake;
 pub mod lambda;
 pub mod sdk;
+pub mod serving;
 pub mod state;
 pub mod watchlist;
 

@@ -65,3 +65,167 @@ impl CursorStore for DynamoCursors {
         }
     }
 }
+
+/// The ledger of stage 2 partitions aggregated so far: partition, the ETag of
+/// the cleaned file aggregated, and the run that did it. A partition whose
+/// file has the same ETag is unchanged and skipped.
+pub struct Ledger {
+    pub client: aws_sdk_dynamodb::Client,
+    pub table: String,
+}
+
+pub const LEDGER_PK: &str = "ledger#stage2";
+pub const RUNS_PK: &str = "runs";
+
+impl Ledger {
+    /// ETags recorded for these partitions (absent: never aggregated).
+    pub async fn etags(
+        &self,
+        partitions: &[String],
+    ) -> Result<std::collections::HashMap<String, String>, HandlerError> {
+        use aws_sdk_dynamodb::types::KeysAndAttributes;
+        let mut out = std::collections::HashMap::new();
+        for chunk in partitions.chunks(100) {
+            let keys: Vec<_> = chunk
+                .iter()
+                .collect::<std::collections::BTreeSet<_>>()
+                .into_iter()
+                .map(|p| {
+                    std::collections::HashMap::from([
+                        ("PK".to_string(), AttributeValue::S(LEDGER_PK.into())),
+                        ("SK".to_string(), AttributeValue::S(p.clone())),
+                    ])
+                })
+                .collect();
+            let mut request = Some(
+                KeysAndAttributes::builder()
+                    .set_keys(Some(keys))
+                    .consistent_read(true)
+                    .build()
+                    .map_err(|e| HandlerError::Fatal(format!("ledger read: {e}")))?,
+            );
+            let mut attempt = 0;
+            while let Some(keys) = request.take() {
+                let got = self
+                    .client
+                    .batch_get_item()
+                    .request_items(&self.table, keys)
+                    .send()
+                    .await
+                    .map_err(|e| HandlerError::from_sdk("reading the partition ledger", e))?;
+                for item in got
+                    .responses()
+                    .and_then(|r| r.get(&self.table))
+                    .into_iter()
+                    .flatten()
+                {
+                    if let (Some(AttributeValue::S(p)), Some(AttributeValue::S(etag))) =
+                        (item.get("SK"), item.get("ETag"))
+                    {
+                        out.insert(p.clone(), etag.clone());
+                    }
+                }
+                request = got
+                    .unprocessed_keys()
+                    .and_then(|u| u.get(&self.table))
+                    .filter(|k| !k.keys().is_empty())
+                    .cloned();
+                if request.is_some() {
+                    attempt += 1;
+                    tokio::time::sleep(crate::serving::backoff(attempt)).await;
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Records partitions as aggregated by `run_id` with their files' ETags.
+    pub async fn record(
+        &self,
+        entries: &[(String, String)],
+        run_id: &str,
+        now: &str,
+    ) -> Result<(), HandlerError> {
+        let mut requests = Vec::with_capacity(entries.len());
+        for (partition, etag) in entries {
+            let item = std::collections::HashMap::from([
+                ("PK".to_string(), AttributeValue::S(LEDGER_PK.into())),
+                ("SK".to_string(), AttributeValue::S(partition.clone())),
+                ("ETag".to_string(), AttributeValue::S(etag.clone())),
+                ("RunId".to_string(), AttributeValue::S(run_id.into())),
+                ("AggregatedAt".to_string(), AttributeValue::S(now.into())),
+            ]);
+            requests.push((self.table.clone(), crate::serving::put(item)?));
+        }
+        crate::serving::batch_write(&self.client, requests).await?;
+        Ok(())
+    }
+}
+
+/// One pipeline run as the API shows it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct RunRecord {
+    pub run_id: String,
+    pub started_at: String,
+    pub ended_at: String,
+    /// `succeeded`, `partial` or `failed`.
+    pub status: String,
+    pub partitions: u64,
+    pub partitions_changed: u64,
+    pub rows_in: u64,
+    pub items_written: u64,
+    pub items_deleted: u64,
+    pub recent_tweets_written: u64,
+    pub error: Option<String>,
+}
+
+/// Run records: `PK = runs`, `SK = <started_at>#<run_id>`, newest last; kept 90 days.
+pub async fn put_run(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+    run: &RunRecord,
+) -> Result<(), HandlerError> {
+    let n = |v: u64| AttributeValue::N(v.to_string());
+    let expires = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+        + 90 * 86_400;
+    let mut item = std::collections::HashMap::from([
+        ("PK".to_string(), AttributeValue::S(RUNS_PK.into())),
+        (
+            "SK".to_string(),
+            AttributeValue::S(format!("{}#{}", run.started_at, run.run_id)),
+        ),
+        ("RunId".to_string(), AttributeValue::S(run.run_id.clone())),
+        (
+            "StartedAt".to_string(),
+            AttributeValue::S(run.started_at.clone()),
+        ),
+        (
+            "EndedAt".to_string(),
+            AttributeValue::S(run.ended_at.clone()),
+        ),
+        ("Status".to_string(), AttributeValue::S(run.status.clone())),
+        ("Partitions".to_string(), n(run.partitions)),
+        ("PartitionsChanged".to_string(), n(run.partitions_changed)),
+        ("RowsIn".to_string(), n(run.rows_in)),
+        ("ItemsWritten".to_string(), n(run.items_written)),
+        ("ItemsDeleted".to_string(), n(run.items_deleted)),
+        (
+            "RecentTweetsWritten".to_string(),
+            n(run.recent_tweets_written),
+        ),
+        ("ExpiresAt".to_string(), n(expires)),
+    ]);
+    if let Some(e) = &run.error {
+        item.insert("Error".into(), AttributeValue::S(e.clone()));
+    }
+    client
+        .put_item()
+        .table_name(table)
+        .set_item(Some(item))
+        .send()
+        .await
+        .map_err(|e| HandlerError::from_sdk("recording the run", e))?;
+    Ok(())
+}

@@ -1,0 +1,303 @@
+//! The DynamoDB serving tables: ticker summaries (with the per-ticker time
+//! series index), overall summaries and recent tweets. Writes go through
+//! `BatchWriteItem` in chunks of 25; unprocessed items and throttling are
+//! retried with exponential backoff and full jitter, so a throttled table
+//! slows a run down rather than failing it or losing writes.
+
+use crate::HandlerError;
+use aws_sdk_dynamodb::types::{AttributeValue, DeleteRequest, PutRequest, WriteRequest};
+use std::collections::HashMap;
+use std::time::Duration;
+use tickerpulse_aggregate::serving::{Changes, SummaryStore};
+use tickerpulse_aggregate::{AuthorSketch, Bucket, Counts, OverallSummary, TickerSummary};
+
+/// `BatchWriteItem` takes at most 25 requests.
+pub const BATCH_WRITE_MAX: usize = 25;
+/// Attempts for one chunk before the run gives up (as a retryable error).
+pub const WRITE_ATTEMPTS: u32 = 16;
+
+type Item = HashMap<String, AttributeValue>;
+
+fn s(v: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(v.into())
+}
+fn n(v: impl ToString) -> AttributeValue {
+    AttributeValue::N(v.to_string())
+}
+
+fn counts_attrs(item: &mut Item, c: &Counts) {
+    item.insert("Mentions".into(), n(c.mentions));
+    item.insert("Positive".into(), n(c.positive));
+    item.insert("Negative".into(), n(c.negative));
+    item.insert("Neutral".into(), n(c.neutral));
+    item.insert("CompoundSumE4".into(), n(c.compound_e4));
+    item.insert("PositiveRatio".into(), n(c.positive_ratio()));
+    item.insert("NegativeRatio".into(), n(c.negative_ratio()));
+    item.insert("NeutralRatio".into(), n(c.neutral_ratio()));
+    item.insert("MeanCompound".into(), n(c.mean_compound()));
+}
+
+fn counted(list: &[(String, u64)]) -> AttributeValue {
+    AttributeValue::M(list.iter().map(|(w, c)| (w.clone(), n(c))).collect())
+}
+
+pub fn ticker_item(t: &TickerSummary, run_id: &str) -> Item {
+    let mut item = Item::new();
+    item.insert("DetailLevel".into(), s(t.bucket.key()));
+    item.insert("Ticker".into(), s(&t.ticker));
+    item.insert(
+        "TickerDetail".into(),
+        s(format!("{}_{}", t.ticker, t.bucket.level.series_suffix())),
+    );
+    item.insert("Timestamp".into(), s(t.bucket.timestamp()));
+    item.insert("Level".into(), s(t.bucket.level.name()));
+    counts_attrs(&mut item, &t.counts);
+    item.insert("UniqueAuthors".into(), n(t.unique_authors));
+    item.insert(
+        "AuthorsSketch".into(),
+        AttributeValue::B(t.authors.to_bytes().into()),
+    );
+    item.insert("Words".into(), counted(&t.words));
+    item.insert("RunId".into(), s(run_id));
+    item
+}
+
+pub fn overall_item(o: &OverallSummary, run_id: &str) -> Item {
+    let mut item = Item::new();
+    item.insert("DetailLevel".into(), s(o.bucket.key()));
+    item.insert("Timestamp".into(), s(o.bucket.timestamp()));
+    item.insert("Level".into(), s(o.bucket.level.name()));
+    counts_attrs(&mut item, &o.counts);
+    item.insert("TickerMentions".into(), n(o.ticker_mentions));
+    item.insert("UniqueAuthors".into(), n(o.unique_authors));
+    item.insert(
+        "AuthorsSketch".into(),
+        AttributeValue::B(o.authors.to_bytes().into()),
+    );
+    item.insert("Hashtags".into(), counted(&o.hashtags));
+    item.insert("Words".into(), counted(&o.words));
+    item.insert("RunId".into(), s(run_id));
+    item
+}
+
+fn get_n<T: std::str::FromStr>(item: &Item, key: &str) -> Option<T> {
+    item.get(key)?.as_n().ok()?.parse().ok()
+}
+
+fn get_counts(item: &Item) -> Option<Counts> {
+    Some(Counts {
+        mentions: get_n(item, "Mentions")?,
+        positive: get_n(item, "Positive")?,
+        negative: get_n(item, "Negative")?,
+        neutral: get_n(item, "Neutral")?,
+        compound_e4: get_n(item, "CompoundSumE4")?,
+    })
+}
+
+fn get_counted(item: &Item, key: &str) -> Vec<(String, u64)> {
+    let mut v: Vec<(String, u64)> = item
+        .get(key)
+        .and_then(|a| a.as_m().ok())
+        .map(|m| {
+            m.iter()
+                .filter_map(|(w, c)| Some((w.clone(), c.as_n().ok()?.parse().ok()?)))
+                .collect()
+        })
+        .unwrap_or_default();
+    v.sort_unstable_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    v
+}
+
+fn get_sketch(item: &Item) -> AuthorSketch {
+    item.get("AuthorsSketch")
+        .and_then(|b| b.as_b().ok())
+        .and_then(|b| AuthorSketch::from_bytes(b.as_ref()))
+        .unwrap_or_default()
+}
+
+pub fn parse_ticker_item(item: &Item) -> Option<TickerSummary> {
+    Some(TickerSummary {
+        bucket: Bucket::parse(item.get("DetailLevel")?.as_s().ok()?)?,
+        ticker: item.get("Ticker")?.as_s().ok()?.clone(),
+        counts: get_counts(item)?,
+        unique_authors: get_n(item, "UniqueAuthors")?,
+        authors: get_sketch(item),
+        words: get_counted(item, "Words"),
+    })
+}
+
+pub fn parse_overall_item(item: &Item) -> Option<OverallSummary> {
+    Some(OverallSummary {
+        bucket: Bucket::parse(item.get("DetailLevel")?.as_s().ok()?)?,
+        counts: get_counts(item)?,
+        ticker_mentions: get_n(item, "TickerMentions")?,
+        unique_authors: get_n(item, "UniqueAuthors")?,
+        authors: get_sketch(item),
+        hashtags: get_counted(item, "Hashtags"),
+        words: get_counted(item, "Words"),
+    })
+}
+
+/// Full-jitter exponential backoff: a random wait in [0, min(cap, base * 2^attempt)].
+pub fn backoff(attempt: u32) -> Duration {
+    let cap_ms = 5_000u64.min(50u64 << attempt.min(16));
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos() as u64);
+    let mut x = nanos ^ (u64::from(attempt) << 32) ^ 0x9E37_79B9_7F4A_7C15;
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    Duration::from_millis(x % (cap_ms + 1))
+}
+
+/// What a batch writer did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct WriteStats {
+    pub requests: u64,
+    pub calls: u64,
+    pub retries: u64,
+}
+
+/// Writes every request (puts and deletes, any tables), 25 per call, retrying
+/// unprocessed items and throttling until all are written.
+pub async fn batch_write(
+    client: &aws_sdk_dynamodb::Client,
+    requests: Vec<(String, WriteRequest)>,
+) -> Result<WriteStats, HandlerError> {
+    let mut stats = WriteStats::default();
+    for chunk in requests.chunks(BATCH_WRITE_MAX) {
+        let mut pending: HashMap<String, Vec<WriteRequest>> = HashMap::new();
+        for (table, r) in chunk {
+            pending.entry(table.clone()).or_default().push(r.clone());
+        }
+        stats.requests += chunk.len() as u64;
+        let mut attempt = 0;
+        while !pending.is_empty() {
+            stats.calls += 1;
+            let result = client
+                .batch_write_item()
+                .set_request_items(Some(pending.clone()))
+                .send()
+                .await;
+            match result {
+                Ok(out) => {
+                    pending = out.unprocessed_items.unwrap_or_default();
+                    pending.retain(|_, v| !v.is_empty());
+                }
+                Err(e) => match HandlerError::from_sdk("writing the serving tables", e) {
+                    HandlerError::Retryable(msg) => {
+                        tracing::warn!(attempt, %msg, "throttled or unavailable; backing off");
+                    }
+                    fatal => return Err(fatal),
+                },
+            }
+            if pending.is_empty() {
+                break;
+            }
+            attempt += 1;
+            stats.retries += 1;
+            if attempt >= WRITE_ATTEMPTS {
+                return Err(HandlerError::Retryable(format!(
+                    "{} writes still unprocessed after {attempt} attempts",
+                    pending.values().map(Vec::len).sum::<usize>()
+                )));
+            }
+            tokio::time::sleep(backoff(attempt)).await;
+        }
+    }
+    Ok(stats)
+}
+
+pub fn put(item: Item) -> Result<WriteRequest, HandlerError> {
+    let request = PutRequest::builder()
+        .set_item(Some(item))
+        .build()
+        .map_err(|e| HandlerError::Fatal(format!("building a put request: {e}")))?;
+    Ok(WriteRequest::builder().put_request(request).build())
+}
+
+pub fn delete(key: Item) -> Result<WriteRequest, HandlerError> {
+    let request = DeleteRequest::builder()
+        .set_key(Some(key))
+        .build()
+        .map_err(|e| HandlerError::Fatal(format!("building a delete request: {e}")))?;
+    Ok(WriteRequest::builder().delete_request(request).build())
+}
+
+/// The ticker and overall summary tables.
+pub struct DynamoSummaries {
+    pub client: aws_sdk_dynamodb::Client,
+    pub ticker_table: String,
+    pub overall_table: String,
+    pub run_id: String,
+    pub stats: std::sync::Mutex<WriteStats>,
+}
+
+impl SummaryStore for DynamoSummaries {
+    type Error = HandlerError;
+
+    async fn ticker_items(&self, bucket: Bucket) -> Result<Vec<TickerSummary>, HandlerError> {
+        let mut out = Vec::new();
+        let mut pages = self
+            .client
+            .query()
+            .table_name(&self.ticker_table)
+            .key_condition_expression("DetailLevel = :k")
+            .expression_attribute_values(":k", s(bucket.key()))
+            .consistent_read(true)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| HandlerError::from_sdk("reading ticker summaries", e))?;
+            out.extend(page.items().iter().filter_map(parse_ticker_item));
+        }
+        Ok(out)
+    }
+
+    async fn overall_item(&self, bucket: Bucket) -> Result<Option<OverallSummary>, HandlerError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.overall_table)
+            .key("DetailLevel", s(bucket.key()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| HandlerError::from_sdk("reading an overall summary", e))?;
+        Ok(out.item().and_then(parse_overall_item))
+    }
+
+    async fn write(&self, changes: &Changes) -> Result<(), HandlerError> {
+        let mut requests = Vec::with_capacity(changes.len());
+        for t in &changes.ticker_puts {
+            requests.push((
+                self.ticker_table.clone(),
+                put(ticker_item(t, &self.run_id))?,
+            ));
+        }
+        for (bucket, ticker) in &changes.ticker_deletes {
+            let key = HashMap::from([
+                ("DetailLevel".to_string(), s(bucket.key())),
+                ("Ticker".to_string(), s(ticker)),
+            ]);
+            requests.push((self.ticker_table.clone(), delete(key)?));
+        }
+        for o in &changes.overall_puts {
+            requests.push((
+                self.overall_table.clone(),
+                put(overall_item(o, &self.run_id))?,
+            ));
+        }
+        for bucket in &changes.overall_deletes {
+            let key = HashMap::from([("DetailLevel".to_string(), s(bucket.key()))]);
+            requests.push((self.overall_table.clone(), delete(key)?));
+        }
+        let written = batch_write(&self.client, requests).await?;
+        let mut stats = self.stats.lock().unwrap_or_else(|e| e.into_inner());
+        stats.requests += written.requests;
+        stats.calls += written.calls;
+        stats.retries += written.retries;
+        Ok(())
+    }
+}

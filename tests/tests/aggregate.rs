@@ -1,0 +1,385 @@
+//! Aggregation end to end on the local stack: raw tweets through the real
+//! compact, clean and aggregate handlers into the DynamoDB serving tables,
+//! with exact values at every level, a rerun that writes nothing, a late tweet
+//! that changes only its hour and the levels above, and a throttled table
+//! (throttling errors and unprocessed items injected into `BatchWriteItem`)
+//! that slows the run without losing a write.
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use serde_json::Value;
+use std::collections::HashMap;
+use tickerpulse::proxy::DynamoFault;
+use tickerpulse_e2e::{clients, enriched, gzip_lines, list_keys, start_stack};
+use tickerpulse_fn_aggregate::{AggregateRequest, AggregateResult};
+
+const RAW: &str = "tickerpulse-raw-123456789012-us-east-1";
+const ANALYTICS: &str = "tickerpulse-analytics-123456789012-us-east-1";
+const TICKERS: &str = "tickerpulse-ticker-summary";
+const OVERALL: &str = "tickerpulse-overall-summary";
+const RECENT: &str = "tickerpulse-recent-tweets";
+const STATE: &str = "tickerpulse-state";
+const H1: &str = "year=2020/month=04/day=15/hour=01";
+const H2: &str = "year=2020/month=04/day=15/hour=02";
+
+fn line(id: &str, at: &str, text: &str, watched: &[&str], sentiment: (f64, &str)) -> String {
+    enriched(id, at, text, watched, watched, sentiment).to_string()
+}
+
+async fn put_raw(s3: &aws_sdk_s3::Client, partition: &str, name: &str, lines: &[String]) {
+    s3.put_object()
+        .bucket(RAW)
+        .key(format!("raw/tweets/{partition}/{name}"))
+        .body(gzip_lines(lines).into())
+        .send()
+        .await
+        .unwrap();
+}
+
+type Item = HashMap<String, AttributeValue>;
+
+async fn ticker(db: &aws_sdk_dynamodb::Client, level: &str, symbol: &str) -> Option<Item> {
+    db.get_item()
+        .table_name(TICKERS)
+        .key("DetailLevel", AttributeValue::S(level.into()))
+        .key("Ticker", AttributeValue::S(symbol.into()))
+        .send()
+        .await
+        .unwrap()
+        .item
+}
+
+async fn overall(db: &aws_sdk_dynamodb::Client, level: &str) -> Item {
+    db.get_item()
+        .table_name(OVERALL)
+        .key("DetailLevel", AttributeValue::S(level.into()))
+        .send()
+        .await
+        .unwrap()
+        .item
+        .unwrap_or_else(|| panic!("no overall item {level}"))
+}
+
+fn num(item: &Item, key: &str) -> f64 {
+    item.get(key)
+        .and_then(|v| v.as_n().ok())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{key} missing in {item:?}"))
+}
+
+/// (mentions, positive, negative, neutral) of a ticker item.
+async fn counts(db: &aws_sdk_dynamodb::Client, level: &str, symbol: &str) -> (f64, f64, f64, f64) {
+    let i = ticker(db, level, symbol)
+        .await
+        .unwrap_or_else(|| panic!("no {symbol} item at {level}"));
+    (
+        num(&i, "Mentions"),
+        num(&i, "Positive"),
+        num(&i, "Negative"),
+        num(&i, "Neutral"),
+    )
+}
+
+async fn compact_and_clean(env: &std::collections::BTreeMap<String, String>, partition: &str) {
+    let compact = tickerpulse_fn_compact::Function::from_env(env)
+        .await
+        .unwrap();
+    let clean = tickerpulse_fn_clean::Function::from_env(env).await.unwrap();
+    compact
+        .handle(tickerpulse_fn_compact::PartitionTask {
+            partition: partition.into(),
+        })
+        .await
+        .unwrap();
+    clean
+        .handle(tickerpulse_fn_clean::PartitionTask {
+            partition: partition.into(),
+        })
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serving_tables_exact_incremental_idempotent_and_throttle_proof() {
+    let stack = start_stack("aggregate")
+        .await
+        .expect("starting the local stack");
+    let c = clients(&stack).await.unwrap();
+    let env = stack.env().unwrap();
+    let db = &c.dynamodb;
+
+    put_raw(
+        &c.s3,
+        H1,
+        "a.gz",
+        &[
+            line(
+                "2001",
+                "2020-04-15T01:05:00.000Z",
+                "$TSLA strong deliveries",
+                &["TSLA"],
+                (0.5106, "positive"),
+            ),
+            line(
+                "2002",
+                "2020-04-15T01:20:00.000Z",
+                "$TSLA $AAPL weak guidance",
+                &["TSLA", "AAPL"],
+                (-0.4404, "negative"),
+            ),
+            line(
+                "2003",
+                "2020-04-15T01:50:00.000Z",
+                "$AAPL flat open",
+                &["AAPL"],
+                (0.0, "neutral"),
+            ),
+            line(
+                "2004",
+                "2020-04-15T01:51:00.000Z",
+                "GIVEAWAY retweet & follow $AAPL",
+                &["AAPL"],
+                (0.3, "positive"),
+            ),
+        ],
+    )
+    .await;
+    put_raw(
+        &c.s3,
+        H2,
+        "a.gz",
+        &[
+            line(
+                "2005",
+                "2020-04-15T02:05:00.000Z",
+                "$TSLA breaking out",
+                &["TSLA"],
+                (0.3182, "positive"),
+            ),
+            line(
+                "2006",
+                "2020-04-15T02:10:00.000Z",
+                "$MSFT downgraded",
+                &["MSFT"],
+                (-0.2732, "negative"),
+            ),
+        ],
+    )
+    .await;
+    for p in [H1, H2] {
+        compact_and_clean(&env, p).await;
+    }
+    let aggregate = tickerpulse_fn_aggregate::Function::from_env(&env)
+        .await
+        .unwrap();
+    let request = |run: &str, partitions: &[&str]| AggregateRequest {
+        partitions: partitions.iter().map(|p| p.to_string()).collect(),
+        run_id: Some(run.into()),
+    };
+    let r1: AggregateResult = aggregate.handle(request("r1", &[H1, H2])).await.unwrap();
+    assert_eq!((r1.partitions_changed, r1.rows_in), (2, 5), "{r1:?}");
+    assert_eq!(r1.recent_tweets_written, 5);
+
+    // Exact values at every level (the spam tweet 2004 is not counted).
+    assert_eq!(
+        counts(db, "2020-04-15-01:00", "TSLA").await,
+        (1.0, 1.0, 0.0, 0.0)
+    );
+    assert_eq!(
+        counts(db, "2020-04-15-01:15", "TSLA").await,
+        (1.0, 0.0, 1.0, 0.0)
+    );
+    assert_eq!(
+        counts(db, "2020-04-15-01", "TSLA").await,
+        (2.0, 1.0, 1.0, 0.0)
+    );
+    assert_eq!(
+        counts(db, "2020-04-15-01", "AAPL").await,
+        (2.0, 0.0, 1.0, 1.0)
+    );
+    assert_eq!(
+        counts(db, "2020-04-15-02", "TSLA").await,
+        (1.0, 1.0, 0.0, 0.0)
+    );
+    for level in ["2020-04-15", "2020-04", "2020"] {
+        assert_eq!(
+            counts(db, level, "TSLA").await,
+            (3.0, 2.0, 1.0, 0.0),
+            "{level}"
+        );
+        assert_eq!(
+            counts(db, level, "AAPL").await,
+            (2.0, 0.0, 1.0, 1.0),
+            "{level}"
+        );
+        assert_eq!(
+            counts(db, level, "MSFT").await,
+            (1.0, 0.0, 1.0, 0.0),
+            "{level}"
+        );
+    }
+    let tsla_hour = ticker(db, "2020-04-15-01", "TSLA").await.unwrap();
+    assert_eq!(num(&tsla_hour, "MeanCompound"), 0.0351); // (0.5106 - 0.4404) / 2
+    assert_eq!(num(&tsla_hour, "PositiveRatio"), 0.5);
+    assert_eq!(num(&tsla_hour, "UniqueAuthors"), 2.0);
+    assert_eq!(tsla_hour["TickerDetail"].as_s().unwrap(), "TSLA_HOURLY");
+    let day = overall(db, "2020-04-15").await;
+    assert_eq!(
+        (num(&day, "Mentions"), num(&day, "TickerMentions")),
+        (5.0, 6.0)
+    );
+    assert_eq!(num(&day, "UniqueAuthors"), 5.0);
+    assert_eq!(
+        num(
+            &day["Hashtags"]
+                .as_m()
+                .unwrap()
+                .clone()
+                .into_iter()
+                .collect::<Item>(),
+            "stocks"
+        ),
+        5.0
+    );
+
+    // The per-ticker time series, through the GSI.
+    let series = db
+        .query()
+        .table_name(TICKERS)
+        .index_name("TickerDetail-Timestamp")
+        .key_condition_expression("TickerDetail = :t")
+        .expression_attribute_values(":t", AttributeValue::S("TSLA_HOURLY".into()))
+        .send()
+        .await
+        .unwrap();
+    let stamps: Vec<&str> = series
+        .items()
+        .iter()
+        .map(|i| i["Timestamp"].as_s().unwrap().as_str())
+        .collect();
+    assert_eq!(stamps, ["2020-04-15T01:00:00Z", "2020-04-15T02:00:00Z"]);
+
+    // Recent tweets, spread over the five shards.
+    let mut recent = Vec::new();
+    for shard in 0..5 {
+        let page = db
+            .query()
+            .table_name(RECENT)
+            .key_condition_expression("Shard = :s")
+            .expression_attribute_values(":s", AttributeValue::N(shard.to_string()))
+            .send()
+            .await
+            .unwrap();
+        recent.extend(
+            page.items()
+                .iter()
+                .map(|i| i["TweetId"].as_s().unwrap().clone()),
+        );
+    }
+    recent.sort();
+    assert_eq!(recent, ["2001", "2002", "2003", "2005", "2006"]);
+
+    // The run is recorded, and its summaries are in the analytics zone.
+    let runs = db
+        .query()
+        .table_name(STATE)
+        .key_condition_expression("PK = :p")
+        .expression_attribute_values(":p", AttributeValue::S("runs".into()))
+        .send()
+        .await
+        .unwrap();
+    let run = runs
+        .items()
+        .iter()
+        .find(|i| i["RunId"].as_s().unwrap() == "r1")
+        .expect("run r1 recorded");
+    assert_eq!(run["Status"].as_s().unwrap(), "succeeded");
+    assert_eq!(num(run, "RowsIn"), 5.0);
+    let analytics = list_keys(&c.s3, ANALYTICS, "analytics/").await.unwrap();
+    assert_eq!(
+        analytics,
+        [
+            "analytics/overall_summary/run_id=r1/part-00000.zstd.parquet",
+            "analytics/ticker_summary/run_id=r1/part-00000.zstd.parquet",
+        ]
+    );
+
+    // A rerun: nothing changed, nothing written.
+    let r2 = aggregate.handle(request("r2", &[H1, H2])).await.unwrap();
+    assert_eq!(
+        (
+            r2.partitions_changed,
+            r2.partitions_unchanged,
+            r2.items_written
+        ),
+        (0, 2, 0),
+        "{r2:?}"
+    );
+
+    // A late tweet for hour 1, aggregated while the table throttles.
+    put_raw(
+        &c.s3,
+        H1,
+        "late.gz",
+        &[line(
+            "2007",
+            "2020-04-15T01:40:00.000Z",
+            "$TSLA recall news",
+            &["TSLA"],
+            (-0.1027, "negative"),
+        )],
+    )
+    .await;
+    compact_and_clean(&env, H1).await;
+    let before_h2 = ticker(db, "2020-04-15-02", "TSLA").await;
+    stack.dynamodb_faults.inject([
+        DynamoFault::Throttle,
+        DynamoFault::Throttle,
+        DynamoFault::Throttle,
+        DynamoFault::Throttle,
+        DynamoFault::Unprocessed { keep: 3 },
+        DynamoFault::Unprocessed { keep: 0 },
+        DynamoFault::Throttle,
+        DynamoFault::Unprocessed { keep: 1 },
+    ]);
+    let r3 = aggregate.handle(request("r3", &[H1, H2])).await.unwrap();
+    assert_eq!(
+        stack
+            .dynamodb_faults
+            .served
+            .load(std::sync::atomic::Ordering::Relaxed),
+        8
+    );
+    assert!(r3.dynamodb.retries >= 3, "{r3:?}");
+    assert_eq!((r3.partitions_changed, r3.partitions_unchanged), (1, 1));
+    // The quarter, hour, day, month and year of TSLA, and the same five overall items.
+    assert_eq!((r3.items_written, r3.items_deleted), (10, 0), "{r3:?}");
+    assert_eq!(
+        counts(db, "2020-04-15-01:30", "TSLA").await,
+        (1.0, 0.0, 1.0, 0.0)
+    );
+    assert_eq!(
+        counts(db, "2020-04-15-01", "TSLA").await,
+        (3.0, 1.0, 2.0, 0.0)
+    );
+    for level in ["2020-04-15", "2020-04", "2020"] {
+        assert_eq!(
+            counts(db, level, "TSLA").await,
+            (4.0, 2.0, 2.0, 0.0),
+            "{level}"
+        );
+        assert_eq!(
+            counts(db, level, "AAPL").await,
+            (2.0, 0.0, 1.0, 1.0),
+            "{level}"
+        );
+    }
+    assert_eq!(
+        ticker(db, "2020-04-15-02", "TSLA").await,
+        before_h2,
+        "hour 2 untouched"
+    );
+    assert_eq!(num(&overall(db, "2020").await, "Mentions"), 6.0);
+    let out: Value = serde_json::to_value(&r3).unwrap();
+    assert_eq!(out["run_id"], "r3");
+    stack.stop().await;
+}
