@@ -92,6 +92,10 @@ bench-transform: setup
 bench-lake: setup
 	taskset -c 0 $(CARGO) bench -p tickerpulse-lake --bench lake
 
+## bench-aggregate: aggregation of 1,000,000 stage 2 rows at every level, against DuckDB (1 thread)
+bench-aggregate: setup
+	taskset -c 0 $(CARGO) bench -p tickerpulse-aggregate --bench aggregate
+
 ## fuzz: the transform path under libFuzzer for FUZZ_SECONDS (default 600); the corpus is kept in fuzz/corpus
 FUZZ_SECONDS ?= 600
 fuzz:

@@ -3,13 +3,14 @@
 
 use arrow_schema::{DataType, SchemaRef};
 use std::path::Path;
+use tickerpulse_aggregate::output::{overall_summary_schema, ticker_summary_schema};
 use tickerpulse_lake::codec::{cleaned_schema, spam_schema, stage1_schema};
 
 fn hive(t: &DataType) -> String {
     match t {
         DataType::Utf8 => "string".into(),
         DataType::Boolean => "boolean".into(),
-        DataType::Int64 => "bigint".into(),
+        DataType::Int64 | DataType::UInt64 => "bigint".into(),
         DataType::Float64 => "double".into(),
         DataType::Timestamp(_, _) => "timestamp".into(),
         DataType::List(item) => format!("array<{}>", hive(item.data_type())),
@@ -20,10 +21,10 @@ fn hive(t: &DataType) -> String {
 #[test]
 fn glue_tables_match_the_parquet_schemas() {
     let text =
-        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../template.yaml"))
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../template.yaml"))
             .expect("template.yaml");
     let template: serde_yaml::Value = serde_yaml::from_str(&text).expect("yaml");
-    let check = |logical: &str, schema: SchemaRef| {
+    let check = |logical: &str, schema: SchemaRef, partition_keys: &[&str]| {
         let table = &template["Resources"][logical]["Properties"]["TableInput"];
         let columns: Vec<(String, String)> = table["StorageDescriptor"]["Columns"]
             .as_sequence()
@@ -48,9 +49,12 @@ fn glue_tables_match_the_parquet_schemas() {
             .iter()
             .map(|k| k["Name"].as_str().unwrap())
             .collect();
-        assert_eq!(keys, ["year", "month", "day", "hour"], "{logical}");
+        assert_eq!(keys, partition_keys, "{logical}");
     };
-    check("Stage1TweetsGlueTable", stage1_schema());
-    check("Stage2CleanedTweetsGlueTable", cleaned_schema());
-    check("Stage2SpamTweetsGlueTable", spam_schema());
+    let hourly = ["year", "month", "day", "hour"];
+    check("Stage1TweetsGlueTable", stage1_schema(), &hourly);
+    check("Stage2CleanedTweetsGlueTable", cleaned_schema(), &hourly);
+    check("Stage2SpamTweetsGlueTable", spam_schema(), &hourly);
+    check("AnalyticsTickerSummaryGlueTable", ticker_summary_schema(), &["run_id"]);
+    check("AnalyticsOverallSummaryGlueTable", overall_summary_schema(), &["run_id"]);
 }
