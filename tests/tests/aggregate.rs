@@ -303,17 +303,32 @@ async fn serving_tables_exact_incremental_idempotent_and_throttle_proof() {
         ]
     );
 
-    let data = tickerpulse_aws::lake::get_bytes(&c.s3, ANALYTICS, &analytics[1]).await.unwrap();
-    let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(data).unwrap().build().unwrap();
+    let data = tickerpulse_aws::lake::get_bytes(&c.s3, ANALYTICS, &analytics[1])
+        .await
+        .unwrap();
+    let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(data)
+        .unwrap()
+        .build()
+        .unwrap();
     let rows: Vec<arrow_array::RecordBatch> = reader.map(|b| b.unwrap()).collect();
-    assert_eq!(rows[0].schema(), tickerpulse_aggregate::output::ticker_summary_schema());
+    assert_eq!(
+        rows[0].schema(),
+        tickerpulse_aggregate::output::ticker_summary_schema()
+    );
     // Quarters, hours, day, month, year: 3 + 3 + 1 + 1 + 1... for TSLA, AAPL, MSFT.
-    let tsla = rows.iter().map(|b| {
-        use arrow_array::cast::AsArray;
-        let t = b.column_by_name("ticker").unwrap().as_string::<i32>();
-        t.iter().filter(|v| *v == Some("TSLA")).count()
-    }).sum::<usize>();
-    assert_eq!(tsla, 3 + 2 + 1 + 1 + 1, "TSLA: 3 quarters, 2 hours, day, month, year");
+    let tsla = rows
+        .iter()
+        .map(|b| {
+            use arrow_array::cast::AsArray;
+            let t = b.column_by_name("ticker").unwrap().as_string::<i32>();
+            t.iter().filter(|v| *v == Some("TSLA")).count()
+        })
+        .sum::<usize>();
+    assert_eq!(
+        tsla,
+        3 + 2 + 1 + 1 + 1,
+        "TSLA: 3 quarters, 2 hours, day, month, year"
+    );
 
     // A rerun: nothing changed, nothing written.
     let r2 = aggregate.handle(request("r2", &[H1, H2])).await.unwrap();

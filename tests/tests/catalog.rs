@@ -55,6 +55,14 @@ fn glue_tables_match_the_parquet_schemas() {
     check("Stage1TweetsGlueTable", stage1_schema(), &hourly);
     check("Stage2CleanedTweetsGlueTable", cleaned_schema(), &hourly);
     check("Stage2SpamTweetsGlueTable", spam_schema(), &hourly);
-    check("AnalyticsTickerSummaryGlueTable", ticker_summary_schema(), &["run_id"]);
-    check("AnalyticsOverallSummaryGlueTable", overall_summary_schema(), &["run_id"]);
+    check(
+        "AnalyticsTickerSummaryGlueTable",
+        ticker_summary_schema(),
+        &["run_id"],
+    );
+    check(
+        "AnalyticsOverallSummaryGlueTable",
+        overall_summary_schema(),
+        &["run_id"],
+    );
 }

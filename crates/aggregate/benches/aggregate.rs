@@ -11,13 +11,18 @@ use std::io::Write;
 use std::path::Path;
 use std::process::Command;
 use std::time::Instant;
-use tickerpulse_aggregate::{read_stage2, roll_up_overall, roll_up_tickers, Aggregator, Bucket, Level};
+use tickerpulse_aggregate::{
+    read_stage2, roll_up_overall, roll_up_tickers, Aggregator, Bucket, Level,
+};
 
 const ROUNDS: usize = 3;
 
 fn stage2(path: &Path, n: u64) {
     let t = Instant::now();
-    let config = tickerpulse_synth::Config { spam_share: 0.0, ..Default::default() };
+    let config = tickerpulse_synth::Config {
+        spam_share: 0.0,
+        ..Default::default()
+    };
     let mut stage1 = Vec::new();
     {
         let mut compactor = tickerpulse_lake::Compactor::new(&mut stage1).expect("writer");
@@ -30,12 +35,25 @@ fn stage2(path: &Path, n: u64) {
         compactor.finish().expect("finish");
     }
     let file = std::fs::File::create(path).expect("create");
-    let rules = tickerpulse_lake::SpamRules { max_cashtags: 100, duplicate_accounts: usize::MAX, ..Default::default() };
-    let (mut cleaned, _, stats) =
-        tickerpulse_lake::clean(bytes::Bytes::from(stage1), std::io::BufWriter::new(file), std::io::sink(), &rules, None)
-            .expect("clean");
+    let rules = tickerpulse_lake::SpamRules {
+        max_cashtags: 100,
+        duplicate_accounts: usize::MAX,
+        ..Default::default()
+    };
+    let (mut cleaned, _, stats) = tickerpulse_lake::clean(
+        bytes::Bytes::from(stage1),
+        std::io::BufWriter::new(file),
+        std::io::sink(),
+        &rules,
+        None,
+    )
+    .expect("clean");
     cleaned.flush().expect("flush");
-    println!("generated {} stage 2 rows in {:.1} s", stats.cleaned, t.elapsed().as_secs_f64());
+    println!(
+        "generated {} stage 2 rows in {:.1} s",
+        stats.cleaned,
+        t.elapsed().as_secs_f64()
+    );
 }
 
 /// Everything the aggregate handler computes, in memory.
@@ -45,8 +63,16 @@ fn ours(data: &bytes::Bytes) -> (usize, usize) {
         agg.push_batch(&batch.expect("batch")).expect("push");
     }
     let (mut tickers, mut overall) = agg.finish();
-    let mut level_items = tickers.iter().filter(|t| t.bucket.level == Level::Hour).cloned().collect::<Vec<_>>();
-    let mut level_overall = overall.iter().filter(|o| o.bucket.level == Level::Hour).cloned().collect::<Vec<_>>();
+    let mut level_items = tickers
+        .iter()
+        .filter(|t| t.bucket.level == Level::Hour)
+        .cloned()
+        .collect::<Vec<_>>();
+    let mut level_overall = overall
+        .iter()
+        .filter(|o| o.bucket.level == Level::Hour)
+        .cloned()
+        .collect::<Vec<_>>();
     for level in [Level::Day, Level::Month, Level::Year] {
         let mut groups: BTreeMap<Bucket, (Vec<_>, Vec<_>)> = BTreeMap::new();
         for t in level_items.drain(..) {
@@ -66,7 +92,10 @@ fn ours(data: &bytes::Bytes) -> (usize, usize) {
 }
 
 fn main() {
-    let n: u64 = std::env::var("BENCH_AGGREGATE_ROWS").ok().and_then(|v| v.parse().ok()).unwrap_or(1_000_000);
+    let n: u64 = std::env::var("BENCH_AGGREGATE_ROWS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1_000_000);
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let dir = root.join("target/bench-aggregate");
     std::fs::create_dir_all(&dir).expect("dir");
@@ -75,7 +104,11 @@ fn main() {
         stage2(&path, n);
     }
     let data = bytes::Bytes::from(std::fs::read(&path).expect("read"));
-    println!("input: {} ({:.1} MB of stage 2 Parquet)", path.display(), data.len() as f64 / 1e6);
+    println!(
+        "input: {} ({:.1} MB of stage 2 Parquet)",
+        path.display(),
+        data.len() as f64 / 1e6
+    );
     let script = r#"
 import duckdb, sys, time
 f = sys.argv[1]
@@ -102,22 +135,41 @@ print(time.perf_counter() - t, groups)
         let t = Instant::now();
         items = ours(&data);
         rust.push(t.elapsed().as_secs_f64());
-        let out = Command::new(&python).args(["-c", script]).arg(&path).output()
+        let out = Command::new(&python)
+            .args(["-c", script])
+            .arg(&path)
+            .output()
             .unwrap_or_else(|e| panic!("{}: {e} (run `make setup`)", python.display()));
-        assert!(out.status.success(), "duckdb: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "duckdb: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let text = String::from_utf8_lossy(&out.stdout).to_string();
-        duck.push(text.split_whitespace().next().and_then(|v| v.parse::<f64>().ok()).expect("seconds"));
+        duck.push(
+            text.split_whitespace()
+                .next()
+                .and_then(|v| v.parse::<f64>().ok())
+                .expect("seconds"),
+        );
     }
     rust.sort_by(f64::total_cmp);
     duck.sort_by(f64::total_cmp);
     let (r, d) = (rust[ROUNDS / 2], duck[ROUNDS / 2]);
     let rows = parquet::file::reader::FileReader::metadata(
-        &parquet::file::serialized_reader::SerializedFileReader::new(data.clone()).expect("parquet"),
+        &parquet::file::serialized_reader::SerializedFileReader::new(data.clone())
+            .expect("parquet"),
     )
     .file_metadata()
     .num_rows() as f64;
-    println!("{rows} stage 2 rows (of {n} generated tweets: clean drops authors with no followers)");
+    println!(
+        "{rows} stage 2 rows (of {n} generated tweets: clean drops authors with no followers)"
+    );
     println!("tickerpulse aggregate: {r:.2} s ({:.0} rows/s; runs {:?}), {} ticker items and {} overall items at five levels", rows / r, rust.iter().map(|v| format!("{v:.2}")).collect::<Vec<_>>(), items.0, items.1);
-    println!("duckdb (1 thread):     {d:.2} s ({:.0} rows/s; runs {:?})", rows / d, duck.iter().map(|v| format!("{v:.2}")).collect::<Vec<_>>());
+    println!(
+        "duckdb (1 thread):     {d:.2} s ({:.0} rows/s; runs {:?})",
+        rows / d,
+        duck.iter().map(|v| format!("{v:.2}")).collect::<Vec<_>>()
+    );
     println!("ratio: {:.2}x duckdb's single-thread speed", d / r);
 }

@@ -509,7 +509,7 @@ mod tests {
         );
         check(
             SpamInput {
-                cashtags: 6,
+                cashtags: 10,
                 ..base
             },
             &["cashtag_stuffing"],
