@@ -277,6 +277,25 @@ async fn serving_tables_exact_incremental_idempotent_and_throttle_proof() {
     }
     recent.sort();
     assert_eq!(recent, ["2001", "2002", "2003", "2005", "2006"]);
+    // Readers merge the shards, newest first, for one ticker if asked.
+    let read = |limit, ticker, before| {
+        tickerpulse_aws::serving::recent_tweets(db, RECENT, 5, limit, ticker, before)
+    };
+    let ids = |rows: Vec<tickerpulse_aws::serving::RecentTweetRow>| -> Vec<String> {
+        rows.into_iter().map(|r| r.tweet_id).collect()
+    };
+    assert_eq!(
+        ids(read(3, None, None).await.unwrap()),
+        ["2006", "2005", "2003"]
+    );
+    assert_eq!(
+        ids(read(10, Some("TSLA"), None).await.unwrap()),
+        ["2005", "2002", "2001"]
+    );
+    let page2 = read(2, None, Some("2020-04-15T02:05:00Z#2005"))
+        .await
+        .unwrap();
+    assert_eq!(ids(page2), ["2003", "2002"]);
 
     // The run is recorded, and its summaries are in the analytics zone.
     let runs = db

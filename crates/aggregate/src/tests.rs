@@ -1,27 +1,8 @@
+use super::fixtures::{stage2_batch as batch, Row, START, TICKERS};
 use super::serving::{apply, block_on, MemoryStore};
 use super::*;
-use arrow_array::builder::{
-    Float64Builder, ListBuilder, StringBuilder, TimestampMicrosecondBuilder,
-};
-use arrow_array::ArrayRef;
-use arrow_schema::{DataType, Field, Schema};
 use proptest::prelude::*;
 use std::collections::BTreeSet;
-use std::sync::Arc;
-
-/// 2021-12-31T20:00:00Z: eight hours from here cross a day, a month and a year.
-const START: i64 = 1_640_980_800_000_000;
-const TICKERS: &[&str] = &["AAPL", "TSLA", "MSFT", "AMZN"];
-
-#[derive(Debug, Clone)]
-struct Row {
-    micros: i64,
-    author: Option<u8>,
-    tickers: Vec<&'static str>,
-    label: Label,
-    compound_e4: i64,
-    text: &'static str,
-}
 
 fn rows() -> impl Strategy<Value = Vec<Row>> {
     let row = (
@@ -46,57 +27,6 @@ fn rows() -> impl Strategy<Value = Vec<Row>> {
             text,
         });
     proptest::collection::vec(row, 1..60)
-}
-
-fn batch(rows: &[Row]) -> RecordBatch {
-    let mut created = TimestampMicrosecondBuilder::new().with_timezone("UTC");
-    let mut author = StringBuilder::new();
-    let mut tickers = ListBuilder::new(StringBuilder::new());
-    let mut hashtags = ListBuilder::new(StringBuilder::new());
-    let mut text = StringBuilder::new();
-    let mut compound = Float64Builder::new();
-    let mut label = StringBuilder::new();
-    for r in rows {
-        created.append_value(r.micros);
-        author.append_option(r.author.map(|a| format!("author{a}")));
-        for t in &r.tickers {
-            tickers.values().append_value(t);
-        }
-        tickers.append(true);
-        hashtags.values().append_value("Stocks");
-        hashtags.append(true);
-        text.append_value(r.text);
-        compound.append_value(r.compound_e4 as f64 / 10_000.0);
-        label.append_value(match r.label {
-            Label::Positive => "positive",
-            Label::Negative => "negative",
-            Label::Neutral => "neutral",
-        });
-    }
-    let columns: Vec<ArrayRef> = vec![
-        Arc::new(created.finish()),
-        Arc::new(author.finish()),
-        Arc::new(tickers.finish()),
-        Arc::new(hashtags.finish()),
-        Arc::new(text.finish()),
-        Arc::new(compound.finish()),
-        Arc::new(label.finish()),
-    ];
-    let list = DataType::List(Arc::new(Field::new("item", DataType::Utf8, true)));
-    let schema = Schema::new(vec![
-        Field::new(
-            "created_at",
-            DataType::Timestamp(arrow_schema::TimeUnit::Microsecond, Some("UTC".into())),
-            false,
-        ),
-        Field::new("author_id", DataType::Utf8, true),
-        Field::new("watched_tickers", list.clone(), false),
-        Field::new("hashtags", list, false),
-        Field::new("text_clean", DataType::Utf8, false),
-        Field::new("sentiment_compound", DataType::Float64, false),
-        Field::new("sentiment_label", DataType::Utf8, false),
-    ]);
-    RecordBatch::try_new(Arc::new(schema), columns).expect("batch")
 }
 
 fn hour_of(r: &Row) -> Bucket {

@@ -301,3 +301,94 @@ impl SummaryStore for DynamoSummaries {
         Ok(())
     }
 }
+
+/// One row of the recent-tweets table, as readers get it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct RecentTweetRow {
+    pub tweet_id: String,
+    pub created_at: String,
+    pub text: String,
+    pub tickers: Vec<String>,
+    pub label: String,
+    pub compound: f64,
+    pub author_username: Option<String>,
+}
+
+fn parse_recent(item: &Item) -> Option<RecentTweetRow> {
+    Some(RecentTweetRow {
+        tweet_id: item.get("TweetId")?.as_s().ok()?.clone(),
+        created_at: item.get("CreatedAt")?.as_s().ok()?.clone(),
+        text: item.get("Text")?.as_s().ok()?.clone(),
+        tickers: item
+            .get("Tickers")?
+            .as_l()
+            .ok()?
+            .iter()
+            .filter_map(|t| t.as_s().ok().cloned())
+            .collect(),
+        label: item.get("Label")?.as_s().ok()?.clone(),
+        compound: get_n(item, "Compound")?,
+        author_username: item
+            .get("AuthorUsername")
+            .and_then(|u| u.as_s().ok())
+            .cloned(),
+    })
+}
+
+/// The newest `limit` tweets (for one ticker, if given), newest first: each of
+/// the shards is queried newest first and the results merged. `before`
+/// (a `TimestampTweetId` value) continues from an earlier page.
+pub async fn recent_tweets(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+    shards: u64,
+    limit: usize,
+    ticker: Option<&str>,
+    before: Option<&str>,
+) -> Result<Vec<RecentTweetRow>, HandlerError> {
+    let mut all: Vec<(String, RecentTweetRow)> = Vec::new();
+    for shard in 0..shards {
+        let mut start: Option<Item> = None;
+        let mut found = 0;
+        loop {
+            let mut q = client
+                .query()
+                .table_name(table)
+                .scan_index_forward(false)
+                .limit(i32::try_from(limit.max(1)).unwrap_or(i32::MAX))
+                .expression_attribute_values(":s", n(shard))
+                .set_exclusive_start_key(start.take());
+            q = match before {
+                Some(b) => q
+                    .key_condition_expression("Shard = :s AND TimestampTweetId < :b")
+                    .expression_attribute_values(":b", s(b)),
+                None => q.key_condition_expression("Shard = :s"),
+            };
+            if let Some(t) = ticker {
+                q = q
+                    .filter_expression("contains(Tickers, :t)")
+                    .expression_attribute_values(":t", s(t));
+            }
+            let page = q
+                .send()
+                .await
+                .map_err(|e| HandlerError::from_sdk("reading recent tweets", e))?;
+            for item in page.items() {
+                if let (Some(sk), Some(row)) = (
+                    item.get("TimestampTweetId").and_then(|v| v.as_s().ok()),
+                    parse_recent(item),
+                ) {
+                    all.push((sk.clone(), row));
+                    found += 1;
+                }
+            }
+            match page.last_evaluated_key() {
+                Some(k) if found < limit => start = Some(k.clone()),
+                _ => break,
+            }
+        }
+    }
+    all.sort_by(|a, b| b.0.cmp(&a.0));
+    all.truncate(limit);
+    Ok(all.into_iter().map(|(_, r)| r).collect())
+}
