@@ -10,7 +10,7 @@ export SAM_CLI_TELEMETRY := 0
 export SAM_CLI_BETA_RUST_CARGO_LAMBDA := 1
 CARGO ?= cargo
 
-.PHONY: setup java rust-targets demo test lint fmt-check clippy cargo-test template-check sam-build check-arm64 local-up local-down local-status clean-local
+.PHONY: setup java rust-targets demo test executions logs bench-lake bench-aggregate lint fmt-check clippy cargo-test template-check sam-build check-arm64 local-up local-down local-status clean-local
 
 ## setup: pinned Python tools into .venv, asl-validator into node_modules, the arm64 Rust target (idempotent)
 setup: $(VENV)/.installed node_modules/.installed rust-targets java
@@ -87,6 +87,16 @@ bench-sentiment: setup
 ## bench-transform: the transform handler on a full Firehose batch, against a Python transform
 bench-transform: setup
 	taskset -c 0 $(CARGO) bench -p tickerpulse-enrich --bench transform
+
+## executions: the pipeline's recent executions (local stack; add ARGS=--aws with TICKERPULSE_STATE_MACHINE_ARN for AWS)
+executions:
+	$(CARGO) run --quiet -p tickerpulse -- pipeline executions $(ARGS)
+
+## logs: a deployed function's logs, e.g. make logs FUNCTION=compact (sam logs --tail)
+STACK ?= tickerpulse
+logs:
+	@test -n "$(FUNCTION)" || { echo "usage: make logs FUNCTION=ingest|transform|plan|compact|clean|aggregate|api"; exit 2; }
+	$(VENV)/bin/sam logs --stack-name $(STACK) --name $$(echo $(FUNCTION) | sed 's/^./\U&/')Function --tail
 
 ## bench-lake: compaction of 1,000,000 generated enriched tweets to Parquet, against DuckDB (1 thread)
 bench-lake: setup

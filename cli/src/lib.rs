@@ -6,6 +6,7 @@ pub mod fakex;
 pub mod firehose;
 pub mod functions;
 pub mod local;
+pub mod pipeline;
 pub mod proxy;
 pub mod score;
 pub mod template;

@@ -34,6 +34,18 @@ enum Command {
         #[arg(long)]
         no_wait: bool,
     },
+    /// The Step Functions pipeline: run, list executions, show one.
+    Pipeline {
+        #[command(subcommand)]
+        action: PipelineAction,
+        /// A deployed stack (the shell's AWS credentials and region) instead of the
+        /// local one; the state machine is --state-machine-arn or
+        /// $TICKERPULSE_STATE_MACHINE_ARN (the stack output StateMachineArn).
+        #[arg(long, global = true)]
+        aws: bool,
+        #[arg(long, global = true, env = "TICKERPULSE_STATE_MACHINE_ARN")]
+        state_machine_arn: Option<String>,
+    },
     /// Scores one text per line from stdin with VADER; writes one JSON object per line.
     Score {
         /// `vader` (exactly vaderSentiment 3.3.2) or `finance` (with market slang).
@@ -52,6 +64,31 @@ enum Command {
         #[arg(long)]
         aws: bool,
     },
+}
+
+#[derive(Subcommand)]
+enum PipelineAction {
+    /// Starts an execution and follows it state by state until it ends.
+    Run {
+        /// Reprocess a range (RFC 3339) instead of what changed.
+        #[arg(long, requires = "to")]
+        from: Option<String>,
+        #[arg(long, requires = "from")]
+        to: Option<String>,
+        /// Execution name (default: cli-<unix time>).
+        #[arg(long)]
+        name: Option<String>,
+        /// Give up following after this many seconds.
+        #[arg(long, default_value_t = 900)]
+        timeout: u64,
+    },
+    /// Lists recent executions: status, start, duration, partitions, rows.
+    Executions {
+        #[arg(long, default_value_t = 20)]
+        limit: i32,
+    },
+    /// Shows an execution's event history (name or ARN).
+    Show { execution: String },
 }
 
 #[derive(Subcommand)]
@@ -183,6 +220,74 @@ async fn run(cli: Cli) -> Result<i32> {
             let template = load_template(&cli.template)?;
             tickerpulse::demo::run(template, port, no_wait).await?;
             Ok(0)
+        }
+        Command::Pipeline {
+            action,
+            aws,
+            state_machine_arn,
+        } => {
+            init_logs("warn");
+            let (conf, machine) = if aws {
+                let machine = state_machine_arn.context(
+                    "--aws needs --state-machine-arn or TICKERPULSE_STATE_MACHINE_ARN (the stack output StateMachineArn)",
+                )?;
+                let conf = tickerpulse_aws::sdk::load(&tickerpulse_core::config::ProcessEnv).await;
+                (conf, machine)
+            } else {
+                let template = load_template(&cli.template)?;
+                let running = local::running(&local::state_dir(&template))?
+                    .context("the local stack is not running (`tickerpulse local up`, or --aws for a deployed stack)")?;
+                let env = local::handler_env(&template, Some(running.port))?;
+                let machine = match state_machine_arn {
+                    Some(m) => m,
+                    None => {
+                        template
+                            .state_machines()?
+                            .into_iter()
+                            .next()
+                            .context("the template has no state machine")?
+                            .arn
+                    }
+                };
+                (tickerpulse_aws::sdk::load(&env).await, machine)
+            };
+            let sfn = aws_sdk_sfn::Client::new(&conf);
+            match action {
+                PipelineAction::Run {
+                    from,
+                    to,
+                    name,
+                    timeout,
+                } => {
+                    let input = match (from, to) {
+                        (Some(from), Some(to)) => serde_json::json!({"from": from, "to": to}),
+                        _ => serde_json::json!({}),
+                    };
+                    let name = name.unwrap_or_else(|| {
+                        format!("cli-{}", time::OffsetDateTime::now_utc().unix_timestamp())
+                    });
+                    let status = tickerpulse::pipeline::run(
+                        &sfn,
+                        &machine,
+                        &name,
+                        &input,
+                        std::time::Duration::from_secs(timeout),
+                    )
+                    .await?;
+                    Ok(i32::from(
+                        status != aws_sdk_sfn::types::ExecutionStatus::Succeeded,
+                    ))
+                }
+                PipelineAction::Executions { limit } => {
+                    let rows = tickerpulse::pipeline::executions(&sfn, &machine, limit).await?;
+                    tickerpulse::pipeline::print_executions(&rows);
+                    Ok(0)
+                }
+                PipelineAction::Show { execution } => {
+                    tickerpulse::pipeline::show(&sfn, &machine, &execution).await?;
+                    Ok(0)
+                }
+            }
         }
         Command::Score { mode } => {
             let mode: tickerpulse_vader::Mode = mode.parse()?;

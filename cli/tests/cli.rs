@@ -148,6 +148,43 @@ fn local_up_status_down_leave_no_process_behind() {
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(report["tweets"].as_u64().unwrap() >= 40, "{report}");
     assert_eq!(report["sent"], report["tweets"]);
+    // The pipeline over one day of what landed, followed state by state.
+    let run = tickerpulse(
+        &h,
+        &[
+            "pipeline",
+            "run",
+            "--from",
+            "2020-07-09T00:00:00Z",
+            "--to",
+            "2020-07-09T23:00:00Z",
+            "--name",
+            "cli-day",
+        ],
+    );
+    let text = String::from_utf8_lossy(&run.stdout).to_string();
+    assert!(
+        run.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    assert!(text.contains("-> Aggregate"), "{text}");
+    assert!(text.contains("execution cli-day: SUCCEEDED"), "{text}");
+    let list = tickerpulse(&h, &["pipeline", "executions"]);
+    let listed = String::from_utf8_lossy(&list.stdout).to_string();
+    let row = listed
+        .lines()
+        .find(|l| l.starts_with("cli-day"))
+        .unwrap_or_else(|| panic!("{listed}"));
+    assert!(row.contains("SUCCEEDED"), "{row}");
+    let shown = tickerpulse(&h, &["pipeline", "show", "cli-day"]);
+    let shown = String::from_utf8_lossy(&shown.stdout).to_string();
+    assert!(
+        shown.contains("-> Plan") && shown.contains("execution succeeded"),
+        "{shown}"
+    );
+    let e = one_line_error(&tickerpulse(&h, &["pipeline", "executions", "--aws"]));
+    assert!(e.contains("--state-machine-arn"), "{e}");
     // A second `up` refuses rather than starting a second emulator.
     let e = one_line_error(&tickerpulse(&h, &["local", "up", "--port", "0"]));
     assert!(e.contains("already running"), "{e}");

@@ -30,6 +30,7 @@ fn child(input: &Path, output: &Path) {
     let file = std::fs::File::open(input).expect("input");
     let sink = BufWriter::new(std::fs::File::create(output).expect("output"));
     let mut compactor = Compactor::new(sink).expect("writer");
+    compactor.expect_bytes(std::fs::metadata(input).map_or(0, |m| m.len()));
     compactor
         .push_object("bench", BufReader::with_capacity(1 << 20, file))
         .expect("compact");

@@ -17,7 +17,7 @@ use std::borrow::Cow;
 use std::io::Write;
 use std::sync::Arc;
 
-/// Rows per row group. Sorting, dictionaries and statistics work within one.
+/// Rows per row group (dictionaries and statistics work within one).
 pub const ROW_GROUP_ROWS: usize = 131_072;
 
 fn utc() -> DataType {
@@ -101,7 +101,7 @@ pub fn spam_schema() -> SchemaRef {
 ///   page indexes (arrow-rs issue #10316);
 /// - list elements named `element`, as the Parquet spec recommends
 ///   (`coerce_types`), which Spark and Hive expect.
-pub fn writer_properties(sorting_by_time: bool) -> WriterProperties {
+pub fn writer_properties() -> WriterProperties {
     let plain = ["tweet_id", "text", "text_clean", "urls.list.element"];
     let mut builder = WriterProperties::builder()
         .set_writer_version(WriterVersion::PARQUET_1_0)
@@ -124,15 +124,14 @@ pub fn writer_properties(sorting_by_time: bool) -> WriterProperties {
         builder = builder
             .set_column_statistics_enabled(ColumnPath::from(column), EnabledStatistics::None);
     }
-    if sorting_by_time {
-        builder = builder
-            .set_column_dictionary_enabled(ColumnPath::from("created_at"), false)
-            .set_column_encoding(
-                ColumnPath::from("created_at"),
-                Encoding::DELTA_BINARY_PACKED,
-            );
-    }
-    builder.build()
+    // Tweets arrive about in time order: deltas of the creation time are small.
+    builder
+        .set_column_dictionary_enabled(ColumnPath::from("created_at"), false)
+        .set_column_encoding(
+            ColumnPath::from("created_at"),
+            Encoding::DELTA_BINARY_PACKED,
+        )
+        .build()
 }
 
 /// A Parquet writer over any `Write`, with the lake's properties.
@@ -140,7 +139,7 @@ pub fn writer<W: Write + Send>(sink: W, schema: SchemaRef) -> Result<ArrowWriter
     Ok(ArrowWriter::try_new(
         sink,
         schema,
-        Some(writer_properties(true)),
+        Some(writer_properties()),
     )?)
 }
 

@@ -112,6 +112,15 @@ impl<W: Write + Send> Compactor<W> {
         })
     }
 
+    /// Sizes the tweet-id set for about `bytes` more of JSON lines (enriched
+    /// records are 500 to 800 bytes), so it is not rehashed as it grows.
+    pub fn expect_bytes(&mut self, bytes: u64) {
+        let rows = usize::try_from(bytes / 500)
+            .unwrap_or(usize::MAX)
+            .min(50_000_000);
+        self.seen.numeric.reserve(rows);
+    }
+
     /// Reads one raw object's JSON lines. Objects must come in a fixed order
     /// (the lake sorts keys), so the same inputs always give the same file.
     pub fn push_object(&mut self, source: &str, mut reader: impl BufRead) -> Result<(), LakeError> {

@@ -76,6 +76,9 @@ impl Function {
                 .map_err(|e| LakeError::Invalid(format!("creating {}: {e}", path.display())))?;
             let mut compactor = Compactor::new(BufWriter::with_capacity(1 << 20, file))?;
             while let Some((key, bytes)) = rx.blocking_recv() {
+                // gzip of JSON lines is about 8 to 1.
+                let factor = if key.ends_with(".gz") { 8 } else { 1 };
+                compactor.expect_bytes(bytes.len() as u64 * factor);
                 let read = if key.ends_with(".gz") {
                     let gz = flate2::read::MultiGzDecoder::new(&bytes[..]);
                     compactor.push_object(&key, BufReader::with_capacity(1 << 16, gz))
