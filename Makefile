@@ -66,7 +66,7 @@ sam-build: setup
 check-arm64:
 	@python3 -c 'import glob,sys; \
 	  fs=sorted(glob.glob(".aws-sam/build/*Function/bootstrap")); \
-	  assert len(fs)==7, f"want 7 bootstrap binaries, found {fs}"; \
+	  assert len(fs)==8, f"want 8 bootstrap binaries, found {fs}"; \
 	  bad=[f for f in fs if open(f,"rb").read(20)[18:20]!=bytes([0xb7,0])]; \
 	  assert not bad, f"not aarch64 ELF: {bad}"; \
 	  print(f"{len(fs)} arm64 bootstrap binaries in .aws-sam/build")'

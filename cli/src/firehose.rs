@@ -381,7 +381,7 @@ impl LocalFirehose {
             .put_object()
             .bucket(&stream.bucket)
             .key(key)
-            .body(body.into())
+            .body(body.clone().into())
             .send()
             .await
             .map_err(|e| {
@@ -391,6 +391,24 @@ impl LocalFirehose {
                     tickerpulse_aws::sdk::describe(&e)
                 )
             })?;
+        let body_len = body.len();
+        // What S3 does next in AWS: an "object created" event to `track`.
+        let now = time::OffsetDateTime::now_utc()
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default();
+        let event = serde_json::json!({"Records": [{
+            "eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": self.region,
+            "eventTime": now, "eventName": "ObjectCreated:Put",
+            "userIdentity": {"principalId": "AWS:FIREHOSE"},
+            "requestParameters": {"sourceIPAddress": "127.0.0.1"},
+            "responseElements": {"x-amz-request-id": "LOCAL", "x-amz-id-2": "LOCAL"},
+            "s3": {"s3SchemaVersion": "1.0", "configurationId": "RawObjectCreated",
+                   "bucket": {"name": stream.bucket, "arn": format!("arn:aws:s3:::{}", stream.bucket)},
+                   "object": {"key": key.replace('=', "%3D"), "size": body_len}}
+        }]});
+        if let Err(e) = self.registry.invoke("track", event).await {
+            tracing::warn!(key, "the S3 event handler failed: {e}");
+        }
         Ok(())
     }
 }

@@ -18,6 +18,7 @@ pub const FUNCTIONS: &[&str] = &[
     "clean",
     "aggregate",
     "api",
+    "track",
 ];
 
 /// A constructed handler.
@@ -30,6 +31,7 @@ pub enum Handler {
     Clean(tickerpulse_fn_clean::Function),
     Aggregate(tickerpulse_fn_aggregate::Function),
     Api(tickerpulse_fn_api::Function),
+    Track(tickerpulse_fn_track::Function),
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -83,6 +85,7 @@ impl Handler {
                 Handler::Aggregate(tickerpulse_fn_aggregate::Function::from_env(env).await?)
             }
             "api" => Handler::Api(tickerpulse_fn_api::Function::from_env(env).await?),
+            "track" => Handler::Track(tickerpulse_fn_track::Function::from_env(env).await?),
             other => return Err(InvokeError::UnknownFunction(other.to_string())),
         })
     }
@@ -96,6 +99,7 @@ impl Handler {
             Handler::Compact(f) => to_json(f.handle(parse("compact", payload)?).await?),
             Handler::Clean(f) => to_json(f.handle(parse("clean", payload)?).await?),
             Handler::Aggregate(f) => to_json(f.handle(parse("aggregate", payload)?).await?),
+            Handler::Track(f) => to_json(f.handle(parse("track", payload)?).await?),
             Handler::Api(f) => {
                 let request =
                     lambda_http::request::from_str(&payload.to_string()).map_err(|e| {

@@ -48,7 +48,7 @@ async fn state_machine_runs_real_handlers_and_stack_stops_cleanly() {
         .unwrap();
     assert_eq!(done.status().as_str(), "SUCCEEDED", "{:?}", done.error());
     let output: Value = serde_json::from_str(done.output().unwrap()).unwrap();
-    assert_eq!(output, json!({"partitions": [], "partition_count": 0}));
+    assert_eq!(output, json!({"partitions": [], "partition_count": 0, "versions": {}}));
 
     // Raw data in two hours of the range (and one outside it).
     for hour in ["01", "03", "07"] {
@@ -81,7 +81,7 @@ async fn state_machine_runs_real_handlers_and_stack_stops_cleanly() {
     let plan_output: Value = serde_json::from_str(plan_output).unwrap();
     assert_eq!(
         plan_output["Payload"],
-        json!({"partitions": ["year=2020/month=04/day=15/hour=01", "year=2020/month=04/day=15/hour=03"], "partition_count": 2})
+        json!({"partitions": ["year=2020/month=04/day=15/hour=01", "year=2020/month=04/day=15/hour=03"], "partition_count": 2, "versions": {}})
     );
     let iterations = history
         .events()

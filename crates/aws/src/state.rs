@@ -229,3 +229,95 @@ pub async fn put_run(
         .map_err(|e| HandlerError::from_sdk("recording the run", e))?;
     Ok(())
 }
+
+/// Raw hour partitions that received objects since they were last processed:
+/// `PK = changed#raw`, `SK = <partition>`, with a `Version` that every S3 event
+/// bumps. A run clears a partition only if its version did not move meanwhile,
+/// so an object that lands during a run is processed by the next one.
+pub struct ChangedPartitions {
+    pub client: aws_sdk_dynamodb::Client,
+    pub table: String,
+}
+
+pub const CHANGED_PK: &str = "changed#raw";
+
+impl ChangedPartitions {
+    /// Records an object of a partition (idempotent for the state it leaves:
+    /// the partition is pending).
+    pub async fn mark(
+        &self,
+        partition: &str,
+        key: &str,
+        event_time: &str,
+    ) -> Result<u64, HandlerError> {
+        let out = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("PK", AttributeValue::S(CHANGED_PK.into()))
+            .key("SK", AttributeValue::S(partition.into()))
+            .update_expression("SET LastKey = :k, LastEventTime = :t ADD Version :one")
+            .expression_attribute_values(":k", AttributeValue::S(key.into()))
+            .expression_attribute_values(":t", AttributeValue::S(event_time.into()))
+            .expression_attribute_values(":one", AttributeValue::N("1".into()))
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::UpdatedNew)
+            .send()
+            .await
+            .map_err(|e| HandlerError::from_sdk("recording a changed partition", e))?;
+        Ok(out
+            .attributes()
+            .and_then(|a| a.get("Version"))
+            .and_then(|v| v.as_n().ok())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0))
+    }
+
+    /// Every pending partition with its version, oldest partition first.
+    pub async fn pending(&self) -> Result<Vec<(String, u64)>, HandlerError> {
+        let mut out = Vec::new();
+        let mut pages = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("PK = :p")
+            .expression_attribute_values(":p", AttributeValue::S(CHANGED_PK.into()))
+            .consistent_read(true)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| HandlerError::from_sdk("reading changed partitions", e))?;
+            for item in page.items() {
+                if let (Some(AttributeValue::S(p)), Some(AttributeValue::N(v))) =
+                    (item.get("SK"), item.get("Version"))
+                {
+                    out.push((p.clone(), v.parse().unwrap_or(0)));
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Clears a partition processed at `version`; false if it changed meanwhile.
+    pub async fn clear(&self, partition: &str, version: u64) -> Result<bool, HandlerError> {
+        let result = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .key("PK", AttributeValue::S(CHANGED_PK.into()))
+            .key("SK", AttributeValue::S(partition.into()))
+            .condition_expression("Version = :v")
+            .expression_attribute_values(":v", AttributeValue::N(version.to_string()))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(HandlerError::from_sdk("clearing a changed partition", e)),
+        }
+    }
+}

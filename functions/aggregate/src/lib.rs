@@ -24,6 +24,10 @@ pub struct AggregateRequest {
     pub partitions: Vec<String>,
     #[serde(default)]
     pub run_id: Option<String>,
+    /// The plan's versions of pending partitions (scheduled runs): cleared
+    /// from the ledger of changes once aggregated, unless they moved meanwhile.
+    #[serde(default)]
+    pub versions: std::collections::BTreeMap<String, u64>,
 }
 
 #[derive(Debug, Deserialize, Serialize, PartialEq)]
@@ -42,6 +46,8 @@ pub struct AggregateResult {
     pub recent_tweets_written: u64,
     pub dynamodb: WriteStats,
     pub analytics: Vec<String>,
+    /// Pending partitions cleared from the ledger of changes.
+    pub pending_cleared: u64,
 }
 
 pub struct Function {
@@ -123,7 +129,19 @@ impl Function {
         }
         partitions.sort();
         partitions.dedup();
-        let result = self.run(&run_id, &partitions).await;
+        let mut result = self.run(&run_id, &partitions).await;
+        if let Ok(r) = &mut result {
+            let changes = tickerpulse_aws::state::ChangedPartitions {
+                client: self.dynamodb.clone(),
+                table: self.state_table.clone(),
+            };
+            let done: BTreeSet<String> = partitions.iter().map(HourPartition::path).collect();
+            for (partition, version) in &request.versions {
+                if done.contains(partition) && changes.clear(partition, *version).await? {
+                    r.pending_cleared += 1;
+                }
+            }
+        }
         let ended_at = now_rfc3339();
         let record = match &result {
             Ok(r) => RunRecord {
@@ -359,6 +377,7 @@ impl Function {
             recent_tweets_written: recent_written,
             dynamodb,
             analytics,
+            pending_cleared: 0,
         })
     }
 }

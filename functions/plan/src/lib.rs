@@ -26,10 +26,19 @@ pub struct PlanRequest {
 pub struct Plan {
     pub partitions: Vec<String>,
     pub partition_count: usize,
+    /// For a scheduled run: each pending partition's version in the ledger of
+    /// changes, which `aggregate` clears once the partition is done.
+    #[serde(default)]
+    pub versions: std::collections::BTreeMap<String, u64>,
 }
+
+/// At most this many pending partitions per run; the rest wait for the next.
+pub const MAX_PARTITIONS_PER_RUN: usize = 2_000;
 
 pub struct Function<L: Lake = S3Lake> {
     pub lake: L,
+    /// The ledger of changed raw partitions (S3 events); None in unit tests.
+    pub changed: Option<tickerpulse_aws::state::ChangedPartitions>,
 }
 
 impl Function<S3Lake> {
@@ -41,6 +50,10 @@ impl Function<S3Lake> {
                 client: sdk::s3_client(&conf),
                 raw_bucket,
             },
+            changed: Some(tickerpulse_aws::state::ChangedPartitions {
+                client: sdk::dynamodb_client(&conf),
+                table: config::required(env, config::STATE_TABLE)?,
+            }),
         })
     }
 }
@@ -57,16 +70,34 @@ impl<L: Lake> Function<L> {
                         partitions.push(hour.path());
                     }
                 }
-                tracing::info!(from, to, partitions = partitions.len(), "planned explicit range");
+                tracing::info!(
+                    from,
+                    to,
+                    partitions = partitions.len(),
+                    "planned explicit range"
+                );
                 Ok(Plan {
                     partition_count: partitions.len(),
                     partitions,
+                    versions: Default::default(),
                 })
             }
-            (None, None) => Err(HandlerError::NotBuilt {
-                what: "plan: the changed partitions from the ledger (give from and to for an explicit range)",
-                issue: 7,
-            }),
+            (None, None) => {
+                let Some(changed) = &self.changed else {
+                    return Err(HandlerError::Config(config::ConfigError::Missing(
+                        config::STATE_TABLE,
+                    )));
+                };
+                let mut pending = changed.pending().await?;
+                pending.truncate(MAX_PARTITIONS_PER_RUN);
+                let partitions: Vec<String> = pending.iter().map(|(p, _)| p.clone()).collect();
+                tracing::info!(partitions = partitions.len(), "planned what changed");
+                Ok(Plan {
+                    partition_count: partitions.len(),
+                    partitions,
+                    versions: pending.into_iter().collect(),
+                })
+            }
             _ => Err(HandlerError::InvalidInput(
                 "give both `from` and `to`, or neither".into(),
             )),
@@ -92,7 +123,10 @@ mod tests {
             HourPartition::new(2020, 4, 15, 1).unwrap(),
             HourPartition::new(2020, 4, 15, 9).unwrap(),
         ]));
-        let f = Function { lake };
+        let f = Function {
+            lake,
+            changed: None,
+        };
         let plan = f
             .handle(PlanRequest {
                 from: Some("2020-04-15T00:00:00Z".into()),
@@ -108,6 +142,7 @@ mod tests {
     async fn half_a_range_is_invalid_input() {
         let f = Function {
             lake: MemLake(HashSet::new()),
+            changed: None,
         };
         let err = f
             .handle(PlanRequest {

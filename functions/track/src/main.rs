@@ -1,0 +1,14 @@
+use aws_lambda_events::s3::S3Event;
+use lambda_runtime::{service_fn, LambdaEvent};
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    tickerpulse_aws::lambda::init_tracing();
+    let function =
+        tickerpulse_fn_track::Function::from_env(&tickerpulse_core::config::ProcessEnv).await?;
+    let function = &function;
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<S3Event>| async move {
+        function.handle(event.payload).await
+    }))
+    .await
+}

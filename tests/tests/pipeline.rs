@@ -1,0 +1,154 @@
+//! The scheduled pipeline on the local stack: Firehose deliveries raise S3
+//! events that `track` turns into pending partitions; a scheduled execution
+//! (`{}`) plans from that ledger, processes several hours through compact,
+//! clean and aggregate into DynamoDB and clears them; a second execution with
+//! no new data does nothing and succeeds; a late tweet is picked up alone.
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use serde_json::{json, Value};
+use tickerpulse_e2e::{clients, run_execution, start_stack};
+
+const PIPELINE: &str = "arn:aws:states:us-east-1:123456789012:stateMachine:tickerpulse-pipeline";
+
+fn tweet(id: u32, hour: u32, text: &str) -> Vec<u8> {
+    format!(
+        "{{\"id\":\"{id}\",\"text\":\"{text}\",\"created_at\":\"2020-04-15T{hour:02}:1{}:00.000Z\",\"lang\":\"en\",\"author_id\":\"{}\"}}\n",
+        id % 10,
+        100 + id
+    )
+    .into_bytes()
+}
+
+async fn deliver(c: &tickerpulse_e2e::Clients, records: Vec<Vec<u8>>) {
+    let out = c
+        .firehose
+        .put_record_batch()
+        .delivery_stream_name("tickerpulse-tweets")
+        .set_records(Some(
+            records
+                .into_iter()
+                .map(|r| {
+                    aws_sdk_firehose::types::Record::builder()
+                        .data(r.into())
+                        .build()
+                        .unwrap()
+                })
+                .collect(),
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.failed_put_count(), 0);
+}
+
+async fn pending(db: &aws_sdk_dynamodb::Client) -> Vec<String> {
+    db.query()
+        .table_name("tickerpulse-state")
+        .key_condition_expression("PK = :p")
+        .expression_attribute_values(":p", AttributeValue::S("changed#raw".into()))
+        .consistent_read(true)
+        .send()
+        .await
+        .unwrap()
+        .items()
+        .iter()
+        .map(|i| i["SK"].as_s().unwrap().clone())
+        .collect()
+}
+
+async fn day_mentions(db: &aws_sdk_dynamodb::Client) -> String {
+    db.get_item()
+        .table_name("tickerpulse-overall-summary")
+        .key("DetailLevel", AttributeValue::S("2020-04-15".into()))
+        .send()
+        .await
+        .unwrap()
+        .item
+        .map(|i| i["Mentions"].as_n().unwrap().clone())
+        .unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scheduled_runs_process_what_changed_and_nothing_else() {
+    let stack = start_stack("pipeline")
+        .await
+        .expect("starting the local stack");
+    let c = clients(&stack).await.unwrap();
+
+    let mut records = Vec::new();
+    for (i, hour) in [(1, 1), (2, 1), (3, 2), (4, 3), (5, 3), (6, 3)] {
+        records.push(tweet(i, hour, &format!("$TSLA great quarter {i}")));
+    }
+    deliver(&c, records).await;
+    assert_eq!(
+        pending(&c.dynamodb).await,
+        [
+            "year=2020/month=04/day=15/hour=01",
+            "year=2020/month=04/day=15/hour=02",
+            "year=2020/month=04/day=15/hour=03"
+        ]
+    );
+
+    let run = run_execution(&c.sfn, PIPELINE, "scheduled-1", &json!({}))
+        .await
+        .unwrap();
+    assert_eq!(
+        run.status().as_str(),
+        "SUCCEEDED",
+        "{:?} {:?}",
+        run.error(),
+        run.cause()
+    );
+    let out: Value = serde_json::from_str(run.output().unwrap()).unwrap();
+    assert_eq!(
+        (
+            &out["partitions_changed"],
+            &out["rows_in"],
+            &out["pending_cleared"]
+        ),
+        (&json!(3), &json!(6), &json!(3)),
+        "{out}"
+    );
+    assert!(pending(&c.dynamodb).await.is_empty());
+    assert_eq!(day_mentions(&c.dynamodb).await, "6");
+    let history = c
+        .sfn
+        .get_execution_history()
+        .execution_arn(run.execution_arn())
+        .send()
+        .await
+        .unwrap();
+    let iterations = history
+        .events()
+        .iter()
+        .filter(|e| e.r#type().as_str() == "MapIterationSucceeded")
+        .count();
+    assert_eq!(iterations, 3, "one Map iteration per hour");
+
+    // Nothing new: nothing to do, and a success.
+    let idle = run_execution(&c.sfn, PIPELINE, "scheduled-2", &json!({}))
+        .await
+        .unwrap();
+    assert_eq!(idle.status().as_str(), "SUCCEEDED");
+    let out: Value = serde_json::from_str(idle.output().unwrap()).unwrap();
+    assert_eq!(out["partition_count"], 0, "{out}");
+
+    // A late tweet for hour 2: only that hour is processed, totals stay exact.
+    deliver(&c, vec![tweet(7, 2, "$TSLA late news")]).await;
+    assert_eq!(
+        pending(&c.dynamodb).await,
+        ["year=2020/month=04/day=15/hour=02"]
+    );
+    let late = run_execution(&c.sfn, PIPELINE, "scheduled-3", &json!({}))
+        .await
+        .unwrap();
+    assert_eq!(late.status().as_str(), "SUCCEEDED");
+    let out: Value = serde_json::from_str(late.output().unwrap()).unwrap();
+    assert_eq!(
+        (&out["partitions"], &out["rows_in"]),
+        (&json!(1), &json!(2)),
+        "{out}"
+    );
+    assert_eq!(day_mentions(&c.dynamodb).await, "7");
+    stack.stop().await;
+}
