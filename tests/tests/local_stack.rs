@@ -48,7 +48,10 @@ async fn state_machine_runs_real_handlers_and_stack_stops_cleanly() {
         .unwrap();
     assert_eq!(done.status().as_str(), "SUCCEEDED", "{:?}", done.error());
     let output: Value = serde_json::from_str(done.output().unwrap()).unwrap();
-    assert_eq!(output, json!({"partitions": [], "partition_count": 0, "versions": {}}));
+    assert_eq!(
+        output,
+        json!({"partitions": [], "partition_count": 0, "versions": {}})
+    );
 
     // Raw data in two hours of the range (and one outside it).
     for hour in ["01", "03", "07"] {
