@@ -447,6 +447,8 @@ pub struct LocalStack {
     _state: PathBuf,
     /// Faults the proxy injects into DynamoDB batch writes (for tests).
     pub dynamodb_faults: Arc<crate::proxy::DynamoFaults>,
+    /// Invocations the proxy fails on purpose (for tests).
+    pub invoke_faults: Arc<crate::proxy::InvokeFaults>,
 }
 
 impl LocalStack {
@@ -483,10 +485,12 @@ impl LocalStack {
             proxy: None,
             _state: state.to_path_buf(),
             dynamodb_faults: Arc::default(),
+            invoke_faults: Arc::default(),
         };
         configure_moto(moto_port).await?;
         let state = proxy_state(&stack.template, port, moto_port).await?;
         stack.dynamodb_faults = state.dynamodb_faults.clone();
+        stack.invoke_faults = state.invoke_faults.clone();
         listener.set_nonblocking(true)?;
         let listener = tokio::net::TcpListener::from_std(listener)?;
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();

@@ -32,6 +32,36 @@ pub struct ProxyState {
     pub x_api: Arc<crate::fakex::FakeXState>,
     /// Faults to inject into DynamoDB `BatchWriteItem` calls (tests of throttling).
     pub dynamodb_faults: Arc<DynamoFaults>,
+    /// Invocations to fail (tests of partial runs).
+    pub invoke_faults: Arc<InvokeFaults>,
+}
+
+/// Fails invocations of `function` (a binary name) whose payload contains
+/// `contains`, with the handler error `error_type`, until removed.
+#[derive(Debug, Default)]
+pub struct InvokeFaults {
+    pub rules: std::sync::Mutex<Vec<(String, String, String)>>,
+}
+
+impl InvokeFaults {
+    pub fn fail(&self, function: &str, contains: &str, error_type: &str) {
+        self.rules.lock().unwrap_or_else(|e| e.into_inner()).push((
+            function.into(),
+            contains.into(),
+            error_type.into(),
+        ));
+    }
+    pub fn clear(&self) {
+        self.rules.lock().unwrap_or_else(|e| e.into_inner()).clear();
+    }
+    fn matching(&self, function: &str, payload: &str) -> Option<String> {
+        self.rules
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .find(|(f, c, _)| f == function && payload.contains(c.as_str()))
+            .map(|(_, _, t)| t.clone())
+    }
 }
 
 /// What the next `BatchWriteItem` call through the proxy suffers.
@@ -163,6 +193,7 @@ impl ProxyState {
                 ..Default::default()
             }),
             dynamodb_faults: Arc::default(),
+            invoke_faults: Arc::default(),
         }
     }
 }
@@ -384,6 +415,16 @@ async fn invoke(
         return json_reply(StatusCode::ACCEPTED, &[], &json!({}));
     }
     tracing::info!(function = %binary, "invoke");
+    if let Some(error_type) = state.invoke_faults.matching(&binary, &payload.to_string()) {
+        return json_reply(
+            StatusCode::OK,
+            &[
+                ("x-amz-function-error", "Unhandled"),
+                ("x-amz-executed-version", "$LATEST"),
+            ],
+            &json!({"errorType": error_type, "errorMessage": "injected by the local stack"}),
+        );
+    }
     match state.registry.invoke(&binary, payload).await {
         Ok(v) => json_reply(StatusCode::OK, &[("x-amz-executed-version", "$LATEST")], &v),
         Err(e) => {

@@ -175,6 +175,7 @@ async fn serving_tables_exact_incremental_idempotent_and_throttle_proof() {
         partitions: partitions.iter().map(|p| p.to_string()).collect(),
         run_id: Some(run.into()),
         versions: Default::default(),
+        processed: Vec::new(),
     };
     let r1: AggregateResult = aggregate.handle(request("r1", &[H1, H2])).await.unwrap();
     assert_eq!((r1.partitions_changed, r1.rows_in), (2, 5), "{r1:?}");

@@ -152,3 +152,89 @@ async fn scheduled_runs_process_what_changed_and_nothing_else() {
     assert_eq!(day_mentions(&c.dynamodb).await, "7");
     stack.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_partition_makes_a_partial_run_and_the_next_run_completes_it() {
+    let stack = start_stack("pipeline-fault")
+        .await
+        .expect("starting the local stack");
+    let c = clients(&stack).await.unwrap();
+    let records = [(1, 1), (2, 2), (3, 2), (4, 3)]
+        .into_iter()
+        .map(|(i, hour)| tweet(i, hour, &format!("$AAPL solid numbers {i}")))
+        .collect();
+    deliver(&c, records).await;
+    // compact fails on hour 2 (after its retries: the error is not retryable).
+    stack
+        .invoke_faults
+        .fail("compact", "hour=02", "TickerPulse.Fatal");
+    let run = run_execution(&c.sfn, PIPELINE, "partial-1", &json!({}))
+        .await
+        .unwrap();
+    assert_eq!(
+        run.status().as_str(),
+        "SUCCEEDED",
+        "{:?} {:?}",
+        run.error(),
+        run.cause()
+    );
+    let out: Value = serde_json::from_str(run.output().unwrap()).unwrap();
+    assert_eq!(
+        out["failed_partitions"],
+        json!(["year=2020/month=04/day=15/hour=02"]),
+        "{out}"
+    );
+    assert_eq!(
+        (&out["partitions_changed"], &out["rows_in"]),
+        (&json!(2), &json!(2)),
+        "{out}"
+    );
+    assert_eq!(
+        pending(&c.dynamodb).await,
+        ["year=2020/month=04/day=15/hour=02"]
+    );
+    assert_eq!(day_mentions(&c.dynamodb).await, "2");
+    // Reported: the run record says partial, and the execution notified the topic.
+    let runs = c
+        .dynamodb
+        .query()
+        .table_name("tickerpulse-state")
+        .key_condition_expression("PK = :p")
+        .expression_attribute_values(":p", AttributeValue::S("runs".into()))
+        .send()
+        .await
+        .unwrap();
+    let record = runs
+        .items()
+        .iter()
+        .find(|i| i["RunId"].as_s().unwrap() == "partial-1")
+        .expect("run recorded");
+    assert_eq!(record["Status"].as_s().unwrap(), "partial");
+    assert!(record["Error"].as_s().unwrap().contains("hour=02"));
+    let history = c
+        .sfn
+        .get_execution_history()
+        .execution_arn(run.execution_arn())
+        .send()
+        .await
+        .unwrap();
+    assert!(history.events().iter().any(|e| e
+        .state_entered_event_details()
+        .is_some_and(|d| d.name() == "NotifyPartial")));
+
+    // The fault is gone: the next scheduled run completes hour 2, totals exact.
+    stack.invoke_faults.clear();
+    let next = run_execution(&c.sfn, PIPELINE, "partial-2", &json!({}))
+        .await
+        .unwrap();
+    assert_eq!(next.status().as_str(), "SUCCEEDED");
+    let out: Value = serde_json::from_str(next.output().unwrap()).unwrap();
+    assert_eq!(
+        (&out["partitions"], &out["rows_in"], &out["failed_count"]),
+        (&json!(1), &json!(2), &json!(0)),
+        "{out}"
+    );
+    assert!(pending(&c.dynamodb).await.is_empty());
+    assert_eq!(day_mentions(&c.dynamodb).await, "4");
+    stack.stop().await;
+}

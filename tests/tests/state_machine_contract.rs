@@ -33,6 +33,11 @@ fn sample_field(key: &str) -> Value {
         "run_id" => json!("scheduled-2020-04-15T02-00"),
         "versions" => json!({"year=2020/month=04/day=15/hour=01": 3}),
         "partition" => json!("year=2020/month=04/day=15/hour=01"),
+        // The Map state's results: a clean result, and a partition that failed.
+        "processed" => json!([
+            {"partition": "year=2020/month=04/day=15/hour=01", "rows_in": 3},
+            {"partition": "year=2020/month=04/day=15/hour=02", "failed": true, "error": "TickerPulse.Fatal", "cause": "..."}
+        ]),
         other => panic!("the definition sends {other:?}: add a sample for it here"),
     }
 }

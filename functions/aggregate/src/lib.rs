@@ -28,6 +28,11 @@ pub struct AggregateRequest {
     /// from the ledger of changes once aggregated, unless they moved meanwhile.
     #[serde(default)]
     pub versions: std::collections::BTreeMap<String, u64>,
+    /// The Map state's results, one per partition: a partition that failed
+    /// compact or clean comes as `{"partition", "failed": true, "error", "cause"}`
+    /// and is left for the next run.
+    #[serde(default)]
+    pub processed: Vec<serde_json::Value>,
 }
 
 #[derive(Debug, Deserialize, Serialize, PartialEq)]
@@ -48,6 +53,9 @@ pub struct AggregateResult {
     pub analytics: Vec<String>,
     /// Pending partitions cleared from the ledger of changes.
     pub pending_cleared: u64,
+    /// Partitions that failed compact or clean in this run (left pending).
+    pub failed_partitions: Vec<String>,
+    pub failed_count: u64,
 }
 
 pub struct Function {
@@ -120,8 +128,23 @@ impl Function {
                 "run_id {run_id:?}: want at most 80 letters, digits, '-', '_' or '.'"
             )));
         }
+        let failed: BTreeSet<String> = request
+            .processed
+            .iter()
+            .filter(|r| r["failed"] == serde_json::Value::Bool(true))
+            .filter_map(|r| r["partition"].as_str().map(String::from))
+            .collect();
+        for f in &failed {
+            let why = request
+                .processed
+                .iter()
+                .find(|r| r["partition"].as_str() == Some(f.as_str()))
+                .map(|r| format!("{} {}", r["error"], r["cause"]))
+                .unwrap_or_default();
+            tracing::error!(partition = %f, %why, "partition failed in this run; left for the next");
+        }
         let mut partitions = Vec::new();
-        for p in &request.partitions {
+        for p in request.partitions.iter().filter(|p| !failed.contains(*p)) {
             partitions.push(
                 HourPartition::from_key(p)
                     .map_err(|e| HandlerError::InvalidInput(e.to_string()))?,
@@ -131,6 +154,8 @@ impl Function {
         partitions.dedup();
         let mut result = self.run(&run_id, &partitions).await;
         if let Ok(r) = &mut result {
+            r.failed_partitions = failed.iter().cloned().collect();
+            r.failed_count = failed.len() as u64;
             let changes = tickerpulse_aws::state::ChangedPartitions {
                 client: self.dynamodb.clone(),
                 table: self.state_table.clone(),
@@ -148,14 +173,20 @@ impl Function {
                 run_id: run_id.clone(),
                 started_at,
                 ended_at,
-                status: "succeeded".into(),
+                status: if r.failed_count > 0 {
+                    "partial"
+                } else {
+                    "succeeded"
+                }
+                .into(),
                 partitions: r.partitions,
                 partitions_changed: r.partitions_changed,
                 rows_in: r.rows_in,
                 items_written: r.items_written,
                 items_deleted: r.items_deleted,
                 recent_tweets_written: r.recent_tweets_written,
-                error: None,
+                error: (r.failed_count > 0)
+                    .then(|| format!("failed partitions: {}", r.failed_partitions.join(", "))),
             },
             Err(e) => RunRecord {
                 run_id: run_id.clone(),
@@ -378,6 +409,8 @@ impl Function {
             dynamodb,
             analytics,
             pending_cleared: 0,
+            failed_partitions: Vec::new(),
+            failed_count: 0,
         })
     }
 }
