@@ -122,6 +122,22 @@ pub async fn run(
             }
         }
         shown = events.len();
+        // A Distributed Map reports its children through its map run.
+        if let Ok(runs) = sfn.list_map_runs().execution_arn(&arn).send().await {
+            for run in runs.map_runs() {
+                if let Ok(d) = sfn
+                    .describe_map_run()
+                    .map_run_arn(run.map_run_arn())
+                    .send()
+                    .await
+                {
+                    if let Some(c) = d.item_counts() {
+                        iterations = c.total() as usize;
+                        done = (c.succeeded() + c.failed() + c.aborted()) as usize;
+                    }
+                }
+            }
+        }
         bar.set_message(format!("partitions {done}/{iterations}"));
         let d = sfn
             .describe_execution()

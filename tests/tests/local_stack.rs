@@ -50,7 +50,8 @@ async fn state_machine_runs_real_handlers_and_stack_stops_cleanly() {
     let output: Value = serde_json::from_str(done.output().unwrap()).unwrap();
     assert_eq!(
         output,
-        json!({"partitions": [], "partition_count": 0, "versions": {}})
+        json!({"partitions": [], "partition_count": 0, "versions": {},
+               "max_concurrency": 40, "tolerated_failure_percentage": 0})
     );
 
     // Raw data in two hours of the range (and one outside it).
@@ -84,14 +85,15 @@ async fn state_machine_runs_real_handlers_and_stack_stops_cleanly() {
     let plan_output: Value = serde_json::from_str(plan_output).unwrap();
     assert_eq!(
         plan_output["Payload"],
-        json!({"partitions": ["year=2020/month=04/day=15/hour=01", "year=2020/month=04/day=15/hour=03"], "partition_count": 2, "versions": {}})
+        json!({"partitions": ["year=2020/month=04/day=15/hour=01", "year=2020/month=04/day=15/hour=03"], "partition_count": 2, "versions": {},
+               "max_concurrency": 40, "tolerated_failure_percentage": 0})
     );
-    let iterations = history
+    let map_runs = history
         .events()
         .iter()
-        .filter(|e| e.r#type().as_str() == "MapIterationStarted")
+        .filter(|e| e.r#type().as_str() == "MapRunStarted")
         .count();
-    assert!(iterations >= 1, "the Map state started iterations");
+    assert_eq!(map_runs, 1, "the Distributed Map started a map run");
     // compact, clean and aggregate run for each hour (the raw objects hold
     // no readable tweet, so the stage files are empty and nothing is counted).
     assert_eq!(

@@ -30,6 +30,55 @@ pub struct Plan {
     /// changes, which `aggregate` clears once the partition is done.
     #[serde(default)]
     pub versions: std::collections::BTreeMap<String, u64>,
+    /// The Distributed Map's child executions at a time (`MAP_MAX_CONCURRENCY`).
+    #[serde(default = "default_concurrency")]
+    pub max_concurrency: u32,
+    /// Child executions that may fail before the Map fails (`MAP_TOLERATED_FAILURE_PERCENTAGE`);
+    /// a partition's own failures are caught inside its child and never count here.
+    #[serde(default)]
+    pub tolerated_failure_percentage: u32,
+}
+
+fn default_concurrency() -> u32 {
+    40
+}
+
+/// The Map's settings, from the template parameters through the environment.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct MapSettings {
+    pub max_concurrency: u32,
+    pub tolerated_failure_percentage: u32,
+}
+
+impl Default for MapSettings {
+    fn default() -> Self {
+        Self {
+            max_concurrency: default_concurrency(),
+            tolerated_failure_percentage: 0,
+        }
+    }
+}
+
+impl MapSettings {
+    pub fn from_env(env: &dyn Env) -> Result<Self, HandlerError> {
+        let number = |name: &'static str, default: u32, max: u32| -> Result<u32, HandlerError> {
+            let raw = config::optional(env, name, &default.to_string());
+            raw.parse::<u32>()
+                .ok()
+                .filter(|n| *n <= max)
+                .ok_or_else(|| {
+                    HandlerError::Config(config::ConfigError::Invalid {
+                        name,
+                        value: raw,
+                        reason: format!("want a whole number from 0 to {max}"),
+                    })
+                })
+        };
+        Ok(Self {
+            max_concurrency: number("MAP_MAX_CONCURRENCY", default_concurrency(), 10_000)?,
+            tolerated_failure_percentage: number("MAP_TOLERATED_FAILURE_PERCENTAGE", 0, 100)?,
+        })
+    }
 }
 
 /// At most this many pending partitions per run; the rest wait for the next.
@@ -39,6 +88,7 @@ pub struct Function<L: Lake = S3Lake> {
     pub lake: L,
     /// The ledger of changed raw partitions (S3 events); None in unit tests.
     pub changed: Option<tickerpulse_aws::state::ChangedPartitions>,
+    pub map: MapSettings,
 }
 
 impl Function<S3Lake> {
@@ -54,6 +104,7 @@ impl Function<S3Lake> {
                 client: sdk::dynamodb_client(&conf),
                 table: config::required(env, config::STATE_TABLE)?,
             }),
+            map: MapSettings::from_env(env)?,
         })
     }
 }
@@ -80,6 +131,8 @@ impl<L: Lake> Function<L> {
                     partition_count: partitions.len(),
                     partitions,
                     versions: Default::default(),
+                    max_concurrency: self.map.max_concurrency,
+                    tolerated_failure_percentage: self.map.tolerated_failure_percentage,
                 })
             }
             (None, None) => {
@@ -96,6 +149,8 @@ impl<L: Lake> Function<L> {
                     partition_count: partitions.len(),
                     partitions,
                     versions: pending.into_iter().collect(),
+                    max_concurrency: self.map.max_concurrency,
+                    tolerated_failure_percentage: self.map.tolerated_failure_percentage,
                 })
             }
             _ => Err(HandlerError::InvalidInput(
@@ -126,6 +181,7 @@ mod tests {
         let f = Function {
             lake,
             changed: None,
+            map: MapSettings::default(),
         };
         let plan = f
             .handle(PlanRequest {
@@ -143,6 +199,7 @@ mod tests {
         let f = Function {
             lake: MemLake(HashSet::new()),
             changed: None,
+            map: MapSettings::default(),
         };
         let err = f
             .handle(PlanRequest {
