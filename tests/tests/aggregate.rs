@@ -176,6 +176,7 @@ async fn serving_tables_exact_incremental_idempotent_and_throttle_proof() {
         run_id: Some(run.into()),
         versions: Default::default(),
         processed: Vec::new(),
+        failure: None,
     };
     let r1: AggregateResult = aggregate.handle(request("r1", &[H1, H2])).await.unwrap();
     assert_eq!((r1.partitions_changed, r1.rows_in), (2, 5), "{r1:?}");

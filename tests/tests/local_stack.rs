@@ -127,6 +127,30 @@ async fn state_machine_runs_real_handlers_and_stack_stops_cleanly() {
     .await
     .unwrap();
     assert_eq!(bad.error(), Some("TickerPulse.InvalidInput"));
+    // The state machine recorded the failed run for the API.
+
+    let runs = c
+        .dynamodb
+        .query()
+        .table_name("tickerpulse-state")
+        .key_condition_expression("PK = :p")
+        .expression_attribute_values(
+            ":p",
+            aws_sdk_dynamodb::types::AttributeValue::S("runs".into()),
+        )
+        .send()
+        .await
+        .unwrap();
+    let failed = runs
+        .items()
+        .iter()
+        .find(|i| i["RunId"].as_s().map(String::as_str) == Ok("half-range"))
+        .expect("a run record for the failed execution");
+    assert_eq!(failed["Status"].as_s().unwrap(), "failed");
+    let error = failed["Error"].as_s().unwrap();
+    assert!(error.starts_with("TickerPulse.InvalidInput: "), "{error}");
+    assert!(error.contains("give both `from` and `to`"), "{error}");
+    assert!(failed["SK"].as_s().unwrap().ends_with("#half-range"));
 
     stack.stop().await;
     assert!(

@@ -38,6 +38,10 @@ fn sample_field(key: &str) -> Value {
             {"partition": "year=2020/month=04/day=15/hour=01", "rows_in": 3},
             {"partition": "year=2020/month=04/day=15/hour=02", "failed": true, "error": "TickerPulse.Fatal", "cause": "..."}
         ]),
+        // What a Catch puts in `$.error`.
+        "failure" => {
+            json!({"Error": "TickerPulse.InvalidInput", "Cause": "{\"errorMessage\": \"...\"}"})
+        }
         other => panic!("the definition sends {other:?}: add a sample for it here"),
     }
 }
@@ -126,8 +130,8 @@ fn every_task_names_a_built_function_and_sends_what_its_handler_accepts() {
     binaries.sort();
     assert_eq!(
         binaries,
-        ["aggregate", "clean", "compact", "plan"],
-        "the pipeline's function tasks"
+        ["aggregate", "aggregate", "clean", "compact", "plan"],
+        "the pipeline's function tasks (aggregate also records failed runs)"
     );
     // And a payload the handlers must refuse, so the check above can fail.
     assert!(accepts("compact", &json!({"partition": "x", "extra": 1})).is_err());

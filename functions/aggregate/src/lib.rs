@@ -21,6 +21,7 @@ use tickerpulse_lake::layout;
 #[derive(Debug, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct AggregateRequest {
+    #[serde(default)]
     pub partitions: Vec<String>,
     #[serde(default)]
     pub run_id: Option<String>,
@@ -33,6 +34,18 @@ pub struct AggregateRequest {
     /// and is left for the next run.
     #[serde(default)]
     pub processed: Vec<serde_json::Value>,
+    /// Set by the state machine when the run failed before or in aggregate:
+    /// only the failed run is recorded (`{"Error", "Cause"}` as Step Functions gives it).
+    #[serde(default)]
+    pub failure: Option<RunFailure>,
+}
+
+#[derive(Debug, Deserialize, Serialize, PartialEq)]
+pub struct RunFailure {
+    #[serde(rename = "Error", default)]
+    pub error: String,
+    #[serde(rename = "Cause", default)]
+    pub cause: String,
 }
 
 #[derive(Debug, Deserialize, Serialize, PartialEq)]
@@ -56,6 +69,28 @@ pub struct AggregateResult {
     /// Partitions that failed compact or clean in this run (left pending).
     pub failed_partitions: Vec<String>,
     pub failed_count: u64,
+}
+
+impl AggregateResult {
+    fn failed(run_id: String) -> Self {
+        Self {
+            run_id,
+            partitions: 0,
+            partitions_changed: 0,
+            partitions_unchanged: 0,
+            partitions_missing: Vec::new(),
+            rows_in: 0,
+            items_written: 0,
+            items_deleted: 0,
+            items_unchanged: 0,
+            recent_tweets_written: 0,
+            dynamodb: WriteStats::default(),
+            analytics: Vec::new(),
+            pending_cleared: 0,
+            failed_partitions: Vec::new(),
+            failed_count: 0,
+        }
+    }
 }
 
 pub struct Function {
@@ -128,6 +163,30 @@ impl Function {
                 "run_id {run_id:?}: want at most 80 letters, digits, '-', '_' or '.'"
             )));
         }
+        if let Some(f) = &request.failure {
+            // The cause is the failing function's JSON error; keep its message short.
+            let cause: String = f.cause.chars().take(1_000).collect();
+            put_run(
+                &self.dynamodb,
+                &self.state_table,
+                &RunRecord {
+                    run_id: run_id.clone(),
+                    started_at: started_at.clone(),
+                    ended_at: started_at,
+                    status: "failed".into(),
+                    partitions: request.partitions.len() as u64,
+                    partitions_changed: 0,
+                    rows_in: 0,
+                    items_written: 0,
+                    items_deleted: 0,
+                    recent_tweets_written: 0,
+                    error: Some(format!("{}: {cause}", f.error)),
+                },
+            )
+            .await?;
+            tracing::error!(run_id, error = %f.error, "run failed; recorded");
+            return Ok(AggregateResult::failed(run_id));
+        }
         let failed: BTreeSet<String> = request
             .processed
             .iter()
@@ -167,12 +226,13 @@ impl Function {
                 }
             }
         }
-        let ended_at = now_rfc3339();
-        let record = match &result {
-            Ok(r) => RunRecord {
+        // A failed run is recorded by the state machine (RecordFailedRun), which
+        // sees every failure, not only aggregate's.
+        if let Ok(r) = &result {
+            let record = RunRecord {
                 run_id: run_id.clone(),
                 started_at,
-                ended_at,
+                ended_at: now_rfc3339(),
                 status: if r.failed_count > 0 {
                     "partial"
                 } else {
@@ -187,22 +247,9 @@ impl Function {
                 recent_tweets_written: r.recent_tweets_written,
                 error: (r.failed_count > 0)
                     .then(|| format!("failed partitions: {}", r.failed_partitions.join(", "))),
-            },
-            Err(e) => RunRecord {
-                run_id: run_id.clone(),
-                started_at,
-                ended_at,
-                status: "failed".into(),
-                partitions: partitions.len() as u64,
-                partitions_changed: 0,
-                rows_in: 0,
-                items_written: 0,
-                items_deleted: 0,
-                recent_tweets_written: 0,
-                error: Some(e.to_string()),
-            },
-        };
-        put_run(&self.dynamodb, &self.state_table, &record).await?;
+            };
+            put_run(&self.dynamodb, &self.state_table, &record).await?;
+        }
         result
     }
 
