@@ -750,7 +750,10 @@ mod tests {
                 );
             }
         });
-        assert_eq!(tasks, 4);
+        assert_eq!(
+            tasks, 5,
+            "plan, compact, clean, aggregate, and aggregate recording a failed run"
+        );
     }
 
     #[test]
