@@ -2,6 +2,7 @@
 //! `2022-11-04-05` and the 15-minute `2022-11-04-05:15`.
 
 use serde::{Deserialize, Serialize};
+use tickerpulse_core::civil::{civil_from_days, days_from_civil};
 
 pub const MICROS_PER_QUARTER: i64 = 900_000_000;
 pub const MICROS_PER_HOUR: i64 = 3_600_000_000;
@@ -74,20 +75,6 @@ pub struct Bucket {
     pub minute: u8,
 }
 
-fn civil_from_days(days: i64) -> (i32, u8, u8) {
-    // Howard Hinnant's algorithm.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (y as i32, m as u8, d as u8)
-}
-
 impl Bucket {
     /// The quarter hour that contains a time (microseconds since the epoch).
     pub fn quarter_of(micros: i64) -> Bucket {
@@ -127,6 +114,16 @@ impl Bucket {
 
     pub fn parent(self) -> Option<Bucket> {
         self.level.parent().map(|l| self.at(l))
+    }
+
+    /// When the bucket starts, in microseconds since the epoch.
+    pub fn start_micros(&self) -> i64 {
+        let days = days_from_civil(
+            i64::from(self.year),
+            i64::from(self.month),
+            i64::from(self.day),
+        );
+        ((days * 24 + i64::from(self.hour)) * 60 + i64::from(self.minute)) * 60_000_000
     }
 
     /// The `DetailLevel` key.

@@ -384,10 +384,10 @@ impl Aggregator {
             }
         }
         for o in &mut overall_out {
+            let start = o.bucket.start_micros();
             let index = match o.bucket.level {
-                Level::Hour => ticker_mentions.get(&hour_index(&o.bucket)),
-                _ => quarter_mentions
-                    .get(&(hour_index(&o.bucket) * 4 + i64::from(o.bucket.minute / 15))),
+                Level::Hour => ticker_mentions.get(&start.div_euclid(level::MICROS_PER_HOUR)),
+                _ => quarter_mentions.get(&start.div_euclid(level::MICROS_PER_QUARTER)),
             };
             o.ticker_mentions = index.copied().unwrap_or(0);
         }
@@ -395,21 +395,6 @@ impl Aggregator {
         overall_out.sort_by_key(|o| o.bucket);
         (tickers_out, overall_out)
     }
-}
-
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-fn hour_index(b: &Bucket) -> i64 {
-    days_from_civil(i64::from(b.year), i64::from(b.month), i64::from(b.day)) * 24
-        + i64::from(b.hour)
 }
 
 fn merge_top(lists: &[&[(String, u64)]], n: usize) -> Vec<(String, u64)> {

@@ -95,18 +95,6 @@ fn ts_field(name: &str) -> Field {
     )
 }
 
-fn bucket_micros(b: &crate::Bucket) -> i64 {
-    let days = {
-        let (y, m, d) = (i64::from(b.year), i64::from(b.month), i64::from(b.day));
-        let y = if m <= 2 { y - 1 } else { y };
-        let era = y.div_euclid(400);
-        let yoe = y - era * 400;
-        let doy = (153 * ((m + 9) % 12) + 2) / 5 + d - 1;
-        era * 146_097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719_468
-    };
-    ((days * 24 + i64::from(b.hour)) * 60 + i64::from(b.minute)) * 60_000_000
-}
-
 /// The columns of `ticker_summary.parquet` in the analytics zone (the Glue table declares them).
 pub fn ticker_summary_schema() -> Arc<Schema> {
     Arc::new(Schema::new(vec![
@@ -168,7 +156,7 @@ pub fn write_ticker_summaries<W: Write + Send>(
     for t in items {
         key.append_value(t.bucket.key());
         level.append_value(t.bucket.level.name());
-        ts.append_value(bucket_micros(&t.bucket));
+        ts.append_value(t.bucket.start_micros());
         ticker.append_value(&t.ticker);
         let c = &t.counts;
         for (b, v) in u.iter_mut().zip([
@@ -223,7 +211,7 @@ pub fn write_overall_summaries<W: Write + Send>(
     for o in items {
         key.append_value(o.bucket.key());
         level.append_value(o.bucket.level.name());
-        ts.append_value(bucket_micros(&o.bucket));
+        ts.append_value(o.bucket.start_micros());
         let c = &o.counts;
         for (b, v) in u.iter_mut().zip([
             c.mentions,

@@ -184,14 +184,7 @@ pub fn timestamp_micros(ts: &str) -> Option<i64> {
         if !(1..=12).contains(&m) || !(1..=31).contains(&d) || hh > 23 || mm > 59 || ss > 60 {
             return None;
         }
-        // Days from the civil date (Howard Hinnant's algorithm).
-        let y = if m <= 2 { y - 1 } else { y };
-        let era = y.div_euclid(400);
-        let yoe = y - era * 400;
-        let mp = (m + 9) % 12;
-        let doy = (153 * mp + 2) / 5 + d - 1;
-        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-        let days = era * 146_097 + doe - 719_468;
+        let days = tickerpulse_core::civil::days_from_civil(y, m, d);
         Some(((days * 86_400 + hh * 3_600 + mm * 60 + ss) * 1_000_000) + micros)
     };
     fast().or_else(|| {
