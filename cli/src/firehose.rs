@@ -377,11 +377,12 @@ impl LocalFirehose {
             enc.write_all(&body)?;
             body = enc.finish()?;
         }
+        let body_len = body.len();
         self.s3
             .put_object()
             .bucket(&stream.bucket)
             .key(key)
-            .body(body.clone().into())
+            .body(body.into())
             .send()
             .await
             .map_err(|e| {
@@ -391,7 +392,6 @@ impl LocalFirehose {
                     tickerpulse_aws::sdk::describe(&e)
                 )
             })?;
-        let body_len = body.len();
         // What S3 does next in AWS: an "object created" event to `track`.
         let now = time::OffsetDateTime::now_utc()
             .format(&time::format_description::well_known::Rfc3339)

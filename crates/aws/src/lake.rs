@@ -70,19 +70,7 @@ pub async fn read_object(
     bucket: &str,
     key: &str,
 ) -> Result<Vec<u8>, HandlerError> {
-    let out = client
-        .get_object()
-        .bucket(bucket)
-        .key(key)
-        .send()
-        .await
-        .map_err(|e| HandlerError::from_sdk(&format!("reading s3://{bucket}/{key}"), e))?;
-    let bytes = out
-        .body
-        .collect()
-        .await
-        .map_err(|e| HandlerError::Retryable(format!("reading s3://{bucket}/{key}: {e}")))?
-        .into_bytes();
+    let bytes = get_bytes(client, bucket, key).await?;
     if !key.ends_with(".gz") {
         return Ok(bytes.to_vec());
     }
@@ -136,6 +124,16 @@ pub async fn put_file(
         .await
         .map_err(|e| HandlerError::from_sdk(&format!("writing s3://{bucket}/{key}"), e))?;
     Ok(())
+}
+
+/// Uploads a Parquet file of the lake from scratch space.
+pub async fn put_parquet(
+    client: &aws_sdk_s3::Client,
+    bucket: &str,
+    key: &str,
+    path: &std::path::Path,
+) -> Result<(), HandlerError> {
+    put_file(client, bucket, key, path, "application/vnd.apache.parquet").await
 }
 
 /// A file in the function's scratch space (`/tmp` in Lambda), removed on drop.

@@ -27,19 +27,7 @@ pub async fn load(env: &dyn Env) -> Result<Watchlist, HandlerError> {
         })
     })?;
     let conf = sdk::load(env).await;
-    let out = sdk::s3_client(&conf)
-        .get_object()
-        .bucket(bucket)
-        .key(key)
-        .send()
-        .await
-        .map_err(|e| HandlerError::from_sdk(&format!("reading the watch list {uri}"), e))?;
-    let bytes = out
-        .body
-        .collect()
-        .await
-        .map_err(|e| HandlerError::Retryable(format!("reading the watch list {uri}: {e}")))?
-        .into_bytes();
+    let bytes = crate::lake::get_bytes(&sdk::s3_client(&conf), bucket, key).await?;
     let text = std::str::from_utf8(&bytes)
         .map_err(|e| HandlerError::Fatal(format!("the watch list {uri} is not UTF-8: {e}")))?;
     Watchlist::from_csv(text).map_err(|e| HandlerError::Fatal(format!("the watch list {uri}: {e}")))

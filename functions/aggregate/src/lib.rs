@@ -410,15 +410,8 @@ impl Function {
                 ("ticker_summary", &ticker_file),
                 ("overall_summary", &overall_file),
             ] {
-                let key = format!("analytics/{name}/run_id={run_id}/part-00000.zstd.parquet");
-                lake::put_file(
-                    &self.s3,
-                    &self.analytics_bucket,
-                    &key,
-                    &file.0,
-                    "application/vnd.apache.parquet",
-                )
-                .await?;
+                let key = format!("analytics/{name}/run_id={run_id}/{}", layout::FILE_NAME);
+                lake::put_parquet(&self.s3, &self.analytics_bucket, &key, &file.0).await?;
                 analytics.push(format!("s3://{}/{key}", self.analytics_bucket));
             }
         }

@@ -105,16 +105,8 @@ impl Function {
         })?;
         let cleaned_key = layout::key(layout::STAGE2_CLEANED, &partition);
         let spam_key = layout::key(layout::STAGE2_SPAM, &partition);
-        let parquet = "application/vnd.apache.parquet";
-        lake::put_file(
-            &self.s3,
-            &self.stage_bucket,
-            &cleaned_key,
-            &cleaned.0,
-            parquet,
-        )
-        .await?;
-        lake::put_file(&self.s3, &self.stage_bucket, &spam_key, &spam.0, parquet).await?;
+        lake::put_parquet(&self.s3, &self.stage_bucket, &cleaned_key, &cleaned.0).await?;
+        lake::put_parquet(&self.s3, &self.stage_bucket, &spam_key, &spam.0).await?;
         tracing::info!(
             %partition,
             rows_in = stats.rows_in,

@@ -110,14 +110,7 @@ impl Function {
             .map_err(lake_error)?;
         let key = layout::key(layout::STAGE1_TWEETS, &partition);
         let bytes_out = std::fs::metadata(&scratch.0).map_or(0, |m| m.len());
-        lake::put_file(
-            &self.s3,
-            &self.stage_bucket,
-            &key,
-            &scratch.0,
-            "application/vnd.apache.parquet",
-        )
-        .await?;
+        lake::put_parquet(&self.s3, &self.stage_bucket, &key, &scratch.0).await?;
         tracing::info!(
             %partition,
             objects = stats.objects,
