@@ -4,6 +4,28 @@
 use crate::HandlerError;
 use aws_sdk_dynamodb::types::AttributeValue;
 
+/// The outcome of a conditional write: true if written, false if its
+/// condition did not hold, an error for anything else.
+fn conditional<T, E, R>(
+    context: &str,
+    result: Result<T, aws_sdk_dynamodb::error::SdkError<E, R>>,
+) -> Result<bool, HandlerError>
+where
+    E: std::error::Error + Send + Sync + 'static + aws_sdk_dynamodb::error::ProvideErrorMetadata,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    match result {
+        Ok(_) => Ok(true),
+        Err(e)
+            if e.as_service_error().and_then(|s| s.code())
+                == Some("ConditionalCheckFailedException") =>
+        {
+            Ok(false)
+        }
+        Err(e) => Err(HandlerError::from_sdk(context, e)),
+    }
+}
+
 /// Ingest's `since_id` per query. A cursor only moves forward.
 #[allow(async_fn_in_trait)]
 pub trait CursorStore {
@@ -53,16 +75,7 @@ impl CursorStore for DynamoCursors {
             .expression_attribute_values(":new", AttributeValue::N(id.to_string()))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
-            {
-                Ok(false)
-            }
-            Err(e) => Err(HandlerError::from_sdk("moving an ingest cursor", e)),
-        }
+        conditional("moving an ingest cursor", result)
     }
 }
 
@@ -309,15 +322,6 @@ impl ChangedPartitions {
             .expression_attribute_values(":v", AttributeValue::N(version.to_string()))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
-            {
-                Ok(false)
-            }
-            Err(e) => Err(HandlerError::from_sdk("clearing a changed partition", e)),
-        }
+        conditional("clearing a changed partition", result)
     }
 }
