@@ -140,3 +140,68 @@ pub fn gzip_lines(lines: &[String]) -> Vec<u8> {
     }
     gz.finish().unwrap_or_default()
 }
+
+pub type Item = std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>;
+
+/// The state table's items under one partition key (`runs`, `changed#raw`...),
+/// read consistently.
+pub async fn state_items(db: &aws_sdk_dynamodb::Client, pk: &str) -> Result<Vec<Item>> {
+    let out = db
+        .query()
+        .table_name("tickerpulse-state")
+        .key_condition_expression("PK = :p")
+        .expression_attribute_values(":p", aws_sdk_dynamodb::types::AttributeValue::S(pk.into()))
+        .consistent_read(true)
+        .send()
+        .await
+        .context("querying the state table")?;
+    Ok(out.items().to_vec())
+}
+
+/// The run record of one run id, if there is one.
+pub async fn run_record(db: &aws_sdk_dynamodb::Client, run_id: &str) -> Result<Option<Item>> {
+    Ok(state_items(db, "runs").await?.into_iter().find(|i| {
+        i.get("RunId")
+            .and_then(|v| v.as_s().ok())
+            .map(String::as_str)
+            == Some(run_id)
+    }))
+}
+
+/// A finished execution's output; panics, with its error and cause, unless it succeeded.
+pub fn succeeded_output(
+    run: &aws_sdk_sfn::operation::describe_execution::DescribeExecutionOutput,
+) -> serde_json::Value {
+    assert_eq!(
+        run.status().as_str(),
+        "SUCCEEDED",
+        "{:?} {:?}",
+        run.error(),
+        run.cause()
+    );
+    let output = run.output().expect("a succeeded execution has an output");
+    serde_json::from_str(output).expect("the execution's output is JSON")
+}
+
+/// Sends records to the local stack's delivery stream in one `PutRecordBatch`.
+pub async fn put_records(
+    firehose: &aws_sdk_firehose::Client,
+    records: &[Vec<u8>],
+) -> Result<aws_sdk_firehose::operation::put_record_batch::PutRecordBatchOutput> {
+    let records = records
+        .iter()
+        .map(|r| {
+            aws_sdk_firehose::types::Record::builder()
+                .data(r.clone().into())
+                .build()
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .context("building records")?;
+    firehose
+        .put_record_batch()
+        .delivery_stream_name("tickerpulse-tweets")
+        .set_records(Some(records))
+        .send()
+        .await
+        .context("PutRecordBatch")
+}

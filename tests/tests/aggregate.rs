@@ -9,7 +9,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::Value;
 use std::collections::HashMap;
 use tickerpulse::proxy::DynamoFault;
-use tickerpulse_e2e::{clients, enriched, gzip_lines, list_keys, start_stack};
+use tickerpulse_e2e::{clients, enriched, gzip_lines, list_keys, run_record, start_stack};
 use tickerpulse_fn_aggregate::{AggregateRequest, AggregateResult};
 
 const RAW: &str = "tickerpulse-raw-123456789012-us-east-1";
@@ -17,7 +17,6 @@ const ANALYTICS: &str = "tickerpulse-analytics-123456789012-us-east-1";
 const TICKERS: &str = "tickerpulse-ticker-summary";
 const OVERALL: &str = "tickerpulse-overall-summary";
 const RECENT: &str = "tickerpulse-recent-tweets";
-const STATE: &str = "tickerpulse-state";
 const H1: &str = "year=2020/month=04/day=15/hour=01";
 const H2: &str = "year=2020/month=04/day=15/hour=02";
 
@@ -301,21 +300,12 @@ async fn serving_tables_exact_incremental_idempotent_and_throttle_proof() {
     assert_eq!(ids(page2), ["2003", "2002"]);
 
     // The run is recorded, and its summaries are in the analytics zone.
-    let runs = db
-        .query()
-        .table_name(STATE)
-        .key_condition_expression("PK = :p")
-        .expression_attribute_values(":p", AttributeValue::S("runs".into()))
-        .send()
+    let run = run_record(db, "r1")
         .await
-        .unwrap();
-    let run = runs
-        .items()
-        .iter()
-        .find(|i| i["RunId"].as_s().unwrap() == "r1")
+        .unwrap()
         .expect("run r1 recorded");
     assert_eq!(run["Status"].as_s().unwrap(), "succeeded");
-    assert_eq!(num(run, "RowsIn"), 5.0);
+    assert_eq!(num(&run, "RowsIn"), 5.0);
     let analytics = list_keys(&c.s3, ANALYTICS, "analytics/").await.unwrap();
     assert_eq!(
         analytics,

@@ -7,51 +7,11 @@
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 use std::collections::BTreeSet;
-use tickerpulse_aggregate::fixtures::{stage2_batch, Row, START, TICKERS};
+use tickerpulse_aggregate::fixtures::{hour_of, rows, shuffled, summarize, Row};
 use tickerpulse_aggregate::serving::{apply, block_on, MemoryStore, SummaryStore};
-use tickerpulse_aggregate::{Aggregator, Bucket, Label, Level};
+use tickerpulse_aggregate::Bucket;
 use tickerpulse_aws::serving::DynamoSummaries;
 use tickerpulse_e2e::{clients, start_stack};
-
-fn rows() -> impl Strategy<Value = Vec<Row>> {
-    let row = (
-        0i64..8 * 3_600,
-        proptest::option::of(0u8..20),
-        proptest::sample::subsequence(TICKERS, 1..3),
-        0u8..3,
-        -9_999i64..10_000,
-    )
-        .prop_map(|(s, author, tickers, l, c)| Row {
-            micros: START + s * 1_000_000,
-            author,
-            tickers,
-            label: [Label::Positive, Label::Negative, Label::Neutral][l as usize],
-            compound_e4: c,
-            text: "strong earnings beat",
-        });
-    proptest::collection::vec(row, 1..40)
-}
-
-fn hour_of(r: &Row) -> Bucket {
-    Bucket::quarter_of(r.micros).at(Level::Hour)
-}
-
-fn computed(
-    seen: &[Row],
-    hours: &BTreeSet<Bucket>,
-) -> (
-    Vec<tickerpulse_aggregate::TickerSummary>,
-    Vec<tickerpulse_aggregate::OverallSummary>,
-) {
-    let of_hours: Vec<Row> = seen
-        .iter()
-        .filter(|r| hours.contains(&hour_of(r)))
-        .cloned()
-        .collect();
-    let mut agg = Aggregator::default();
-    agg.push_batch(&stage2_batch(&of_hours)).expect("push");
-    agg.finish()
-}
 
 #[test]
 fn runs_in_any_order_against_dynamodb_equal_one_run_in_memory() {
@@ -70,7 +30,11 @@ fn runs_in_any_order_against_dynamodb_equal_one_run_in_memory() {
     });
     let case = std::sync::atomic::AtomicI64::new(0);
     let result = runner.run(
-        &(rows(), any::<u64>(), 1usize..4),
+        &(
+            rows(40, vec!["strong earnings beat"]),
+            any::<u64>(),
+            1usize..4,
+        ),
         |(rows, order, splits)| {
             // Two years apart per case: its keys are its own.
             let shift =
@@ -84,7 +48,7 @@ fn runs_in_any_order_against_dynamodb_equal_one_run_in_memory() {
                 .collect();
             let hours: BTreeSet<Bucket> = rows.iter().map(hour_of).collect();
             let memory = MemoryStore::default();
-            let (t, o) = computed(&rows, &hours);
+            let (t, o) = summarize(&rows, &hours);
             block_on(apply(&memory, &hours, t, o)).expect("memory apply");
 
             let store = DynamoSummaries {
@@ -94,24 +58,17 @@ fn runs_in_any_order_against_dynamodb_equal_one_run_in_memory() {
                 run_id: "props".into(),
                 stats: Default::default(),
             };
-            let mut shuffled = rows.clone();
-            let mut state = order | 1;
-            for i in (1..shuffled.len()).rev() {
-                state ^= state << 13;
-                state ^= state >> 7;
-                state ^= state << 17;
-                shuffled.swap(i, (state % (i as u64 + 1)) as usize);
-            }
+            let shuffled = shuffled(&rows, order);
             let chunk = shuffled.len().div_ceil(splits).max(1);
             let mut seen = Vec::new();
             for part in shuffled.chunks(chunk) {
                 seen.extend_from_slice(part);
                 let touched: BTreeSet<Bucket> = part.iter().map(hour_of).collect();
-                let (t, o) = computed(&seen, &touched);
+                let (t, o) = summarize(&seen, &touched);
                 rt.block_on(apply(&store, &touched, t, o))
                     .expect("dynamodb apply");
             }
-            let (t, o) = computed(&rows, &hours);
+            let (t, o) = summarize(&rows, &hours);
             let again = rt.block_on(apply(&store, &hours, t, o)).expect("rerun");
             prop_assert_eq!(
                 (again.stats.items_written, again.stats.items_deleted),

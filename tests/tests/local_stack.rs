@@ -5,7 +5,10 @@
 use base64::Engine;
 use serde_json::{json, Value};
 use tickerpulse::local::alive;
-use tickerpulse_e2e::{clients, get_object, list_keys, run_execution, start_stack};
+use tickerpulse_e2e::{
+    clients, get_object, list_keys, put_records, run_execution, run_record, start_stack,
+    succeeded_output,
+};
 
 const RAW: &str = "tickerpulse-raw-123456789012-us-east-1";
 const PIPELINE: &str = "arn:aws:states:us-east-1:123456789012:stateMachine:tickerpulse-pipeline";
@@ -46,8 +49,7 @@ async fn state_machine_runs_real_handlers_and_stack_stops_cleanly() {
     let done = run_execution(&c.sfn, PIPELINE, "empty-range", &range)
         .await
         .unwrap();
-    assert_eq!(done.status().as_str(), "SUCCEEDED", "{:?}", done.error());
-    let output: Value = serde_json::from_str(done.output().unwrap()).unwrap();
+    let output = succeeded_output(&done);
     assert_eq!(
         output,
         json!({"partitions": [], "partition_count": 0, "versions": {},
@@ -96,14 +98,7 @@ async fn state_machine_runs_real_handlers_and_stack_stops_cleanly() {
     assert_eq!(map_runs, 1, "the Distributed Map started a map run");
     // compact, clean and aggregate run for each hour (the raw objects hold
     // no readable tweet, so the stage files are empty and nothing is counted).
-    assert_eq!(
-        run.status().as_str(),
-        "SUCCEEDED",
-        "{:?} {:?}",
-        run.error(),
-        run.cause()
-    );
-    let output: Value = serde_json::from_str(run.output().unwrap()).unwrap();
+    let output = succeeded_output(&run);
     assert_eq!(output["run_id"], "two-hours");
     assert_eq!(output["partitions"], 2);
     assert_eq!(output["partitions_changed"], 2);
@@ -129,22 +124,9 @@ async fn state_machine_runs_real_handlers_and_stack_stops_cleanly() {
     assert_eq!(bad.error(), Some("TickerPulse.InvalidInput"));
     // The state machine recorded the failed run for the API.
 
-    let runs = c
-        .dynamodb
-        .query()
-        .table_name("tickerpulse-state")
-        .key_condition_expression("PK = :p")
-        .expression_attribute_values(
-            ":p",
-            aws_sdk_dynamodb::types::AttributeValue::S("runs".into()),
-        )
-        .send()
+    let failed = run_record(&c.dynamodb, "half-range")
         .await
-        .unwrap();
-    let failed = runs
-        .items()
-        .iter()
-        .find(|i| i["RunId"].as_s().map(String::as_str) == Ok("half-range"))
+        .unwrap()
         .expect("a run record for the failed execution");
     assert_eq!(failed["Status"].as_s().unwrap(), "failed");
     let error = failed["Error"].as_s().unwrap();
@@ -174,24 +156,7 @@ async fn firehose_delivery_runs_transform_and_keeps_every_record() {
     records.push(b"{\"id\":\"101\",\"text\":\"truncated".to_vec());
     records.push(b"{\"id\":\"102\",\"text\":\"no time\"}".to_vec());
     records.push(b"\xff\xfe not utf-8".to_vec());
-    let out = c
-        .firehose
-        .put_record_batch()
-        .delivery_stream_name("tickerpulse-tweets")
-        .set_records(Some(
-            records
-                .iter()
-                .map(|r| {
-                    aws_sdk_firehose::types::Record::builder()
-                        .data(r.clone().into())
-                        .build()
-                        .unwrap()
-                })
-                .collect(),
-        ))
-        .send()
-        .await
-        .unwrap();
+    let out = put_records(&c.firehose, &records).await.unwrap();
     assert_eq!(out.failed_put_count(), 0);
     assert_eq!(out.request_responses().len(), records.len());
 

@@ -5,8 +5,10 @@
 //! no new data does nothing and succeeds; a late tweet is picked up alone.
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use serde_json::{json, Value};
-use tickerpulse_e2e::{clients, run_execution, start_stack};
+use serde_json::json;
+use tickerpulse_e2e::{
+    clients, put_records, run_execution, run_record, start_stack, state_items, succeeded_output,
+};
 
 const PIPELINE: &str = "arn:aws:states:us-east-1:123456789012:stateMachine:tickerpulse-pipeline";
 
@@ -20,37 +22,14 @@ fn tweet(id: u32, hour: u32, text: &str) -> Vec<u8> {
 }
 
 async fn deliver(c: &tickerpulse_e2e::Clients, records: Vec<Vec<u8>>) {
-    let out = c
-        .firehose
-        .put_record_batch()
-        .delivery_stream_name("tickerpulse-tweets")
-        .set_records(Some(
-            records
-                .into_iter()
-                .map(|r| {
-                    aws_sdk_firehose::types::Record::builder()
-                        .data(r.into())
-                        .build()
-                        .unwrap()
-                })
-                .collect(),
-        ))
-        .send()
-        .await
-        .unwrap();
+    let out = put_records(&c.firehose, &records).await.unwrap();
     assert_eq!(out.failed_put_count(), 0);
 }
 
 async fn pending(db: &aws_sdk_dynamodb::Client) -> Vec<String> {
-    db.query()
-        .table_name("tickerpulse-state")
-        .key_condition_expression("PK = :p")
-        .expression_attribute_values(":p", AttributeValue::S("changed#raw".into()))
-        .consistent_read(true)
-        .send()
+    state_items(db, "changed#raw")
         .await
         .unwrap()
-        .items()
         .iter()
         .map(|i| i["SK"].as_s().unwrap().clone())
         .collect()
@@ -92,14 +71,7 @@ async fn scheduled_runs_process_what_changed_and_nothing_else() {
     let run = run_execution(&c.sfn, PIPELINE, "scheduled-1", &json!({}))
         .await
         .unwrap();
-    assert_eq!(
-        run.status().as_str(),
-        "SUCCEEDED",
-        "{:?} {:?}",
-        run.error(),
-        run.cause()
-    );
-    let out: Value = serde_json::from_str(run.output().unwrap()).unwrap();
+    let out = succeeded_output(&run);
     assert_eq!(
         (
             &out["partitions_changed"],
@@ -133,8 +105,7 @@ async fn scheduled_runs_process_what_changed_and_nothing_else() {
     let idle = run_execution(&c.sfn, PIPELINE, "scheduled-2", &json!({}))
         .await
         .unwrap();
-    assert_eq!(idle.status().as_str(), "SUCCEEDED");
-    let out: Value = serde_json::from_str(idle.output().unwrap()).unwrap();
+    let out = succeeded_output(&idle);
     assert_eq!(out["partition_count"], 0, "{out}");
 
     // A late tweet for hour 2: only that hour is processed, totals stay exact.
@@ -146,8 +117,7 @@ async fn scheduled_runs_process_what_changed_and_nothing_else() {
     let late = run_execution(&c.sfn, PIPELINE, "scheduled-3", &json!({}))
         .await
         .unwrap();
-    assert_eq!(late.status().as_str(), "SUCCEEDED");
-    let out: Value = serde_json::from_str(late.output().unwrap()).unwrap();
+    let out = succeeded_output(&late);
     assert_eq!(
         (&out["partitions"], &out["rows_in"]),
         (&json!(1), &json!(2)),
@@ -175,14 +145,7 @@ async fn a_failing_partition_makes_a_partial_run_and_the_next_run_completes_it()
     let run = run_execution(&c.sfn, PIPELINE, "partial-1", &json!({}))
         .await
         .unwrap();
-    assert_eq!(
-        run.status().as_str(),
-        "SUCCEEDED",
-        "{:?} {:?}",
-        run.error(),
-        run.cause()
-    );
-    let out: Value = serde_json::from_str(run.output().unwrap()).unwrap();
+    let out = succeeded_output(&run);
     assert_eq!(
         out["failed_partitions"],
         json!(["year=2020/month=04/day=15/hour=02"]),
@@ -199,19 +162,9 @@ async fn a_failing_partition_makes_a_partial_run_and_the_next_run_completes_it()
     );
     assert_eq!(day_mentions(&c.dynamodb).await, "2");
     // Reported: the run record says partial, and the execution notified the topic.
-    let runs = c
-        .dynamodb
-        .query()
-        .table_name("tickerpulse-state")
-        .key_condition_expression("PK = :p")
-        .expression_attribute_values(":p", AttributeValue::S("runs".into()))
-        .send()
+    let record = run_record(&c.dynamodb, "partial-1")
         .await
-        .unwrap();
-    let record = runs
-        .items()
-        .iter()
-        .find(|i| i["RunId"].as_s().unwrap() == "partial-1")
+        .unwrap()
         .expect("run recorded");
     assert_eq!(record["Status"].as_s().unwrap(), "partial");
     assert!(record["Error"].as_s().unwrap().contains("hour=02"));
@@ -231,8 +184,7 @@ async fn a_failing_partition_makes_a_partial_run_and_the_next_run_completes_it()
     let next = run_execution(&c.sfn, PIPELINE, "partial-2", &json!({}))
         .await
         .unwrap();
-    assert_eq!(next.status().as_str(), "SUCCEEDED");
-    let out: Value = serde_json::from_str(next.output().unwrap()).unwrap();
+    let out = succeeded_output(&next);
     assert_eq!(
         (&out["partitions"], &out["rows_in"], &out["failed_count"]),
         (&json!(1), &json!(2), &json!(0)),

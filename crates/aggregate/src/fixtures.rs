@@ -74,3 +74,65 @@ pub fn stage2_batch(rows: &[Row]) -> RecordBatch {
     ]);
     RecordBatch::try_new(Arc::new(schema), columns).unwrap_or_else(|e| panic!("fixture batch: {e}"))
 }
+
+/// The hour a row belongs to.
+pub fn hour_of(r: &Row) -> crate::Bucket {
+    crate::Bucket::quarter_of(r.micros).at(crate::Level::Hour)
+}
+
+/// Quarter and hour summaries of the rows of `hours` among `seen`: what one
+/// run computes for those hours from their complete stage 2 data.
+pub fn summarize(
+    seen: &[Row],
+    hours: &std::collections::BTreeSet<crate::Bucket>,
+) -> (Vec<crate::TickerSummary>, Vec<crate::OverallSummary>) {
+    let of_hours: Vec<Row> = seen
+        .iter()
+        .filter(|r| hours.contains(&hour_of(r)))
+        .cloned()
+        .collect();
+    let mut agg = crate::Aggregator::default();
+    agg.push_batch(&stage2_batch(&of_hours))
+        .unwrap_or_else(|e| panic!("fixture rows aggregate: {e}"));
+    agg.finish()
+}
+
+/// The rows in another order, the same for the same seed (xorshift Fisher-Yates).
+pub fn shuffled(rows: &[Row], seed: u64) -> Vec<Row> {
+    let mut out = rows.to_vec();
+    let mut state = seed | 1;
+    for i in (1..out.len()).rev() {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        out.swap(i, (state % (i as u64 + 1)) as usize);
+    }
+    out
+}
+
+/// Random tweets over eight hours from `START` (crossing a day, a month and a
+/// year), 1 to `max_rows` of them, with texts drawn from `texts`.
+#[cfg(any(test, feature = "testing"))]
+pub fn rows(
+    max_rows: usize,
+    texts: Vec<&'static str>,
+) -> impl proptest::strategy::Strategy<Value = Vec<Row>> {
+    use proptest::prelude::*;
+    let row = (
+        0i64..8 * 3_600,
+        proptest::option::of(0u8..20),
+        proptest::sample::subsequence(TICKERS, 1..3),
+        0u8..3,
+        -9_999i64..10_000,
+        proptest::sample::select(texts),
+    )
+        .prop_map(|(s, author, tickers, l, c, text)| Row {
+            micros: START + s * 1_000_000,
+            author,
+            tickers,
+            label: [Label::Positive, Label::Negative, Label::Neutral][l as usize],
+            compound_e4: c,
+            text,
+        });
+    proptest::collection::vec(row, 1..max_rows)
+}

@@ -1,48 +1,23 @@
-use super::fixtures::{stage2_batch as batch, Row, START, TICKERS};
+use super::fixtures::{self, hour_of, stage2_batch as batch, Row, START};
 use super::serving::{apply, block_on, MemoryStore};
 use super::*;
 use proptest::prelude::*;
 use std::collections::BTreeSet;
 
 fn rows() -> impl Strategy<Value = Vec<Row>> {
-    let row = (
-        0i64..8 * 3_600,
-        proptest::option::of(0u8..20),
-        proptest::sample::subsequence(TICKERS, 1..3),
-        0u8..3,
-        -9_999i64..10_000,
-        proptest::sample::select(vec![
+    fixtures::rows(
+        60,
+        vec![
             "great earnings beat",
             "terrible quarter",
             "holding shares",
             "",
-        ]),
+        ],
     )
-        .prop_map(|(s, author, tickers, l, c, text)| Row {
-            micros: START + s * 1_000_000,
-            author,
-            tickers,
-            label: [Label::Positive, Label::Negative, Label::Neutral][l as usize],
-            compound_e4: c,
-            text,
-        });
-    proptest::collection::vec(row, 1..60)
 }
 
-fn hour_of(r: &Row) -> Bucket {
-    Bucket::quarter_of(r.micros).at(Level::Hour)
-}
-
-/// Recomputes `hours` from every row seen so far and applies them.
 fn run(store: &MemoryStore, seen: &[Row], hours: &BTreeSet<Bucket>) -> serving::ApplyStats {
-    let of_hours: Vec<Row> = seen
-        .iter()
-        .filter(|r| hours.contains(&hour_of(r)))
-        .cloned()
-        .collect();
-    let mut agg = Aggregator::default();
-    agg.push_batch(&batch(&of_hours)).expect("push");
-    let (t, o) = agg.finish();
+    let (t, o) = fixtures::summarize(seen, hours);
     block_on(apply(store, hours, t, o)).expect("apply").stats
 }
 
@@ -116,12 +91,7 @@ proptest! {
 
         // The same rows arriving in another order, in several runs; each run
         // recomputes the hours it touched from everything seen so far.
-        let mut shuffled = rows.clone();
-        let mut state = order | 1;
-        for i in (1..shuffled.len()).rev() {
-            state ^= state << 13; state ^= state >> 7; state ^= state << 17;
-            shuffled.swap(i, (state % (i as u64 + 1)) as usize);
-        }
+        let shuffled = fixtures::shuffled(&rows, order);
         let many = MemoryStore::default();
         let chunk = shuffled.len().div_ceil(splits);
         let mut seen = Vec::new();
