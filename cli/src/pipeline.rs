@@ -57,7 +57,8 @@ pub fn describe_event(e: &HistoryEvent) -> Option<String> {
     Some(format!("{:>4}  {:<28} {detail}", e.id(), kind))
 }
 
-async fn history(sfn: &aws_sdk_sfn::Client, arn: &str) -> Result<Vec<HistoryEvent>> {
+/// Every event of an execution's history, all pages.
+pub async fn history(sfn: &aws_sdk_sfn::Client, arn: &str) -> Result<Vec<HistoryEvent>> {
     let mut events = Vec::new();
     let mut pages = sfn
         .get_execution_history()

@@ -5,6 +5,7 @@
 use base64::Engine;
 use serde_json::{json, Value};
 use tickerpulse::local::alive;
+use tickerpulse::pipeline::history;
 use tickerpulse_e2e::{
     clients, get_object, list_keys, put_records, run_execution, run_record, start_stack,
     succeeded_output,
@@ -71,16 +72,9 @@ async fn state_machine_runs_real_handlers_and_stack_stops_cleanly() {
     let run = run_execution(&c.sfn, PIPELINE, "two-hours", &range)
         .await
         .unwrap();
-    let history = c
-        .sfn
-        .get_execution_history()
-        .execution_arn(run.execution_arn())
-        .send()
-        .await
-        .unwrap();
+    let history = history(&c.sfn, run.execution_arn()).await.unwrap();
     // The plan's own output, as the state machine received it from the handler.
     let plan_output = history
-        .events()
         .iter()
         .find_map(|e| e.task_succeeded_event_details().and_then(|d| d.output()))
         .expect("the plan task succeeded");
@@ -91,7 +85,6 @@ async fn state_machine_runs_real_handlers_and_stack_stops_cleanly() {
                "max_concurrency": 40, "tolerated_failure_percentage": 0})
     );
     let map_runs = history
-        .events()
         .iter()
         .filter(|e| e.r#type().as_str() == "MapRunStarted")
         .count();

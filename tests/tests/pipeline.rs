@@ -6,6 +6,7 @@
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::json;
+use tickerpulse::pipeline::history;
 use tickerpulse_e2e::{
     clients, put_records, run_execution, run_record, start_stack, state_items, succeeded_output,
 };
@@ -83,19 +84,9 @@ async fn scheduled_runs_process_what_changed_and_nothing_else() {
     );
     assert!(pending(&c.dynamodb).await.is_empty());
     assert_eq!(day_mentions(&c.dynamodb).await, "6");
-    let history = c
-        .sfn
-        .get_execution_history()
-        .execution_arn(run.execution_arn())
-        .send()
-        .await
-        .unwrap();
+    let history = history(&c.sfn, run.execution_arn()).await.unwrap();
     // A Distributed Map: the partitions ran as a map run of child executions.
-    let kinds: Vec<&str> = history
-        .events()
-        .iter()
-        .map(|e| e.r#type().as_str())
-        .collect();
+    let kinds: Vec<&str> = history.iter().map(|e| e.r#type().as_str()).collect();
     assert!(
         kinds.contains(&"MapRunStarted") && kinds.contains(&"MapRunSucceeded"),
         "{kinds:?}"
@@ -168,14 +159,8 @@ async fn a_failing_partition_makes_a_partial_run_and_the_next_run_completes_it()
         .expect("run recorded");
     assert_eq!(record["Status"].as_s().unwrap(), "partial");
     assert!(record["Error"].as_s().unwrap().contains("hour=02"));
-    let history = c
-        .sfn
-        .get_execution_history()
-        .execution_arn(run.execution_arn())
-        .send()
-        .await
-        .unwrap();
-    assert!(history.events().iter().any(|e| e
+    let history = history(&c.sfn, run.execution_arn()).await.unwrap();
+    assert!(history.iter().any(|e| e
         .state_entered_event_details()
         .is_some_and(|d| d.name() == "NotifyPartial")));
 
