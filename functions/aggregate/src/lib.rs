@@ -48,7 +48,7 @@ pub struct RunFailure {
     pub cause: String,
 }
 
-#[derive(Debug, Deserialize, Serialize, PartialEq)]
+#[derive(Debug, Default, Deserialize, Serialize, PartialEq)]
 pub struct AggregateResult {
     pub run_id: String,
     pub partitions: u64,
@@ -69,28 +69,6 @@ pub struct AggregateResult {
     /// Partitions that failed compact or clean in this run (left pending).
     pub failed_partitions: Vec<String>,
     pub failed_count: u64,
-}
-
-impl AggregateResult {
-    fn failed(run_id: String) -> Self {
-        Self {
-            run_id,
-            partitions: 0,
-            partitions_changed: 0,
-            partitions_unchanged: 0,
-            partitions_missing: Vec::new(),
-            rows_in: 0,
-            items_written: 0,
-            items_deleted: 0,
-            items_unchanged: 0,
-            recent_tweets_written: 0,
-            dynamodb: WriteStats::default(),
-            analytics: Vec::new(),
-            pending_cleared: 0,
-            failed_partitions: Vec::new(),
-            failed_count: 0,
-        }
-    }
 }
 
 pub struct Function {
@@ -185,7 +163,10 @@ impl Function {
             )
             .await?;
             tracing::error!(run_id, error = %f.error, "run failed; recorded");
-            return Ok(AggregateResult::failed(run_id));
+            return Ok(AggregateResult {
+                run_id,
+                ..Default::default()
+            });
         }
         let failed: BTreeSet<String> = request
             .processed
@@ -448,9 +429,7 @@ impl Function {
             recent_tweets_written: recent_written,
             dynamodb,
             analytics,
-            pending_cleared: 0,
-            failed_partitions: Vec::new(),
-            failed_count: 0,
+            ..Default::default()
         })
     }
 }
