@@ -59,7 +59,7 @@ fn stage2(path: &Path, n: u64) {
 /// Everything the aggregate handler computes, in memory.
 fn ours(data: &bytes::Bytes) -> (usize, usize) {
     let mut agg = Aggregator::default();
-    for batch in read_stage2(data.clone()).expect("reader") {
+    for batch in read_stage2(data.clone(), &[]).expect("reader") {
         agg.push_batch(&batch.expect("batch")).expect("push");
     }
     let (mut tickers, mut overall) = agg.finish();

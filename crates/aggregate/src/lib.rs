@@ -470,9 +470,11 @@ pub fn roll_up_overall(parent: Bucket, children: &[OverallSummary]) -> Option<Ov
     })
 }
 
-/// Reads a stage 2 cleaned file's columns for aggregation, in batches.
+/// Reads a stage 2 cleaned file's columns for aggregation, and `extra` ones,
+/// in batches; the others are not decoded.
 pub fn read_stage2(
     bytes: bytes::Bytes,
+    extra: &[&str],
 ) -> Result<parquet::arrow::arrow_reader::ParquetRecordBatchReader, AggregateError> {
     let builder = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(bytes)?;
     let schema = builder.parquet_schema();
@@ -482,7 +484,7 @@ pub fn read_stage2(
         .enumerate()
         .filter(|(_, c)| {
             let top = c.path().parts()[0].as_str();
-            COLUMNS.contains(&top)
+            COLUMNS.contains(&top) || extra.contains(&top)
         })
         .map(|(i, _)| i)
         .collect();

@@ -47,11 +47,20 @@ fn rfc3339(micros: i64) -> String {
     )
 }
 
-/// The tweets of a stage 2 batch created at or after `since_micros`.
-pub fn recent_tweets(
-    batch: &RecordBatch,
-    since_micros: i64,
-) -> Result<Vec<RecentTweet>, AggregateError> {
+/// The stage 2 columns `recent_tweets` reads.
+pub const RECENT_COLUMNS: &[&str] = &[
+    "tweet_id",
+    "created_at",
+    "author_username",
+    "text",
+    "text_clean",
+    "watched_tickers",
+    "sentiment_label",
+    "sentiment_compound",
+];
+
+/// The tweets of a stage 2 batch, for the recent-tweets table.
+pub fn recent_tweets(batch: &RecordBatch) -> Result<Vec<RecentTweet>, AggregateError> {
     let id = col(batch, "tweet_id")?.as_string::<i32>();
     let created = col(batch, "created_at")?.as_primitive::<TimestampMicrosecondType>();
     let user = col(batch, "author_username")?.as_string::<i32>();
@@ -63,9 +72,6 @@ pub fn recent_tweets(
     let mut out = Vec::new();
     for i in 0..batch.num_rows() {
         let micros = created.value(i);
-        if micros < since_micros {
-            continue;
-        }
         let list = tickers.value(i);
         out.push(RecentTweet {
             tweet_id: id.value(i).to_string(),

@@ -293,18 +293,14 @@ impl Function {
             let bad = |e: String| {
                 HandlerError::InvalidInput(format!("s3://{}/{key}: {e}", self.stage_bucket))
             };
-            let reader =
-                parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(bytes)
-                    .and_then(|b| b.with_batch_size(8_192).build())
-                    .map_err(|e| bad(e.to_string()))?;
+            let reader = tickerpulse_aggregate::read_stage2(bytes, output::RECENT_COLUMNS)
+                .map_err(|e| bad(e.to_string()))?;
             for batch in reader {
                 let batch = batch.map_err(|e| bad(e.to_string()))?;
                 aggregator
                     .push_batch(&batch)
                     .map_err(|e| bad(e.to_string()))?;
-                recent.extend(
-                    output::recent_tweets(&batch, i64::MIN).map_err(|e| bad(e.to_string()))?,
-                );
+                recent.extend(output::recent_tweets(&batch).map_err(|e| bad(e.to_string()))?);
             }
             let start = p
                 .start()
