@@ -9,4 +9,5 @@ pub mod local;
 pub mod pipeline;
 pub mod proxy;
 pub mod score;
+pub mod serve;
 pub mod template;

@@ -329,7 +329,10 @@ pub async fn provision(template: &Template, port: u16) -> Result<Vec<String>> {
                     .set_key_schema(Some(schema(&g.hash, &g.range)?))
                     .projection(
                         Projection::builder()
-                            .projection_type(ProjectionType::All)
+                            .projection_type(ProjectionType::from(g.projection.as_str()))
+                            .set_non_key_attributes(
+                                (!g.include.is_empty()).then(|| g.include.clone()),
+                            )
                             .build(),
                     )
                     .build()?,

@@ -46,6 +46,20 @@ enum Command {
         #[arg(long, global = true, env = "TICKERPULSE_STATE_MACHINE_ARN")]
         state_machine_arn: Option<String>,
     },
+    /// Serves the REST API and the dashboard on loopback: HTTP requests become API
+    /// Gateway proxy events for the api function's handler (like `sam local start-api`).
+    Serve {
+        /// Port on 127.0.0.1; 0 picks a free one.
+        #[arg(long, default_value_t = 8080)]
+        port: u16,
+        /// Require this key in `x-api-key` where the deployed API does.
+        #[arg(long, env = "TICKERPULSE_API_KEY")]
+        api_key: Option<String>,
+        /// Read the tables of a deployed stack (the shell's AWS credentials and the
+        /// function's variables set in the shell) instead of the local stack.
+        #[arg(long)]
+        aws: bool,
+    },
     /// Scores one text per line from stdin with VADER; writes one JSON object per line.
     Score {
         /// `vader` (exactly vaderSentiment 3.3.2) or `finance` (with market slang).
@@ -288,6 +302,39 @@ async fn run(cli: Cli) -> Result<i32> {
                     Ok(0)
                 }
             }
+        }
+        Command::Serve { port, api_key, aws } => {
+            init_logs("warn");
+            let function = if aws {
+                tickerpulse_fn_api::Function::from_env(&tickerpulse_core::config::ProcessEnv).await
+            } else {
+                let template = load_template(&cli.template)?;
+                let running = local::running(&local::state_dir(&template))?
+                    .context("the local stack is not running (`tickerpulse local up`, or --aws)")?;
+                let env = local::handler_env(&template, Some(running.port))?;
+                tickerpulse_fn_api::Function::from_env(&env).await
+            }
+            .map_err(|e| anyhow::anyhow!("api: {e}"))?;
+            let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+                .await
+                .with_context(|| format!("listening on 127.0.0.1:{port}"))?;
+            let addr = listener.local_addr()?;
+            println!("dashboard: http://{addr}/");
+            println!("API:       http://{addr}/v1/ (try http://{addr}/v1/leaderboard)");
+            if api_key.is_some() {
+                println!("           the API key is required in x-api-key, as deployed");
+            }
+            let server = tickerpulse::serve::ApiServer::new(function, api_key);
+            let mut term =
+                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+            tickerpulse::serve::serve(listener, server, async move {
+                tokio::select! {
+                    _ = term.recv() => {},
+                    _ = tokio::signal::ctrl_c() => {},
+                }
+            })
+            .await;
+            Ok(0)
         }
         Command::Score { mode } => {
             let mode: tickerpulse_vader::Mode = mode.parse()?;

@@ -43,6 +43,10 @@ pub struct IndexSpec {
     pub name: String,
     pub hash: String,
     pub range: Option<String>,
+    /// `ALL`, `KEYS_ONLY` or `INCLUDE`.
+    pub projection: String,
+    /// The non-key attributes of an `INCLUDE` projection.
+    pub include: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -418,6 +422,21 @@ impl Template {
                                 .into(),
                             hash,
                             range,
+                            projection: g
+                                .get("Projection")
+                                .and_then(|p| p.get("ProjectionType"))
+                                .and_then(Value::as_str)
+                                .unwrap_or("ALL")
+                                .into(),
+                            include: g
+                                .get("Projection")
+                                .and_then(|p| p.get("NonKeyAttributes"))
+                                .and_then(Value::as_sequence)
+                                .into_iter()
+                                .flatten()
+                                .filter_map(Value::as_str)
+                                .map(String::from)
+                                .collect(),
                         }
                     })
                     .collect();
@@ -687,7 +706,7 @@ mod tests {
         assert!(recent
             .attributes
             .iter()
-            .any(|a| a.name == "Shard" && a.attr_type == "N"));
+            .any(|a| a.name == "Feed" && a.attr_type == "S"));
         let stream = &t.delivery_streams().unwrap()[0];
         assert_eq!(stream.bucket, "tickerpulse-raw-123456789012-us-east-1");
         assert_eq!(stream.processor.as_deref(), Some("tickerpulse-transform"));

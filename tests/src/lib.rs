@@ -205,3 +205,37 @@ pub async fn put_records(
         .await
         .context("PutRecordBatch")
 }
+
+/// The local stack's raw bucket.
+pub const RAW_BUCKET: &str = "tickerpulse-raw-123456789012-us-east-1";
+
+/// Puts gzipped JSON lines into a raw hour partition, as Firehose does.
+pub async fn put_raw(s3: &aws_sdk_s3::Client, partition: &str, name: &str, lines: &[String]) {
+    s3.put_object()
+        .bucket(RAW_BUCKET)
+        .key(format!("raw/tweets/{partition}/{name}"))
+        .body(gzip_lines(lines).into())
+        .send()
+        .await
+        .unwrap();
+}
+
+/// Runs the real compact and clean handlers on one hour partition.
+pub async fn compact_and_clean(env: &std::collections::BTreeMap<String, String>, partition: &str) {
+    let compact = tickerpulse_fn_compact::Function::from_env(env)
+        .await
+        .unwrap();
+    let clean = tickerpulse_fn_clean::Function::from_env(env).await.unwrap();
+    compact
+        .handle(tickerpulse_fn_compact::PartitionTask {
+            partition: partition.into(),
+        })
+        .await
+        .unwrap();
+    clean
+        .handle(tickerpulse_fn_clean::PartitionTask {
+            partition: partition.into(),
+        })
+        .await
+        .unwrap();
+}

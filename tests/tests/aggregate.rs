@@ -9,10 +9,11 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::Value;
 use std::collections::HashMap;
 use tickerpulse::proxy::DynamoFault;
-use tickerpulse_e2e::{clients, enriched, gzip_lines, list_keys, run_record, start_stack};
+use tickerpulse_e2e::{
+    clients, compact_and_clean, enriched, list_keys, put_raw, run_record, start_stack,
+};
 use tickerpulse_fn_aggregate::{AggregateRequest, AggregateResult};
 
-const RAW: &str = "tickerpulse-raw-123456789012-us-east-1";
 const ANALYTICS: &str = "tickerpulse-analytics-123456789012-us-east-1";
 const TICKERS: &str = "tickerpulse-ticker-summary";
 const OVERALL: &str = "tickerpulse-overall-summary";
@@ -22,16 +23,6 @@ const H2: &str = "year=2020/month=04/day=15/hour=02";
 
 fn line(id: &str, at: &str, text: &str, watched: &[&str], sentiment: (f64, &str)) -> String {
     enriched(id, at, text, watched, watched, sentiment).to_string()
-}
-
-async fn put_raw(s3: &aws_sdk_s3::Client, partition: &str, name: &str, lines: &[String]) {
-    s3.put_object()
-        .bucket(RAW)
-        .key(format!("raw/tweets/{partition}/{name}"))
-        .body(gzip_lines(lines).into())
-        .send()
-        .await
-        .unwrap();
 }
 
 type Item = HashMap<String, AttributeValue>;
@@ -76,25 +67,6 @@ async fn counts(db: &aws_sdk_dynamodb::Client, level: &str, symbol: &str) -> (f6
         num(&i, "Negative"),
         num(&i, "Neutral"),
     )
-}
-
-async fn compact_and_clean(env: &std::collections::BTreeMap<String, String>, partition: &str) {
-    let compact = tickerpulse_fn_compact::Function::from_env(env)
-        .await
-        .unwrap();
-    let clean = tickerpulse_fn_clean::Function::from_env(env).await.unwrap();
-    compact
-        .handle(tickerpulse_fn_compact::PartitionTask {
-            partition: partition.into(),
-        })
-        .await
-        .unwrap();
-    clean
-        .handle(tickerpulse_fn_clean::PartitionTask {
-            partition: partition.into(),
-        })
-        .await
-        .unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -260,40 +232,52 @@ async fn serving_tables_exact_incremental_idempotent_and_throttle_proof() {
         .collect();
     assert_eq!(stamps, ["2020-04-15T01:00:00Z", "2020-04-15T02:00:00Z"]);
 
-    // Recent tweets, spread over the five shards.
-    let mut recent = Vec::new();
-    for shard in 0..5 {
-        let page = db
-            .query()
-            .table_name(RECENT)
-            .key_condition_expression("Shard = :s")
-            .expression_attribute_values(":s", AttributeValue::N(shard.to_string()))
-            .send()
-            .await
-            .unwrap();
-        recent.extend(
-            page.items()
+    // Recent tweets: each in one shard of the all-tickers feed and in the feed
+    // of each of its tickers.
+    let feed = |f: String| {
+        let db = db.clone();
+        async move {
+            let page = db
+                .query()
+                .table_name(RECENT)
+                .key_condition_expression("Feed = :f")
+                .expression_attribute_values(":f", AttributeValue::S(f))
+                .send()
+                .await
+                .unwrap();
+            let mut ids: Vec<String> = page
+                .items()
                 .iter()
-                .map(|i| i["TweetId"].as_s().unwrap().clone()),
-        );
+                .map(|i| i["TweetId"].as_s().unwrap().clone())
+                .collect();
+            ids.sort();
+            ids
+        }
+    };
+    let mut recent = Vec::new();
+    for shard in 0..tickerpulse_aws::serving::RECENT_SHARDS {
+        recent.extend(feed(format!("all#{shard}")).await);
     }
     recent.sort();
     assert_eq!(recent, ["2001", "2002", "2003", "2005", "2006"]);
-    // Readers merge the shards, newest first, for one ticker if asked.
+    assert_eq!(feed("ticker#TSLA".into()).await, ["2001", "2002", "2005"]);
+    // Readers merge the shards, newest first, or read one ticker's feed.
     let read = |limit, ticker, before| {
-        tickerpulse_aws::serving::recent_tweets(db, RECENT, 5, limit, ticker, before)
+        tickerpulse_aws::serving::recent_tweets(db, RECENT, limit, ticker, before)
     };
-    let ids = |rows: Vec<tickerpulse_aws::serving::RecentTweetRow>| -> Vec<String> {
-        rows.into_iter().map(|r| r.tweet_id).collect()
+    let ids = |page: tickerpulse_aws::serving::RecentPage| -> Vec<String> {
+        page.tweets.into_iter().map(|r| r.tweet_id).collect()
     };
+    let first = read(3, None, None).await.unwrap();
     assert_eq!(
-        ids(read(3, None, None).await.unwrap()),
-        ["2006", "2005", "2003"]
+        first.next.as_deref(),
+        Some("2020-04-15T01:50:00Z#2003"),
+        "a full page says where the next starts"
     );
-    assert_eq!(
-        ids(read(10, Some("TSLA"), None).await.unwrap()),
-        ["2005", "2002", "2001"]
-    );
+    assert_eq!(ids(first), ["2006", "2005", "2003"]);
+    let tsla = read(10, Some("TSLA"), None).await.unwrap();
+    assert_eq!(tsla.next, None, "the last page has no next");
+    assert_eq!(ids(tsla), ["2005", "2002", "2001"]);
     let page2 = read(2, None, Some("2020-04-15T02:05:00Z#2005"))
         .await
         .unwrap();

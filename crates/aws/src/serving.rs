@@ -80,11 +80,13 @@ pub fn overall_item(o: &OverallSummary, run_id: &str) -> Item {
     item
 }
 
-fn get_n<T: std::str::FromStr>(item: &Item, key: &str) -> Option<T> {
+/// A number attribute.
+pub fn get_n<T: std::str::FromStr>(item: &Item, key: &str) -> Option<T> {
     item.get(key)?.as_n().ok()?.parse().ok()
 }
 
-fn get_counts(item: &Item) -> Option<Counts> {
+/// The sentiment counts of a summary item.
+pub fn get_counts(item: &Item) -> Option<Counts> {
     Some(Counts {
         mentions: get_n(item, "Mentions")?,
         positive: get_n(item, "Positive")?,
@@ -94,7 +96,8 @@ fn get_counts(item: &Item) -> Option<Counts> {
     })
 }
 
-fn get_counted(item: &Item, key: &str) -> Vec<(String, u64)> {
+/// A map of counts (hashtags, words), most frequent first.
+pub fn get_counted(item: &Item, key: &str) -> Vec<(String, u64)> {
     let mut v: Vec<(String, u64)> = item
         .get(key)
         .and_then(|a| a.as_m().ok())
@@ -335,19 +338,54 @@ fn parse_recent(item: &Item) -> Option<RecentTweetRow> {
     })
 }
 
-/// The newest `limit` tweets (for one ticker, if given), newest first: each of
-/// the shards is queried newest first and the results merged. `before`
-/// (a `TimestampTweetId` value) continues from an earlier page.
+/// Shards of the all-tickers feed of the recent-tweets table (write sharding;
+/// readers merge them).
+pub const RECENT_SHARDS: u64 = 5;
+
+/// The `Feed` key of the all-tickers feed a tweet goes to.
+pub fn feed_all(tweet_id: &str) -> String {
+    format!(
+        "all#{}",
+        tickerpulse_aggregate::author_hash(tweet_id) % RECENT_SHARDS
+    )
+}
+
+/// The `Feed` key of one ticker's feed.
+pub fn feed_ticker(ticker: &str) -> String {
+    format!("ticker#{ticker}")
+}
+
+/// The `TimestampTweetId` sort key: newest sorts last.
+pub fn recent_sort_key(created_at: &str, tweet_id: &str) -> String {
+    format!("{created_at}#{tweet_id}")
+}
+
+/// A page of recent tweets, newest first, and the sort key to continue from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecentPage {
+    pub tweets: Vec<RecentTweetRow>,
+    /// The `TimestampTweetId` of the last tweet, if more may follow.
+    pub next: Option<String>,
+}
+
+/// The newest `limit` tweets (of one ticker's feed, or merged from the shards of
+/// the all-tickers feed), newest first, older than `before` (a
+/// `TimestampTweetId`) if given. Every read is a `Query` on one feed.
 pub async fn recent_tweets(
     client: &aws_sdk_dynamodb::Client,
     table: &str,
-    shards: u64,
     limit: usize,
     ticker: Option<&str>,
     before: Option<&str>,
-) -> Result<Vec<RecentTweetRow>, HandlerError> {
+) -> Result<RecentPage, HandlerError> {
+    let feeds: Vec<String> = match ticker {
+        Some(t) => vec![feed_ticker(t)],
+        None => (0..RECENT_SHARDS).map(|k| format!("all#{k}")).collect(),
+    };
+    let limit = limit.max(1);
     let mut all: Vec<(String, RecentTweetRow)> = Vec::new();
-    for shard in 0..shards {
+    let mut more = false;
+    for feed in feeds {
         let mut start: Option<Item> = None;
         let mut found = 0;
         loop {
@@ -355,20 +393,15 @@ pub async fn recent_tweets(
                 .query()
                 .table_name(table)
                 .scan_index_forward(false)
-                .limit(i32::try_from(limit.max(1)).unwrap_or(i32::MAX))
-                .expression_attribute_values(":s", n(shard))
+                .limit(i32::try_from(limit + 1).unwrap_or(i32::MAX))
+                .expression_attribute_values(":f", s(&feed))
                 .set_exclusive_start_key(start.take());
             q = match before {
                 Some(b) => q
-                    .key_condition_expression("Shard = :s AND TimestampTweetId < :b")
+                    .key_condition_expression("Feed = :f AND TimestampTweetId < :b")
                     .expression_attribute_values(":b", s(b)),
-                None => q.key_condition_expression("Shard = :s"),
+                None => q.key_condition_expression("Feed = :f"),
             };
-            if let Some(t) = ticker {
-                q = q
-                    .filter_expression("contains(Tickers, :t)")
-                    .expression_attribute_values(":t", s(t));
-            }
             let page = q
                 .send()
                 .await
@@ -383,12 +416,23 @@ pub async fn recent_tweets(
                 }
             }
             match page.last_evaluated_key() {
-                Some(k) if found < limit => start = Some(k.clone()),
+                Some(k) if found <= limit => start = Some(k.clone()),
                 _ => break,
             }
         }
     }
     all.sort_by(|a, b| b.0.cmp(&a.0));
-    all.truncate(limit);
-    Ok(all.into_iter().map(|(_, r)| r).collect())
+    if all.len() > limit {
+        more = true;
+        all.truncate(limit);
+    }
+    let next = if more {
+        all.last().map(|(sk, _)| sk.clone())
+    } else {
+        None
+    };
+    Ok(RecentPage {
+        tweets: all.into_iter().map(|(_, r)| r).collect(),
+        next,
+    })
 }

@@ -10,7 +10,7 @@ use std::io::{BufWriter, Write};
 use tickerpulse_aggregate::serving::{apply, Applied};
 use tickerpulse_aggregate::{output, Aggregator, Bucket, Level};
 use tickerpulse_aws::lake::{self, ScratchFile};
-use tickerpulse_aws::serving::{batch_write, put, DynamoSummaries, WriteStats};
+use tickerpulse_aws::serving::{self, batch_write, put, DynamoSummaries, WriteStats};
 use tickerpulse_aws::state::{put_run, Ledger, RunRecord};
 use tickerpulse_aws::{sdk, HandlerError};
 use tickerpulse_core::config::{self, Env};
@@ -18,7 +18,7 @@ use tickerpulse_core::HourPartition;
 use tickerpulse_lake::layout;
 
 /// The state machine passes the plan on, and its execution name as the run id.
-#[derive(Debug, Deserialize, Serialize, PartialEq)]
+#[derive(Debug, Default, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct AggregateRequest {
     #[serde(default)]
@@ -81,13 +81,6 @@ pub struct Function {
     pub recent_table: String,
     pub state_table: String,
     pub recent_ttl_days: i64,
-}
-
-/// Shards of the recent-tweets table (write sharding; readers merge them).
-pub const RECENT_SHARDS: u64 = 5;
-
-pub fn shard_of(tweet_id: &str) -> u64 {
-    tickerpulse_aggregate::author_hash(tweet_id) % RECENT_SHARDS
 }
 
 fn now_rfc3339() -> String {
@@ -332,10 +325,10 @@ impl Function {
         for t in recent.iter().filter(|t| t.created_micros >= since) {
             use aws_sdk_dynamodb::types::AttributeValue as A;
             let mut item = std::collections::HashMap::from([
-                ("Shard".to_string(), A::N(shard_of(&t.tweet_id).to_string())),
+                ("Feed".to_string(), A::S(serving::feed_all(&t.tweet_id))),
                 (
                     "TimestampTweetId".to_string(),
-                    A::S(format!("{}#{}", t.created_at, t.tweet_id)),
+                    A::S(serving::recent_sort_key(&t.created_at, &t.tweet_id)),
                 ),
                 ("TweetId".to_string(), A::S(t.tweet_id.clone())),
                 ("CreatedAt".to_string(), A::S(t.created_at.clone())),
@@ -352,9 +345,24 @@ impl Function {
             if let Some(u) = &t.author_username {
                 item.insert("AuthorUsername".into(), A::S(u.clone()));
             }
+            // The same tweet in each of its tickers' feeds.
+            for ticker in &t.tickers {
+                let mut copy = item.clone();
+                copy.insert("Feed".into(), A::S(serving::feed_ticker(ticker)));
+                requests.push((self.recent_table.clone(), put(copy)?));
+            }
             requests.push((self.recent_table.clone(), put(item)?));
         }
-        let recent_written = requests.len() as u64;
+        // Tweets, not items: each is also in the feed of each of its tickers.
+        let recent_written = requests
+            .iter()
+            .filter(|(_, r)| {
+                r.put_request()
+                    .and_then(|p| p.item().get("Feed"))
+                    .and_then(|f| f.as_s().ok())
+                    .is_some_and(|f| f.starts_with("all#"))
+            })
+            .count() as u64;
         let recent_stats = batch_write(&self.dynamodb, requests).await?;
 
         // The analytics zone: this run's recomputed summaries.

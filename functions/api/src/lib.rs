@@ -1,41 +1,499 @@
-//! api: the REST API behind API Gateway.
+//! api: the REST API and the dashboard, behind API Gateway (REST API, Lambda
+//! proxy integration; `api/openapi.yaml` is the contract).
+//!
+//! Every read is a DynamoDB `Query` or `GetItem` (see `read`). Parameters are
+//! checked before any read (see `params`): a bad one is a `400` with a JSON
+//! body `{"error": code, "message": ...}`; only a failing DynamoDB gives a `5xx`.
 
-use lambda_http::{Body, Request, Response};
-use serde_json::json;
-use tickerpulse_aws::HandlerError;
+pub mod dashboard;
+pub mod params;
+pub mod read;
+
+use lambda_http::http::{header, HeaderValue, Method, StatusCode};
+use lambda_http::{Body, Request, RequestExt, Response};
+use params::{ApiError, Params};
+use read::{counted, Tables};
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use tickerpulse_aggregate::{Bucket, Counts, Level};
+use tickerpulse_aws::serving::{get_counts, get_n, recent_tweets};
+use tickerpulse_aws::{sdk, HandlerError};
 use tickerpulse_core::config::{self, Env};
+use tickerpulse_core::watchlist::Watchlist;
+
+/// `CORS_ALLOW_ORIGIN`: the origin other sites may call the API from (`*` by
+/// default; the dashboard itself is same-origin).
+pub const CORS_ALLOW_ORIGIN: &str = "CORS_ALLOW_ORIGIN";
 
 pub struct Function {
-    pub ticker_summary_table: String,
+    pub tables: Tables,
+    pub watchlist: Watchlist,
+    pub cors_origin: HeaderValue,
 }
 
-fn json_response(status: u16, body: serde_json::Value) -> Response<Body> {
-    let mut response = Response::new(Body::Text(body.to_string()));
-    *response.status_mut() = lambda_http::http::StatusCode::from_u16(status)
-        .unwrap_or(lambda_http::http::StatusCode::INTERNAL_SERVER_ERROR);
-    response.headers_mut().insert(
-        lambda_http::http::header::CONTENT_TYPE,
-        lambda_http::http::HeaderValue::from_static("application/json"),
-    );
-    response
+fn response(status: u16, content_type: &'static str, body: Body) -> Response<Body> {
+    let mut r = Response::new(body);
+    *r.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    r.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    r
+}
+
+fn json_response(status: u16, body: &Value) -> Response<Body> {
+    let mut r = response(status, "application/json", Body::Text(body.to_string()));
+    r.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    r
+}
+
+fn error_response(e: &ApiError) -> Response<Body> {
+    json_response(e.status, &json!({"error": e.code, "message": e.message}))
+}
+
+/// The JSON of a set of counts.
+pub fn counts_json(c: &Counts) -> Value {
+    json!({
+        "mentions": c.mentions,
+        "positive": c.positive,
+        "negative": c.negative,
+        "neutral": c.neutral,
+        "positive_ratio": c.positive_ratio(),
+        "negative_ratio": c.negative_ratio(),
+        "neutral_ratio": c.neutral_ratio(),
+        "mean_compound": c.mean_compound(),
+    })
+}
+
+fn period_json(b: Option<Bucket>) -> (Value, Value) {
+    match b {
+        Some(b) => (json!(b.key()), json!(b.timestamp())),
+        None => (Value::Null, Value::Null),
+    }
+}
+
+fn merge(mut a: Value, b: Value) -> Value {
+    if let (Some(a), Value::Object(b)) = (a.as_object_mut(), b) {
+        a.extend(b);
+    }
+    a
+}
+
+/// What a route answered: a JSON value, or an error for the client.
+enum Outcome {
+    Json(Value),
+    Refused(ApiError),
+}
+
+impl From<ApiError> for Outcome {
+    fn from(e: ApiError) -> Self {
+        Outcome::Refused(e)
+    }
+}
+
+macro_rules! tryq {
+    ($e:expr) => {
+        match $e {
+            Ok(v) => v,
+            Err(e) => return Ok(Outcome::from(e)),
+        }
+    };
 }
 
 impl Function {
     pub async fn from_env(env: &dyn Env) -> Result<Self, HandlerError> {
+        let conf = sdk::load(env).await;
+        let origin = config::optional(env, CORS_ALLOW_ORIGIN, "*");
         Ok(Self {
-            ticker_summary_table: config::required(env, config::TICKER_SUMMARY_TABLE)?,
+            tables: Tables {
+                client: sdk::dynamodb_client(&conf),
+                ticker_table: config::required(env, config::TICKER_SUMMARY_TABLE)?,
+                overall_table: config::required(env, config::OVERALL_SUMMARY_TABLE)?,
+                recent_table: config::required(env, config::RECENT_TWEETS_TABLE)?,
+                state_table: config::required(env, config::STATE_TABLE)?,
+            },
+            watchlist: tickerpulse_aws::watchlist::load(env).await?,
+            cors_origin: HeaderValue::from_str(&origin).map_err(|_| {
+                HandlerError::Config(config::ConfigError::Invalid {
+                    name: CORS_ALLOW_ORIGIN,
+                    value: origin.clone(),
+                    reason: "not a header value".into(),
+                })
+            })?,
         })
     }
 
+    /// Answers one request. DynamoDB failures are a `503` (throttling, retry
+    /// later) or a `500` with a JSON body; the error is logged, never shown.
     pub async fn handle(&self, request: Request) -> Result<Response<Body>, HandlerError> {
-        let path = request.uri().path().trim_end_matches('/');
-        tracing::info!(path, method = %request.method(), "api request");
-        Ok(match path {
-            "/health" | "/v1/health" => json_response(200, json!({"status": "ok"})),
-            _ => json_response(
-                501,
-                json!({"error": "not_built", "message": format!("{path}: the REST API is built in issue #8")}),
-            ),
-        })
+        let path = request.raw_http_path().to_string();
+        let method = request.method().clone();
+        let started = std::time::Instant::now();
+        let mut response = self.route(&method, &path, &request).await;
+        let h = response.headers_mut();
+        h.insert(
+            header::ACCESS_CONTROL_ALLOW_ORIGIN,
+            self.cors_origin.clone(),
+        );
+        h.insert(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        );
+        tracing::info!(
+            %method,
+            path,
+            status = response.status().as_u16(),
+            micros = started.elapsed().as_micros() as u64,
+            "api request"
+        );
+        Ok(response)
+    }
+
+    async fn route(&self, method: &Method, path: &str, request: &Request) -> Response<Body> {
+        if method == Method::OPTIONS {
+            let mut r = response(204, "text/plain", Body::Empty);
+            let h = r.headers_mut();
+            h.insert(
+                header::ACCESS_CONTROL_ALLOW_METHODS,
+                HeaderValue::from_static("GET, OPTIONS"),
+            );
+            h.insert(
+                header::ACCESS_CONTROL_ALLOW_HEADERS,
+                HeaderValue::from_static("Content-Type, X-Api-Key"),
+            );
+            h.insert(
+                header::ACCESS_CONTROL_MAX_AGE,
+                HeaderValue::from_static("3600"),
+            );
+            return r;
+        }
+        if method != Method::GET && method != Method::HEAD {
+            let mut r = error_response(&ApiError {
+                status: 405,
+                code: "method_not_allowed",
+                message: format!("{method} is not allowed; the API is read-only (GET)"),
+            });
+            r.headers_mut()
+                .insert(header::ALLOW, HeaderValue::from_static("GET, OPTIONS"));
+            return r;
+        }
+        if let Some(r) = dashboard::asset(path) {
+            return r;
+        }
+        let query = request.query_string_parameters();
+        let values: HashMap<String, String> = query
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let outcome = match path.trim_end_matches('/') {
+            "/health" => Ok(Outcome::Json(
+                json!({"status": "ok", "version": env!("CARGO_PKG_VERSION")}),
+            )),
+            "/tickers" => self.watchlist_route(&values),
+            "/periods" => self.periods(&values).await,
+            "/leaderboard" => self.leaderboard(&values).await,
+            "/overall" => self.overall(&values).await,
+            "/hashtags" => self.hashtags(&values).await,
+            "/words" => self.words(&values).await,
+            "/tweets" => self.tweets(&values).await,
+            "/runs" => self.runs(&values).await,
+            p => match p
+                .strip_prefix("/tickers/")
+                .and_then(|r| r.strip_suffix("/trend"))
+            {
+                Some(ticker) if !ticker.contains('/') => self.trend(ticker, &values).await,
+                _ => Ok(Outcome::Refused(ApiError::not_found(format!(
+                    "no such endpoint: {path} (see the OpenAPI file, api/openapi.yaml)"
+                )))),
+            },
+        };
+        match outcome {
+            Ok(Outcome::Json(v)) => json_response(200, &v),
+            Ok(Outcome::Refused(e)) => error_response(&e),
+            Err(e) => {
+                tracing::error!(path, error = %e, "the serving tables failed");
+                let (status, code) = match e {
+                    HandlerError::Retryable(_) => (503, "unavailable"),
+                    _ => (500, "internal"),
+                };
+                json_response(
+                    status,
+                    &json!({"error": code, "message": "the serving tables could not be read; try again"}),
+                )
+            }
+        }
+    }
+
+    fn watchlist_route(&self, values: &HashMap<String, String>) -> Result<Outcome, HandlerError> {
+        tryq!(Params::new(values, &[]));
+        let tickers: Vec<Value> = self
+            .watchlist
+            .symbols()
+            .into_iter()
+            .map(|s| json!({"symbol": s, "name": self.watchlist.name(s).unwrap_or_default()}))
+            .collect();
+        Ok(Outcome::Json(json!({"tickers": tickers})))
+    }
+
+    /// The period a request names, or the newest of its level with data.
+    async fn period_of(
+        &self,
+        p: &Params<'_>,
+        level: Level,
+    ) -> Result<Result<Option<Bucket>, ApiError>, HandlerError> {
+        match p.period(level) {
+            Err(e) => Ok(Err(e)),
+            Ok(Some(b)) => Ok(Ok(Some(b))),
+            Ok(None) => Ok(Ok(self
+                .tables
+                .periods(level, 1)
+                .await?
+                .first()
+                .map(|p| p.bucket))),
+        }
+    }
+
+    async fn periods(&self, values: &HashMap<String, String>) -> Result<Outcome, HandlerError> {
+        let p = tryq!(Params::new(values, &["level", "limit"]));
+        let level = tryq!(p.level("level", Level::Day));
+        let limit = tryq!(p.limit("limit", 50, 1..=1000));
+        let periods: Vec<Value> = self
+            .tables
+            .periods(level, limit)
+            .await?
+            .into_iter()
+            .map(|p| json!({"period": p.bucket.key(), "start": p.bucket.timestamp(), "tweets": p.tweets}))
+            .collect();
+        Ok(Outcome::Json(
+            json!({"level": level.name(), "periods": periods}),
+        ))
+    }
+
+    async fn leaderboard(&self, values: &HashMap<String, String>) -> Result<Outcome, HandlerError> {
+        let p = tryq!(Params::new(
+            values,
+            &["level", "period", "sort", "limit", "min_mentions"]
+        ));
+        let level = tryq!(p.level("level", Level::Day));
+        let sort = tryq!(p.choice("sort", &["mentions", "positive", "negative", "neutral"]));
+        let limit = tryq!(p.limit("limit", 5, 1..=100));
+        let min_mentions = tryq!(p.limit("min_mentions", 1, 1..=1_000_000_000));
+        let bucket = tryq!(self.period_of(&p, level).await?);
+        let mut rows = match bucket {
+            Some(b) => self.tables.tickers_of(b).await?,
+            None => Vec::new(),
+        };
+        rows.retain(|r| r.counts.mentions >= min_mentions as u64);
+        let ratio = |c: &Counts| match sort {
+            "positive" => c.positive_ratio(),
+            "negative" => c.negative_ratio(),
+            "neutral" => c.neutral_ratio(),
+            _ => 0.0,
+        };
+        rows.sort_by(|a, b| {
+            ratio(&b.counts)
+                .total_cmp(&ratio(&a.counts))
+                .then(b.counts.mentions.cmp(&a.counts.mentions))
+                .then_with(|| a.ticker.cmp(&b.ticker))
+        });
+        let total = rows.len();
+        let tickers: Vec<Value> = rows
+            .into_iter()
+            .take(limit)
+            .enumerate()
+            .map(|(i, r)| {
+                merge(
+                    json!({
+                        "rank": i + 1,
+                        "ticker": r.ticker,
+                        "name": self.watchlist.name(&r.ticker),
+                        "unique_authors": r.unique_authors,
+                    }),
+                    counts_json(&r.counts),
+                )
+            })
+            .collect();
+        let (period, start) = period_json(bucket);
+        Ok(Outcome::Json(json!({
+            "level": level.name(),
+            "period": period,
+            "start": start,
+            "sort": sort,
+            "tickers_in_period": total,
+            "tickers": tickers,
+        })))
+    }
+
+    async fn overall(&self, values: &HashMap<String, String>) -> Result<Outcome, HandlerError> {
+        let p = tryq!(Params::new(values, &["level", "period"]));
+        let level = tryq!(p.level("level", Level::Day));
+        let bucket = tryq!(self.period_of(&p, level).await?);
+        let item = match bucket {
+            Some(b) => self.tables.overall(b).await?,
+            None => None,
+        };
+        let counts = item.as_ref().and_then(get_counts).unwrap_or_default();
+        let (period, start) = period_json(bucket);
+        Ok(Outcome::Json(merge(
+            json!({
+                "level": level.name(),
+                "period": period,
+                "start": start,
+                "tweets": counts.mentions,
+                "ticker_mentions": item.as_ref().and_then(|i| get_n::<u64>(i, "TickerMentions")).unwrap_or(0),
+                "unique_authors": item.as_ref().and_then(|i| get_n::<u64>(i, "UniqueAuthors")).unwrap_or(0),
+            }),
+            counts_json(&counts),
+        )))
+    }
+
+    async fn hashtags(&self, values: &HashMap<String, String>) -> Result<Outcome, HandlerError> {
+        let p = tryq!(Params::new(values, &["level", "period", "limit"]));
+        let level = tryq!(p.level("level", Level::Day));
+        let limit = tryq!(p.limit("limit", 20, 1..=100));
+        let bucket = tryq!(self.period_of(&p, level).await?);
+        let item = match bucket {
+            Some(b) => self.tables.overall(b).await?,
+            None => None,
+        };
+        let tags: Vec<Value> = item
+            .map(|i| counted(&i, "Hashtags", limit))
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(tag, count)| json!({"hashtag": tag, "count": count}))
+            .collect();
+        let (period, start) = period_json(bucket);
+        Ok(Outcome::Json(json!({
+            "level": level.name(), "period": period, "start": start, "hashtags": tags,
+        })))
+    }
+
+    async fn words(&self, values: &HashMap<String, String>) -> Result<Outcome, HandlerError> {
+        let p = tryq!(Params::new(values, &["level", "period", "ticker", "limit"]));
+        let level = tryq!(p.level("level", Level::Day));
+        let limit = tryq!(p.limit("limit", 50, 1..=200));
+        let ticker = tryq!(p.ticker(&self.watchlist));
+        let bucket = tryq!(self.period_of(&p, level).await?);
+        let item = match (bucket, &ticker) {
+            (Some(b), Some(t)) => self.tables.ticker(b, t).await?,
+            (Some(b), None) => self.tables.overall(b).await?,
+            (None, _) => None,
+        };
+        let words: Vec<Value> = item
+            .map(|i| counted(&i, "Words", limit))
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(word, count)| json!({"word": word, "count": count}))
+            .collect();
+        let (period, start) = period_json(bucket);
+        Ok(Outcome::Json(json!({
+            "level": level.name(), "period": period, "start": start, "ticker": ticker, "words": words,
+        })))
+    }
+
+    async fn trend(
+        &self,
+        raw: &str,
+        values: &HashMap<String, String>,
+    ) -> Result<Outcome, HandlerError> {
+        let ticker = tryq!(params::watched_ticker(raw, &self.watchlist));
+        let p = tryq!(Params::new(values, &["granularity", "from", "to", "limit"]));
+        let level = tryq!(p.level("granularity", Level::Hour));
+        let from = tryq!(p.time("from"));
+        let to = tryq!(p.time("to"));
+        let limit = tryq!(p.limit("limit", 500, 1..=5000));
+        if let (Some(a), Some(b)) = (&from, &to) {
+            if a > b {
+                return Ok(
+                    ApiError::bad("bad_parameter", format!("from={a} is after to={b}")).into(),
+                );
+            }
+        }
+        let points: Vec<Value> = self
+            .tables
+            .trend(&ticker, level, from.as_deref(), to.as_deref(), limit)
+            .await?
+            .into_iter()
+            .map(|pt| {
+                merge(
+                    json!({"period": pt.bucket.key(), "start": pt.bucket.timestamp()}),
+                    counts_json(&pt.counts),
+                )
+            })
+            .collect();
+        Ok(Outcome::Json(json!({
+            "ticker": ticker,
+            "name": self.watchlist.name(&ticker),
+            "granularity": level.name(),
+            "points": points,
+        })))
+    }
+
+    async fn tweets(&self, values: &HashMap<String, String>) -> Result<Outcome, HandlerError> {
+        let p = tryq!(Params::new(values, &["ticker", "limit", "page"]));
+        let ticker = tryq!(p.ticker(&self.watchlist));
+        let limit = tryq!(p.limit("limit", 20, 1..=100));
+        let before = match p.get("page") {
+            Some(t) => Some(tryq!(params::read_page_token(
+                t,
+                "tweets",
+                params::is_tweet_sort_key
+            ))),
+            None => None,
+        };
+        let page = recent_tweets(
+            &self.tables.client,
+            &self.tables.recent_table,
+            limit,
+            ticker.as_deref(),
+            before.as_deref(),
+        )
+        .await?;
+        Ok(Outcome::Json(json!({
+            "ticker": ticker,
+            "tweets": page.tweets,
+            "next_page": page.next.map(|k| params::page_token("tweets", &k)),
+        })))
+    }
+
+    async fn runs(&self, values: &HashMap<String, String>) -> Result<Outcome, HandlerError> {
+        let p = tryq!(Params::new(values, &["limit", "page"]));
+        let limit = tryq!(p.limit("limit", 10, 1..=100));
+        let before = match p.get("page") {
+            Some(t) => Some(tryq!(params::read_page_token(
+                t,
+                "runs",
+                params::is_run_sort_key
+            ))),
+            None => None,
+        };
+        let (items, more) = self.tables.runs(limit, before.as_deref()).await?;
+        let next = if more {
+            items
+                .last()
+                .and_then(|i| read::item_string(i, "SK"))
+                .map(|k| params::page_token("runs", &k))
+        } else {
+            None
+        };
+        let runs: Vec<Value> = items
+            .iter()
+            .map(|i| {
+                let n = |k: &str| get_n::<u64>(i, k).unwrap_or(0);
+                json!({
+                    "run_id": read::item_string(i, "RunId"),
+                    "status": read::item_string(i, "Status"),
+                    "started_at": read::item_string(i, "StartedAt"),
+                    "ended_at": read::item_string(i, "EndedAt"),
+                    "partitions": n("Partitions"),
+                    "partitions_changed": n("PartitionsChanged"),
+                    "rows_in": n("RowsIn"),
+                    "items_written": n("ItemsWritten"),
+                    "items_deleted": n("ItemsDeleted"),
+                    "recent_tweets_written": n("RecentTweetsWritten"),
+                    "error": read::item_string(i, "Error"),
+                })
+            })
+            .collect();
+        Ok(Outcome::Json(json!({"runs": runs, "next_page": next})))
     }
 }

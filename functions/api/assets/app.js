@@ -1,0 +1,222 @@
+// TickerPulse dashboard: plain JavaScript over the REST API (relative URLs, so
+// it works at the API's stage URL and on `tickerpulse serve`). uPlot draws the
+// trend chart.
+"use strict";
+
+const $ = (id) => document.getElementById(id);
+const KEY_STORE = "tickerpulse-api-key";
+const state = { level: "day", period: "", ticker: "", recentPage: null, chart: null };
+
+function fmt(n) { return Number(n).toLocaleString("en-US"); }
+function pct(r) { return (r * 100).toFixed(1) + "%"; }
+function el(tag, attrs, ...children) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (k === "class") e.className = v; else if (k === "style") e.style.cssText = v; else e.setAttribute(k, v);
+  }
+  for (const c of children) e.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  return e;
+}
+
+let keyWaiters = [];
+function askForKey() {
+  return new Promise((resolve) => {
+    keyWaiters.push(resolve);
+    const d = $("key-dialog");
+    if (!d.open) d.showModal();
+  });
+}
+$("key-form").addEventListener("submit", () => {
+  localStorage.setItem(KEY_STORE, $("key-input").value.trim());
+  const w = keyWaiters; keyWaiters = [];
+  w.forEach((r) => r());
+});
+$("key-button").addEventListener("click", () => { askForKey().then(refresh); });
+
+// GET an endpoint; asks for the API key when the gateway wants one (403).
+async function api(path, params) {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(params || {})) if (v !== "" && v !== null && v !== undefined) q.set(k, v);
+  const url = path + (q.toString() ? "?" + q : "");
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const headers = {};
+    const key = localStorage.getItem(KEY_STORE);
+    if (key) headers["x-api-key"] = key;
+    const r = await fetch(url, { headers });
+    if (r.status === 403) { await askForKey(); continue; }
+    const body = await r.json();
+    if (!r.ok) throw new Error(`${url}: ${body.error || r.status}: ${body.message || ""}`);
+    return body;
+  }
+  throw new Error(`${url}: the API key was refused`);
+}
+
+function status(text) { $("status").textContent = text; }
+
+async function loadPeriods() {
+  const { periods } = await api("periods", { level: state.level, limit: 200 });
+  const sel = $("period");
+  sel.replaceChildren(...periods.map((p) => el("option", { value: p.period }, `${p.period} (${fmt(p.tweets)})`)));
+  state.period = periods.length ? periods[0].period : "";
+  sel.value = state.period;
+}
+
+async function loadOverall() {
+  const o = await api("overall", { level: state.level, period: state.period });
+  $("overall").querySelector('[data-testid="overall-tweets"]').textContent = fmt(o.tweets);
+  for (const k of ["positive", "negative", "neutral"]) {
+    document.querySelector(`[data-testid="overall-${k}"]`).textContent = fmt(o[k]);
+    document.querySelector(`[data-testid="overall-${k}-ratio"]`).textContent = pct(o[k + "_ratio"]);
+  }
+  document.querySelector('[data-testid="overall-mentions"]').textContent = fmt(o.ticker_mentions);
+  document.querySelector('[data-testid="overall-authors"]').textContent = fmt(o.unique_authors);
+}
+
+async function loadLeaders() {
+  const b = await api("leaderboard", { level: state.level, period: state.period, sort: $("sort").value, limit: $("top").value });
+  const rows = b.tickers.map((t) => {
+    const bar = el("div", { class: "bar", title: `${pct(t.positive_ratio)} positive, ${pct(t.negative_ratio)} negative, ${pct(t.neutral_ratio)} neutral` },
+      el("span", { class: "positive", style: `width:${t.positive_ratio * 100}%` }),
+      el("span", { class: "neutral", style: `width:${t.neutral_ratio * 100}%` }),
+      el("span", { class: "negative", style: `width:${t.negative_ratio * 100}%` }));
+    const link = el("a", { href: "#", "data-ticker": t.ticker }, t.ticker);
+    link.addEventListener("click", (e) => { e.preventDefault(); selectTicker(t.ticker); });
+    return el("tr", { "data-ticker": t.ticker },
+      el("td", {}, t.rank), el("td", { title: t.name || "" }, link), el("td", { class: "num" }, fmt(t.mentions)),
+      el("td", {}, bar), el("td", { class: "num" }, pct(t.positive_ratio)),
+      el("td", { class: "num" }, pct(t.negative_ratio)), el("td", { class: "num" }, pct(t.neutral_ratio)));
+  });
+  document.querySelector('[data-testid="leaderboard"] tbody').replaceChildren(...rows);
+  return b.tickers;
+}
+
+function tweetItem(t) {
+  return el("li", { class: t.label, "data-label": t.label, "data-tweet-id": t.tweet_id },
+    el("span", { class: "meta" }, `${t.created_at.replace("T", " ").replace("Z", "")} ${t.author_username ? "@" + t.author_username : ""} · ${t.tickers.map((x) => "$" + x).join(" ")} · ${t.compound.toFixed(4)}`),
+    el("span", { class: "text" }, t.text));
+}
+
+async function loadRecent(more) {
+  const params = { ticker: $("recent-filter").value, limit: 20 };
+  if (more && state.recentPage) params.page = state.recentPage;
+  const b = await api("tweets", params);
+  const list = document.querySelector('[data-testid="recent-tweets"]');
+  const items = b.tweets.map(tweetItem);
+  if (more) list.append(...items); else list.replaceChildren(...items);
+  state.recentPage = b.next_page;
+  $("more").disabled = !b.next_page;
+}
+
+async function loadTickerTweets() {
+  document.querySelector('[data-testid="ticker-tweets-title"]').textContent = state.ticker ? "$" + state.ticker : "–";
+  const list = document.querySelector('[data-testid="ticker-tweets"]');
+  if (!state.ticker) { list.replaceChildren(); return; }
+  const b = await api("tweets", { ticker: state.ticker, limit: 10 });
+  list.replaceChildren(...b.tweets.map(tweetItem));
+}
+
+async function loadTrend() {
+  const box = $("chart");
+  if (!state.ticker) { box.replaceChildren(); return; }
+  const b = await api(`tickers/${encodeURIComponent(state.ticker)}/trend`, { granularity: $("granularity").value, limit: 2000 });
+  const xs = b.points.map((p) => Date.parse(p.start) / 1000);
+  const data = [xs, b.points.map((p) => p.mentions), b.points.map((p) => p.mean_compound), b.points.map((p) => p.positive_ratio)];
+  const total = b.points.reduce((s, p) => s + p.mentions, 0);
+  document.querySelector('[data-testid="trend-summary"]').textContent =
+    `${b.points.length} ${b.granularity} points, ${fmt(total)} mentions of ${b.ticker}`;
+  box.dataset.points = String(b.points.length);
+  box.dataset.mentions = String(total);
+  const opts = {
+    width: Math.max(320, box.clientWidth || 800), height: 260,
+    cursor: { drag: { x: true, y: false } },
+    scales: { x: { time: true }, c: { range: [-1, 1] } },
+    series: [{}, { label: "mentions", stroke: "#5470c6", fill: "rgba(84,112,198,0.12)", scale: "m" },
+      { label: "mean compound", stroke: "#333", scale: "c" },
+      { label: "positive ratio", stroke: "#2e7d32", scale: "c" }],
+    axes: [{}, { scale: "m", label: "mentions" }, { scale: "c", side: 1, grid: { show: false }, label: "sentiment" }],
+  };
+  if (state.chart) state.chart.destroy();
+  box.replaceChildren();
+  state.chart = new uPlot(opts, data, box);
+}
+
+async function loadWords() {
+  const b = await api("words", { level: state.level, period: state.period, ticker: $("words-ticker").checked ? state.ticker : "", limit: 60 });
+  const max = Math.max(1, ...b.words.map((w) => w.count));
+  const words = b.words.slice().sort((a, c) => a.word.localeCompare(c.word)).map((w) =>
+    el("span", { style: `font-size:${(0.8 + 2.2 * Math.sqrt(w.count / max)).toFixed(2)}em`, title: `${w.count}`, "data-count": w.count }, w.word));
+  document.querySelector('[data-testid="word-cloud"]').replaceChildren(...words);
+}
+
+async function loadHashtags() {
+  const b = await api("hashtags", { level: state.level, period: state.period, limit: 15 });
+  document.querySelector('[data-testid="hashtags"]').replaceChildren(
+    ...b.hashtags.map((h) => el("li", { "data-count": h.count }, `#${h.hashtag} `, el("span", { class: "muted" }, fmt(h.count)))));
+}
+
+async function loadRuns() {
+  const b = await api("runs", { limit: 10 });
+  document.querySelector('[data-testid="runs"] tbody').replaceChildren(...b.runs.map((r) =>
+    el("tr", { class: r.status, "data-run-id": r.run_id }, el("td", {}, r.run_id), el("td", {}, r.status + (r.error ? `: ${r.error}` : "")),
+      el("td", {}, r.started_at), el("td", { class: "num" }, fmt(r.rows_in)), el("td", { class: "num" }, fmt(r.partitions)),
+      el("td", { class: "num" }, fmt(r.items_written)))));
+}
+
+async function loadTickers() {
+  const { tickers } = await api("tickers");
+  const opts = () => tickers.map((t) => el("option", { value: t.symbol }, t.symbol));
+  $("ticker").replaceChildren(...opts());
+  $("recent-filter").replaceChildren(el("option", { value: "" }, "all tickers"), ...opts());
+}
+
+async function selectTicker(t) {
+  state.ticker = t;
+  $("ticker").value = t;
+  document.body.dataset.ticker = t;
+  await Promise.all([loadTrend(), loadTickerTweets(), $("words-ticker").checked ? loadWords() : null]);
+}
+
+// Everything that depends on the level and period.
+async function refreshPeriod() {
+  document.body.dataset.ready = "false";
+  const [leaders] = await Promise.all([loadLeaders(), loadOverall(), loadWords(), loadHashtags()]);
+  if (!state.ticker && leaders.length) await selectTicker(leaders[0].ticker);
+  document.body.dataset.level = state.level;
+  document.body.dataset.period = state.period;
+  document.body.dataset.ready = "true";
+}
+
+async function refresh() {
+  try {
+    status("loading…");
+    document.body.dataset.ready = "false";
+    if (!$("ticker").options.length) await loadTickers();
+    await loadPeriods();
+    await Promise.all([refreshPeriod(), loadRecent(false), loadRuns(), state.ticker ? selectTicker(state.ticker) : null]);
+    status("");
+    document.body.dataset.ready = "true";
+  } catch (e) {
+    status(String(e.message || e));
+    document.body.dataset.ready = "error";
+  }
+}
+
+function guard(f) {
+  return async () => {
+    try { document.body.dataset.ready = "false"; await f(); document.body.dataset.ready = "true"; status(""); }
+    catch (e) { status(String(e.message || e)); document.body.dataset.ready = "error"; }
+  };
+}
+
+$("level").addEventListener("change", guard(async () => { state.level = $("level").value; await loadPeriods(); await refreshPeriod(); }));
+$("period").addEventListener("change", guard(async () => { state.period = $("period").value; await refreshPeriod(); }));
+$("top").addEventListener("change", guard(loadLeaders));
+$("sort").addEventListener("change", guard(loadLeaders));
+$("ticker").addEventListener("change", guard(() => selectTicker($("ticker").value)));
+$("granularity").addEventListener("change", guard(loadTrend));
+$("words-ticker").addEventListener("change", guard(loadWords));
+$("recent-filter").addEventListener("change", guard(() => loadRecent(false)));
+$("more").addEventListener("click", guard(() => loadRecent(true)));
+window.addEventListener("resize", () => { if (state.chart) state.chart.setSize({ width: $("chart").clientWidth, height: 260 }); });
+
+refresh();

@@ -1,0 +1,62 @@
+//! The dashboard: one page and its assets, compiled into the binary, so the
+//! function serves them at `/` with no CDN and nothing to deploy beside it.
+//! uPlot (MIT, from npm, pinned in package.json) draws the trend chart; `make
+//! test` checks that the copy in `assets/vendor/` is the pinned release.
+
+use lambda_http::http::{header, HeaderValue, StatusCode};
+use lambda_http::{Body, Response};
+
+/// (path, content type, body)
+const ASSETS: &[(&str, &str, &str)] = &[
+    (
+        "/",
+        "text/html; charset=utf-8",
+        include_str!("../assets/index.html"),
+    ),
+    (
+        "/index.html",
+        "text/html; charset=utf-8",
+        include_str!("../assets/index.html"),
+    ),
+    (
+        "/assets/app.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../assets/app.js"),
+    ),
+    (
+        "/assets/app.css",
+        "text/css; charset=utf-8",
+        include_str!("../assets/app.css"),
+    ),
+    (
+        "/assets/uPlot.iife.min.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../assets/vendor/uPlot.iife.min.js"),
+    ),
+    (
+        "/assets/uPlot.min.css",
+        "text/css; charset=utf-8",
+        include_str!("../assets/vendor/uPlot.min.css"),
+    ),
+];
+
+/// The page or asset at `path`, if it is one.
+pub fn asset(path: &str) -> Option<Response<Body>> {
+    let path = if path.is_empty() { "/" } else { path };
+    let (_, content_type, body) = ASSETS.iter().find(|(p, _, _)| *p == path)?;
+    let mut r = Response::new(Body::Text((*body).to_string()));
+    *r.status_mut() = StatusCode::OK;
+    let h = r.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=300"),
+    );
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'",
+        ),
+    );
+    Some(r)
+}

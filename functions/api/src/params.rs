@@ -1,0 +1,343 @@
+//! Query parameters: parsed and checked before any read, so a bad request is a
+//! `400` with a JSON body that names the parameter, never a `500`.
+
+use base64::Engine;
+use std::collections::HashMap;
+use tickerpulse_aggregate::{Bucket, Level};
+use tickerpulse_core::watchlist::Watchlist;
+
+/// A request the API refuses: the status, a stable code and a sentence.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{code}: {message}")]
+pub struct ApiError {
+    pub status: u16,
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl ApiError {
+    pub fn bad(code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status: 400,
+            code,
+            message: message.into(),
+        }
+    }
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self {
+            status: 404,
+            code: "not_found",
+            message: message.into(),
+        }
+    }
+}
+
+/// The query string of one request, with the names the endpoint accepts.
+pub struct Params<'a> {
+    values: &'a HashMap<String, String>,
+}
+
+impl<'a> Params<'a> {
+    /// Refuses parameters the endpoint does not know (a typo would otherwise be
+    /// silently ignored and the answer would look right).
+    pub fn new(values: &'a HashMap<String, String>, known: &[&str]) -> Result<Self, ApiError> {
+        let mut unknown: Vec<&str> = values
+            .keys()
+            .map(String::as_str)
+            .filter(|k| !known.contains(k))
+            .collect();
+        unknown.sort_unstable();
+        if let Some(first) = unknown.first() {
+            return Err(ApiError::bad(
+                "unknown_parameter",
+                format!(
+                    "unknown query parameter {first:?}; this endpoint takes: {}",
+                    known.join(", ")
+                ),
+            ));
+        }
+        Ok(Self { values })
+    }
+
+    pub fn get(&self, name: &str) -> Option<&'a str> {
+        self.values.get(name).map(String::as_str)
+    }
+
+    /// A detail level: `year`, `month`, `day`, `hour` or `15min`.
+    pub fn level(&self, name: &str, default: Level) -> Result<Level, ApiError> {
+        match self.get(name) {
+            None => Ok(default),
+            Some(v) => Level::parse(v).ok_or_else(|| {
+                ApiError::bad(
+                    "bad_parameter",
+                    format!("{name}={v:?}: want one of year, month, day, hour, 15min"),
+                )
+            }),
+        }
+    }
+
+    /// A period of the given level (`2020`, `2020-04`, `2020-04-15`,
+    /// `2020-04-15-13`, `2020-04-15-13:45`), if given.
+    pub fn period(&self, level: Level) -> Result<Option<Bucket>, ApiError> {
+        let Some(v) = self.get("period") else {
+            return Ok(None);
+        };
+        match Bucket::parse(v) {
+            Some(b) if b.level == level => Ok(Some(b)),
+            _ => Err(ApiError::bad(
+                "bad_parameter",
+                format!(
+                    "period={v:?} is not a {} period (like {})",
+                    level.name(),
+                    example(level)
+                ),
+            )),
+        }
+    }
+
+    /// An integer in `range`, or the default.
+    pub fn limit(
+        &self,
+        name: &str,
+        default: usize,
+        range: std::ops::RangeInclusive<usize>,
+    ) -> Result<usize, ApiError> {
+        let Some(v) = self.get(name) else {
+            return Ok(default);
+        };
+        match v.parse::<usize>() {
+            Ok(n) if range.contains(&n) => Ok(n),
+            _ => Err(ApiError::bad(
+                "bad_parameter",
+                format!(
+                    "{name}={v:?}: want an integer from {} to {}",
+                    range.start(),
+                    range.end()
+                ),
+            )),
+        }
+    }
+
+    /// One of `choices`, or the first.
+    pub fn choice(&self, name: &str, choices: &[&'static str]) -> Result<&'static str, ApiError> {
+        match self.get(name) {
+            None => Ok(choices[0]),
+            Some(v) => choices.iter().find(|c| **c == v).copied().ok_or_else(|| {
+                ApiError::bad(
+                    "bad_parameter",
+                    format!("{name}={v:?}: want one of {}", choices.join(", ")),
+                )
+            }),
+        }
+    }
+
+    /// A time (`2020-04-15T13:00:00Z`, any RFC 3339 offset, or a date
+    /// `2020-04-15`), as the sort key of the time-series index (UTC, seconds).
+    pub fn time(&self, name: &str) -> Result<Option<String>, ApiError> {
+        let Some(v) = self.get(name) else {
+            return Ok(None);
+        };
+        parse_time(v).map(Some).ok_or_else(|| {
+            ApiError::bad(
+                "bad_parameter",
+                format!("{name}={v:?}: want an RFC 3339 time or a date (2020-04-15T13:00:00Z, 2020-04-15)"),
+            )
+        })
+    }
+
+    /// A ticker of the watch list, if given.
+    pub fn ticker(&self, watchlist: &Watchlist) -> Result<Option<String>, ApiError> {
+        match self.get("ticker") {
+            None => Ok(None),
+            Some(v) => watched_ticker(v, watchlist).map(Some),
+        }
+    }
+}
+
+/// A ticker symbol as a path segment or parameter: `TSLA`, `$tsla`, `BRK.B`.
+pub fn watched_ticker(raw: &str, watchlist: &Watchlist) -> Result<String, ApiError> {
+    let symbol = tickerpulse_core::watchlist::normalize_symbol(raw).ok_or_else(|| {
+        ApiError::bad(
+            "bad_parameter",
+            format!("{raw:?} is not a ticker symbol (like TSLA or BRK.B)"),
+        )
+    })?;
+    if !watchlist.contains(&symbol) {
+        return Err(ApiError::bad(
+            "unknown_ticker",
+            format!("{symbol} is not on the watch list"),
+        ));
+    }
+    Ok(symbol)
+}
+
+pub fn example(level: Level) -> &'static str {
+    match level {
+        Level::Year => "2020",
+        Level::Month => "2020-04",
+        Level::Day => "2020-04-15",
+        Level::Hour => "2020-04-15-13",
+        Level::Quarter => "2020-04-15-13:45",
+    }
+}
+
+pub fn parse_time(v: &str) -> Option<String> {
+    use time::format_description::well_known::Rfc3339;
+    let t = match time::OffsetDateTime::parse(v, &Rfc3339) {
+        Ok(t) => t,
+        Err(_) => {
+            let date =
+                time::Date::parse(v, time::macros::format_description!("[year]-[month]-[day]"))
+                    .ok()?;
+            date.midnight().assume_utc()
+        }
+    };
+    let t = t.to_offset(time::UtcOffset::UTC);
+    if !(1970..=9999).contains(&t.year()) {
+        return None;
+    }
+    Some(format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    ))
+}
+
+/// Page tokens are opaque to clients: the sort key to continue before, tagged
+/// with what it pages through, base64url.
+pub fn page_token(kind: &str, sort_key: &str) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{kind}:{sort_key}"))
+}
+
+/// Reads a page token of `kind`; `shape` checks the sort key inside.
+pub fn read_page_token(
+    token: &str,
+    kind: &str,
+    shape: impl Fn(&str) -> bool,
+) -> Result<String, ApiError> {
+    let bad = || {
+        ApiError::bad(
+            "bad_page_token",
+            "page is not a token this endpoint returned (pass next_page as it came)",
+        )
+    };
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(token)
+        .map_err(|_| bad())?;
+    let text = String::from_utf8(bytes).map_err(|_| bad())?;
+    let key = text
+        .strip_prefix(kind)
+        .and_then(|r| r.strip_prefix(':'))
+        .ok_or_else(bad)?;
+    if key.is_empty() || key.len() > 200 || !shape(key) {
+        return Err(bad());
+    }
+    Ok(key.to_string())
+}
+
+/// `2020-04-15T01:50:00Z#1250...`: the recent-tweets sort key.
+pub fn is_tweet_sort_key(key: &str) -> bool {
+    match key.split_once('#') {
+        Some((at, id)) => {
+            parse_time(at).is_some()
+                && !id.is_empty()
+                && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        }
+        None => false,
+    }
+}
+
+/// `<started_at>#<run id>`: the run records' sort key.
+pub fn is_run_sort_key(key: &str) -> bool {
+    match key.split_once('#') {
+        Some((at, id)) => parse_time(at).is_some() && !id.is_empty() && !id.contains('#'),
+        None => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn params(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn levels_periods_and_limits() {
+        let v = params(&[
+            ("level", "hour"),
+            ("period", "2020-04-15-13"),
+            ("limit", "0"),
+        ]);
+        let p = Params::new(&v, &["level", "period", "limit"]).unwrap();
+        assert_eq!(p.level("level", Level::Day), Ok(Level::Hour));
+        assert_eq!(
+            p.period(Level::Hour).unwrap().map(|b| b.key()),
+            Some("2020-04-15-13".into())
+        );
+        assert_eq!(p.period(Level::Day).unwrap_err().code, "bad_parameter");
+        assert_eq!(p.limit("limit", 5, 1..=100).unwrap_err().status, 400);
+        let v = params(&[("level", "weekly")]);
+        let p = Params::new(&v, &["level"]).unwrap();
+        assert!(p.level("level", Level::Day).is_err());
+        let v = params(&[("levle", "day")]);
+        assert_eq!(
+            Params::new(&v, &["level"]).err().map(|e| e.code),
+            Some("unknown_parameter")
+        );
+    }
+
+    #[test]
+    fn times() {
+        assert_eq!(
+            parse_time("2020-04-15").as_deref(),
+            Some("2020-04-15T00:00:00Z")
+        );
+        assert_eq!(
+            parse_time("2020-04-15T15:30:00+02:00").as_deref(),
+            Some("2020-04-15T13:30:00Z")
+        );
+        assert_eq!(parse_time("2020-13-01"), None);
+        assert_eq!(parse_time("yesterday"), None);
+    }
+
+    #[test]
+    fn page_tokens_round_trip_and_refuse_forgeries() {
+        let t = page_token("tweets", "2020-04-15T01:50:00Z#2003");
+        assert_eq!(
+            read_page_token(&t, "tweets", is_tweet_sort_key).as_deref(),
+            Ok("2020-04-15T01:50:00Z#2003")
+        );
+        assert!(read_page_token(&t, "runs", is_run_sort_key).is_err());
+        assert!(read_page_token("!!!", "tweets", is_tweet_sort_key).is_err());
+        let forged = page_token("tweets", "anything");
+        assert_eq!(
+            read_page_token(&forged, "tweets", is_tweet_sort_key)
+                .unwrap_err()
+                .code,
+            "bad_page_token"
+        );
+    }
+
+    #[test]
+    fn tickers() {
+        let w = Watchlist::bundled();
+        assert_eq!(watched_ticker("$tsla", &w).as_deref(), Ok("TSLA"));
+        assert_eq!(
+            watched_ticker("ZZZZ", &w).unwrap_err().code,
+            "unknown_ticker"
+        );
+        assert_eq!(
+            watched_ticker("not a ticker", &w).unwrap_err().code,
+            "bad_parameter"
+        );
+    }
+}

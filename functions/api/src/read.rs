@@ -1,0 +1,232 @@
+//! The API's reads of the serving tables. Every one is a `Query` or a `GetItem`
+//! on a key or an index, with a projection of the attributes the answer uses.
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::Client;
+use std::collections::HashMap;
+use tickerpulse_aggregate::{Bucket, Counts, Level};
+use tickerpulse_aws::serving::{get_counted, get_counts, get_n};
+use tickerpulse_aws::HandlerError;
+
+pub type Item = HashMap<String, AttributeValue>;
+
+const COUNT_ATTRS: &str = "Mentions, Positive, Negative, Neutral, CompoundSumE4";
+
+fn s(v: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(v.into())
+}
+
+fn string(item: &Item, key: &str) -> Option<String> {
+    item.get(key)?.as_s().ok().cloned()
+}
+
+pub struct Tables {
+    pub client: Client,
+    pub ticker_table: String,
+    pub overall_table: String,
+    pub recent_table: String,
+    pub state_table: String,
+}
+
+/// A period with data, from the overall summaries' `Level-Timestamp` index.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Period {
+    pub bucket: Bucket,
+    pub tweets: u64,
+}
+
+/// One ticker in one period.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TickerRow {
+    pub ticker: String,
+    pub counts: Counts,
+    pub unique_authors: u64,
+}
+
+/// One point of a ticker's series.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Point {
+    pub bucket: Bucket,
+    pub counts: Counts,
+}
+
+impl Tables {
+    /// The newest periods of a level, newest first.
+    pub async fn periods(&self, level: Level, limit: usize) -> Result<Vec<Period>, HandlerError> {
+        let out = self
+            .client
+            .query()
+            .table_name(&self.overall_table)
+            .index_name("Level-Timestamp")
+            .key_condition_expression("#l = :l")
+            .expression_attribute_names("#l", "Level")
+            .expression_attribute_values(":l", s(level.name()))
+            .scan_index_forward(false)
+            .limit(i32::try_from(limit).unwrap_or(i32::MAX))
+            .send()
+            .await
+            .map_err(|e| HandlerError::from_sdk("reading the periods", e))?;
+        Ok(out
+            .items()
+            .iter()
+            .filter_map(|i| {
+                Some(Period {
+                    bucket: Bucket::parse(i.get("DetailLevel")?.as_s().ok()?)?,
+                    tweets: get_n(i, "Mentions").unwrap_or(0),
+                })
+            })
+            .collect())
+    }
+
+    /// Every ticker of one period (all pages).
+    pub async fn tickers_of(&self, bucket: Bucket) -> Result<Vec<TickerRow>, HandlerError> {
+        let mut pages = self
+            .client
+            .query()
+            .table_name(&self.ticker_table)
+            .key_condition_expression("DetailLevel = :k")
+            .expression_attribute_values(":k", s(bucket.key()))
+            .projection_expression(format!("Ticker, UniqueAuthors, {COUNT_ATTRS}"))
+            .into_paginator()
+            .send();
+        let mut rows = Vec::new();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| HandlerError::from_sdk("reading the leaderboard", e))?;
+            rows.extend(page.items().iter().filter_map(|i| {
+                Some(TickerRow {
+                    ticker: string(i, "Ticker")?,
+                    counts: get_counts(i)?,
+                    unique_authors: get_n(i, "UniqueAuthors").unwrap_or(0),
+                })
+            }));
+        }
+        Ok(rows)
+    }
+
+    /// A ticker's series at a level, oldest first: the newest `limit` points in
+    /// `[from, to]` (sort keys of the time-series index).
+    pub async fn trend(
+        &self,
+        ticker: &str,
+        level: Level,
+        from: Option<&str>,
+        to: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<Point>, HandlerError> {
+        let mut q = self
+            .client
+            .query()
+            .table_name(&self.ticker_table)
+            .index_name("TickerDetail-Timestamp")
+            .expression_attribute_values(":d", s(format!("{ticker}_{}", level.series_suffix())))
+            .projection_expression(format!("DetailLevel, {COUNT_ATTRS}"))
+            .scan_index_forward(false);
+        q = match (from, to) {
+            (Some(a), Some(b)) => q
+                .key_condition_expression("TickerDetail = :d AND #t BETWEEN :a AND :b")
+                .expression_attribute_values(":a", s(a))
+                .expression_attribute_values(":b", s(b)),
+            (Some(a), None) => q
+                .key_condition_expression("TickerDetail = :d AND #t >= :a")
+                .expression_attribute_values(":a", s(a)),
+            (None, Some(b)) => q
+                .key_condition_expression("TickerDetail = :d AND #t <= :b")
+                .expression_attribute_values(":b", s(b)),
+            (None, None) => q.key_condition_expression("TickerDetail = :d"),
+        };
+        if from.is_some() || to.is_some() {
+            q = q.expression_attribute_names("#t", "Timestamp");
+        }
+        let mut pages = q.into_paginator().send();
+        let mut points = Vec::new();
+        'pages: while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| HandlerError::from_sdk("reading a ticker's trend", e))?;
+            for i in page.items() {
+                if let (Some(bucket), Some(counts)) = (
+                    i.get("DetailLevel")
+                        .and_then(|v| v.as_s().ok())
+                        .and_then(|k| Bucket::parse(k)),
+                    get_counts(i),
+                ) {
+                    points.push(Point { bucket, counts });
+                    if points.len() >= limit {
+                        break 'pages;
+                    }
+                }
+            }
+        }
+        points.reverse();
+        Ok(points)
+    }
+
+    /// The overall summary of a period.
+    pub async fn overall(&self, bucket: Bucket) -> Result<Option<Item>, HandlerError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.overall_table)
+            .key("DetailLevel", s(bucket.key()))
+            .projection_expression(format!(
+                "DetailLevel, TickerMentions, UniqueAuthors, Hashtags, Words, {COUNT_ATTRS}"
+            ))
+            .send()
+            .await
+            .map_err(|e| HandlerError::from_sdk("reading an overall summary", e))?;
+        Ok(out.item().cloned())
+    }
+
+    /// One ticker's summary of a period.
+    pub async fn ticker(&self, bucket: Bucket, ticker: &str) -> Result<Option<Item>, HandlerError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.ticker_table)
+            .key("DetailLevel", s(bucket.key()))
+            .key("Ticker", s(ticker))
+            .projection_expression(format!("Ticker, UniqueAuthors, Words, {COUNT_ATTRS}"))
+            .send()
+            .await
+            .map_err(|e| HandlerError::from_sdk("reading a ticker summary", e))?;
+        Ok(out.item().cloned())
+    }
+
+    /// Pipeline runs, newest first, older than `before` (a sort key).
+    pub async fn runs(
+        &self,
+        limit: usize,
+        before: Option<&str>,
+    ) -> Result<(Vec<Item>, bool), HandlerError> {
+        let mut q = self
+            .client
+            .query()
+            .table_name(&self.state_table)
+            .expression_attribute_values(":p", s(tickerpulse_aws::state::RUNS_PK))
+            .scan_index_forward(false)
+            .limit(i32::try_from(limit + 1).unwrap_or(i32::MAX));
+        q = match before {
+            Some(b) => q
+                .key_condition_expression("PK = :p AND SK < :b")
+                .expression_attribute_values(":b", s(b)),
+            None => q.key_condition_expression("PK = :p"),
+        };
+        let out = q
+            .send()
+            .await
+            .map_err(|e| HandlerError::from_sdk("reading the pipeline runs", e))?;
+        let mut items = out.items().to_vec();
+        let more = items.len() > limit;
+        items.truncate(limit);
+        Ok((items, more))
+    }
+}
+
+/// `{word: count}` maps of an item, most frequent first, at most `limit`.
+pub fn counted(item: &Item, key: &str, limit: usize) -> Vec<(String, u64)> {
+    let mut v = get_counted(item, key);
+    v.truncate(limit);
+    v
+}
+
+pub fn item_string(item: &Item, key: &str) -> Option<String> {
+    string(item, key)
+}
