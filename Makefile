@@ -10,10 +10,11 @@ export SAM_CLI_TELEMETRY := 0
 export SAM_CLI_BETA_RUST_CARGO_LAMBDA := 1
 CARGO ?= cargo
 
-.PHONY: setup java rust-targets demo test executions logs bench-lake bench-aggregate lint fmt-check clippy cargo-test template-check sam-build check-arm64 local-up local-down local-status clean-local
+.PHONY: setup java browser wrk vendor-check bench-api rust-targets demo test executions logs bench-lake bench-aggregate lint fmt-check clippy cargo-test template-check sam-build check-arm64 local-up local-down local-status clean-local
 
-## setup: pinned Python tools into .venv, asl-validator into node_modules, the arm64 Rust target (idempotent)
-setup: $(VENV)/.installed node_modules/.installed rust-targets java
+## setup: pinned Python tools into .venv, npm tools (asl-validator, playwright-core, uPlot) into node_modules,
+## the arm64 Rust target, Java for Spark and Debian's Chromium for the browser test (idempotent)
+setup: $(VENV)/.installed node_modules/.installed rust-targets java browser
 
 $(VENV)/.installed: requirements-dev.txt
 	@test -x $(VENV)/bin/python || python3 -m venv $(VENV)
@@ -30,15 +31,31 @@ java:
 	@java -version >/dev/null 2>&1 || { echo "installing a Java runtime for Spark"; \
 	  $(if $(filter 0,$(shell id -u)),,sudo) apt-get install -y --no-install-recommends openjdk-17-jre-headless; }
 
+APT_GET := $(if $(filter 0,$(shell id -u)),,sudo) apt-get
+# The dashboard's browser test runs Debian's Chromium headless (no browser download).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { echo "installing Debian's chromium for the browser test"; \
+	  $(APT_GET) install -y --no-install-recommends chromium fonts-dejavu-core || \
+	  { $(APT_GET) update -qq && $(APT_GET) install -y --no-install-recommends chromium fonts-dejavu-core; }; }
+
+wrk:
+	@command -v wrk >/dev/null 2>&1 || $(APT_GET) install -y --no-install-recommends wrk
+
+# The dashboard's uPlot is compiled into the api binary from functions/api/assets/vendor:
+# it must be the release pinned in package-lock.json.
+vendor-check: node_modules/.installed
+	cmp node_modules/uplot/dist/uPlot.iife.min.js functions/api/assets/vendor/uPlot.iife.min.js
+	cmp node_modules/uplot/dist/uPlot.min.css functions/api/assets/vendor/uPlot.min.css
+
 rust-targets:
 	@rustup target list --installed | grep -qx aarch64-unknown-linux-gnu || rustup target add aarch64-unknown-linux-gnu
 
-## demo: brings the local stack up and shows it working
+## demo: the 5,000 real tweets end to end on the local stack, then the dashboard and API on http://127.0.0.1:8080/
 demo: setup
 	$(CARGO) run --release --quiet -p tickerpulse -- demo
 
 ## test: everything CI checks
-test: setup lint cargo-test template-check sam-build
+test: setup lint vendor-check cargo-test template-check sam-build
 
 lint: fmt-check clippy
 
@@ -105,6 +122,11 @@ bench-lake: setup
 ## bench-aggregate: aggregation of 1,000,000 stage 2 rows at every level, against DuckDB (1 thread)
 bench-aggregate: setup
 	taskset -c 0 $(CARGO) bench -p tickerpulse-aggregate --bench aggregate
+
+## bench-api: p50/p99 latency and requests per second of every endpoint (wrk, loopback) on the demo's data
+bench-api: setup wrk
+	$(CARGO) build --release --quiet -p tickerpulse
+	$(VENV)/bin/python bench/api.py target/release/tickerpulse
 
 ## fuzz: the transform path under libFuzzer for FUZZ_SECONDS (default 600); the corpus is kept in fuzz/corpus
 FUZZ_SECONDS ?= 600

@@ -1,26 +1,338 @@
-//! `tickerpulse demo` / `make demo`: the local stack in this process, the pipeline
-//! state machine run once against it, and the stack kept up until Ctrl-C.
+//! `tickerpulse demo` / `make demo`: the real path end to end on the local stack.
 //!
-//! It runs ingest against the fake X API of the local stack (the sample tweets of
-//! events/x-api-tweets.jsonl), Firehose and transform into the raw zone, then the
-//! pipeline over the partitions that landed. The full demo (the 5,000 real tweets
-//! through to DynamoDB and the API) is issue #9.
+//! The 5,000 real tweets of taborda-2020 (as X API v2 objects, see `taborda`)
+//! are served by the fake X API to `ingest`, which sends them through Firehose
+//! and `transform` into the raw zone; the S3 events mark the changed hours; the
+//! Step Functions pipeline compacts, cleans and aggregates them into DynamoDB;
+//! then the API answers from there. The demo prints what happened, with every
+//! input tweet counted once, and serves the dashboard and the API until Ctrl-C.
 
 use crate::local::{self, LocalStack};
 use crate::template::Template;
-use anyhow::{Context, Result};
+use anyhow::{anyhow, Context, Result};
+use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 
-/// Starts the stack, runs the demo, and stops every process it started on every
-/// way out: the end of a `--no-wait` run, an error, Ctrl-C or SIGTERM at any point.
-pub async fn run(template: Template, port: u16, no_wait: bool) -> Result<()> {
+/// What the demo measured, stage by stage.
+#[derive(Debug, Default, Clone, serde::Serialize)]
+pub struct Figures {
+    pub input: u64,
+    /// Tweets the recent search did not return: no watched cashtag, or a retweet
+    /// (`-is:retweet`).
+    pub not_matched: u64,
+    pub fetched: u64,
+    pub queries: u64,
+    pub pages: u64,
+    /// Lines in the raw zone, and the hour partitions they landed in.
+    pub landed: u64,
+    pub partitions: u64,
+    /// Records the transform marked `ProcessingFailed` (in the error prefix).
+    pub failed: u64,
+    /// Records the transform marked `Dropped` (configuration: language...).
+    pub dropped: u64,
+    /// Stage 1 rows (deduplicated by tweet id), and the copies of tweets that
+    /// landed more than once (returned by two queries) that compaction removed.
+    pub stage1_rows: u64,
+    pub duplicates: u64,
+    /// Stage 2: kept (watched ticker, not spam), spam, and no watched ticker.
+    pub cleaned: u64,
+    pub spam: u64,
+    pub unwatched: u64,
+    pub execution: String,
+    pub execution_status: String,
+    /// The API's total of tweets over every year (equals `cleaned`).
+    pub api_tweets: u64,
+    pub tickers_seen: u64,
+    pub busiest_day: Option<String>,
+    pub busiest_day_tweets: u64,
+    /// The busiest day's top tickers: (ticker, mentions, positive, negative, neutral ratios, mean compound).
+    pub top: Vec<(String, u64, f64, f64, f64, f64)>,
+    pub seconds: Vec<(String, f64)>,
+}
+
+impl Figures {
+    /// Every input tweet is counted once: not matched by the search, dropped,
+    /// failed, without a watched ticker, spam or kept; and the API's total is
+    /// what the pipeline kept. (`duplicates` are extra copies, not input tweets.)
+    pub fn balanced(&self) -> bool {
+        self.input
+            == self.not_matched
+                + self.dropped
+                + self.failed
+                + self.unwatched
+                + self.spam
+                + self.cleaned
+            && self.api_tweets == self.cleaned
+    }
+}
+
+fn bucket_of(t: &Template, logical: &str) -> Result<String> {
+    Ok(t.buckets()?
+        .into_iter()
+        .find(|b| b.logical_id == logical)
+        .with_context(|| format!("the template has no {logical}"))?
+        .name)
+}
+
+async fn rows_under(s3: &aws_sdk_s3::Client, bucket: &str, prefix: &str) -> Result<u64> {
+    use parquet::file::reader::FileReader;
+    let mut rows = 0u64;
+    for key in tickerpulse_aws::lake::list_keys(s3, bucket, prefix).await? {
+        if !key.ends_with(".parquet") {
+            continue;
+        }
+        let bytes = tickerpulse_aws::lake::get_bytes(s3, bucket, &key).await?;
+        let reader = parquet::file::reader::SerializedFileReader::new(bytes)
+            .with_context(|| format!("reading s3://{bucket}/{key}"))?;
+        rows += reader.metadata().file_metadata().num_rows() as u64;
+    }
+    Ok(rows)
+}
+
+/// Lines, hour partitions and distinct tweet ids of the JSON lines under a prefix.
+async fn lines_under(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    prefix: &str,
+) -> Result<(u64, u64, u64)> {
+    let mut lines = 0u64;
+    let mut partitions = std::collections::BTreeSet::new();
+    let mut ids = std::collections::HashSet::new();
+    for key in tickerpulse_aws::lake::list_keys(s3, bucket, prefix).await? {
+        if let Some((dir, _)) = key.rsplit_once('/') {
+            partitions.insert(dir.to_string());
+        }
+        let body = tickerpulse_aws::lake::read_object(s3, bucket, &key).await?;
+        for line in body.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
+            lines += 1;
+            if let Ok(v) = serde_json::from_slice::<Value>(line) {
+                if let Some(id) = v["tweet_id"].as_str() {
+                    ids.insert(id.to_string());
+                }
+            }
+        }
+    }
+    Ok((lines, partitions.len() as u64, ids.len() as u64))
+}
+
+/// Calls the API function in-process with an API Gateway event.
+pub async fn api_get(api: &tickerpulse_fn_api::Function, path: &str, query: &str) -> Result<Value> {
+    let event = crate::serve::proxy_event(
+        "GET",
+        path,
+        (!query.is_empty()).then_some(query),
+        &[],
+        b"",
+        0,
+    );
+    let request = lambda_http::request::from_str(&event.to_string())
+        .map_err(|e| anyhow!("building the API event: {e}"))?;
+    let response = api.handle(request).await.map_err(|e| anyhow!("api: {e}"))?;
+    let status = response.status();
+    let body = match response.body() {
+        lambda_http::Body::Text(t) => t.clone(),
+        _ => String::new(),
+    };
+    anyhow::ensure!(status.is_success(), "api {path}?{query}: {status} {body}");
+    serde_json::from_str(&body).with_context(|| format!("api {path}: not JSON"))
+}
+
+/// Loads `tweets` into the fake X API and runs the real path: ingest, Firehose
+/// and transform, the pipeline state machine, and the API's view of the result.
+pub async fn load_and_run(stack: &LocalStack, tweets: Vec<Value>) -> Result<Figures> {
+    let mut f = Figures {
+        input: tweets.len() as u64,
+        ..Default::default()
+    };
+    let t = &stack.template;
+    let env = stack.env()?;
+    let conf = tickerpulse_aws::sdk::load(&env).await;
+    let s3 = tickerpulse_aws::sdk::s3_client(&conf);
+    let sfn = aws_sdk_sfn::Client::new(&conf);
+    let raw_bucket = bucket_of(t, "RawBucket")?;
+    let stage_bucket = bucket_of(t, "StageBucket")?;
+    {
+        let mut all = stack.x_api.tweets.lock().unwrap_or_else(|e| e.into_inner());
+        all.clear();
+    }
+    stack.x_api.add(tweets);
+
+    // Ingest: the schedule's event, as EventBridge sends it.
+    let started = Instant::now();
+    let ingest = tickerpulse_fn_ingest::Function::from_env(&env)
+        .await
+        .map_err(|e| anyhow!("ingest: {e}"))?;
+    let report = ingest
+        .handle(json!({"detail-type": "Scheduled Event", "source": "aws.events", "detail": {}}))
+        .await
+        .map_err(|e| anyhow!("ingest: {e}"))?;
+    anyhow::ensure!(
+        report.failed_records == 0,
+        "ingest: {} records failed",
+        report.failed_records
+    );
+    f.fetched = report.tweets as u64;
+    f.queries = report.queries as u64;
+    f.pages = report.pages as u64;
+    let prefix = format!("{}/", tickerpulse_aws::lake::RAW_PREFIX);
+    let distinct;
+    (f.landed, f.partitions, distinct) = lines_under(&s3, &raw_bucket, &prefix).await?;
+    (f.failed, _, _) = lines_under(&s3, &raw_bucket, "raw-errors/").await?;
+    f.dropped = f.fetched.saturating_sub(f.landed + f.failed);
+    // A tweet with cashtags in two queries is returned by both: the same tweet
+    // lands twice (at-least-once), and compaction keeps one.
+    f.duplicates = f.landed - distinct;
+    f.not_matched = f.input.saturating_sub(distinct + f.dropped + f.failed);
+    f.seconds.push((
+        "ingest + Firehose + transform".into(),
+        started.elapsed().as_secs_f64(),
+    ));
+
+    // The pipeline, as the schedule starts it: the changed partitions.
+    let started = Instant::now();
+    let machine = t
+        .state_machines()?
+        .into_iter()
+        .next()
+        .context("the template has no state machine")?;
+    f.execution = format!(
+        "demo-{}",
+        time::OffsetDateTime::now_utc().unix_timestamp_nanos()
+    );
+    let status = crate::pipeline::run(
+        &sfn,
+        &machine.arn,
+        &f.execution,
+        &json!({}),
+        Duration::from_secs(1800),
+    )
+    .await?;
+    f.execution_status = status.as_str().to_string();
+    f.seconds.push((
+        "pipeline (compact, clean, aggregate)".into(),
+        started.elapsed().as_secs_f64(),
+    ));
+    f.stage1_rows = rows_under(&s3, &stage_bucket, "stage1/").await?;
+    anyhow::ensure!(
+        f.stage1_rows == distinct,
+        "stage 1 has {} rows for {distinct} distinct landed tweets",
+        f.stage1_rows
+    );
+    f.cleaned = rows_under(&s3, &stage_bucket, "stage2/cleaned_tweets/").await?;
+    f.spam = rows_under(&s3, &stage_bucket, "stage2/spam_tweets/").await?;
+    f.unwatched = f.stage1_rows.saturating_sub(f.cleaned + f.spam);
+
+    // The API's view.
+    let api = tickerpulse_fn_api::Function::from_env(&env)
+        .await
+        .map_err(|e| anyhow!("api: {e}"))?;
+    let years = api_get(&api, "/periods", "level=year").await?;
+    for y in years["periods"].as_array().into_iter().flatten() {
+        f.api_tweets += y["tweets"].as_u64().unwrap_or(0);
+        let period = y["period"].as_str().unwrap_or_default();
+        let board = api_get(
+            &api,
+            "/leaderboard",
+            &format!("level=year&period={period}&limit=1"),
+        )
+        .await?;
+        f.tickers_seen += board["tickers_in_period"].as_u64().unwrap_or(0);
+    }
+    let days = api_get(&api, "/periods", "level=day&limit=1000").await?;
+    if let Some(busiest) = days["periods"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .max_by_key(|p| p["tweets"].as_u64().unwrap_or(0))
+    {
+        let day = busiest["period"].as_str().unwrap_or_default().to_string();
+        f.busiest_day_tweets = busiest["tweets"].as_u64().unwrap_or(0);
+        let board = api_get(
+            &api,
+            "/leaderboard",
+            &format!("level=day&period={day}&limit=5"),
+        )
+        .await?;
+        for r in board["tickers"].as_array().into_iter().flatten() {
+            let n = |k: &str| r[k].as_f64().unwrap_or(0.0);
+            f.top.push((
+                r["ticker"].as_str().unwrap_or_default().to_string(),
+                r["mentions"].as_u64().unwrap_or(0),
+                n("positive_ratio"),
+                n("negative_ratio"),
+                n("neutral_ratio"),
+                n("mean_compound"),
+            ));
+        }
+        f.busiest_day = Some(day);
+    }
+    Ok(f)
+}
+
+pub fn print_summary(f: &Figures) {
+    println!(
+        "tweets in:   {} (taborda-2020, as X API v2 objects)",
+        f.input
+    );
+    println!(
+        "ingest:      {} returned by the recent search ({} queries, {} pages; {} of them a second time, by another query); {} not matched (no watched cashtag, or a retweet)",
+        f.fetched, f.queries, f.pages, f.duplicates, f.not_matched
+    );
+    println!(
+        "transform:   {} landed in {} hour partitions, {} dropped, {} failed (in raw-errors/)",
+        f.landed, f.partitions, f.dropped, f.failed
+    );
+    println!(
+        "pipeline:    {} {}: {} stage 1 rows (duplicates removed), {} kept, {} spam, {} without a watched ticker",
+        f.execution,
+        f.execution_status,
+        f.stage1_rows,
+        f.cleaned,
+        f.spam,
+        f.unwatched
+    );
+    println!(
+        "serving:     {} tweets in the API's totals, {} tickers seen; every input tweet counted once: {}",
+        f.api_tweets,
+        f.tickers_seen,
+        if f.balanced() { "yes" } else { "NO" }
+    );
+    if let Some(day) = &f.busiest_day {
+        println!(
+            "busiest day: {day} ({} tweets); top tickers:",
+            f.busiest_day_tweets
+        );
+        for (t, m, p, n, u, c) in &f.top {
+            println!(
+                "  {t:<6} {m:>4} mentions  {:>5.1}% positive {:>5.1}% negative {:>5.1}% neutral  mean compound {c:+.4}",
+                p * 100.0,
+                n * 100.0,
+                u * 100.0
+            );
+        }
+    }
+    for (stage, s) in &f.seconds {
+        println!("  {stage}: {s:.1} s");
+    }
+}
+
+/// Starts the stack, runs the demo, serves the dashboard and the API, and stops
+/// every process it started on every way out: the end of a `--no-wait` run, an
+/// error, Ctrl-C or SIGTERM at any point.
+pub async fn run(
+    template: Template,
+    port: u16,
+    api_port: u16,
+    api_key: Option<String>,
+    no_wait: bool,
+) -> Result<()> {
     let state = local::state_dir(&template).join("demo");
     let started = Instant::now();
     let stack = LocalStack::start_on(template, &state, port).await?;
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
         .context("listening for SIGTERM")?;
     let outcome = tokio::select! {
-        r = body(&stack, started, no_wait) => r,
+        r = body(&stack, started, api_port, api_key, no_wait) => r,
         _ = tokio::signal::ctrl_c() => Ok(()),
         _ = term.recv() => Ok(()),
     };
@@ -29,127 +341,57 @@ pub async fn run(template: Template, port: u16, no_wait: bool) -> Result<()> {
     outcome
 }
 
-async fn body(stack: &LocalStack, started: Instant, no_wait: bool) -> Result<()> {
+async fn body(
+    stack: &LocalStack,
+    started: Instant,
+    api_port: u16,
+    api_key: Option<String>,
+    no_wait: bool,
+) -> Result<()> {
     println!(
         "local AWS stack up at {} in {:.1} s (moto pid {})",
         stack.endpoint(),
         started.elapsed().as_secs_f64(),
         stack.moto_pid().unwrap_or_default()
     );
-    let t = &stack.template;
-    println!(
-        "  {} buckets, {} tables, {} delivery stream, {} state machine, {} functions (run in-process)",
-        t.buckets()?.len(),
-        t.tables()?.len(),
-        t.delivery_streams()?.len(),
-        t.state_machines()?.len(),
-        t.functions()?.len()
+    let figures = load_and_run(stack, crate::taborda::tweets()?).await?;
+    print_summary(&figures);
+    anyhow::ensure!(
+        figures.execution_status == "SUCCEEDED",
+        "the pipeline ended {}",
+        figures.execution_status
     );
-    let env = stack.env()?;
-    let conf = tickerpulse_aws::sdk::load(&env).await;
-    let sfn = aws_sdk_sfn::Client::new(&conf);
-
-    // Ingest: the fake X API on the stack's endpoint serves the sample tweets;
-    // ingest reads its token from Secrets Manager and sends through Firehose, where
-    // the real transform scores and partitions them into the raw zone.
-    let ingest = tickerpulse_fn_ingest::Function::from_env(&env)
-        .await
-        .map_err(|e| anyhow::anyhow!("ingest: {e}"))?;
-    let schedule =
-        serde_json::json!({"detail-type": "Scheduled Event", "source": "aws.events", "detail": {}});
-    let report = ingest
-        .handle(schedule)
-        .await
-        .map_err(|e| anyhow::anyhow!("ingest: {e}"))?;
-    let raw_bucket = t
-        .buckets()?
-        .into_iter()
-        .find(|b| b.logical_id == "RawBucket")
-        .context("the template has no RawBucket")?
-        .name;
-    let s3 = tickerpulse_aws::sdk::s3_client(&conf);
-    let mut landed = 0usize;
-    let mut partitions = std::collections::BTreeSet::new();
-    let prefix = format!("{}/", tickerpulse_aws::lake::RAW_PREFIX);
-    for key in tickerpulse_aws::lake::list_keys(&s3, &raw_bucket, &prefix).await? {
-        if let Ok(p) = tickerpulse_core::HourPartition::from_key(&key) {
-            partitions.insert(p);
-            let lines = tickerpulse_aws::lake::read_object(&s3, &raw_bucket, &key).await?;
-            landed += lines
-                .split(|b| *b == b'\n')
-                .filter(|l| !l.is_empty())
-                .count();
-        }
-    }
-    println!(
-        "ingest: {} tweets from the fake X API in {} pages ({} queries), {} sent to Firehose; transform landed {landed} in {} hour partitions of s3://{raw_bucket}/raw/tweets/",
-        report.tweets,
-        report.pages,
-        report.queries,
-        report.sent,
-        partitions.len()
-    );
-    let machine = t
-        .state_machines()?
-        .into_iter()
-        .next()
-        .context("the template has no state machine")?;
-    let input = match (partitions.first(), partitions.last()) {
-        (Some(a), Some(b)) => serde_json::json!({
-            "from": a.start()?.format(&time::format_description::well_known::Rfc3339)?,
-            "to": b.start()?.format(&time::format_description::well_known::Rfc3339)?,
-        }),
-        _ => serde_json::json!({"from": "2020-04-09T00:00:00Z", "to": "2020-07-16T23:59:59Z"}),
-    };
-    let name = format!("demo-{}", time::OffsetDateTime::now_utc().unix_timestamp());
-    let exec = sfn
-        .start_execution()
-        .state_machine_arn(&machine.arn)
-        .name(&name)
-        .input(input.to_string())
-        .send()
-        .await
-        .map_err(|e| {
-            anyhow::anyhow!(
-                "starting the pipeline: {}",
-                tickerpulse_aws::sdk::describe(&e)
-            )
-        })?;
-    let deadline = Instant::now() + Duration::from_secs(120);
-    let done = loop {
-        let d = sfn
-            .describe_execution()
-            .execution_arn(exec.execution_arn())
-            .send()
-            .await
-            .map_err(|e| {
-                anyhow::anyhow!(
-                    "following the pipeline: {}",
-                    tickerpulse_aws::sdk::describe(&e)
-                )
-            })?;
-        if d.status().as_str() != "RUNNING" || Instant::now() > deadline {
-            break d;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
-    println!(
-        "pipeline execution {name}: {}{}",
-        done.status().as_str(),
-        done.error()
-            .map(|e| format!(" at {e}: {}", done.cause().unwrap_or_default()))
-            .unwrap_or_default()
-    );
-    println!("  plan listed the partitions, compact and clean wrote stage 1 and 2 Parquet for each; aggregate is issue #6, the full demo #9");
+    anyhow::ensure!(figures.balanced(), "the figures do not add up: {figures:?}");
     if no_wait {
         return Ok(());
     }
+    let api = tickerpulse_fn_api::Function::from_env(&stack.env()?)
+        .await
+        .map_err(|e| anyhow!("api: {e}"))?;
+    let listener = match tokio::net::TcpListener::bind(("127.0.0.1", api_port)).await {
+        Ok(l) => l,
+        Err(e) => {
+            println!("port {api_port} is taken ({e}); using a free one");
+            tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?
+        }
+    };
+    let addr = listener.local_addr()?;
+    println!("dashboard:   http://{addr}/");
+    println!("API:         http://{addr}/v1/leaderboard?level=day (see api/openapi.yaml)");
     println!(
-        "AWS endpoint: export AWS_ENDPOINT_URL={} AWS_REGION={} AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing",
+        "AWS:         export AWS_ENDPOINT_URL={} AWS_REGION={} AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing",
         stack.endpoint(),
-        t.region()
+        stack.template.region()
     );
+    if api_key.is_some() {
+        println!("             the API key is required in x-api-key, as deployed");
+    }
     println!("Ctrl-C stops everything this demo started.");
-    std::future::pending::<()>().await;
+    crate::serve::serve(
+        listener,
+        crate::serve::ApiServer::new(api, api_key),
+        std::future::pending::<()>(),
+    )
+    .await;
     Ok(())
 }

@@ -10,4 +10,5 @@ pub mod pipeline;
 pub mod proxy;
 pub mod score;
 pub mod serve;
+pub mod taborda;
 pub mod template;

@@ -452,6 +452,8 @@ pub struct LocalStack {
     pub dynamodb_faults: Arc<crate::proxy::DynamoFaults>,
     /// Invocations the proxy fails on purpose (for tests).
     pub invoke_faults: Arc<crate::proxy::InvokeFaults>,
+    /// The fake X API's tweets (the sample tweets at start; the demo replaces them).
+    pub x_api: Arc<crate::fakex::FakeXState>,
 }
 
 impl LocalStack {
@@ -489,11 +491,13 @@ impl LocalStack {
             _state: state.to_path_buf(),
             dynamodb_faults: Arc::default(),
             invoke_faults: Arc::default(),
+            x_api: Arc::default(),
         };
         configure_moto(moto_port).await?;
         let state = proxy_state(&stack.template, port, moto_port).await?;
         stack.dynamodb_faults = state.dynamodb_faults.clone();
         stack.invoke_faults = state.invoke_faults.clone();
+        stack.x_api = state.x_api.clone();
         listener.set_nonblocking(true)?;
         let listener = tokio::net::TcpListener::from_std(listener)?;
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();

@@ -24,13 +24,20 @@ enum Command {
         #[command(subcommand)]
         action: LocalAction,
     },
-    /// Starts the local stack in this process, runs the pipeline once, and keeps the
-    /// stack up until Ctrl-C.
+    /// Starts the local stack in this process, runs the 5,000 real tweets of
+    /// taborda-2020 end to end (fake X API, ingest, Firehose, transform, the pipeline,
+    /// DynamoDB), prints what happened, and serves the dashboard and the API until Ctrl-C.
     Demo {
         /// Port of the local AWS endpoint; 0 picks a free one.
         #[arg(long, default_value_t = local::DEFAULT_PORT)]
         port: u16,
-        /// Stop after the run instead of waiting for Ctrl-C.
+        /// Port of the dashboard and the API on 127.0.0.1.
+        #[arg(long, default_value_t = 8080)]
+        api_port: u16,
+        /// Require this key in `x-api-key` where the deployed API does.
+        #[arg(long, env = "TICKERPULSE_API_KEY")]
+        api_key: Option<String>,
+        /// Stop after the run instead of serving until Ctrl-C.
         #[arg(long)]
         no_wait: bool,
     },
@@ -228,11 +235,15 @@ async fn run(cli: Cli) -> Result<i32> {
             }
             Ok(0)
         }
-        Command::Demo { port, no_wait } => {
-            // Handlers that are not built yet fail on purpose; their warnings would drown the summary.
+        Command::Demo {
+            port,
+            api_port,
+            api_key,
+            no_wait,
+        } => {
             init_logs("error");
             let template = load_template(&cli.template)?;
-            tickerpulse::demo::run(template, port, no_wait).await?;
+            tickerpulse::demo::run(template, port, api_port, api_key, no_wait).await?;
             Ok(0)
         }
         Command::Pipeline {

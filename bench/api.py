@@ -1,0 +1,73 @@
+"""make bench-api: latency and throughput of every endpoint of the REST API.
+
+Starts `tickerpulse demo` (release build: the 5,000 taborda tweets through the
+real pipeline into the local DynamoDB), waits for it to serve, then loads each
+endpoint from a second process with wrk (HTTP/1.1 keep-alive, loopback) and
+prints p50, p99 and requests per second. The server is `tickerpulse serve`'s:
+each request becomes an API Gateway proxy event for the api handler, which
+reads moto's DynamoDB over loopback HTTP, so the figures are the handler's cost
+plus moto's, not API Gateway's or DynamoDB's.
+"""
+import os, re, signal, subprocess, sys, time
+
+BIN = sys.argv[1] if len(sys.argv) > 1 else "target/release/tickerpulse"
+SECONDS = int(os.environ.get("BENCH_API_SECONDS", "5"))
+CONNECTIONS = int(os.environ.get("BENCH_API_CONNECTIONS", "8"))
+KEY = "bench-key"
+
+demo = subprocess.Popen([BIN, "demo", "--port", "0", "--api-port", "0", "--api-key", KEY],
+                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+base = None
+t0 = time.time()
+for line in demo.stdout:
+    sys.stdout.write("  demo | " + line) if not line.startswith("   ") else None
+    m = re.search(r"dashboard:\s+(http://\S+/)", line)
+    if m:
+        base = m.group(1)
+        break
+if base is None:
+    sys.exit("the demo ended before serving")
+print(f"demo ready in {time.time() - t0:.0f} s at {base}; wrk -t2 -c{CONNECTIONS} -d{SECONDS}s per endpoint\n")
+
+def get(path):
+    import urllib.request, json
+    req = urllib.request.Request(base + "v1/" + path, headers={"x-api-key": KEY})
+    return json.load(urllib.request.urlopen(req))
+
+top = get("leaderboard?level=day&limit=1")["tickers"][0]["ticker"]
+endpoints = [
+    ("health", "health"),
+    ("periods", "periods?level=day"),
+    ("leaderboard (day, top 15)", "leaderboard?level=day&limit=15"),
+    ("leaderboard (year, by negative)", "leaderboard?level=year&sort=negative&limit=15"),
+    ("overall (day)", "overall?level=day"),
+    ("hashtags (month)", "hashtags?level=month"),
+    ("words (month)", "words?level=month"),
+    (f"words (month, {top})", f"words?level=month&ticker={top}"),
+    (f"trend ({top}, hour)", f"tickers/{top}/trend?granularity=hour"),
+    (f"trend ({top}, day)", f"tickers/{top}/trend?granularity=day"),
+    ("tweets (all, 20)", "tweets?limit=20"),
+    (f"tweets ({top}, 20)", f"tweets?ticker={top}&limit=20"),
+    ("runs", "runs"),
+    ("dashboard page", None),
+    ("400: bad level", "leaderboard?level=weekly"),
+]
+
+def to_ms(v):
+    n, unit = float(re.match(r"[\d.]+", v).group()), re.search(r"[a-z]+", v).group()
+    return n * {"us": 0.001, "ms": 1, "s": 1000}[unit]
+
+print(f"{'endpoint':34} {'p50 ms':>8} {'p99 ms':>8} {'req/s':>8} {'non-2xx':>8}")
+try:
+    for name, path in endpoints:
+        url = base if path is None else base + "v1/" + path
+        out = subprocess.run(["wrk", "-t2", f"-c{CONNECTIONS}", f"-d{SECONDS}s", "--latency",
+                              "-H", f"x-api-key: {KEY}", url], capture_output=True, text=True, check=True).stdout
+        p50 = to_ms(re.search(r"50%\s+(\S+)", out).group(1))
+        p99 = to_ms(re.search(r"99%\s+(\S+)", out).group(1))
+        rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+        bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+        print(f"{name:34} {p50:8.2f} {p99:8.2f} {rps:8.0f} {bad.group(1) if bad else 0:>8}")
+finally:
+    demo.send_signal(signal.SIGINT)
+    demo.wait(timeout=60)

@@ -1,0 +1,182 @@
+// The dashboard in Debian's headless Chromium, driven by playwright-core:
+// loads the page from `tickerpulse serve`, gives it the API key it asks for,
+// checks every view's figures against the API's answers, changes the detail
+// level, the ticker, the leaderboard's size and order, zooms the trend chart,
+// and saves a screenshot.
+//
+// usage: node tests/browser/dashboard.mjs BASE_URL API_KEY SCREENSHOT.png
+import { chromium } from "playwright-core";
+import assert from "node:assert/strict";
+
+const [base, key, screenshot] = process.argv.slice(2);
+if (!base || !key || !screenshot) {
+  console.error("usage: dashboard.mjs BASE_URL API_KEY SCREENSHOT.png");
+  process.exit(2);
+}
+
+async function api(path, params = {}) {
+  const q = new URLSearchParams(Object.entries(params).filter(([, v]) => v !== "" && v != null));
+  const r = await fetch(`${base}v1/${path}?${q}`, { headers: { "x-api-key": key } });
+  assert.equal(r.status, 200, `${path}?${q}: ${r.status}`);
+  return r.json();
+}
+const fmt = (n) => Number(n).toLocaleString("en-US");
+const pct = (r) => (r * 100).toFixed(1) + "%";
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+  args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+    "--no-first-run", "--disable-quic", "--disable-sync"],
+});
+const errors = [];
+let checks = 0;
+try {
+  const page = await browser.newPage({ viewport: { width: 1400, height: 2000 } });
+  page.on("pageerror", (e) => errors.push(`page error: ${e.message}`));
+  page.on("console", (m) => { if (m.type() === "error" && !m.text().includes("403")) errors.push(`console: ${m.text()}`); });
+  const ready = () => page.waitForFunction(() => document.body.dataset.ready === "true", null, { timeout: 30000 });
+  const texts = (sel) => page.$$eval(sel, (els) => els.map((e) => e.textContent.trim()));
+  const attrs = (sel, a) => page.$$eval(sel, (els, a) => els.map((e) => e.getAttribute(a)), a);
+  const text = (testid) => page.textContent(`[data-testid="${testid}"]`);
+
+  // The data endpoints need the key: the page asks for it.
+  await page.goto(base);
+  await page.waitForSelector("#key-dialog[open]", { timeout: 15000 });
+  await page.fill('[data-testid="key-input"]', key);
+  await page.click('[data-testid="key-save"]');
+  await ready();
+  checks++;
+
+  async function checkPeriodViews(level) {
+    const periods = await api("periods", { level, limit: 200 });
+    const period = periods.periods[0].period;
+    assert.equal(await page.inputValue('[data-testid="period"]'), period, "the newest period is selected");
+    assert.deepEqual(await attrs('[data-testid="period"] option', "value"), periods.periods.map((p) => p.period));
+    const o = await api("overall", { level, period });
+    assert.equal(await text("overall-tweets"), fmt(o.tweets));
+    for (const k of ["positive", "negative", "neutral"]) {
+      assert.equal(await text(`overall-${k}`), fmt(o[k]), k);
+      assert.equal(await text(`overall-${k}-ratio`), pct(o[`${k}_ratio`]), `${k} ratio`);
+    }
+    assert.equal(await text("overall-mentions"), fmt(o.ticker_mentions));
+    assert.equal(await text("overall-authors"), fmt(o.unique_authors));
+    const top = await page.inputValue('[data-testid="top"]');
+    const sort = await page.inputValue('[data-testid="sort"]');
+    const board = await api("leaderboard", { level, period, sort, limit: top });
+    const rows = await page.$$eval('[data-testid="leaderboard"] tbody tr', (trs) =>
+      trs.map((tr) => [...tr.children].map((td) => td.textContent.trim())));
+    assert.deepEqual(rows, board.tickers.map((t) =>
+      [String(t.rank), t.ticker, fmt(t.mentions), "", pct(t.positive_ratio), pct(t.negative_ratio), pct(t.neutral_ratio)]));
+    const words = await api("words", { level, period, limit: 60 });
+    assert.deepEqual((await texts('[data-testid="word-cloud"] span')).sort(), words.words.map((w) => w.word).sort());
+    const tags = await api("hashtags", { level, period, limit: 15 });
+    assert.deepEqual(await attrs('[data-testid="hashtags"] li', "data-count"), tags.hashtags.map((h) => String(h.count)));
+    assert.deepEqual((await texts('[data-testid="hashtags"] li')).map((t) => t.split(" ")[0]), tags.hashtags.map((h) => "#" + h.hashtag));
+    checks += 6;
+    return board;
+  }
+
+  async function checkTicker(ticker) {
+    assert.equal(await page.inputValue('[data-testid="ticker"]'), ticker);
+    const granularity = await page.inputValue('[data-testid="granularity"]');
+    const trend = await api(`tickers/${ticker}/trend`, { granularity, limit: 2000 });
+    const chart = page.locator('[data-testid="chart"]');
+    assert.equal(await chart.getAttribute("data-points"), String(trend.points.length));
+    assert.equal(await chart.getAttribute("data-mentions"), String(trend.points.reduce((s, p) => s + p.mentions, 0)));
+    assert.equal(await page.locator('[data-testid="chart"] canvas').count(), 1, "uPlot drew the chart");
+    const tweets = await api("tweets", { ticker, limit: 10 });
+    assert.equal(await text("ticker-tweets-title"), "$" + ticker);
+    assert.deepEqual(await attrs('[data-testid="ticker-tweets"] li', "data-tweet-id"), tweets.tweets.map((t) => t.tweet_id));
+    assert.deepEqual(await attrs('[data-testid="ticker-tweets"] li', "class"), tweets.tweets.map((t) => t.label));
+    checks += 3;
+    return trend;
+  }
+
+  // The first view: the newest day.
+  const board = await checkPeriodViews("day");
+  const first = board.tickers[0].ticker;
+  await checkTicker(first);
+
+  // Recent tweets, coloured by sentiment, paged, filtered by ticker.
+  const recent = await api("tweets", { limit: 20 });
+  assert.deepEqual(await attrs('[data-testid="recent-tweets"] li', "data-tweet-id"), recent.tweets.map((t) => t.tweet_id));
+  assert.deepEqual(await attrs('[data-testid="recent-tweets"] li', "class"), recent.tweets.map((t) => t.label));
+  const colours = await page.$$eval('[data-testid="recent-tweets"] li', (lis) =>
+    Object.fromEntries(lis.map((li) => [li.className, getComputedStyle(li).borderLeftColor])));
+  if (colours.positive && colours.negative) assert.notEqual(colours.positive, colours.negative, "sentiment colours differ");
+  await page.click('[data-testid="more"]');
+  await ready();
+  const page2 = await api("tweets", { limit: 20, page: recent.next_page });
+  assert.deepEqual(await attrs('[data-testid="recent-tweets"] li', "data-tweet-id"),
+    [...recent.tweets, ...page2.tweets].map((t) => t.tweet_id));
+  await page.selectOption('[data-testid="recent-filter"]', first);
+  await ready();
+  const filtered = await api("tweets", { ticker: first, limit: 20 });
+  assert.deepEqual(await attrs('[data-testid="recent-tweets"] li', "data-tweet-id"), filtered.tweets.map((t) => t.tweet_id));
+  checks += 3;
+
+  // Pipeline runs.
+  const runs = await api("runs", { limit: 10 });
+  assert.deepEqual(await attrs('[data-testid="runs"] tbody tr', "data-run-id"), runs.runs.map((r) => r.run_id));
+  checks++;
+
+  // The leaderboard's size and order.
+  await page.selectOption('[data-testid="top"]', "15");
+  await ready();
+  await page.selectOption('[data-testid="sort"]', "negative");
+  await ready();
+  await checkPeriodViews("day");
+  await page.selectOption('[data-testid="top"]', "3");
+  await ready();
+  assert.ok((await page.locator('[data-testid="leaderboard"] tbody tr').count()) <= 3);
+
+  // Another detail level: the month.
+  await page.selectOption('[data-testid="level"]', "month");
+  await ready();
+  await page.selectOption('[data-testid="sort"]', "mentions");
+  await ready();
+  const monthBoard = await checkPeriodViews("month");
+  assert.equal(await page.evaluate(() => document.body.dataset.level), "month");
+
+  // Another ticker, by clicking it in the leaderboard, then by the selector, at
+  // another granularity.
+  const second = monthBoard.tickers.find((t) => t.ticker !== first).ticker;
+  await page.click(`[data-testid="leaderboard"] a[data-ticker="${second}"]`);
+  await ready();
+  await checkTicker(second);
+  await page.selectOption('[data-testid="granularity"]', "day");
+  await ready();
+  const trend = await checkTicker(second);
+  await page.selectOption('[data-testid="ticker"]', first);
+  await ready();
+  await checkTicker(first);
+  // Words of the selected ticker only.
+  await page.check('[data-testid="words-ticker"]');
+  await ready();
+  const period = await page.inputValue('[data-testid="period"]');
+  const tickerWords = await api("words", { level: "month", period, ticker: first, limit: 60 });
+  assert.deepEqual((await texts('[data-testid="word-cloud"] span')).sort(), tickerWords.words.map((w) => w.word).sort());
+  checks++;
+
+  // Zoom: a drag across the chart narrows its x scale; a double-click resets it.
+  if (trend.points.length > 2) {
+    const box = await page.locator('[data-testid="chart"] .u-over').boundingBox();
+    const before = await page.evaluate(() => [state.chart.scales.x.min, state.chart.scales.x.max]);
+    await page.mouse.move(box.x + box.width * 0.3, box.y + box.height / 2);
+    await page.mouse.down();
+    await page.mouse.move(box.x + box.width * 0.6, box.y + box.height / 2, { steps: 5 });
+    await page.mouse.up();
+    const after = await page.evaluate(() => [state.chart.scales.x.min, state.chart.scales.x.max]);
+    assert.ok(after[1] - after[0] < before[1] - before[0], `zoomed: ${before} -> ${after}`);
+    await page.mouse.dblclick(box.x + box.width / 2, box.y + box.height / 2);
+    const reset = await page.evaluate(() => [state.chart.scales.x.min, state.chart.scales.x.max]);
+    assert.ok(reset[1] - reset[0] > after[1] - after[0], "double-click resets the zoom");
+    checks++;
+  }
+
+  await page.screenshot({ path: screenshot, fullPage: true });
+  assert.deepEqual(errors, [], "no script errors");
+  console.log(`dashboard: ${checks} checks passed; screenshot ${screenshot}`);
+} finally {
+  await browser.close();
+}

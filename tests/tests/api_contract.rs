@@ -1,0 +1,97 @@
+//! `api/openapi.yaml` is what API Gateway deploys: the template includes it,
+//! every operation goes to the api function through the proxy integration, the
+//! data endpoints need the API key, and the routes the gateway serves without a
+//! key are the ones `tickerpulse serve` serves without one.
+
+use serde_yaml::Value;
+use tickerpulse_e2e::root;
+
+fn load(path: &str) -> Value {
+    let text = std::fs::read_to_string(root().join(path)).unwrap();
+    serde_yaml::from_str(&text).unwrap()
+}
+
+#[test]
+fn the_template_deploys_the_openapi_file_and_every_operation_reaches_the_function() {
+    let template = std::fs::read_to_string(root().join("template.yaml")).unwrap();
+    assert!(
+        template.contains("Location: api/openapi.yaml"),
+        "the RestApi includes the OpenAPI file"
+    );
+    let doc = load("api/openapi.yaml");
+    assert_eq!(
+        doc["openapi"].as_str(),
+        Some("3.0.1"),
+        "API Gateway imports OpenAPI 3.0"
+    );
+    assert_eq!(
+        doc["x-amazon-apigateway-request-validator"].as_str(),
+        Some("params")
+    );
+    let paths = doc["paths"].as_mapping().unwrap();
+    let mut operations = 0;
+    for (path, item) in paths {
+        let path = path.as_str().unwrap();
+        for (method, op) in item.as_mapping().unwrap() {
+            let method = method.as_str().unwrap();
+            if method == "parameters" {
+                continue;
+            }
+            operations += 1;
+            let integration = &op["x-amazon-apigateway-integration"];
+            assert_eq!(
+                integration["type"].as_str(),
+                Some("aws_proxy"),
+                "{method} {path}"
+            );
+            let uri = integration["uri"]["Fn::Sub"].as_str().unwrap();
+            assert!(uri.contains("${ApiFunction.Arn}"), "{method} {path}: {uri}");
+            let keyed = op["security"]
+                .as_sequence()
+                .is_some_and(|s| s.iter().any(|r| r.get("api_key").is_some()));
+            // A path template stands for its concrete paths.
+            let concrete = path
+                .replace("{asset}", "app.js")
+                .replace("{ticker}", "TSLA");
+            assert_eq!(
+                !keyed,
+                tickerpulse::serve::keyless(&method.to_uppercase(), &concrete),
+                "{method} {path}: the gateway and `tickerpulse serve` agree on the key"
+            );
+            if method == "get" && keyed {
+                let responses = op["responses"].as_mapping().unwrap();
+                for status in ["200", "400", "403"] {
+                    assert!(
+                        responses.contains_key(status),
+                        "{method} {path} documents {status}"
+                    );
+                }
+            }
+        }
+    }
+    assert!(operations >= 20, "{operations} operations");
+}
+
+#[test]
+fn every_route_of_the_handler_is_in_the_openapi_file() {
+    let doc = load("api/openapi.yaml");
+    let paths: Vec<&str> = doc["paths"]
+        .as_mapping()
+        .unwrap()
+        .keys()
+        .map(|k| k.as_str().unwrap())
+        .collect();
+    let handler = std::fs::read_to_string(root().join("functions/api/src/lib.rs")).unwrap();
+    for route in handler
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix('"'))
+        .filter_map(|l| l.split_once("\" =>").map(|(r, _)| r))
+        .filter(|r| r.starts_with('/'))
+    {
+        assert!(
+            paths.contains(&route),
+            "{route} is served but not in the OpenAPI file"
+        );
+    }
+    assert!(paths.contains(&"/tickers/{ticker}/trend"));
+}

@@ -1,0 +1,103 @@
+//! The demo's data end to end, seen by a browser and by a property-based client:
+//! the 5,000 taborda tweets go the real way (fake X API, ingest, Firehose,
+//! transform, the Step Functions pipeline, DynamoDB); `tickerpulse serve` (with
+//! an API key) serves the dashboard and the API; Debian's headless Chromium,
+//! driven by playwright-core (`tests/browser/dashboard.mjs`), checks every view
+//! against the API and saves a screenshot; schemathesis runs the OpenAPI file
+//! against the server and must find no server error and no answer that breaks
+//! the schema.
+
+use std::process::Command;
+use tickerpulse_e2e::{root, start_stack};
+
+const KEY: &str = "dashboard-test-key";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dashboard_in_chromium_and_the_api_under_schemathesis() {
+    let stack = start_stack("dashboard")
+        .await
+        .expect("starting the local stack");
+    let tweets = tickerpulse::taborda::tweets().unwrap();
+    let figures = tickerpulse::demo::load_and_run(&stack, tweets)
+        .await
+        .unwrap();
+    tickerpulse::demo::print_summary(&figures);
+    assert_eq!(figures.execution_status, "SUCCEEDED");
+    assert_eq!(figures.input, 5_000);
+    assert!(figures.balanced(), "{figures:?}");
+    assert!(figures.cleaned > 1_000 && figures.spam > 100, "{figures:?}");
+
+    let env = stack.env().unwrap();
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
+        .await
+        .unwrap();
+    let base = format!("http://{}/", listener.local_addr().unwrap());
+    let server = tickerpulse::serve::ApiServer::new(
+        tickerpulse_fn_api::Function::from_env(&env).await.unwrap(),
+        Some(KEY.into()),
+    );
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let serving = tokio::spawn(tickerpulse::serve::serve(listener, server, async move {
+        let _ = stopped.await;
+    }));
+
+    let root = root();
+    let artifacts = root.join("target/test-artifacts");
+    std::fs::create_dir_all(&artifacts).unwrap();
+    let screenshot = artifacts.join("dashboard.png");
+    let _ = std::fs::remove_file(&screenshot);
+    let browser = {
+        let (root, base, screenshot) = (root.clone(), base.clone(), screenshot.clone());
+        tokio::task::spawn_blocking(move || {
+            Command::new("node")
+                .arg(root.join("tests/browser/dashboard.mjs"))
+                .args([base.as_str(), KEY, screenshot.to_str().unwrap()])
+                .env("NODE_PATH", root.join("node_modules"))
+                .current_dir(&root)
+                .status()
+        })
+        .await
+        .unwrap()
+        .expect("running node (make setup installs playwright-core and chromium)")
+    };
+    assert!(browser.success(), "the browser checks failed");
+    let png = std::fs::read(&screenshot).expect("the screenshot");
+    assert!(
+        png.starts_with(b"\x89PNG") && png.len() > 20_000,
+        "a real screenshot"
+    );
+
+    let schemathesis = {
+        let (root, base) = (root.clone(), base.clone());
+        tokio::task::spawn_blocking(move || {
+            Command::new(root.join(".venv/bin/schemathesis"))
+                .args([
+                    "run",
+                    "api/openapi.yaml",
+                    "--url",
+                    &format!("{base}v1"),
+                    "--header",
+                    &format!("x-api-key: {KEY}"),
+                    "--checks",
+                    "not_a_server_error,response_schema_conformance,status_code_conformance,content_type_conformance",
+                    "--max-examples",
+                    "40",
+                    "--seed",
+                    "20261123",
+                    "--workers",
+                    "2",
+                    "--no-color",
+                ])
+                .current_dir(&root)
+                .status()
+        })
+        .await
+        .unwrap()
+        .expect("running schemathesis (make setup installs it into .venv)")
+    };
+    assert!(schemathesis.success(), "schemathesis found failures");
+
+    let _ = stop.send(());
+    serving.await.unwrap();
+    stack.stop().await;
+}
