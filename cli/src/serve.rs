@@ -150,7 +150,11 @@ pub async fn answer(server: Arc<ApiServer>, req: Request<Incoming>) -> Response<
             .find(|(k, _)| k == "x-api-key")
             .map(|(_, v)| v);
         if !keyless(&method, &path) && given != Some(key) {
-            return reply(StatusCode::FORBIDDEN, &json!({"message": "Forbidden"}));
+            // The gateway's answer, through the DEFAULT_4XX template of api/openapi.yaml.
+            return reply(
+                StatusCode::FORBIDDEN,
+                &json!({"error": "INVALID_API_KEY", "message": "Forbidden"}),
+            );
         }
     }
     let body = match http_body_util::Limited::new(req.into_body(), MAX_BODY)

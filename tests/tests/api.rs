@@ -556,7 +556,10 @@ async fn every_endpoint_answers_exact_values_and_refuses_bad_parameters() {
         })
     };
     let (status, body) = get("/v1/overall?level=month", None).await.unwrap();
-    assert_eq!((status, body.as_str()), (403, r#"{"message":"Forbidden"}"#));
+    assert_eq!(
+        (status, body.as_str()),
+        (403, r#"{"error":"INVALID_API_KEY","message":"Forbidden"}"#)
+    );
     let (status, body) = get("/v1/overall?level=month", Some("secret-key"))
         .await
         .unwrap();
