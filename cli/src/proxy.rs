@@ -78,6 +78,19 @@ pub struct DynamoFaults {
     pub queue: std::sync::Mutex<std::collections::VecDeque<DynamoFault>>,
     /// Faults served so far.
     pub served: std::sync::atomic::AtomicUsize,
+    /// The next this many reads (`Query`, `GetItem`) are throttled.
+    pub read_throttles: std::sync::atomic::AtomicUsize,
+    /// Every DynamoDB operation through the proxy, by name (`Query`, `Scan`...).
+    pub operations: std::sync::Mutex<std::collections::BTreeMap<String, u64>>,
+}
+
+fn throttled() -> Response<Full<Bytes>> {
+    json_reply(
+        StatusCode::BAD_REQUEST,
+        &[("x-amzn-errortype", "ProvisionedThroughputExceededException")],
+        &json!({"__type": "com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException",
+                "message": "injected by the local stack: throughput exceeded"}),
+    )
 }
 
 impl DynamoFaults {
@@ -110,14 +123,7 @@ async fn batch_write_with_fault(
     body: Bytes,
 ) -> Response<Full<Bytes>> {
     let keep = match fault {
-        DynamoFault::Throttle => {
-            return json_reply(
-                StatusCode::BAD_REQUEST,
-                &[("x-amzn-errortype", "ProvisionedThroughputExceededException")],
-                &json!({"__type": "com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException",
-                        "message": "injected by the local stack: throughput exceeded"}),
-            )
-        }
+        DynamoFault::Throttle => return throttled(),
         DynamoFault::Unprocessed { keep } => keep,
     };
     let Ok(mut request) = serde_json::from_slice::<Value>(&body) else {
@@ -296,6 +302,25 @@ async fn handle(
             .get("x-amz-target")
             .and_then(|v| v.to_str().ok())
             .unwrap_or_default();
+        if let Some(operation) = target.strip_prefix("DynamoDB_20120810.") {
+            *state
+                .dynamodb_faults
+                .operations
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .entry(operation.to_string())
+                .or_default() += 1;
+            if matches!(operation, "Query" | "GetItem") {
+                let take = state.dynamodb_faults.read_throttles.fetch_update(
+                    std::sync::atomic::Ordering::Relaxed,
+                    std::sync::atomic::Ordering::Relaxed,
+                    |n| n.checked_sub(1),
+                );
+                if take.is_ok() {
+                    return Ok(throttled());
+                }
+            }
+        }
         if target == "DynamoDB_20120810.BatchWriteItem" {
             if let Some(fault) = state.dynamodb_faults.next() {
                 return Ok(batch_write_with_fault(&state, fault, parts, body).await);
