@@ -6,6 +6,7 @@
 //! are recomputed, never incremented, so a repeated run changes nothing.
 
 use crate::{roll_up_overall, roll_up_tickers, Bucket, Level, OverallSummary, TickerSummary};
+use futures_util::stream::{self, StreamExt};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// What the serving tables hold, as aggregation sees them.
@@ -106,6 +107,18 @@ fn diff_overall(
     }
 }
 
+/// Reads of stored buckets in flight at once (a bucket is a `Query` and a
+/// `GetItem`): the reads of a run of many hours are latency, not work.
+pub const READS_IN_FLIGHT: usize = 16;
+
+type Stored = (Vec<TickerSummary>, Option<OverallSummary>);
+
+async fn read_bucket<S: SummaryStore>(store: &S, bucket: Bucket) -> Result<Stored, S::Error> {
+    let t = store.ticker_items(bucket).await?;
+    let o = store.overall_item(bucket).await?;
+    Ok((t, o))
+}
+
 /// Replaces the hours in `hours` with `tickers` and `overall` (their hour and
 /// quarter items, computed from the hours' complete stage 2 data; an hour
 /// without items is emptied), then recomputes every day, month and year above.
@@ -123,24 +136,33 @@ pub async fn apply<S: SummaryStore>(
     let mut fresh_o: BTreeMap<Bucket, OverallSummary> =
         overall.into_iter().map(|o| (o.bucket, o)).collect();
 
-    // Hours and their quarters.
+    // Hours and their quarters (their stored items read `READS_IN_FLIGHT` at a time).
     let mut changes = Changes::default();
-    for &hour in hours {
-        for bucket in std::iter::once(hour).chain(hour.children()) {
-            applied.stats.buckets += 1;
-            let desired = fresh_t.remove(&bucket).unwrap_or_default();
-            let existing = store.ticker_items(bucket).await?;
-            diff_tickers(bucket, desired, existing, &mut changes, &mut applied);
-            let existing = store.overall_item(bucket).await?;
-            diff_overall(
-                bucket,
-                fresh_o.remove(&bucket),
-                existing,
-                &mut changes,
-                &mut applied,
-            );
-        }
+    let buckets: Vec<Bucket> = hours
+        .iter()
+        .flat_map(|&hour| std::iter::once(hour).chain(hour.children()))
+        .collect();
+    // The futures are collected first: a stream over a borrowing closure is not
+    // provably `Send` to the compiler (rust-lang/rust#102211).
+    let reads: Vec<_> = buckets.iter().map(|&b| read_bucket(store, b)).collect();
+    let mut stored = stream::iter(reads).buffered(READS_IN_FLIGHT);
+    for &bucket in &buckets {
+        let Some(read) = stored.next().await else {
+            break;
+        };
+        let (existing_t, existing_o) = read?;
+        applied.stats.buckets += 1;
+        let desired = fresh_t.remove(&bucket).unwrap_or_default();
+        diff_tickers(bucket, desired, existing_t, &mut changes, &mut applied);
+        diff_overall(
+            bucket,
+            fresh_o.remove(&bucket),
+            existing_o,
+            &mut changes,
+            &mut applied,
+        );
     }
+    drop(stored);
     store.write(&changes).await?;
 
     // Days from hours, months from days, years from months.
@@ -152,18 +174,29 @@ pub async fn apply<S: SummaryStore>(
             applied.stats.buckets += 1;
             let mut child_t = Vec::new();
             let mut child_o = Vec::new();
-            for child in parent.children() {
-                child_t.extend(store.ticker_items(child).await?);
-                child_o.extend(store.overall_item(child).await?);
+            let family: Vec<Bucket> = parent
+                .children()
+                .into_iter()
+                .chain(std::iter::once(parent))
+                .collect();
+            let reads: Vec<_> = family.iter().map(|&b| read_bucket(store, b)).collect();
+            let mut reads = stream::iter(reads).buffered(READS_IN_FLIGHT);
+            while let Some(read) = reads.next().await {
+                let (t, o) = read?;
+                child_t.push(t);
+                child_o.push(o);
             }
+            // The last read is the parent's own items.
+            let existing_t = child_t.pop().unwrap_or_default();
+            let existing_o = child_o.pop().flatten();
+            let child_t: Vec<TickerSummary> = child_t.into_iter().flatten().collect();
+            let child_o: Vec<OverallSummary> = child_o.into_iter().flatten().collect();
             let desired = roll_up_tickers(parent, &child_t);
-            let existing = store.ticker_items(parent).await?;
-            diff_tickers(parent, desired, existing, &mut changes, &mut applied);
-            let existing = store.overall_item(parent).await?;
+            diff_tickers(parent, desired, existing_t, &mut changes, &mut applied);
             diff_overall(
                 parent,
                 roll_up_overall(parent, &child_o),
-                existing,
+                existing_o,
                 &mut changes,
                 &mut applied,
             );
