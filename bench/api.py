@@ -12,8 +12,9 @@ import os, re, signal, subprocess, sys, time
 
 BIN = sys.argv[1] if len(sys.argv) > 1 else "target/release/tickerpulse"
 SECONDS = int(os.environ.get("BENCH_API_SECONDS", "5"))
-CONNECTIONS = int(os.environ.get("BENCH_API_CONNECTIONS", "8"))
+CONNECTIONS = int(os.environ.get("BENCH_API_CONNECTIONS", "4"))
 KEY = "bench-key"
+UNLOADED = int(os.environ.get("BENCH_API_REQUESTS", "40"))
 
 demo = subprocess.Popen([BIN, "demo", "--port", "0", "--api-port", "0", "--api-key", KEY],
                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -34,40 +35,65 @@ def get(path):
     req = urllib.request.Request(base + "v1/" + path, headers={"x-api-key": KEY})
     return json.load(urllib.request.urlopen(req))
 
-top = get("leaderboard?level=day&limit=1")["tickers"][0]["ticker"]
+# The dashboard asks for explicit periods (it lists them once per level).
+day = get("periods?level=day&limit=1")["periods"][0]["period"]
+month = get("periods?level=month&limit=1")["periods"][0]["period"]
+top = get(f"leaderboard?level=month&period={month}&limit=1")["tickers"][0]["ticker"]
 endpoints = [
-    ("health", "health"),
-    ("periods", "periods?level=day"),
-    ("leaderboard (day, top 15)", "leaderboard?level=day&limit=15"),
-    ("leaderboard (year, by negative)", "leaderboard?level=year&sort=negative&limit=15"),
-    ("overall (day)", "overall?level=day"),
-    ("hashtags (month)", "hashtags?level=month"),
-    ("words (month)", "words?level=month"),
-    (f"words (month, {top})", f"words?level=month&ticker={top}"),
+    ("health (no DynamoDB)", "health"),
+    ("dashboard page (no DynamoDB)", None),
+    ("400: bad level (no DynamoDB)", "leaderboard?level=weekly"),
+    ("periods (day)", "periods?level=day"),
+    ("leaderboard (newest day, default)", "leaderboard?level=day&limit=15"),
+    (f"leaderboard (day {day}, top 15)", f"leaderboard?level=day&period={day}&limit=15"),
+    (f"leaderboard (month, by negative)", f"leaderboard?level=month&period={month}&sort=negative&limit=15"),
+    (f"overall (day {day})", f"overall?level=day&period={day}"),
+    (f"hashtags (month {month})", f"hashtags?level=month&period={month}"),
+    (f"words (month {month})", f"words?level=month&period={month}"),
+    (f"words (month, {top})", f"words?level=month&period={month}&ticker={top}"),
     (f"trend ({top}, hour)", f"tickers/{top}/trend?granularity=hour"),
     (f"trend ({top}, day)", f"tickers/{top}/trend?granularity=day"),
     ("tweets (all, 20)", "tweets?limit=20"),
     (f"tweets ({top}, 20)", f"tweets?ticker={top}&limit=20"),
     ("runs", "runs"),
-    ("dashboard page", None),
-    ("400: bad level", "leaderboard?level=weekly"),
 ]
 
 def to_ms(v):
-    n, unit = float(re.match(r"[\d.]+", v).group()), re.search(r"[a-z]+", v).group()
-    return n * {"us": 0.001, "ms": 1, "s": 1000}[unit]
+    m = re.match(r"([\d.]+)(us|ms|s|m)$", v)
+    if not m:
+        return float("nan")
+    return float(m.group(1)) * {"us": 0.001, "ms": 1, "s": 1000, "m": 60000}[m.group(2)]
 
-print(f"{'endpoint':34} {'p50 ms':>8} {'p99 ms':>8} {'req/s':>8} {'non-2xx':>8}")
+def unloaded(url, n):
+    """Latencies of n sequential requests on one keep-alive connection (ms)."""
+    import http.client, urllib.parse
+    u = urllib.parse.urlsplit(url)
+    conn = http.client.HTTPConnection(u.hostname, u.port)
+    path = u.path + ("?" + u.query if u.query else "")
+    out = []
+    for _ in range(n):
+        t = time.perf_counter()
+        conn.request("GET", path, headers={"x-api-key": KEY})
+        r = conn.getresponse()
+        r.read()
+        out.append((time.perf_counter() - t) * 1000)
+    conn.close()
+    out.sort()
+    return out[len(out) // 2], out[min(len(out) - 1, int(len(out) * 0.99))]
+
+print(f"{'endpoint':34} {'p50 ms':>8} {'p99 ms':>8} | {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8}")
+print(f"{'':34} {f'one connection, {UNLOADED} requests':>17} | {f'wrk, {CONNECTIONS} connections, {SECONDS} s':>35}")
 try:
     for name, path in endpoints:
         url = base if path is None else base + "v1/" + path
-        out = subprocess.run(["wrk", "-t2", f"-c{CONNECTIONS}", f"-d{SECONDS}s", "--latency",
+        p50_1, p99_1 = unloaded(url, UNLOADED)
+        out = subprocess.run(["wrk", "-t2", f"-c{CONNECTIONS}", f"-d{SECONDS}s", "--timeout", "10s", "--latency",
                               "-H", f"x-api-key: {KEY}", url], capture_output=True, text=True, check=True).stdout
         p50 = to_ms(re.search(r"50%\s+(\S+)", out).group(1))
         p99 = to_ms(re.search(r"99%\s+(\S+)", out).group(1))
         rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
         bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
-        print(f"{name:34} {p50:8.2f} {p99:8.2f} {rps:8.0f} {bad.group(1) if bad else 0:>8}")
+        print(f"{name:34} {p50_1:8.2f} {p99_1:8.2f} | {rps:8.0f} {p50:8.2f} {p99:8.2f} {bad.group(1) if bad else 0:>8}", flush=True)
 finally:
     demo.send_signal(signal.SIGINT)
     demo.wait(timeout=60)

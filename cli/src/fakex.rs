@@ -32,6 +32,21 @@ pub struct FakeXState {
     pub faults: Mutex<VecDeque<Fault>>,
     pub token: String,
     pub requests: AtomicUsize,
+    /// Tweets returned so far (all pages, all queries).
+    pub served: AtomicUsize,
+    /// The tweets sorted newest first with what queries match on, built on the
+    /// first search after a change: a page costs its own tweets, not a scan and a
+    /// sort of every tweet (the scale demo serves a million).
+    index: Mutex<Option<Arc<Vec<Entry>>>>,
+}
+
+struct Entry {
+    id: u64,
+    created: Option<time::OffsetDateTime>,
+    tags: Vec<String>,
+    lang: Option<String>,
+    is_rt: bool,
+    at: usize,
 }
 
 pub struct FakeX {
@@ -49,10 +64,7 @@ impl FakeX {
     pub async fn start_on(token: &str, port: u16) -> std::io::Result<Self> {
         let listener = TcpListener::bind(("127.0.0.1", port)).await?;
         let port = listener.local_addr()?.port();
-        let state = Arc::new(FakeXState {
-            token: token.to_string(),
-            ..Default::default()
-        });
+        let state = Arc::new(FakeXState::with_token(token));
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let st = state.clone();
         let handler = move |req: Request<hyper::body::Incoming>| {
@@ -92,6 +104,13 @@ impl FakeX {
 }
 
 impl FakeXState {
+    pub fn with_token(token: &str) -> Self {
+        Self {
+            token: token.to_string(),
+            ..Default::default()
+        }
+    }
+
     /// Adds tweets; a tweet's `author` object, if present, becomes a user.
     pub fn add(&self, tweets: impl IntoIterator<Item = Value>) {
         let mut all = self.tweets.lock().unwrap_or_else(|e| e.into_inner());
@@ -104,6 +123,57 @@ impl FakeXState {
             }
             all.push(t);
         }
+        *self.index.lock().unwrap_or_else(|e| e.into_inner()) = None;
+    }
+
+    /// Replaces every tweet.
+    pub fn replace(&self, tweets: impl IntoIterator<Item = Value>) {
+        self.tweets
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
+        self.add(tweets);
+    }
+
+    fn index(&self, tweets: &[Value]) -> Arc<Vec<Entry>> {
+        let mut index = self.index.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(i) = index.as_ref().filter(|i| i.len() == tweets.len()) {
+            return i.clone();
+        }
+        let parse_time = |s: &str| tickerpulse_core::partition::parse_rfc3339(s).ok();
+        let mut entries: Vec<Entry> = tweets
+            .iter()
+            .enumerate()
+            .map(|(at, t)| {
+                let text = t.get("text").and_then(Value::as_str).unwrap_or_default();
+                Entry {
+                    id: t
+                        .get("id")
+                        .and_then(Value::as_str)
+                        .and_then(|s| s.parse().ok())
+                        .unwrap_or(0),
+                    created: t
+                        .get("created_at")
+                        .and_then(Value::as_str)
+                        .and_then(parse_time),
+                    tags: tweet_tags(t),
+                    lang: t.get("lang").and_then(Value::as_str).map(String::from),
+                    is_rt: text.starts_with("RT @")
+                        || t.get("referenced_tweets")
+                            .and_then(Value::as_array)
+                            .is_some_and(|r| {
+                                r.iter().any(|x| {
+                                    x.get("type").and_then(Value::as_str) == Some("retweeted")
+                                })
+                            }),
+                    at,
+                }
+            })
+            .collect();
+        entries.sort_by_key(|e| std::cmp::Reverse(e.id));
+        let entries = Arc::new(entries);
+        *index = Some(entries.clone());
+        entries
     }
 }
 
@@ -236,59 +306,38 @@ pub fn answer(st: &FakeXState, req: &http::request::Parts) -> Response<Full<Byte
         .and_then(|m| m.parse::<usize>().ok())
         .unwrap_or(10)
         .clamp(10, 100);
-    let offset: usize = params
+    let from: usize = params
         .get("next_token")
-        .and_then(|t| t.strip_prefix('o'))
+        .and_then(|t| t.strip_prefix('p'))
         .and_then(|n| n.parse().ok())
         .unwrap_or(0);
     let parse_time = |s: &str| tickerpulse_core::partition::parse_rfc3339(s).ok();
+    let start = start.as_deref().and_then(parse_time);
+    let end = end.as_deref().and_then(parse_time);
     let tweets = st.tweets.lock().unwrap_or_else(|e| e.into_inner());
-    let mut matching: Vec<&Value> = tweets
-        .iter()
-        .filter(|t| {
-            let id: u64 = t
-                .get("id")
-                .and_then(Value::as_str)
-                .and_then(|s| s.parse().ok())
-                .unwrap_or(0);
-            let created = t
-                .get("created_at")
-                .and_then(Value::as_str)
-                .and_then(parse_time);
-            let text = t.get("text").and_then(Value::as_str).unwrap_or_default();
-            let is_rt = text.starts_with("RT @")
-                || t.get("referenced_tweets")
-                    .and_then(Value::as_array)
-                    .is_some_and(|r| {
-                        r.iter()
-                            .any(|x| x.get("type").and_then(Value::as_str) == Some("retweeted"))
-                    });
-            tweet_tags(t).iter().any(|tag| wanted.contains(tag))
-                && lang.is_none_or(|l| t.get("lang").and_then(Value::as_str) == Some(l))
-                && !(no_retweets && is_rt)
-                && since.is_none_or(|s| id > s)
-                && start
-                    .as_deref()
-                    .and_then(parse_time)
-                    .is_none_or(|s| created.is_some_and(|c| c >= s))
-                && end
-                    .as_deref()
-                    .and_then(parse_time)
-                    .is_none_or(|e| created.is_some_and(|c| c < e))
-        })
-        .collect();
-    matching.sort_by_key(|t| {
-        std::cmp::Reverse(
-            t.get("id")
-                .and_then(Value::as_str)
-                .and_then(|s| s.parse::<u64>().ok())
-                .unwrap_or(0),
-        )
-    });
-    if matching.is_empty() {
+    let index = st.index(&tweets);
+    // Newest first: the tweets newer than since_id are a prefix.
+    let upper = since.map_or(index.len(), |s| index.partition_point(|e| e.id > s));
+    let matches = |e: &Entry| {
+        e.tags.iter().any(|tag| wanted.contains(tag))
+            && lang.is_none_or(|l| e.lang.as_deref() == Some(l))
+            && !(no_retweets && e.is_rt)
+            && start.is_none_or(|s| e.created.is_some_and(|c| c >= s))
+            && end.is_none_or(|x| e.created.is_some_and(|c| c < x))
+    };
+    let Some(newest) = index[..upper].iter().find(|e| matches(e)) else {
         return reply(StatusCode::OK, json!({"meta": {"result_count": 0}}), &[]);
+    };
+    let mut page: Vec<&Value> = Vec::with_capacity(max);
+    let mut next = from.min(upper);
+    while next < upper && page.len() < max {
+        if matches(&index[next]) {
+            page.push(&tweets[index[next].at]);
+        }
+        next += 1;
     }
-    let page: Vec<&Value> = matching.iter().skip(offset).take(max).copied().collect();
+    let more = index[next..upper].iter().any(|e| matches(e));
+    st.served.fetch_add(page.len(), Ordering::Relaxed);
     let users = st.users.lock().unwrap_or_else(|e| e.into_inner());
     let mut included: Vec<Value> = Vec::new();
     for t in &page {
@@ -302,17 +351,14 @@ pub fn answer(st: &FakeXState, req: &http::request::Parts) -> Response<Full<Byte
             }
         }
     }
+    // The API gives the newest id of the whole result set on every page.
     let mut meta = json!({
-        "newest_id": matching[0].get("id").cloned().unwrap_or(Value::Null),
+        "newest_id": newest.id.to_string(),
         "oldest_id": page.last().and_then(|t| t.get("id")).cloned().unwrap_or(Value::Null),
         "result_count": page.len(),
     });
-    if offset + max < matching.len() {
-        meta["next_token"] = json!(format!("o{}", offset + max));
-    }
-    if offset > 0 {
-        // The API gives the newest id of the whole result set on every page.
-        meta["newest_id"] = matching[0].get("id").cloned().unwrap_or(Value::Null);
+    if more {
+        meta["next_token"] = json!(format!("p{next}"));
     }
     reply(
         StatusCode::OK,

@@ -194,10 +194,9 @@ impl ProxyState {
             registry,
             functions,
             firehose,
-            x_api: Arc::new(crate::fakex::FakeXState {
-                token: crate::local::LOCAL_X_TOKEN.to_string(),
-                ..Default::default()
-            }),
+            x_api: Arc::new(crate::fakex::FakeXState::with_token(
+                crate::local::LOCAL_X_TOKEN,
+            )),
             dynamodb_faults: Arc::default(),
             invoke_faults: Arc::default(),
         }
