@@ -336,7 +336,7 @@ pub fn answer(st: &FakeXState, req: &http::request::Parts) -> Response<Full<Byte
         }
         next += 1;
     }
-    let more = index[next..upper].iter().any(|e| matches(e));
+    let more = index[next..upper].iter().any(matches);
     st.served.fetch_add(page.len(), Ordering::Relaxed);
     let users = st.users.lock().unwrap_or_else(|e| e.into_inner());
     let mut included: Vec<Value> = Vec::new();
