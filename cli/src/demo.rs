@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 /// What the demo measured, stage by stage.
 #[derive(Debug, Default, Clone, serde::Serialize)]
 pub struct Figures {
+    pub source: String,
     pub input: u64,
     /// Tweets the recent search did not return: no watched cashtag, or a retweet
     /// (`-is:retweet`).
@@ -38,8 +39,11 @@ pub struct Figures {
     pub cleaned: u64,
     pub spam: u64,
     pub unwatched: u64,
+    /// The last execution, its status, how many ran, and the partitions they processed.
     pub execution: String,
     pub execution_status: String,
+    pub executions: u64,
+    pub partitions_processed: u64,
     /// The API's total of tweets over every year (equals `cleaned`).
     pub api_tweets: u64,
     pub tickers_seen: u64,
@@ -115,6 +119,16 @@ async fn lines_under(
     Ok((lines, partitions.len() as u64, ids.len() as u64))
 }
 
+/// `n` generated tweets (`crates/synth`: a few hundred watched tickers with
+/// Zipf popularity, skewed authors, 10% spam, spread over 120 days from
+/// 2026-01-01), as X API v2 objects with their authors.
+pub fn synthetic(n: u64) -> Result<Vec<Value>> {
+    let mut generator = tickerpulse_synth::Generator::new(tickerpulse_synth::Config::default(), n);
+    (0..n)
+        .map(|_| serde_json::to_value(generator.next_tweet().0).context("a generated tweet"))
+        .collect()
+}
+
 /// Calls the API function in-process with an API Gateway event.
 pub async fn api_get(api: &tickerpulse_fn_api::Function, path: &str, query: &str) -> Result<Value> {
     let event = crate::serve::proxy_event(
@@ -139,8 +153,9 @@ pub async fn api_get(api: &tickerpulse_fn_api::Function, path: &str, query: &str
 
 /// Loads `tweets` into the fake X API and runs the real path: ingest, Firehose
 /// and transform, the pipeline state machine, and the API's view of the result.
-pub async fn load_and_run(stack: &LocalStack, tweets: Vec<Value>) -> Result<Figures> {
+pub async fn load_and_run(stack: &LocalStack, source: &str, tweets: Vec<Value>) -> Result<Figures> {
     let mut f = Figures {
+        source: source.to_string(),
         input: tweets.len() as u64,
         ..Default::default()
     };
@@ -151,21 +166,40 @@ pub async fn load_and_run(stack: &LocalStack, tweets: Vec<Value>) -> Result<Figu
     let sfn = aws_sdk_sfn::Client::new(&conf);
     let raw_bucket = bucket_of(t, "RawBucket")?;
     let stage_bucket = bucket_of(t, "StageBucket")?;
-    {
-        let mut all = stack.x_api.tweets.lock().unwrap_or_else(|e| e.into_inner());
-        all.clear();
-    }
-    stack.x_api.add(tweets);
+    stack.x_api.replace(tweets);
 
-    // Ingest: the schedule's event, as EventBridge sends it.
+    // Ingest: the schedule's event, as EventBridge sends it. One run takes every
+    // page (a deployed ingest stops at INGEST_MAX_PAGES and its time budget).
     let started = Instant::now();
-    let ingest = tickerpulse_fn_ingest::Function::from_env(&env)
+    let mut ingest_env = env.clone();
+    ingest_env.insert("INGEST_MAX_PAGES".into(), "100000000".into());
+    ingest_env.insert("INGEST_TIME_BUDGET_SECS".into(), "86400".into());
+    let ingest = tickerpulse_fn_ingest::Function::from_env(&ingest_env)
         .await
         .map_err(|e| anyhow!("ingest: {e}"))?;
+    let bar = indicatif::ProgressBar::new(f.input);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{spinner} ingest {elapsed:>4} [{bar:30}] {pos}/{len} tweets served by the search ({per_sec})",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let ticker = {
+        let (bar, x) = (bar.clone(), stack.x_api.clone());
+        tokio::spawn(async move {
+            loop {
+                bar.set_position(x.served.load(std::sync::atomic::Ordering::Relaxed) as u64);
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        })
+    };
     let report = ingest
         .handle(json!({"detail-type": "Scheduled Event", "source": "aws.events", "detail": {}}))
         .await
-        .map_err(|e| anyhow!("ingest: {e}"))?;
+        .map_err(|e| anyhow!("ingest: {e}"));
+    ticker.abort();
+    bar.finish_and_clear();
+    let report = report?;
     anyhow::ensure!(
         report.failed_records == 0,
         "ingest: {} records failed",
@@ -188,28 +222,59 @@ pub async fn load_and_run(stack: &LocalStack, tweets: Vec<Value>) -> Result<Figu
         started.elapsed().as_secs_f64(),
     ));
 
-    // The pipeline, as the schedule starts it: the changed partitions.
+    // The pipeline, as the schedule starts it: the changed partitions (a run
+    // takes at most the plan's cap, so more hours take more runs).
     let started = Instant::now();
     let machine = t
         .state_machines()?
         .into_iter()
         .next()
         .context("the template has no state machine")?;
-    f.execution = format!(
-        "demo-{}",
-        time::OffsetDateTime::now_utc().unix_timestamp_nanos()
-    );
-    let status = crate::pipeline::run(
-        &sfn,
-        &machine.arn,
-        &f.execution,
-        &json!({}),
-        Duration::from_secs(1800),
-    )
-    .await?;
-    f.execution_status = status.as_str().to_string();
+    loop {
+        f.execution = format!(
+            "demo-{}",
+            time::OffsetDateTime::now_utc().unix_timestamp_nanos()
+        );
+        let status = crate::pipeline::run(
+            &sfn,
+            &machine.arn,
+            &f.execution,
+            &json!({}),
+            Duration::from_secs(7200),
+        )
+        .await?;
+        f.execution_status = status.as_str().to_string();
+        f.executions += 1;
+        let arn = format!(
+            "{}:{}",
+            machine.arn.replace(":stateMachine:", ":execution:"),
+            f.execution
+        );
+        let output = sfn
+            .describe_execution()
+            .execution_arn(&arn)
+            .send()
+            .await
+            .map_err(|e| anyhow!("reading {arn}: {}", tickerpulse_aws::sdk::describe(&e)))?;
+        let done: u64 = output
+            .output()
+            .and_then(|o| serde_json::from_str::<Value>(o).ok())
+            .and_then(|o| o["partitions"].as_u64())
+            .unwrap_or(0);
+        f.partitions_processed += done;
+        if status != aws_sdk_sfn::types::ExecutionStatus::Succeeded
+            || f.partitions_processed >= f.partitions
+            || done == 0
+            || f.executions >= 20
+        {
+            break;
+        }
+    }
     f.seconds.push((
-        "pipeline (compact, clean, aggregate)".into(),
+        format!(
+            "pipeline: {} execution(s), {} partitions (compact, clean, aggregate)",
+            f.executions, f.partitions_processed
+        ),
         started.elapsed().as_secs_f64(),
     ));
     f.stage1_rows = rows_under(&s3, &stage_bucket, "stage1/").await?;
@@ -223,6 +288,7 @@ pub async fn load_and_run(stack: &LocalStack, tweets: Vec<Value>) -> Result<Figu
     f.unwatched = f.stage1_rows.saturating_sub(f.cleaned + f.spam);
 
     // The API's view.
+    let started = Instant::now();
     let api = tickerpulse_fn_api::Function::from_env(&env)
         .await
         .map_err(|e| anyhow!("api: {e}"))?;
@@ -266,14 +332,15 @@ pub async fn load_and_run(stack: &LocalStack, tweets: Vec<Value>) -> Result<Figu
         }
         f.busiest_day = Some(day);
     }
+    f.seconds.push((
+        "API: periods, leaderboards, totals".into(),
+        started.elapsed().as_secs_f64(),
+    ));
     Ok(f)
 }
 
 pub fn print_summary(f: &Figures) {
-    println!(
-        "tweets in:   {} (taborda-2020, as X API v2 objects)",
-        f.input
-    );
+    println!("tweets in:   {} ({})", f.input, f.source);
     println!(
         "ingest:      {} returned by the recent search ({} queries, {} pages; {} of them a second time, by another query); {} not matched (no watched cashtag, or a retweet)",
         f.fetched, f.queries, f.pages, f.duplicates, f.not_matched
@@ -311,8 +378,12 @@ pub fn print_summary(f: &Figures) {
             );
         }
     }
+    println!("{:<72} {:>9} {:>11}", "stage", "seconds", "tweets/s");
     for (stage, s) in &f.seconds {
-        println!("  {stage}: {s:.1} s");
+        println!(
+            "{stage:<72} {s:>9.1} {:>11.0}",
+            f.input as f64 / s.max(1e-9)
+        );
     }
 }
 
@@ -324,6 +395,7 @@ pub async fn run(
     port: u16,
     api_port: u16,
     api_key: Option<String>,
+    synthetic_tweets: Option<u64>,
     no_wait: bool,
 ) -> Result<()> {
     let state = local::state_dir(&template).join("demo");
@@ -332,7 +404,7 @@ pub async fn run(
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
         .context("listening for SIGTERM")?;
     let outcome = tokio::select! {
-        r = body(&stack, started, api_port, api_key, no_wait) => r,
+        r = body(&stack, started, api_port, api_key, synthetic_tweets, no_wait) => r,
         _ = tokio::signal::ctrl_c() => Ok(()),
         _ = term.recv() => Ok(()),
     };
@@ -346,6 +418,7 @@ async fn body(
     started: Instant,
     api_port: u16,
     api_key: Option<String>,
+    synthetic_tweets: Option<u64>,
     no_wait: bool,
 ) -> Result<()> {
     println!(
@@ -354,7 +427,24 @@ async fn body(
         started.elapsed().as_secs_f64(),
         stack.moto_pid().unwrap_or_default()
     );
-    let figures = load_and_run(stack, crate::taborda::tweets()?).await?;
+    let figures = match synthetic_tweets {
+        Some(n) => {
+            let generated = Instant::now();
+            let tweets = synthetic(n)?;
+            let seconds = generated.elapsed().as_secs_f64();
+            let mut f = load_and_run(stack, "generated by crates/synth", tweets).await?;
+            f.seconds.insert(0, ("generate".into(), seconds));
+            f
+        }
+        None => {
+            load_and_run(
+                stack,
+                "taborda-2020, as X API v2 objects",
+                crate::taborda::tweets()?,
+            )
+            .await?
+        }
+    };
     print_summary(&figures);
     anyhow::ensure!(
         figures.execution_status == "SUCCEEDED",

@@ -37,6 +37,10 @@ enum Command {
         /// Require this key in `x-api-key` where the deployed API does.
         #[arg(long, env = "TICKERPULSE_API_KEY")]
         api_key: Option<String>,
+        /// Run N generated tweets (a few hundred tickers, 120 days, 10% spam)
+        /// instead of the 5,000 real ones; prints each stage's time and throughput.
+        #[arg(long, value_name = "N")]
+        synthetic: Option<u64>,
         /// Stop after the run instead of serving until Ctrl-C.
         #[arg(long)]
         no_wait: bool,
@@ -239,11 +243,12 @@ async fn run(cli: Cli) -> Result<i32> {
             port,
             api_port,
             api_key,
+            synthetic,
             no_wait,
         } => {
             init_logs("error");
             let template = load_template(&cli.template)?;
-            tickerpulse::demo::run(template, port, api_port, api_key, no_wait).await?;
+            tickerpulse::demo::run(template, port, api_port, api_key, synthetic, no_wait).await?;
             Ok(0)
         }
         Command::Pipeline {

@@ -18,7 +18,7 @@ async fn dashboard_in_chromium_and_the_api_under_schemathesis() {
         .await
         .expect("starting the local stack");
     let tweets = tickerpulse::taborda::tweets().unwrap();
-    let figures = tickerpulse::demo::load_and_run(&stack, tweets)
+    let figures = tickerpulse::demo::load_and_run(&stack, "taborda-2020", tweets)
         .await
         .unwrap();
     tickerpulse::demo::print_summary(&figures);
