@@ -81,8 +81,12 @@ impl MapSettings {
     }
 }
 
-/// At most this many pending partitions per run; the rest wait for the next.
-pub const MAX_PARTITIONS_PER_RUN: usize = 2_000;
+/// At most this many partitions per run; the rest of what changed waits for
+/// the next run. The execution's state carries the list, the versions and one
+/// result per partition into `Aggregate` (about 200 bytes per partition), and
+/// Step Functions fails a state over 256 KB (`States.DataLimitExceeded`: 2,000
+/// did, in a scale run over 2,880 hours).
+pub const MAX_PARTITIONS_PER_RUN: usize = 1_000;
 
 pub struct Function<L: Lake = S3Lake> {
     pub lake: L,
@@ -120,6 +124,12 @@ impl<L: Lake> Function<L> {
                     if self.lake.raw_partition_exists(&hour).await? {
                         partitions.push(hour.path());
                     }
+                }
+                if partitions.len() > MAX_PARTITIONS_PER_RUN {
+                    return Err(HandlerError::InvalidInput(format!(
+                        "{from} to {to} holds {} hour partitions; a run takes at most {MAX_PARTITIONS_PER_RUN} (Step Functions' 256 KB state): split the range",
+                        partitions.len()
+                    )));
                 }
                 tracing::info!(
                     from,
@@ -192,6 +202,33 @@ mod tests {
             .unwrap();
         assert_eq!(plan.partitions, ["year=2020/month=04/day=15/hour=01"]);
         assert_eq!(plan.partition_count, 1);
+    }
+
+    /// The state `Aggregate` receives for a full run stays under Step
+    /// Functions' 256 KB: the plan's lists and one Map result per partition.
+    #[test]
+    fn a_full_run_fits_in_the_state_size_limit() {
+        let partitions: Vec<String> = (0..MAX_PARTITIONS_PER_RUN)
+            .map(|i| {
+                HourPartition::new(2026, 12, 1 + (i / 24 % 28) as u8, (i % 24) as u8)
+                    .unwrap()
+                    .path()
+            })
+            .collect();
+        let plan = Plan {
+            partition_count: partitions.len(),
+            versions: partitions.iter().map(|p| (p.clone(), 123_456)).collect(),
+            partitions: partitions.clone(),
+            max_concurrency: 1_000,
+            tolerated_failure_percentage: 100,
+        };
+        let mut state = serde_json::to_value(&plan).unwrap();
+        state["processed"] = partitions
+            .iter()
+            .map(|p| serde_json::json!({"partition": p, "rows_in": 123_456}))
+            .collect();
+        let size = state.to_string().len();
+        assert!(size < 256 * 1024, "{size} bytes");
     }
 
     #[tokio::test]
