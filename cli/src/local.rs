@@ -91,6 +91,21 @@ pub fn moto_server(template: &Template) -> Result<PathBuf> {
     )
 }
 
+/// moto's server with DynamoDB Query answered from the partition it names
+/// (moto 5.2 sorts the whole table on every Query).
+const MOTO_LAUNCHER: &str = include_str!("moto_server.py");
+
+/// The interpreter (and its arguments) on the `#!` line of moto's server script,
+/// if it is a Python script.
+fn python_of(server: &Path) -> Option<Vec<String>> {
+    let text = std::fs::read(server).ok()?;
+    let first = text.split(|&b| b == b'\n').next()?;
+    let line = std::str::from_utf8(first).ok()?.strip_prefix("#!")?;
+    let words: Vec<String> = line.split_whitespace().map(str::to_string).collect();
+    let python = words.iter().any(|w| w.contains("python"));
+    (python && !words.is_empty()).then_some(words)
+}
+
 /// Binds a loopback port, failing with a clear message when it is taken.
 pub fn bind_loopback(port: u16) -> Result<StdListener> {
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
@@ -118,7 +133,18 @@ fn spawn_moto(
     let server = moto_server(template)?;
     let log_file =
         std::fs::File::create(log).with_context(|| format!("creating {}", log.display()))?;
-    let mut cmd = Command::new(&server);
+    let mut cmd = match python_of(&server) {
+        // Through the launcher that indexes DynamoDB Query by partition.
+        Some(interpreter) => {
+            let launcher = log.with_file_name("moto_server.py");
+            std::fs::write(&launcher, MOTO_LAUNCHER)
+                .with_context(|| format!("writing {}", launcher.display()))?;
+            let mut cmd = Command::new(&interpreter[0]);
+            cmd.args(&interpreter[1..]).arg(&launcher);
+            cmd
+        }
+        None => Command::new(&server),
+    };
     cmd.args(["-H", "127.0.0.1", "-p", &moto_port.to_string()])
         .env("MOTO_PORT", proxy_port.to_string())
         .env("MOTO_ALLOW_NONEXISTENT_REGION", "true")
