@@ -54,7 +54,7 @@ fn newline(b: &[u8], mut i: usize) -> Option<usize> {
     b.get(i..)?.iter().position(|&c| c == b'\n').map(|p| i + p)
 }
 
-/// Hashes tweet ids (snowflakes, already well spread) with one multiplication.
+/// Hashes text ids (rare: X ids are numbers).
 #[derive(Default)]
 struct IdHasher(u64);
 
@@ -67,17 +67,79 @@ impl std::hash::Hasher for IdHasher {
             self.0 = (self.0.rotate_left(5) ^ u64::from(b)).wrapping_mul(0x517C_C1B7_2722_0A95);
         }
     }
-    fn write_u64(&mut self, n: u64) {
-        self.0 = (n ^ (n >> 29)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    }
 }
 
 type IdSet<T> = HashSet<T, std::hash::BuildHasherDefault<IdHasher>>;
 
+/// A set of numeric tweet ids: open addressing with linear probing, the ids
+/// themselves in one array (0 marks a free slot; the id 0 is a flag). A
+/// partition's ids do not fit in the CPU caches, so an insert costs what its
+/// cache misses cost: one here, where a `HashSet` has two (control bytes, then
+/// the slot). `make bench-lake` measured 9% of compaction in the `HashSet`.
+#[derive(Default)]
+struct NumericIds {
+    slots: Vec<u64>,
+    len: usize,
+    zero: bool,
+}
+
+impl NumericIds {
+    /// The slot where `n`'s probe starts: Fibonacci hashing, the product's high bits.
+    fn home(&self, n: u64) -> usize {
+        let bits = self.slots.len().trailing_zeros();
+        let h = (n ^ (n >> 29)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        (h >> (64 - bits)) as usize
+    }
+
+    /// Room for `more` ids beyond the current ones without growing (kept at
+    /// most 3/4 full, where linear probes stay within a cache line or two).
+    fn reserve(&mut self, more: usize) {
+        let want = (self.len + more).saturating_mul(4) / 3 + 1;
+        if want > self.slots.len() {
+            self.resize(want.next_power_of_two().max(16));
+        }
+    }
+
+    fn resize(&mut self, capacity: usize) {
+        let old = std::mem::replace(&mut self.slots, vec![0; capacity]);
+        let mask = capacity - 1;
+        for n in old.into_iter().filter(|&n| n != 0) {
+            let mut i = self.home(n);
+            while self.slots[i] != 0 {
+                i = (i + 1) & mask;
+            }
+            self.slots[i] = n;
+        }
+    }
+
+    /// True the first time `n` is seen.
+    fn insert(&mut self, n: u64) -> bool {
+        if n == 0 {
+            return !std::mem::replace(&mut self.zero, true);
+        }
+        if (self.len + 1) * 4 > self.slots.len() * 3 {
+            self.resize((self.slots.len() * 2).max(16));
+        }
+        let mask = self.slots.len() - 1;
+        let mut i = self.home(n);
+        loop {
+            match self.slots[i] {
+                0 => {
+                    self.slots[i] = n;
+                    self.len += 1;
+                    return true;
+                }
+                seen if seen == n => return false,
+                _ => i = (i + 1) & mask,
+            }
+        }
+    }
+}
+
 /// Tweet ids seen so far. X ids are numbers; anything else is kept as text.
 #[derive(Default)]
 struct SeenIds {
-    numeric: IdSet<u64>,
+    numeric: NumericIds,
     other: IdSet<String>,
 }
 
@@ -247,5 +309,54 @@ impl<W: Write + Send> Compactor<W> {
         self.stats.row_groups = self.writer.flushed_row_groups().len() as u64;
         let sink = self.writer.into_inner()?;
         Ok((sink, self.stats))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The id set against std's, through growth from empty, with 0, u64::MAX,
+    /// repeats and ids that share their home slot.
+    #[test]
+    fn numeric_ids_agree_with_a_hash_set() {
+        let mut ours = NumericIds::default();
+        let mut std_set = HashSet::new();
+        let mut x = 0x2545_F491_4F6C_DD1Du64;
+        for i in 0..200_000u64 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let n = match i % 5 {
+                0 => x % 1_000,
+                1 => 1_250_000_000_000_000_000 + (x % 50_000),
+                2 => [0, u64::MAX, 1][(x % 3) as usize],
+                _ => x,
+            };
+            assert_eq!(ours.insert(n), std_set.insert(n), "id {n} (insert {i})");
+        }
+        assert_eq!(ours.len + usize::from(ours.zero), std_set.len());
+        let capacity = ours.slots.len();
+        assert!(ours.len * 4 <= capacity * 3);
+        ours.reserve(10);
+        assert_eq!(
+            ours.slots.len(),
+            capacity,
+            "reserve within the load limit keeps the table"
+        );
+    }
+
+    #[test]
+    fn text_and_numeric_ids_stay_apart() {
+        let mut seen = SeenIds::default();
+        seen.numeric.reserve(4);
+        assert!(seen.insert("7"));
+        assert!(seen.insert("007"));
+        assert!(!seen.insert("7"));
+        assert!(!seen.insert("007"));
+        assert!(seen.insert("0"));
+        assert!(!seen.insert("0"));
+        assert!(seen.insert("abc"));
+        assert!(!seen.insert("abc"));
     }
 }
