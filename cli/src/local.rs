@@ -92,7 +92,8 @@ pub fn moto_server(template: &Template) -> Result<PathBuf> {
 }
 
 /// moto's server with DynamoDB Query answered from the partition it names
-/// (moto 5.2 sorts the whole table on every Query).
+/// (moto 5.2 sorts the whole table on every Query), request routing cached and
+/// item responses written with `json.dumps` (see the script's docstrings).
 const MOTO_LAUNCHER: &str = include_str!("moto_server.py");
 
 /// The interpreter (and its arguments) on the `#!` line of moto's server script,

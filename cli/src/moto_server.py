@@ -93,7 +93,7 @@ def _patch_item_responses():
     `dynamo_to_dict`), so they are written with `json.dumps`: binary values
     base64 as the serializer writes them, only the fields of the operation's
     output shape, absent ones left out, capacity units as doubles. The local
-    stack's tests run on this path; `cli/tests/moto_server.rs` compares its
+    stack's tests run on this path; `tests/tests/moto_launcher.rs` compares its
     bodies with moto's own serializer."""
     import base64
     import datetime
