@@ -92,35 +92,139 @@ impl Zipf {
     }
 }
 
-const POSITIVE: &[&str] = &[
-    "breaking out, great earnings and strong guidance",
-    "love this setup, bullish into the close",
-    "beat on revenue, raised the outlook. Impressive quarter",
-    "buying more on this dip, long term winner",
-    "upgraded to buy, nice momentum today",
-    "record sales, happy shareholder here",
-    "strong support held, looking good for a rally",
-    "excellent product launch, the future is bright",
+/// Ordinary tweets are composed from slots (an opener, a lead, when, an
+/// aside and a tail) so that, as in real traffic, texts almost never repeat:
+/// 13 x 12 x 10 x 10 x 12 = 187,200 distinct texts a sentiment, before cashtags,
+/// hashtags, links and numbers. (A few dozen whole phrases repeat so often
+/// at scale that clean's copy-campaign rule, the same text from three
+/// accounts in an hour, rightly flags them.)
+const OPENERS: &[&str] = &[
+    "",
+    "",
+    "",
+    "",
+    "Update:",
+    "Quick take:",
+    "Note:",
+    "Desk note:",
+    "Midday:",
+    "Premarket:",
+    "After hours:",
+    "Weekly recap:",
+    "Just in:",
+    "Reminder:",
+    "Thoughts:",
+    "Chart check:",
 ];
-const NEGATIVE: &[&str] = &[
-    "missed estimates badly, guidance cut. Terrible",
-    "getting crushed today, ugly selloff",
-    "downgraded to sell, weak demand and falling margins",
-    "lawsuit news is bad, I'm worried about this one",
-    "lost support, this could crash hard",
-    "disappointing quarter, sold my shares",
-    "fraud allegations again, stay away",
-    "recall and losses, what a mess",
+const WHEN: &[&str] = &[
+    "today",
+    "this week",
+    "into earnings",
+    "since the open",
+    "after the call",
+    "into Friday",
+    "this month",
+    "on the daily chart",
+    "on heavy volume",
+    "again",
 ];
-const NEUTRAL: &[&str] = &[
-    "reports earnings after the bell on Thursday",
-    "volume above average this morning",
-    "options expiring this Friday",
-    "added to the watchlist for next week",
+const ASIDES: &[&str] = &[
+    "",
+    "",
+    "",
+    "imo",
+    "fwiw",
+    "as expected",
+    "once more",
+    "per my notes",
+    "in this tape",
+    "for now",
+    "so far",
+    "this time",
+];
+const POSITIVE_LEADS: &[&str] = &[
+    "breaking out",
+    "love this setup",
+    "beat on revenue",
+    "buying more on this dip",
+    "upgraded to buy",
+    "record sales",
+    "strong support held",
+    "excellent product launch",
+    "great earnings",
+    "raised the outlook",
+    "momentum building",
+    "higher highs all week",
+];
+const POSITIVE_TAILS: &[&str] = &[
+    "strong guidance",
+    "bullish into the close",
+    "impressive quarter",
+    "long term winner",
+    "nice momentum",
+    "happy shareholder here",
+    "looking good for a rally",
+    "the future is bright",
+    "adding to my position",
+    "best chart in the sector",
+    "buyers stepping in",
+    "great upside from here",
+];
+const NEGATIVE_LEADS: &[&str] = &[
+    "missed estimates badly",
+    "getting crushed",
+    "downgraded to sell",
+    "lawsuit news is bad",
+    "lost the 200 day line",
+    "disappointing quarter",
+    "fraud allegations again",
+    "recall and losses",
+    "guidance cut",
+    "ugly selloff",
+    "weak demand",
+    "falling margins",
+];
+const NEGATIVE_TAILS: &[&str] = &[
+    "terrible",
+    "I'm worried about this one",
+    "this could crash hard",
+    "sold my position",
+    "stay away",
+    "what a mess",
+    "cutting my losses",
+    "bearish into the close",
+    "ugly chart",
+    "painful to watch",
+    "more pain ahead",
+    "worst chart in the sector",
+];
+const NEUTRAL_LEADS: &[&str] = &[
+    "reports earnings after the bell",
+    "volume above average",
+    "options expiring",
+    "added to the watchlist",
     "trading sideways near the 50 day average",
-    "shares outstanding updated in the latest filing",
-    "conference call scheduled for 5pm ET",
+    "float updated in the filing",
+    "conference call scheduled",
     "sector rotation continues",
+    "ex-dividend date coming up",
+    "annual meeting scheduled",
+    "index rebalance announced",
+    "filed its quarterly report",
+];
+const NEUTRAL_TAILS: &[&str] = &[
+    "levels posted below",
+    "noting it for later",
+    "chart attached",
+    "details in the filing",
+    "waiting for the numbers",
+    "watching the tape",
+    "will update after the close",
+    "keeping notes",
+    "data from the exchange",
+    "checking the options chain",
+    "via the company release",
+    "see the calendar",
 ];
 const HASHTAGS: &[&str] = &[
     "stocks",
@@ -293,14 +397,31 @@ impl Generator {
                     tickers.push(t);
                 }
             }
-            let (k, phrases) = match self.rng.below(10) {
-                0..=3 => (Kind::Positive, POSITIVE),
-                4..=6 => (Kind::Negative, NEGATIVE),
-                _ => (Kind::Neutral, NEUTRAL),
+            let (k, leads, tails) = match self.rng.below(10) {
+                0..=3 => (Kind::Positive, POSITIVE_LEADS, POSITIVE_TAILS),
+                4..=6 => (Kind::Negative, NEGATIVE_LEADS, NEGATIVE_TAILS),
+                _ => (Kind::Neutral, NEUTRAL_LEADS, NEUTRAL_TAILS),
             };
             kind = k;
             let cashtags: Vec<String> = tickers.iter().map(|t| format!("${t}")).collect();
-            text = format!("{} {}", cashtags.join(" "), self.rng.pick(phrases));
+            text = cashtags.join(" ");
+            for part in [
+                self.rng.pick(OPENERS),
+                self.rng.pick(leads),
+                self.rng.pick(WHEN),
+            ] {
+                if !part.is_empty() {
+                    text.push(' ');
+                    text.push_str(part);
+                }
+            }
+            text.push(',');
+            for part in [self.rng.pick(ASIDES), self.rng.pick(tails)] {
+                if !part.is_empty() {
+                    text.push(' ');
+                    text.push_str(part);
+                }
+            }
             if self.rng.unit() < 0.3 {
                 text.push_str(&format!(" #{}", self.rng.pick(HASHTAGS)));
             }
@@ -325,7 +446,9 @@ impl Generator {
         let followers = if spam {
             self.rng.below(20) as u64
         } else {
-            (self.rng.unit().powi(3) * 200_000.0) as u64
+            // Ordinary accounts have someone following them (clean flags
+            // empty accounts as spam).
+            1 + (self.rng.unit().powi(3) * 200_000.0) as u64
         };
         let tweet = XTweet {
             id: format!(
