@@ -527,6 +527,19 @@ impl Iterator for EnrichedLines {
     }
 }
 
+/// A fingerprint of what the default generator writes (its first 1,000
+/// enriched lines), so that benchmarks that cache generated input can tell when
+/// the generator or the enrichment has changed.
+pub fn fingerprint() -> u64 {
+    let mut hash = 0xcbf2_9ce4_8422_2325u64;
+    for line in EnrichedLines::new(Config::default(), 1_000) {
+        for b in line.bytes().chain([b'\n']) {
+            hash = (hash ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    hash
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
