@@ -4,7 +4,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use tickerpulse_enrich::enrich::Enricher;
-use tickerpulse_enrich::{FirehoseEvent, Transformer};
+use tickerpulse_enrich::{FirehoseEvent, FirehoseResponse, Transformer};
 use tickerpulse_vader::{Analyzer, Mode};
 
 fuzz_target!(|data: &[u8]| {
@@ -23,7 +23,8 @@ fuzz_target!(|data: &[u8]| {
                 languages: vec![],
             },
         };
-        let (response, _) = t.transform(event);
+        let (json, _) = t.transform(event).expect("the response is assembled");
+        let response: FirehoseResponse = serde_json::from_str(json.get()).expect("the response is a Firehose response");
         assert_eq!(response.records.len(), n);
     }
 });

@@ -8,7 +8,7 @@ use base64::Engine;
 use libfuzzer_sys::fuzz_target;
 use std::sync::OnceLock;
 use tickerpulse_enrich::enrich::Enricher;
-use tickerpulse_enrich::{FirehoseEvent, InputRecord, RecordResult, Transformer};
+use tickerpulse_enrich::{FirehoseEvent, FirehoseResponse, InputRecord, RecordResult, Transformer};
 use tickerpulse_vader::{Analyzer, Mode};
 
 fn transformers() -> &'static [Transformer; 2] {
@@ -40,7 +40,8 @@ fuzz_target!(|data: &[u8]| {
         .collect();
     for t in transformers() {
         let event = FirehoseEvent { records: records.clone(), ..Default::default() };
-        let (response, counts) = t.transform(event);
+        let (json, counts) = t.transform(event).expect("the response is assembled");
+        let response: FirehoseResponse = serde_json::from_str(json.get()).expect("the response is a Firehose response");
         assert_eq!(response.records.len(), records.len());
         assert_eq!(counts.ok + counts.dropped + counts.failed, records.len());
         for (input, output) in records.iter().zip(&response.records) {

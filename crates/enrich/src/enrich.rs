@@ -18,11 +18,11 @@ enum Id<'a> {
     Number(u64),
 }
 
-impl Id<'_> {
-    fn into_string(self) -> String {
+impl<'a> Id<'a> {
+    fn into_cow(self) -> Cow<'a, str> {
         match self {
-            Id::Text(s) => s.into_owned(),
-            Id::Number(n) => n.to_string(),
+            Id::Text(s) => s,
+            Id::Number(n) => Cow::Owned(n.to_string()),
         }
     }
 }
@@ -138,14 +138,35 @@ pub struct Enricher {
     pub languages: Vec<String>,
 }
 
-fn push_unique(v: &mut Vec<String>, s: String) {
+fn push_unique<'a>(v: &mut Vec<Cow<'a, str>>, s: Cow<'a, str>) {
     if !s.is_empty() && !v.contains(&s) {
         v.push(s);
     }
 }
 
+/// `s` lower-cased, borrowed when it already is (the usual case).
+fn lowercase(s: Cow<'_, str>) -> Cow<'_, str> {
+    if s.bytes().all(|b| b.is_ascii() && !b.is_ascii_uppercase()) {
+        s
+    } else {
+        Cow::Owned(s.to_lowercase())
+    }
+}
+
+/// `s` with ASCII letters lower-cased, borrowed when it already is.
+fn ascii_lowercase(s: Cow<'_, str>) -> Cow<'_, str> {
+    if s.bytes().any(|b| b.is_ascii_uppercase()) {
+        Cow::Owned(s.to_ascii_lowercase())
+    } else {
+        s
+    }
+}
+
 /// `#word` hashtags in a text, for tweets that come without entities.
-fn hashtags_in_text(text: &str, out: &mut Vec<String>) {
+fn hashtags_in_text<'a>(text: &'a str, out: &mut Vec<Cow<'a, str>>) {
+    if !text.contains('#') && !text.contains('＃') {
+        return;
+    }
     let mut chars = text.char_indices().peekable();
     let mut prev: Option<char> = None;
     while let Some((i, c)) = chars.next() {
@@ -162,7 +183,7 @@ fn hashtags_in_text(text: &str, out: &mut Vec<String>) {
             }
             let tag = &text[start..end];
             if tag.chars().any(char::is_alphabetic) {
-                push_unique(out, tag.to_lowercase());
+                push_unique(out, lowercase(Cow::Borrowed(tag)));
             }
             prev = text[..end].chars().next_back();
             continue;
@@ -171,8 +192,29 @@ fn hashtags_in_text(text: &str, out: &mut Vec<String>) {
     }
 }
 
+/// Runs a text scanner on the tweet's text: its finds borrow the record's bytes,
+/// or are copied when the text had JSON escapes (and so is owned).
+// The Cow itself is the point: its variant says whether finds can borrow.
+#[allow(clippy::ptr_arg)]
+fn scan_text<'a>(
+    body: &Cow<'a, str>,
+    out: &mut Vec<Cow<'a, str>>,
+    scan: for<'b> fn(&'b str, &mut Vec<Cow<'b, str>>),
+) {
+    match body {
+        Cow::Borrowed(text) => scan(text, out),
+        Cow::Owned(text) => {
+            let mut found = Vec::new();
+            scan(text, &mut found);
+            for f in found {
+                push_unique(out, Cow::Owned(f.into_owned()));
+            }
+        }
+    }
+}
+
 /// `@user` mentions in a text, for tweets that come without entities.
-fn mentions_in_text(text: &str, out: &mut Vec<String>) {
+fn mentions_in_text<'a>(text: &'a str, out: &mut Vec<Cow<'a, str>>) {
     let b = text.as_bytes();
     let mut i = 0;
     while i < b.len() {
@@ -186,7 +228,7 @@ fn mentions_in_text(text: &str, out: &mut Vec<String>) {
                 end += 1;
             }
             if end > start {
-                push_unique(out, text[start..end].to_ascii_lowercase());
+                push_unique(out, ascii_lowercase(Cow::Borrowed(&text[start..end])));
             }
             i = end.max(i + 1);
         } else {
@@ -197,31 +239,35 @@ fn mentions_in_text(text: &str, out: &mut Vec<String>) {
 
 impl Enricher {
     /// Enriches one record's bytes. `arrival_ms` is Firehose's arrival time.
-    pub fn enrich(
+    /// The record borrows from `data` wherever the tweet had no JSON escapes.
+    pub fn enrich<'a>(
         &self,
-        data: &[u8],
+        data: &'a [u8],
         arrival_ms: Option<i64>,
-    ) -> Result<(EnrichedTweet, HourPartition), Rejection> {
+    ) -> Result<(EnrichedTweet<'a>, HourPartition), Rejection> {
         let text = std::str::from_utf8(data).map_err(|e| Rejection::NotUtf8(e.valid_up_to()))?;
         let raw: RawTweet =
             serde_json::from_str(text.trim_end()).map_err(|e| Rejection::NotJson(e.to_string()))?;
-        let id = raw.id.ok_or(Rejection::Missing("id"))?.into_string();
+        let id = raw.id.ok_or(Rejection::Missing("id"))?.into_cow();
         if id.is_empty() {
             return Err(Rejection::Missing("id"));
         }
         let body = raw.text.ok_or(Rejection::Missing("text"))?;
-        let chars = body.chars().count();
-        if chars > MAX_TEXT_CHARS {
-            return Err(Rejection::TooLong(chars));
+        // A character is at least one byte: only long texts need counting.
+        if body.len() > MAX_TEXT_CHARS {
+            let chars = body.chars().count();
+            if chars > MAX_TEXT_CHARS {
+                return Err(Rejection::TooLong(chars));
+            }
         }
         let created_at = raw.created_at.ok_or(Rejection::Missing("created_at"))?;
         let partition = HourPartition::of_timestamp(&created_at)
             .map_err(|_| Rejection::BadTimestamp(created_at.to_string()))?;
-        let lang = raw.lang.map(|l| l.to_ascii_lowercase());
+        let lang = raw.lang.map(ascii_lowercase);
         // A tweet without a language is kept: only a language that is not watched drops it.
         if let Some(l) = &lang {
             if !self.languages.is_empty() && !self.languages.iter().any(|w| w == l) {
-                return Err(Rejection::LanguageNotWatched(l.clone()));
+                return Err(Rejection::LanguageNotWatched(l.to_string()));
             }
         }
 
@@ -229,11 +275,11 @@ impl Enricher {
         let mut tickers = Vec::new();
         for t in &entities.cashtags {
             if let Some(s) = t.tag.as_deref().and_then(normalize_symbol) {
-                push_unique(&mut tickers, s);
+                push_unique(&mut tickers, Cow::Owned(s));
             }
         }
         for s in cashtags_in_text(&body) {
-            push_unique(&mut tickers, s);
+            push_unique(&mut tickers, Cow::Owned(s));
         }
         let watched_tickers = tickers
             .iter()
@@ -241,48 +287,51 @@ impl Enricher {
             .cloned()
             .collect();
         let mut hashtags = Vec::new();
-        for t in &entities.hashtags {
-            if let Some(tag) = t.tag.as_deref() {
-                push_unique(&mut hashtags, tag.to_lowercase());
-            }
-        }
-        if entities.hashtags.is_empty() {
-            hashtags_in_text(&body, &mut hashtags);
-        }
         let mut mentions = Vec::new();
-        for t in &entities.mentions {
-            if let Some(u) = t.username.as_deref() {
-                push_unique(&mut mentions, u.to_ascii_lowercase());
+        // The text is scanned when the API gave no entities of the kind.
+        let (scan_hashtags, scan_mentions) =
+            (entities.hashtags.is_empty(), entities.mentions.is_empty());
+        for t in entities.hashtags {
+            if let Some(tag) = t.tag {
+                push_unique(&mut hashtags, lowercase(tag));
             }
         }
-        if entities.mentions.is_empty() {
-            mentions_in_text(&body, &mut mentions);
+        for t in entities.mentions {
+            if let Some(u) = t.username {
+                push_unique(&mut mentions, ascii_lowercase(u));
+            }
+        }
+        if scan_hashtags {
+            scan_text(&body, &mut hashtags, hashtags_in_text);
+        }
+        if scan_mentions {
+            scan_text(&body, &mut mentions, mentions_in_text);
         }
         let mut urls = Vec::new();
-        for t in &entities.urls {
-            if let Some(u) = t.expanded_url.as_deref().or(t.url.as_deref()) {
-                push_unique(&mut urls, u.to_string());
+        for t in entities.urls {
+            if let Some(u) = t.expanded_url.or(t.url) {
+                push_unique(&mut urls, u);
             }
         }
         let refs = raw.referenced_tweets.unwrap_or_default();
         let has_ref = |k: &str| refs.iter().any(|r| r.kind == k);
         let metrics = raw.public_metrics.unwrap_or_default();
         let author = raw.author.unwrap_or_default();
-        let author_id = raw.author_id.or(author.id).map(Id::into_string);
+        let author_id = raw.author_id.or(author.id).map(Id::into_cow);
         let scores = self.analyzer.polarity_scores(&body);
         let tweet = EnrichedTweet {
             schema_version: SCHEMA_VERSION,
             tweet_id: id,
-            created_at: created_at.into_owned(),
+            created_at,
             author_id,
-            author_username: author.username.map(Cow::into_owned),
+            author_username: author.username,
             author_verified: author.verified,
             author_followers: author.public_metrics.and_then(|m| m.followers_count),
-            author_created_at: author.created_at.map(Cow::into_owned),
+            author_created_at: author.created_at,
             is_retweet: has_ref("retweeted") || body.starts_with("RT @"),
             is_reply: has_ref("replied_to"),
             is_quote: has_ref("quoted"),
-            text: body.into_owned(),
+            text: body,
             lang,
             tickers,
             watched_tickers,
@@ -298,9 +347,9 @@ impl Enricher {
                 pos: scores.pos,
                 neu: scores.neu,
                 neg: scores.neg,
-                label: scores.label().as_str().to_string(),
-                mode: self.analyzer.mode().as_str().to_string(),
-                scorer: tickerpulse_vader::VERSION.to_string(),
+                label: Cow::Borrowed(scores.label().as_str()),
+                mode: Cow::Borrowed(self.analyzer.mode().as_str()),
+                scorer: Cow::Borrowed(tickerpulse_vader::VERSION),
             },
             arrival_ms,
         };

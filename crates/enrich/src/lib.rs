@@ -78,14 +78,27 @@ pub struct Counts {
     pub over_size_limit: usize,
 }
 
+/// The response of one batch, already JSON (a [`FirehoseResponse`] when parsed):
+/// the runtime copies it out without escaping a byte of its base64.
+pub type ResponseJson = Box<serde_json::value::RawValue>;
+
+/// The batch's response could not be assembled (a bug, never the input's fault).
+#[derive(Debug, thiserror::Error)]
+#[error("the transform's response is not JSON: {0}")]
+pub struct ResponseError(String);
+
 /// Transforms batches with one enricher.
 pub struct Transformer {
     pub enricher: Enricher,
 }
 
 impl Transformer {
-    /// The whole batch, synchronously (the benchmark calls this).
-    pub fn transform(&self, event: FirehoseEvent) -> (FirehoseResponse, Counts) {
+    /// The whole batch, synchronously (the handler and the benchmark call this).
+    ///
+    /// The response is written as it goes: each enriched line is serialized once
+    /// into a reused buffer and base64-encoded straight into the response, with no
+    /// per-record strings or maps.
+    pub fn transform(&self, event: FirehoseEvent) -> Result<(ResponseJson, Counts), ResponseError> {
         let mut counts = Counts::default();
         // Bytes the response needs at the least for the records not yet done:
         // their original data, returned as ProcessingFailed if it comes to that.
@@ -94,70 +107,107 @@ impl Transformer {
             .iter()
             .map(|r| r.data.len() + record_overhead(&r.record_id))
             .sum();
-        let mut size = 16usize;
-        let mut records = Vec::with_capacity(event.records.len());
-        let mut line = Vec::with_capacity(2048);
-        for input in event.records {
+        let input_size = reserve;
+        let mut out: Vec<u8> =
+            Vec::with_capacity((input_size + input_size / 2).min(RESPONSE_LIMIT));
+        out.extend_from_slice(b"{\"records\":[");
+        let mut decoded = Vec::with_capacity(4096);
+        let mut line = Vec::with_capacity(4096);
+        for (n, input) in event.records.into_iter().enumerate() {
             reserve -= input.data.len() + record_overhead(&input.record_id);
+            if n > 0 {
+                out.push(b',');
+            }
+            decoded.clear();
             let outcome = B64
-                .decode(input.data.as_bytes())
+                .decode_vec(input.data.as_bytes(), &mut decoded)
                 .map_err(|_| Rejection::NotBase64)
-                .and_then(|bytes| {
+                .and_then(|()| {
                     self.enricher
-                        .enrich(&bytes, input.approximate_arrival_timestamp)
+                        .enrich(&decoded, input.approximate_arrival_timestamp)
                 });
-            let record = match outcome {
+            match outcome {
                 Ok((tweet, partition)) => {
                     line.clear();
-                    // Serializing a struct of plain fields cannot fail.
+                    // Serializing a struct of plain fields into a Vec cannot fail.
                     let _ = serde_json::to_writer(&mut line, &tweet);
                     line.push(b'\n');
-                    let data = B64.encode(&line);
-                    if size + data.len() + record_overhead(&input.record_id) + reserve
+                    let encoded_len = base64::encoded_len(line.len(), true).unwrap_or(usize::MAX);
+                    if out
+                        .len()
+                        .saturating_add(encoded_len)
+                        .saturating_add(record_overhead(&input.record_id))
+                        .saturating_add(reserve)
                         > RESPONSE_LIMIT
                     {
                         counts.over_size_limit += 1;
                         counts.failed += 1;
                         tracing::warn!(record_id = %input.record_id, "response would pass 6 MB: returned as ProcessingFailed");
-                        failed(input)
+                        write_original(&mut out, &input, RecordResult::ProcessingFailed);
                     } else {
                         counts.ok += 1;
-                        let keys = BTreeMap::from([
-                            ("year".to_string(), format!("{:04}", partition.year)),
-                            ("month".to_string(), format!("{:02}", partition.month)),
-                            ("day".to_string(), format!("{:02}", partition.day)),
-                            ("hour".to_string(), format!("{:02}", partition.hour)),
-                        ]);
-                        OutputRecord {
-                            record_id: input.record_id,
-                            result: RecordResult::Ok,
-                            data,
-                            metadata: Metadata {
-                                partition_keys: keys,
-                            },
-                        }
+                        write_head(&mut out, &input.record_id, RecordResult::Ok);
+                        let start = out.len();
+                        out.resize(start + encoded_len, 0);
+                        // The slice has exactly the encoded length.
+                        let _ = B64.encode_slice(&line, &mut out[start..]);
+                        out.extend_from_slice(b"\",\"metadata\":{\"partitionKeys\":{\"year\":\"");
+                        push_digits(&mut out, u32::from(partition.year), 4);
+                        out.extend_from_slice(b"\",\"month\":\"");
+                        push_digits(&mut out, u32::from(partition.month), 2);
+                        out.extend_from_slice(b"\",\"day\":\"");
+                        push_digits(&mut out, u32::from(partition.day), 2);
+                        out.extend_from_slice(b"\",\"hour\":\"");
+                        push_digits(&mut out, u32::from(partition.hour), 2);
+                        out.extend_from_slice(b"\"}}}");
                     }
                 }
                 Err(rejection) if rejection.is_drop() => {
                     counts.dropped += 1;
                     tracing::debug!(record_id = %input.record_id, reason = %rejection, "dropped");
-                    OutputRecord {
-                        record_id: input.record_id,
-                        result: RecordResult::Dropped,
-                        data: input.data,
-                        metadata: Metadata::default(),
-                    }
+                    write_original(&mut out, &input, RecordResult::Dropped);
                 }
                 Err(rejection) => {
                     counts.failed += 1;
                     tracing::warn!(record_id = %input.record_id, reason = %rejection, "processing failed");
-                    failed(input)
+                    write_original(&mut out, &input, RecordResult::ProcessingFailed);
                 }
-            };
-            size += record.data.len() + record_overhead(&record.record_id);
-            records.push(record);
+            }
         }
-        (FirehoseResponse { records }, counts)
+        out.extend_from_slice(b"]}");
+        let json = String::from_utf8(out).map_err(|e| ResponseError(e.to_string()))?;
+        let json = serde_json::value::RawValue::from_string(json)
+            .map_err(|e| ResponseError(e.to_string()))?;
+        Ok((json, counts))
+    }
+}
+
+/// `{"recordId":...,"result":...,"data":"` of an output record.
+fn write_head(out: &mut Vec<u8>, record_id: &str, result: RecordResult) {
+    out.extend_from_slice(b"{\"recordId\":");
+    // A &str into a Vec cannot fail.
+    let _ = serde_json::to_writer(&mut *out, record_id);
+    out.extend_from_slice(match result {
+        RecordResult::Ok => b",\"result\":\"Ok\",\"data\":\"".as_slice(),
+        RecordResult::Dropped => b",\"result\":\"Dropped\",\"data\":\"",
+        RecordResult::ProcessingFailed => b",\"result\":\"ProcessingFailed\",\"data\":\"",
+    });
+}
+
+/// A record returned with its original data and no partition keys.
+fn write_original(out: &mut Vec<u8>, input: &InputRecord, result: RecordResult) {
+    write_head(out, &input.record_id, result);
+    // The data came as a JSON string; written back escaped as it must be.
+    let mut escaped = Vec::with_capacity(input.data.len() + 2);
+    let _ = serde_json::to_writer(&mut escaped, input.data.as_str());
+    out.extend_from_slice(&escaped[1..escaped.len() - 1]);
+    out.extend_from_slice(b"\",\"metadata\":{\"partitionKeys\":{}}}");
+}
+
+/// `value` in decimal, zero-padded to `width` digits.
+fn push_digits(out: &mut Vec<u8>, value: u32, width: u32) {
+    for i in (0..width).rev() {
+        out.push(b'0' + ((value / 10u32.pow(i)) % 10) as u8);
     }
 }
 
@@ -165,13 +215,4 @@ impl Transformer {
 /// partition keys and the JSON around them.
 fn record_overhead(record_id: &str) -> usize {
     record_id.len() + 96
-}
-
-fn failed(input: InputRecord) -> OutputRecord {
-    OutputRecord {
-        record_id: input.record_id,
-        result: RecordResult::ProcessingFailed,
-        data: input.data,
-        metadata: Metadata::default(),
-    }
 }

@@ -8,7 +8,7 @@ use tickerpulse_vader::{Analyzer, Mode};
 
 pub use tickerpulse_enrich::{
     enrich, Counts, FirehoseEvent, FirehoseResponse, InputRecord, Metadata, OutputRecord,
-    RecordResult, Transformer, DEFAULT_LANGUAGES, RESPONSE_LIMIT,
+    RecordResult, ResponseJson, Transformer, DEFAULT_LANGUAGES, RESPONSE_LIMIT,
 };
 
 pub struct Function {
@@ -56,8 +56,8 @@ impl Function {
         }
     }
 
-    pub async fn handle(&self, event: FirehoseEvent) -> Result<FirehoseResponse, HandlerError> {
-        let (response, counts) = self.transformer.transform(event);
+    pub async fn handle(&self, event: FirehoseEvent) -> Result<ResponseJson, HandlerError> {
+        let (response, counts) = self.transform(event)?;
         tracing::info!(
             ok = counts.ok,
             dropped = counts.dropped,
@@ -68,9 +68,22 @@ impl Function {
         Ok(response)
     }
 
-    /// The whole batch, synchronously (the benchmark calls this).
-    pub fn transform(&self, event: FirehoseEvent) -> (FirehoseResponse, Counts) {
-        self.transformer.transform(event)
+    /// The whole batch, synchronously.
+    pub fn transform(&self, event: FirehoseEvent) -> Result<(ResponseJson, Counts), HandlerError> {
+        self.transformer
+            .transform(event)
+            .map_err(|e| HandlerError::Fatal(e.to_string()))
+    }
+
+    /// The whole batch, parsed back into records (for tests and tools).
+    pub fn transform_records(
+        &self,
+        event: FirehoseEvent,
+    ) -> Result<(FirehoseResponse, Counts), HandlerError> {
+        let (json, counts) = self.transform(event)?;
+        let response = serde_json::from_str(json.get())
+            .map_err(|e| HandlerError::Fatal(format!("transform response: {e}")))?;
+        Ok((response, counts))
     }
 }
 
@@ -106,7 +119,7 @@ mod tests {
         .unwrap();
         let event: FirehoseEvent = serde_json::from_str(&text).unwrap();
         let ids: Vec<String> = event.records.iter().map(|r| r.record_id.clone()).collect();
-        let (response, counts) = function().transform(event);
+        let (response, counts) = function().transform_records(event).unwrap();
         let got: Vec<&str> = response
             .records
             .iter()
@@ -155,10 +168,12 @@ mod tests {
             .collect();
         let input_size: usize = records.iter().map(|r| r.data.len()).sum();
         assert!(input_size > 2_000_000);
-        let (response, counts) = function().transform(FirehoseEvent {
-            records,
-            ..Default::default()
-        });
+        let (response, counts) = function()
+            .transform_records(FirehoseEvent {
+                records,
+                ..Default::default()
+            })
+            .unwrap();
         let size = serde_json::to_vec(&response).unwrap().len();
         assert!(size <= 6 * 1024 * 1024, "{size}");
         assert_eq!(response.records.len(), 20_000);
@@ -173,10 +188,12 @@ mod tests {
             .enumerate()
             .map(|(i, d)| record(&i.to_string(), d))
             .collect();
-        let (response, counts) = function().transform(FirehoseEvent {
-            records,
-            ..Default::default()
-        });
+        let (response, counts) = function()
+            .transform_records(FirehoseEvent {
+                records,
+                ..Default::default()
+            })
+            .unwrap();
         assert_eq!(counts.failed, inputs.len());
         assert!(response
             .records
