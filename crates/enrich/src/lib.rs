@@ -129,8 +129,8 @@ impl Transformer {
             match outcome {
                 Ok((tweet, partition)) => {
                     line.clear();
-                    // Serializing a struct of plain fields into a Vec cannot fail.
-                    let _ = serde_json::to_writer(&mut line, &tweet);
+                    // The same bytes as serde_json, written faster.
+                    tweet.write_json(&mut line);
                     line.push(b'\n');
                     let encoded_len = base64::encoded_len(line.len(), true).unwrap_or(usize::MAX);
                     if out
