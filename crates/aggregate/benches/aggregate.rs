@@ -91,21 +91,6 @@ fn ours(data: &bytes::Bytes) -> (usize, usize) {
     (tickers.len(), overall.len())
 }
 
-/// Removes generated inputs that an older generator wrote (they are large).
-fn remove_stale(dir: &Path, prefix: &str, keep: &Path) {
-    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-        let path = entry.path();
-        let stale = path != keep
-            && path
-                .file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with(prefix));
-        if stale {
-            let _ = std::fs::remove_file(&path);
-        }
-    }
-}
-
 fn main() {
     let n: u64 = std::env::var("BENCH_AGGREGATE_ROWS")
         .ok()
@@ -114,12 +99,9 @@ fn main() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let dir = root.join("target/bench-aggregate");
     std::fs::create_dir_all(&dir).expect("dir");
-    let path = dir.join(format!(
-        "stage2-{n}-{:016x}.parquet",
-        tickerpulse_synth::fingerprint()
-    ));
+    // Named by the generator's fingerprint: a changed generator makes a new file.
+    let path = tickerpulse_synth::cached_input(&dir, &format!("stage2-{n}"), "parquet");
     if !path.exists() {
-        remove_stale(&dir, "stage2-", &path);
         stage2(&path, n);
     }
     let data = bytes::Bytes::from(std::fs::read(&path).expect("read"));

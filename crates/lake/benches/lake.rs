@@ -44,21 +44,6 @@ fn size_mb(p: &Path) -> f64 {
     std::fs::metadata(p).map_or(0.0, |m| m.len() as f64 / 1e6)
 }
 
-/// Removes generated inputs that an older generator wrote (they are large).
-fn remove_stale(dir: &Path, prefix: &str, keep: &Path) {
-    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-        let path = entry.path();
-        let stale = path != keep
-            && path
-                .file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with(prefix));
-        if stale {
-            let _ = std::fs::remove_file(&path);
-        }
-    }
-}
-
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     if let [_, flag, input, output] = &args[..] {
@@ -75,12 +60,8 @@ fn main() {
     let dir = root.join("target/bench-lake");
     std::fs::create_dir_all(&dir).expect("bench dir");
     // Named by the generator's fingerprint: a changed generator makes a new file.
-    let input = dir.join(format!(
-        "enriched-{n}-{:016x}.jsonl",
-        tickerpulse_synth::fingerprint()
-    ));
+    let input = tickerpulse_synth::cached_input(&dir, &format!("enriched-{n}"), "jsonl");
     if !input.exists() {
-        remove_stale(&dir, "enriched-", &input);
         let t = Instant::now();
         let tmp = dir.join("generating.jsonl");
         let mut out = BufWriter::new(std::fs::File::create(&tmp).expect("create"));

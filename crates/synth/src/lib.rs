@@ -540,6 +540,25 @@ pub fn fingerprint() -> u64 {
     hash
 }
 
+/// Where a benchmark caches input made with the default generator:
+/// `dir/{stem}-{fingerprint}.{ext}`. Files of the same stem that an older
+/// generator wrote are removed (they are large).
+pub fn cached_input(dir: &std::path::Path, stem: &str, ext: &str) -> std::path::PathBuf {
+    let keep = dir.join(format!("{stem}-{:016x}.{ext}", fingerprint()));
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        let stale = path != keep
+            && path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with(&format!("{stem}-")) && n.ends_with(ext));
+        if stale {
+            let _ = std::fs::remove_file(&path);
+        }
+    }
+    keep
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
