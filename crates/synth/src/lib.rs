@@ -303,6 +303,26 @@ pub enum Kind {
     Spam,
 }
 
+/// New spam accounts a day (made three days before the day they post on).
+const SPAM_ACCOUNTS_A_DAY: u64 = 20;
+
+/// An author, the same on every tweet they post.
+struct Account {
+    id: u64,
+    username: String,
+    verified: bool,
+    created_at: i64,
+    followers: u64,
+}
+
+/// splitmix64's finalizer: a fixed pseudo-random value for an account.
+fn mix(x: u64) -> u64 {
+    let mut z = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
 /// The generator: an endless stream of tweets in time order.
 pub struct Generator {
     config: Config,
@@ -362,7 +382,33 @@ impl Generator {
         let jitter = self.rng.unit() * self.step;
         let unix = self.config.start_unix + (n as f64 * self.step + jitter) as i64;
         let spam = self.rng.unit() < self.config.spam_share;
-        let author = self.author_rank.sample(&mut self.rng) as u64;
+        // An account is the same on every tweet (the X API sends one user
+        // object an id): ordinary authors are long-standing, with followers;
+        // spam comes from its own accounts, a fresh batch every day.
+        let author = if spam {
+            let day = u64::try_from((unix - self.config.start_unix) / 86_400).unwrap_or(0);
+            let account =
+                day * SPAM_ACCOUNTS_A_DAY + self.rng.below(SPAM_ACCOUNTS_A_DAY as usize) as u64;
+            let born = self.config.start_unix + (day as i64 - 3) * 86_400;
+            Account {
+                id: 10_000 + self.config.authors as u64 + account,
+                username: format!("deals_{account}"),
+                verified: false,
+                created_at: born,
+                followers: mix(account) % 20,
+            }
+        } else {
+            let rank = self.author_rank.sample(&mut self.rng) as u64;
+            let u = (mix(rank) >> 11) as f64 / (1u64 << 53) as f64;
+            Account {
+                id: 10_000 + rank,
+                username: format!("trader_{rank}"),
+                verified: rank % 97 == 0,
+                created_at: 1_300_000_000 + rank as i64 * 1_000,
+                // Someone follows every ordinary account (clean flags empty ones).
+                followers: 1 + (u.powi(3) * 200_000.0) as u64,
+            }
+        };
         let mut tickers = vec![self.ticker()];
         let kind;
         let mut text;
@@ -443,13 +489,6 @@ impl Generator {
             .filter_map(|w| w.strip_prefix('#'))
             .map(|t| Tag { tag: t.to_string() })
             .collect();
-        let followers = if spam {
-            self.rng.below(20) as u64
-        } else {
-            // Ordinary accounts have someone following them (clean flags
-            // empty accounts as spam).
-            1 + (self.rng.unit().powi(3) * 200_000.0) as u64
-        };
         let tweet = XTweet {
             id: format!(
                 "{}",
@@ -457,7 +496,7 @@ impl Generator {
             ),
             text,
             created_at: rfc3339(unix),
-            author_id: format!("{}", 10_000 + author),
+            author_id: author.id.to_string(),
             lang: "en",
             entities: Entities {
                 cashtags: tickers.into_iter().map(|tag| Tag { tag }).collect(),
@@ -470,16 +509,12 @@ impl Generator {
                 quote_count: self.rng.below(3) as u64,
             },
             author: Author {
-                id: format!("{}", 10_000 + author),
-                username: format!("trader_{author}"),
-                verified: author % 97 == 0,
-                created_at: rfc3339(if spam {
-                    unix - 86_400 * 3
-                } else {
-                    1_300_000_000 + author as i64 * 1_000
-                }),
+                id: author.id.to_string(),
+                username: author.username,
+                verified: author.verified,
+                created_at: rfc3339(author.created_at),
                 public_metrics: Followers {
-                    followers_count: followers,
+                    followers_count: author.followers,
                 },
             },
         };
@@ -588,5 +623,30 @@ mod tests {
             "skewed: {counts:?}"
         );
         assert!(last.starts_with("2026-04"), "spans 120 days: {last}");
+    }
+
+    #[test]
+    fn an_account_is_the_same_on_every_tweet_and_spam_has_its_own() {
+        let mut generator = Generator::new(Config::default(), 20_000);
+        let mut accounts = std::collections::HashMap::new();
+        for _ in 0..20_000 {
+            let (t, kind) = generator.next_tweet();
+            assert_eq!(t.author_id, t.author.id);
+            let a = &t.author;
+            let seen = (
+                a.username.clone(),
+                a.verified,
+                a.created_at.clone(),
+                a.public_metrics.followers_count,
+                kind == Kind::Spam,
+            );
+            let first = accounts.entry(t.author_id.clone()).or_insert(seen.clone());
+            assert_eq!(*first, seen, "author {}", t.author_id);
+            if kind != Kind::Spam {
+                assert!(a.public_metrics.followers_count > 0);
+            }
+        }
+        let spam_accounts = accounts.values().filter(|a| a.4).count();
+        assert!((100..3_000).contains(&spam_accounts), "{spam_accounts}");
     }
 }
