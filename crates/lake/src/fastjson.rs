@@ -310,15 +310,36 @@ impl<'a> Cursor<'a> {
 
     /// Calls `field` for each key of an object; `field` returns false for keys
     /// it does not know, which are skipped.
-    fn object(&mut self, mut field: impl FnMut(&mut Self, &str) -> R<bool>) -> R<()> {
+    /// An object's fields. `order`: the keys as the writer puts them, each
+    /// with its quotes and colon (`"text":`); a key met where it is expected is
+    /// taken with one comparison, any other is read as a string.
+    fn object(
+        &mut self,
+        order: &[(&'static [u8], &'static str)],
+        mut field: impl FnMut(&mut Self, &str) -> R<bool>,
+    ) -> R<()> {
         self.eat(b'{')?;
         if self.peek()? == b'}' {
             self.i += 1;
             return Some(());
         }
+        let mut next = 0;
         loop {
-            let key = self.string()?;
-            self.eat(b':')?;
+            let predicted = order
+                .get(next)
+                .filter(|(quoted, _)| self.b[self.i..].starts_with(quoted));
+            next += 1;
+            let key = match predicted {
+                Some((quoted, key)) => {
+                    self.i += quoted.len();
+                    Cow::Borrowed(*key)
+                }
+                None => {
+                    let key = self.string()?;
+                    self.eat(b':')?;
+                    key
+                }
+            };
             if !field(self, &key)? {
                 self.skip(0)?;
             }
@@ -349,11 +370,50 @@ impl Seen {
     }
 }
 
+/// `"key":` and `key`, for [`Cursor::object`]'s predictions.
+macro_rules! keys {
+    ($($k:literal),* $(,)?) => {
+        &[$((concat!("\"", $k, "\":").as_bytes(), $k)),*]
+    };
+}
+
+/// The sentiment object's keys in the order the transform writes them.
+const SENTIMENT_KEYS: &[(&[u8], &str)] =
+    keys!("compound", "pos", "neu", "neg", "label", "mode", "scorer");
+
+/// The enriched record's keys in the order the transform writes them.
+const RECORD_KEYS: &[(&[u8], &str)] = keys!(
+    "schema_version",
+    "tweet_id",
+    "created_at",
+    "author_id",
+    "author_username",
+    "author_verified",
+    "author_followers",
+    "author_created_at",
+    "text",
+    "lang",
+    "tickers",
+    "watched_tickers",
+    "hashtags",
+    "mentions",
+    "urls",
+    "retweet_count",
+    "reply_count",
+    "like_count",
+    "quote_count",
+    "is_retweet",
+    "is_reply",
+    "is_quote",
+    "sentiment",
+    "arrival_ms",
+);
+
 fn sentiment<'a>(c: &mut Cursor<'a>) -> R<SentimentRecord<'a>> {
     let (mut compound, mut pos, mut neu, mut neg) = (None, None, None, None);
     let (mut label, mut mode, mut scorer) = (None, None, None);
     let mut seen = Seen::default();
-    c.object(|c, key| {
+    c.object(SENTIMENT_KEYS, |c, key| {
         match key {
             "compound" => {
                 seen.first(0)?;
@@ -415,7 +475,7 @@ pub fn decode(line: &str) -> Option<TweetRecord<'_>> {
     let (mut retweets, mut replies, mut likes, mut quotes) = (None, None, None, None);
     let (mut is_retweet, mut is_reply, mut is_quote, mut sent) = (None, None, None, None);
     let mut seen = Seen::default();
-    c.object(|c, key| {
+    c.object(RECORD_KEYS, |c, key| {
         match key {
             "schema_version" => {
                 seen.first(0)?;
@@ -601,6 +661,20 @@ mod tests {
             r#"{"schema_version": 4294967296}"#.into(),
         ];
         variants.push(String::new());
+        // Keys written differently from the transform: escaped, spaced, a
+        // look-alike longer key. Each is read as serde reads it.
+        for (from, to) in [
+            ("\"text\":", "\"te\\u0078t\":"),
+            ("\"text\":", "\"text\" :"),
+            ("\"lang\":", " \"lang\":"),
+            ("\"lang\":", "\"lang_x\":0,\"lang\":"),
+            ("\"compound\":", "\"c\\u006fmpound\":"),
+        ] {
+            let line = lines[0].replacen(from, to, 1);
+            assert_ne!(line, lines[0]);
+            agree(&line);
+            assert!(decode(&line).is_some(), "{line}");
+        }
         let mut checked = 0;
         for v in &variants {
             let patch: serde_json::Value = match serde_json::from_str(v) {
