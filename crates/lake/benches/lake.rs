@@ -11,8 +11,6 @@ use std::process::Command;
 use std::time::Instant;
 use tickerpulse_lake::Compactor;
 
-const ROUNDS: usize = 3;
-
 fn peak_rss_mb() -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
@@ -114,7 +112,13 @@ print(secs, rows, hwm(), base)
             .map(|v| v.parse().expect("number"))
             .collect()
     };
-    for _ in 0..ROUNDS {
+    // Rounds alternate the two tools, so a slow spell of the host falls on both.
+    let rounds: usize = std::env::var("BENCH_LAKE_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(5)
+        .max(1);
+    for _ in 0..rounds {
         let out = Command::new(&me)
             .arg("--child")
             .arg(&input)
@@ -130,6 +134,9 @@ print(secs, rows, hwm(), base)
             .unwrap_or_else(|e| panic!("{}: {e} (run `make setup`)", python.display()));
         duck.push(parse(out, "duckdb"));
     }
+    // Each round's own ratio: the two runs of a round are seconds apart.
+    let mut round_ratios: Vec<f64> = rust.iter().zip(&duck).map(|(r, d)| d[0] / r[0]).collect();
+    round_ratios.sort_by(f64::total_cmp);
     let median = |v: &mut Vec<Vec<f64>>| -> Vec<f64> {
         v.sort_by(|a, b| a[0].total_cmp(&b[0]));
         v[v.len() / 2].clone()
@@ -145,9 +152,11 @@ print(secs, rows, hwm(), base)
         "duckdb (1 thread):   {:.2} s ({:.0} tweets/s; runs {}), {:.1} MB, peak memory {:.0} MB ({:.0} MB before the COPY), {} rows",
         d[0], d[1] / d[0], duck_times.join(" "), size_mb(&theirs), d[2], d[3], d[1]
     );
+    let ratios: Vec<String> = round_ratios.iter().map(|x| format!("{x:.2}")).collect();
     println!(
-        "ratio: {:.2}x duckdb's throughput, output {:.2}x duckdb's size",
+        "ratio: {:.2}x duckdb's throughput (per round {}), output {:.2}x duckdb's size",
         d[0] / r[0],
+        ratios.join(" "),
         size_mb(&ours) / size_mb(&theirs)
     );
 }
