@@ -1,6 +1,7 @@
 //! The watch list: which tickers TickerPulse follows. A CSV with a symbol column
 //! and a name column (the bundled S&P 500 list by default).
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 /// The S&P 500 constituents, bundled at build time (ODC-PDDL, see data/README.md).
@@ -27,9 +28,24 @@ pub struct Watchlist {
 /// Upper-cases a symbol and writes class shares with a dot (`brk-b`, `BRK/B` -> `BRK.B`).
 /// Returns `None` for what cannot be a symbol.
 pub fn normalize_symbol(raw: &str) -> Option<String> {
+    normalized_symbol(raw).map(Cow::into_owned)
+}
+
+/// [`normalize_symbol`], borrowing from `raw` when the symbol is already
+/// normalized (`AAPL`, `$BRK.B`): the transform reads one or more a tweet.
+pub fn normalized_symbol(raw: &str) -> Option<Cow<'_, str>> {
     let s = raw.trim().trim_start_matches('$');
     if s.is_empty() || s.len() > 12 {
         return None;
+    }
+    let plain = s
+        .bytes()
+        .all(|c| matches!(c, b'A'..=b'Z' | b'0'..=b'9' | b'.'));
+    if plain {
+        let valid = s.starts_with(|c: char| c.is_ascii_alphabetic())
+            && !s.ends_with('.')
+            && !s.contains("..");
+        return valid.then_some(Cow::Borrowed(s));
     }
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
@@ -43,7 +59,7 @@ pub fn normalize_symbol(raw: &str) -> Option<String> {
     let valid = out.starts_with(|c: char| c.is_ascii_alphabetic())
         && !out.ends_with('.')
         && !out.contains("..");
-    valid.then_some(out)
+    valid.then_some(Cow::Owned(out))
 }
 
 impl Watchlist {
@@ -113,8 +129,19 @@ impl Watchlist {
 /// (`$BRK.B`), not preceded by a letter or digit and not followed by one. Upper-cased,
 /// in order of first appearance, without duplicates.
 pub fn cashtags_in_text(text: &str) -> Vec<String> {
-    let bytes = text.as_bytes();
     let mut out: Vec<String> = Vec::new();
+    for_each_cashtag(text, |symbol| {
+        if !out.iter().any(|s| *s == symbol) {
+            out.push(symbol.into_owned());
+        }
+    });
+    out
+}
+
+/// Each cashtag of a text by the rules of [`cashtags_in_text`], repeats
+/// included, borrowed from `text` when it is written upper-case.
+pub fn for_each_cashtag<'a>(text: &'a str, mut each: impl FnMut(Cow<'a, str>)) {
+    let bytes = text.as_bytes();
     let mut i = 0;
     while i < bytes.len() {
         if bytes[i] != b'$' || (i > 0 && bytes[i - 1].is_ascii_alphanumeric()) {
@@ -149,13 +176,14 @@ pub fn cashtags_in_text(text: &str) -> Vec<String> {
             i = end;
             continue;
         }
-        let symbol = text[start..end].to_ascii_uppercase();
-        if !out.contains(&symbol) {
-            out.push(symbol);
+        let symbol = &text[start..end];
+        if symbol.bytes().any(|c| c.is_ascii_lowercase()) {
+            each(Cow::Owned(symbol.to_ascii_uppercase()));
+        } else {
+            each(Cow::Borrowed(symbol));
         }
         i = end;
     }
-    out
 }
 
 #[cfg(test)]
@@ -200,5 +228,38 @@ mod tests {
         assert_eq!(cashtags_in_text("($SPY)…$QQQ"), ["SPY", "QQQ"]);
         assert_eq!(cashtags_in_text("$"), Vec::<String>::new());
         assert_eq!(cashtags_in_text("é$ABé"), ["AB"]);
+        let mut found = Vec::new();
+        for_each_cashtag("$AAPL $aapl $BRK.B", |s| found.push(s));
+        assert!(matches!(found[0], Cow::Borrowed("AAPL")));
+        assert!(matches!(&found[1], Cow::Owned(s) if s == "AAPL"));
+        assert!(matches!(found[2], Cow::Borrowed("BRK.B")));
+    }
+
+    #[test]
+    fn symbols_normalized_and_borrowed_when_they_already_are() {
+        for (raw, want, borrowed) in [
+            ("AAPL", Some("AAPL"), true),
+            (" $BRK.B ", Some("BRK.B"), true),
+            ("brk-b", Some("BRK.B"), false),
+            ("BRK/B", Some("BRK.B"), false),
+            ("BF_B", Some("BF.B"), false),
+            ("Tsla", Some("TSLA"), false),
+            ("3M", None, true),
+            ("ABC.", None, true),
+            ("A..B", None, true),
+            ("A-.B", None, false),
+            ("", None, true),
+            ("$", None, true),
+            ("ABCDEFGHIJKLM", None, true),
+            ("A B", None, false),
+            ("ÄPL", None, false),
+        ] {
+            let got = normalized_symbol(raw);
+            assert_eq!(got.as_deref(), want, "{raw:?}");
+            assert_eq!(normalize_symbol(raw).as_deref(), want, "{raw:?}");
+            if let Some(got) = got {
+                assert_eq!(matches!(got, Cow::Borrowed(_)), borrowed, "{raw:?}");
+            }
+        }
     }
 }

@@ -4,26 +4,50 @@
 use serde::Deserialize;
 use std::borrow::Cow;
 use tickerpulse_core::tweet::{EnrichedTweet, Sentiment, SCHEMA_VERSION};
-use tickerpulse_core::watchlist::{cashtags_in_text, normalize_symbol, Watchlist};
+use tickerpulse_core::watchlist::{for_each_cashtag, normalized_symbol, Watchlist};
 use tickerpulse_core::HourPartition;
 use tickerpulse_vader::Analyzer;
 
 /// Tweets longer than this are not tweets (X allows 25,000 characters for long posts).
 pub const MAX_TEXT_CHARS: usize = 25_000;
 
-#[derive(Debug, Deserialize)]
-#[serde(untagged)]
-enum Id<'a> {
-    Text(#[serde(borrow)] Cow<'a, str>),
-    Number(u64),
-}
+/// A tweet or user id: the X API sends strings, older payloads numbers.
+/// Read by a visitor of its own: `#[serde(untagged)]` would buffer every id
+/// into an intermediate value first, three times a tweet.
+#[derive(Debug)]
+struct Id<'a>(Cow<'a, str>);
 
 impl<'a> Id<'a> {
     fn into_cow(self) -> Cow<'a, str> {
-        match self {
-            Id::Text(s) => s,
-            Id::Number(n) => Cow::Owned(n.to_string()),
+        self.0
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Id<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct IdVisitor<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> serde::de::Visitor<'de> for IdVisitor<'a> {
+            type Value = Id<'a>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an id: a string or a non-negative integer")
+            }
+            fn visit_borrowed_str<E: serde::de::Error>(
+                self,
+                v: &'de str,
+            ) -> Result<Self::Value, E> {
+                Ok(Id(Cow::Borrowed(v)))
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(Id(Cow::Owned(v.to_owned())))
+            }
+            fn visit_string<E: serde::de::Error>(self, v: String) -> Result<Self::Value, E> {
+                Ok(Id(Cow::Owned(v)))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Self::Value, E> {
+                Ok(Id(Cow::Owned(v.to_string())))
+            }
         }
+        deserializer.deserialize_any(IdVisitor(std::marker::PhantomData))
     }
 }
 
@@ -213,6 +237,11 @@ fn scan_text<'a>(
     }
 }
 
+/// Cashtags in a text (the watch list's rules), upper-cased.
+fn cashtags_of_text<'a>(text: &'a str, out: &mut Vec<Cow<'a, str>>) {
+    for_each_cashtag(text, |symbol| push_unique(out, symbol));
+}
+
 /// `@user` mentions in a text, for tweets that come without entities.
 fn mentions_in_text<'a>(text: &'a str, out: &mut Vec<Cow<'a, str>>) {
     let b = text.as_bytes();
@@ -272,15 +301,19 @@ impl Enricher {
         }
 
         let entities = raw.entities.unwrap_or_default();
+        // Symbols borrow from the record where they are written normalized
+        // (the usual case), so neither list allocates a string for them.
         let mut tickers = Vec::new();
-        for t in &entities.cashtags {
-            if let Some(s) = t.tag.as_deref().and_then(normalize_symbol) {
-                push_unique(&mut tickers, Cow::Owned(s));
+        for tag in entities.cashtags.into_iter().filter_map(|t| t.tag) {
+            let symbol = match tag {
+                Cow::Borrowed(tag) => normalized_symbol(tag),
+                Cow::Owned(tag) => normalized_symbol(&tag).map(|s| Cow::Owned(s.into_owned())),
+            };
+            if let Some(symbol) = symbol {
+                push_unique(&mut tickers, symbol);
             }
         }
-        for s in cashtags_in_text(&body) {
-            push_unique(&mut tickers, Cow::Owned(s));
-        }
+        scan_text(&body, &mut tickers, cashtags_of_text);
         let watched_tickers = tickers
             .iter()
             .filter(|t| self.watchlist.contains(t))
@@ -404,6 +437,34 @@ mod tests {
         assert_eq!(t.mentions, ["trader_1"]);
         assert!(t.is_retweet);
         assert_eq!(t.author_id, None);
+        // Ids as strings, escaped or not, and as numbers; nothing else.
+        let e = enricher(&[]);
+        let tweet = |id: &str, author: &str| {
+            format!(
+                r#"{{"id":{id},"author_id":{author},"text":"x","created_at":"2020-04-15T23:59:59Z"}}"#
+            )
+        };
+        let data = tweet(r#""1\u0032""#, "7");
+        let (t, _) = e.enrich(data.as_bytes(), None).unwrap();
+        assert_eq!(
+            (t.tweet_id.as_ref(), t.author_id.as_deref()),
+            ("12", Some("7"))
+        );
+        assert!(
+            matches!(t.tweet_id, Cow::Owned(_)),
+            "an escaped id is decoded"
+        );
+        let data = tweet(r#""99""#, r#""8""#);
+        let (t, _) = e.enrich(data.as_bytes(), None).unwrap();
+        assert!(
+            matches!(t.tweet_id, Cow::Borrowed("99")),
+            "a plain id is borrowed"
+        );
+        assert_eq!(t.author_id.as_deref(), Some("8"));
+        for bad in ["-1", "1.5", "true", "[1]", "{}"] {
+            let err = e.enrich(tweet(bad, "1").as_bytes(), None).unwrap_err();
+            assert!(matches!(err, Rejection::NotJson(_)), "id {bad}: {err:?}");
+        }
     }
 
     #[test]

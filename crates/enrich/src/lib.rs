@@ -6,12 +6,14 @@
 
 pub mod enrich;
 
-use base64::Engine;
 use enrich::{Enricher, Rejection};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
+/// Standard base64 with padding, SIMD where the CPU has it (AVX2, SSE4.1,
+/// NEON on Graviton): encoding and decoding were 11% of the transform's
+/// instructions with the scalar `base64` crate. The AWS SDK uses the same crate.
+const B64: base64_simd::Base64 = base64_simd::STANDARD;
 
 /// Lambda's synchronous response limit, less room for the JSON around records.
 pub const RESPONSE_LIMIT: usize = 6 * 1024 * 1024 - 64 * 1024;
@@ -120,7 +122,7 @@ impl Transformer {
             }
             decoded.clear();
             let outcome = B64
-                .decode_vec(input.data.as_bytes(), &mut decoded)
+                .decode_append(input.data.as_bytes(), &mut decoded)
                 .map_err(|_| Rejection::NotBase64)
                 .and_then(|()| {
                     self.enricher
@@ -132,7 +134,7 @@ impl Transformer {
                     // The same bytes as serde_json, written faster.
                     tweet.write_json(&mut line);
                     line.push(b'\n');
-                    let encoded_len = base64::encoded_len(line.len(), true).unwrap_or(usize::MAX);
+                    let encoded_len = B64.encoded_length(line.len());
                     if out
                         .len()
                         .saturating_add(encoded_len)
@@ -147,10 +149,8 @@ impl Transformer {
                     } else {
                         counts.ok += 1;
                         write_head(&mut out, &input.record_id, RecordResult::Ok);
-                        let start = out.len();
-                        out.resize(start + encoded_len, 0);
-                        // The slice has exactly the encoded length.
-                        let _ = B64.encode_slice(&line, &mut out[start..]);
+                        out.reserve(encoded_len);
+                        B64.encode_append(&line, &mut out);
                         out.extend_from_slice(b"\",\"metadata\":{\"partitionKeys\":{\"year\":\"");
                         push_digits(&mut out, u32::from(partition.year), 4);
                         out.extend_from_slice(b"\",\"month\":\"");
@@ -215,4 +215,64 @@ fn push_digits(out: &mut Vec<u8>, value: u32, width: u32) {
 /// partition keys and the JSON around them.
 fn record_overhead(record_id: &str) -> usize {
     record_id.len() + 96
+}
+
+#[cfg(test)]
+mod tests {
+    use super::B64;
+    use base64::Engine;
+
+    /// The SIMD codec reads and writes exactly what the `base64` crate's
+    /// standard engine does: the same text for every length, and the same
+    /// bytes or the same refusal for valid, damaged and non-canonical input
+    /// (what is refused becomes a ProcessingFailed record).
+    #[test]
+    fn simd_base64_agrees_with_the_base64_crate() {
+        let scalar = base64::engine::general_purpose::STANDARD;
+        let mut x = 0x2545_F491_4F6C_DD1Du64;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let mut inputs: Vec<Vec<u8>> = [
+            "QQ==", "QR==", "QQ", "QQ=", "QUI=", "QUJ=", "====", "Q===", "", "\n",
+        ]
+        .iter()
+        .map(|s| s.as_bytes().to_vec())
+        .collect();
+        for len in 0..300 {
+            let bytes: Vec<u8> = (0..len).map(|_| next() as u8).collect();
+            let text = scalar.encode(&bytes);
+            assert_eq!(B64.encode_to_string(&bytes), text, "encoding {len} bytes");
+            let text = text.into_bytes();
+            inputs.push(text.clone());
+            if text.is_empty() {
+                continue;
+            }
+            for bad in [b'=', b' ', b'\n', b'-', b'_', b'*', 0xC3] {
+                let mut damaged = text.clone();
+                let at = next() as usize % damaged.len();
+                damaged[at] = bad;
+                inputs.push(damaged);
+            }
+            let mut short = text.clone();
+            short.pop();
+            inputs.push(short);
+            let mut long = text.clone();
+            long.push(b'A');
+            inputs.push(long);
+        }
+        for input in &inputs {
+            let ours = B64.decode_to_vec(input).ok();
+            let theirs = scalar.decode(input).ok();
+            assert_eq!(
+                ours,
+                theirs,
+                "decoding {:?}",
+                String::from_utf8_lossy(input)
+            );
+        }
+    }
 }
