@@ -3,6 +3,7 @@
 pub mod civil;
 pub mod config;
 pub mod csv;
+pub mod json;
 pub mod partition;
 pub mod tweet;
 pub mod watchlist;
