@@ -5,6 +5,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 include!("src/hash.rs");
+include!("src/words.rs");
 
 /// Parses a lexicon exactly as vaderSentiment's `make_lex_dict` does: split the
 /// file on '\n' after stripping trailing newlines, skip empty lines, strip each
@@ -32,7 +33,15 @@ fn parse_pairs(text: &str, skip_empty: bool) -> Vec<(String, String)> {
 }
 
 fn table<V: std::fmt::Debug>(name: &str, entries: &[(String, V)], out: &mut String) {
-    let value_type = std::any::type_name::<V>();
+    let entries: Vec<(String, String)> = entries
+        .iter()
+        .map(|(k, v)| (k.clone(), format!("{v:?}")))
+        .collect();
+    table_of(name, std::any::type_name::<V>(), &entries, out);
+}
+
+/// A table whose values are written as given (Rust expressions of `value_type`).
+fn table_of(name: &str, value_type: &str, entries: &[(String, String)], out: &mut String) {
     let size = (entries.len() * 4).next_power_of_two().max(16);
     let mut slots = vec![u16::MAX; size];
     for (i, (k, _)) in entries.iter().enumerate() {
@@ -53,7 +62,7 @@ fn table<V: std::fmt::Debug>(name: &str, entries: &[(String, V)], out: &mut Stri
     )
     .unwrap();
     for (_, v) in entries {
-        writeln!(out, "    {v:?},").unwrap();
+        writeln!(out, "    {v},").unwrap();
     }
     writeln!(
         out,
@@ -72,6 +81,7 @@ fn main() {
         println!("cargo:rerun-if-changed=data/{f}");
     }
     println!("cargo:rerun-if-changed=src/hash.rs");
+    println!("cargo:rerun-if-changed=src/words.rs");
     let read = |f: &str| {
         std::fs::read_to_string(data.join(f)).unwrap_or_else(|e| panic!("reading data/{f}: {e}"))
     };
@@ -136,7 +146,39 @@ fn main() {
             _ => starts.push((first, (i as u32) * 256 + 1)),
         }
     }
-    table("PHRASE_STARTS", &starts, &mut out);
+
+    // Every word the scorer asks about, with all it needs to know of it, so a
+    // token costs one lookup: its valences, the finance phrases it starts, and
+    // whether it is a booster or a negation.
+    let mut info = std::collections::BTreeMap::<String, [String; 5]>::new();
+    let none = || ["None", "None", "None", "0", "false"].map(String::from);
+    for (k, v) in &lexicon {
+        info.entry(k.clone()).or_insert_with(none)[0] = format!("Some({v:?})");
+    }
+    for (k, v) in &words {
+        info.entry(k.clone()).or_insert_with(none)[1] = format!("Some({v:?})");
+    }
+    for (k, v) in &starts {
+        info.entry(k.clone()).or_insert_with(none)[2] = format!("Some({v:?})");
+    }
+    for (list, value) in [(BOOSTER_INCR, "1"), (BOOSTER_DECR, "-1")] {
+        for k in list {
+            info.entry(k.to_string()).or_insert_with(none)[3] = value.to_string();
+        }
+    }
+    for k in NEGATE {
+        info.entry(k.to_string()).or_insert_with(none)[4] = "true".to_string();
+    }
+    let entries: Vec<(String, String)> = info
+        .into_iter()
+        .map(|(k, [lex, finance, phrases, booster, negated])| {
+            let value = format!(
+                "super::WordInfo {{ lex: {lex}, finance: {finance}, phrases: {phrases}, booster: {booster}, negated: {negated} }}"
+            );
+            (k, value)
+        })
+        .collect();
+    table_of("WORDS", "super::WordInfo", &entries, &mut out);
     writeln!(
         out,
         "pub static FINANCE_PHRASES: [(&[&str], f64); {}] = [",

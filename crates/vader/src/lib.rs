@@ -18,6 +18,32 @@ use std::str::FromStr;
 
 mod hash;
 pub mod py;
+#[cfg(test)]
+mod words;
+
+/// What the scorer knows of a lower-cased word, from one lookup in the word
+/// table that build.rs lays out: its valence in the reference lexicon and in
+/// the finance extension, the finance phrases it starts (index * 256 + count
+/// in `FINANCE_PHRASES`), its booster direction (1, -1 or 0), and whether it
+/// is one of the reference's negations.
+#[derive(Debug, Clone, Copy)]
+struct WordInfo {
+    lex: Option<f64>,
+    finance: Option<f64>,
+    phrases: Option<u32>,
+    booster: i8,
+    negated: bool,
+}
+
+impl WordInfo {
+    const UNKNOWN: WordInfo = WordInfo {
+        lex: None,
+        finance: None,
+        phrases: None,
+        booster: 0,
+        negated: false,
+    };
+}
 
 #[allow(clippy::unreadable_literal, clippy::approx_constant)]
 mod tables {
@@ -193,106 +219,12 @@ fn emoji_description(c: char) -> Option<&'static str> {
         .map(|i| tables::EMOJI_DESCRIPTIONS[i])
 }
 
-fn booster(word: &str) -> Option<f64> {
-    // The longest booster ("exceptionally") has 13 bytes: skip URLs and the like.
-    if word.len() > 13 || word.len() < 2 {
-        return None;
-    }
-    match word {
-        "absolutely" | "amazingly" | "awfully" | "completely" | "considerable" | "considerably"
-        | "decidedly" | "deeply" | "effing" | "enormous" | "enormously" | "entirely"
-        | "especially" | "exceptional" | "exceptionally" | "extreme" | "extremely"
-        | "fabulously" | "flipping" | "flippin" | "frackin" | "fracking" | "fricking"
-        | "frickin" | "frigging" | "friggin" | "fully" | "fuckin" | "fucking" | "fuggin"
-        | "fugging" | "greatly" | "hella" | "highly" | "hugely" | "incredible" | "incredibly"
-        | "intensely" | "major" | "majorly" | "more" | "most" | "particularly" | "purely"
-        | "quite" | "really" | "remarkably" | "so" | "substantially" | "thoroughly" | "total"
-        | "totally" | "tremendous" | "tremendously" | "uber" | "unbelievably" | "unusually"
-        | "utter" | "utterly" | "very" => Some(B_INCR),
-        "almost" | "barely" | "hardly" | "kinda" | "kindof" | "kind-of" | "less" | "little"
-        | "marginal" | "marginally" | "occasional" | "occasionally" | "partly" | "scarce"
-        | "scarcely" | "slight" | "slightly" | "somewhat" | "sorta" | "sortof" | "sort-of" => {
-            Some(B_DECR)
-        }
-        _ => None,
-    }
-}
-
 /// The boosters of two words ("just enough", "kind of", "sort of").
 fn booster_bigram(a: &str, b: &str) -> Option<f64> {
     match (a, b) {
         ("just", "enough") | ("kind", "of") | ("sort", "of") => Some(B_DECR),
         _ => None,
     }
-}
-
-/// `negated([word])` of the reference for one lower-cased word.
-fn negated(word: &str) -> bool {
-    if word.len() > 9 {
-        return word.contains("n't");
-    }
-    matches!(
-        word,
-        "aint"
-            | "arent"
-            | "cannot"
-            | "cant"
-            | "couldnt"
-            | "darent"
-            | "didnt"
-            | "doesnt"
-            | "ain't"
-            | "aren't"
-            | "can't"
-            | "couldn't"
-            | "daren't"
-            | "didn't"
-            | "doesn't"
-            | "dont"
-            | "hadnt"
-            | "hasnt"
-            | "havent"
-            | "isnt"
-            | "mightnt"
-            | "mustnt"
-            | "neither"
-            | "don't"
-            | "hadn't"
-            | "hasn't"
-            | "haven't"
-            | "isn't"
-            | "mightn't"
-            | "mustn't"
-            | "neednt"
-            | "needn't"
-            | "never"
-            | "none"
-            | "nope"
-            | "nor"
-            | "not"
-            | "nothing"
-            | "nowhere"
-            | "oughtnt"
-            | "shant"
-            | "shouldnt"
-            | "uhuh"
-            | "wasnt"
-            | "werent"
-            | "oughtn't"
-            | "shan't"
-            | "shouldn't"
-            | "uh-uh"
-            | "wasn't"
-            | "weren't"
-            | "without"
-            | "wont"
-            | "wouldnt"
-            | "won't"
-            | "wouldn't"
-            | "rarely"
-            | "seldom"
-            | "despite"
-    ) || word.contains("n't")
 }
 
 /// SPECIAL_CASES of the reference, as word sequences ("badass", a single word,
@@ -323,8 +255,8 @@ struct Token {
     /// `BOOSTER_DICT` value and `negated()` of the lower-cased word, looked up once.
     booster: Option<f64>,
     negated: bool,
-    /// Finance mode: some phrase starts with this word.
-    phrase_start: bool,
+    /// Finance mode: the phrases that start with this word (see [`WordInfo`]).
+    phrases: Option<u32>,
     /// Finance mode: the valence of the raw token as market notation (a signed
     /// percentage or an option strike), and whether it is a percentage.
     notation: Option<f64>,
@@ -445,7 +377,8 @@ impl Analyzer {
             };
             let lower_start = lower.len();
             if token.is_ascii() {
-                lower.extend(token.bytes().map(|b| char::from(b.to_ascii_lowercase())));
+                lower.push_str(token);
+                lower[lower_start..].make_ascii_lowercase();
             } else if token.contains('\u{3a3}') {
                 // Final sigma depends on context: let the standard library decide, as Python does.
                 lower.push_str(&token.to_lowercase());
@@ -458,43 +391,22 @@ impl Analyzer {
             let cashtag = self.mode == Mode::Finance
                 && raw.starts_with('$')
                 && stripped.chars().next().is_some_and(char::is_alphabetic);
-            let hash = hash::fnv1a(word.as_bytes());
-            let base = || {
-                lookup_hashed(
-                    &tables::LEXICON_KEYS,
-                    &tables::LEXICON_VALUES,
-                    &tables::LEXICON_SLOTS,
-                    word,
-                    hash,
-                )
-            };
-            let phrase_start = self.mode == Mode::Finance
-                && lookup_hashed(
-                    &tables::PHRASE_STARTS_KEYS,
-                    &tables::PHRASE_STARTS_VALUES,
-                    &tables::PHRASE_STARTS_SLOTS,
-                    word,
-                    hash,
-                )
-                .is_some();
-            let lex = if cashtag {
-                None
-            } else {
-                match self.mode {
-                    Mode::Vader => base(),
-                    // A finance valence of 0 takes the word out of the lexicon.
-                    Mode::Finance => match lookup_hashed(
-                        &tables::FINANCE_KEYS,
-                        &tables::FINANCE_VALUES,
-                        &tables::FINANCE_SLOTS,
-                        word,
-                        hash,
-                    ) {
-                        Some(0.0) => None,
-                        Some(v) => Some(v),
-                        None => base(),
-                    },
-                }
+            let info = lookup(
+                &tables::WORDS_KEYS,
+                &tables::WORDS_VALUES,
+                &tables::WORDS_SLOTS,
+                word,
+            )
+            .unwrap_or(WordInfo::UNKNOWN);
+            let lex = match (cashtag, self.mode) {
+                (true, _) => None,
+                (false, Mode::Vader) => info.lex,
+                // A finance valence of 0 takes the word out of the lexicon.
+                (false, Mode::Finance) => match info.finance {
+                    Some(0.0) => None,
+                    Some(v) => Some(v),
+                    None => info.lex,
+                },
             };
             tokens.push(Token {
                 lower_start: lower_start as u32,
@@ -502,9 +414,19 @@ impl Analyzer {
                 lex,
                 upper: !cashtag && py::is_upper(token),
                 cashtag,
-                booster: booster(word),
-                negated: negated(word),
-                phrase_start,
+                booster: match info.booster {
+                    1 => Some(B_INCR),
+                    -1 => Some(B_DECR),
+                    _ => None,
+                },
+                // Most words have no apostrophe: a byte scan rules "n't" out
+                // cheaper than a substring search.
+                negated: info.negated || (word.as_bytes().contains(&b'\'') && word.contains("n't")),
+                phrases: if self.mode == Mode::Finance {
+                    info.phrases
+                } else {
+                    None
+                },
                 notation: if self.mode == Mode::Finance {
                     notation_core(raw).and_then(|c| signed_percent(c).or_else(|| option_strike(c)))
                 } else {
@@ -543,16 +465,7 @@ fn apply_phrases(lower: &str, tokens: &mut [Token]) {
     let word = |t: &Token| &lower[t.lower_start as usize..t.lower_end as usize];
     let phrases = &tables::FINANCE_PHRASES;
     for i in 0..tokens.len() {
-        if !tokens[i].phrase_start {
-            continue;
-        }
-        let first = word(&tokens[i]);
-        let Some(packed) = lookup(
-            &tables::PHRASE_STARTS_KEYS,
-            &tables::PHRASE_STARTS_VALUES,
-            &tables::PHRASE_STARTS_SLOTS,
-            first,
-        ) else {
+        let Some(packed) = tokens[i].phrases else {
             continue;
         };
         let (from, count) = ((packed / 256) as usize, (packed % 256) as usize);
@@ -943,6 +856,45 @@ mod tests {
         assert!(a.polarity_scores("$TSLA +12.5% today").compound > 0.0);
         assert!(a.polarity_scores("$NFLX down 7% after hours").compound < 0.0);
         assert_eq!(a.polarity_scores("how long $AAPL").compound, 0.0);
+    }
+
+    /// The word table knows each booster and negation of the reference's
+    /// lists, and the valences of both lexicons, for every word.
+    #[test]
+    fn the_word_table_holds_the_lists_and_lexicons() {
+        let info = |w: &str| {
+            lookup(
+                &tables::WORDS_KEYS,
+                &tables::WORDS_VALUES,
+                &tables::WORDS_SLOTS,
+                w,
+            )
+        };
+        for w in words::BOOSTER_INCR {
+            assert_eq!(info(w).map(|i| i.booster), Some(1), "{w}");
+        }
+        for w in words::BOOSTER_DECR {
+            assert_eq!(info(w).map(|i| i.booster), Some(-1), "{w}");
+        }
+        for w in words::NEGATE {
+            assert!(info(w).is_some_and(|i| i.negated), "{w}");
+        }
+        for w in lexicon_words() {
+            assert_eq!(info(w).and_then(|i| i.lex), lexicon_valence(w), "{w}");
+            assert_eq!(info(w).and_then(|i| i.finance), finance_valence(w), "{w}");
+        }
+        for w in &tables::FINANCE_KEYS {
+            assert_eq!(info(w).and_then(|i| i.finance), finance_valence(w), "{w}");
+        }
+        let plain = info("the").map(|i| (i.booster, i.negated));
+        assert!(plain.is_none() || plain == Some((0, false)));
+        assert!(info("zzqx").is_none());
+        // Negation by "n't" needs no table entry.
+        let a = Analyzer::new(Mode::Vader);
+        assert_eq!(
+            a.polarity_scores("it isn't good"),
+            a.polarity_scores("it zzqxn't good")
+        );
     }
 
     #[test]
