@@ -8,7 +8,8 @@
 use std::borrow::Cow;
 
 /// The index of the first byte at or after `i` that is `"`, `\\` or a control
-/// character (or `b.len()`).
+/// character, eight bytes at a time; it may stop short of the end, where fewer
+/// than eight bytes are left (the callers' loops go on byte by byte).
 #[inline]
 fn plain_run(b: &[u8], mut i: usize) -> usize {
     const ONES: u64 = 0x0101_0101_0101_0101;
@@ -28,6 +29,13 @@ fn plain_run(b: &[u8], mut i: usize) -> usize {
         }
         i += 8;
     }
+    i
+}
+
+/// The index of the first `"`, `\\` or control character at or after `i`.
+#[inline]
+fn plain_end(b: &[u8], i: usize) -> usize {
+    let mut i = plain_run(b, i);
     while let Some(&c) = b.get(i) {
         if c == b'"' || c == b'\\' || c < 0x20 {
             break;
@@ -48,6 +56,7 @@ pub struct Cursor<'a> {
 pub type R<T> = Option<T>;
 
 impl<'a> Cursor<'a> {
+    #[inline]
     pub fn new(s: &'a str) -> Self {
         Self {
             s,
@@ -57,6 +66,7 @@ impl<'a> Cursor<'a> {
     }
 
     /// True when only whitespace is left.
+    #[inline]
     pub fn at_end(&mut self) -> bool {
         self.ws();
         self.i == self.b.len()
@@ -89,6 +99,7 @@ impl<'a> Cursor<'a> {
         }
     }
 
+    #[inline]
     pub fn literal(&mut self, word: &[u8]) -> R<()> {
         self.ws();
         if has_prefix(&self.b[self.i..], word) {
@@ -110,6 +121,7 @@ impl<'a> Cursor<'a> {
         }
     }
 
+    #[inline]
     pub fn string(&mut self) -> R<Cow<'a, str>> {
         self.eat(b'"')?;
         let start = self.i;
@@ -172,13 +184,14 @@ impl<'a> Cursor<'a> {
                 c if c < 0x20 => return None,
                 _ => {
                     let run = self.i;
-                    self.i = plain_run(self.b, self.i + 1);
+                    self.i = plain_end(self.b, self.i + 1);
                     out.push_str(self.s.get(run..self.i)?);
                 }
             }
         }
     }
 
+    #[inline]
     fn hex4(&mut self) -> R<u32> {
         let h = self.s.get(self.i..self.i + 4)?;
         self.i += 4;
@@ -188,6 +201,7 @@ impl<'a> Cursor<'a> {
         u32::from_str_radix(h, 16).ok()
     }
 
+    #[inline]
     pub fn opt_string(&mut self) -> R<Option<Cow<'a, str>>> {
         if self.null()? {
             return Some(None);
@@ -196,6 +210,7 @@ impl<'a> Cursor<'a> {
     }
 
     /// The text of a JSON number (validated by the parse that follows).
+    #[inline]
     pub fn number_text(&mut self) -> R<&'a str> {
         self.ws();
         let start = self.i;
@@ -240,6 +255,7 @@ impl<'a> Cursor<'a> {
 
     /// A count: plain digits in one pass; anything else (a sign, a fraction,
     /// an exponent, 20 digits or more) goes through the text parse.
+    #[inline]
     pub fn u64(&mut self) -> R<u64> {
         self.ws();
         let (value, end) = self.digits(self.i);
@@ -255,6 +271,7 @@ impl<'a> Cursor<'a> {
         t.parse().ok()
     }
 
+    #[inline]
     pub fn opt_u64(&mut self) -> R<Option<u64>> {
         if self.null()? {
             return Some(None);
@@ -267,6 +284,7 @@ impl<'a> Cursor<'a> {
     /// integer below 2^53 divided by a power of ten, both exact, so the one
     /// rounding of the division gives the correctly rounded value, as Rust's
     /// parser does (Clinger's fast path). Anything else goes through the text parse.
+    #[inline]
     pub fn f64(&mut self) -> R<f64> {
         const POW10: [f64; 16] = [
             1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
@@ -300,6 +318,7 @@ impl<'a> Cursor<'a> {
         v.is_finite().then_some(v)
     }
 
+    #[inline]
     pub fn bool(&mut self) -> R<bool> {
         match self.peek()? {
             b't' => self.literal(b"true").map(|_| true),
@@ -308,6 +327,7 @@ impl<'a> Cursor<'a> {
         }
     }
 
+    #[inline]
     pub fn opt_bool(&mut self) -> R<Option<bool>> {
         if self.null()? {
             return Some(None);
@@ -315,30 +335,21 @@ impl<'a> Cursor<'a> {
         self.bool().map(Some)
     }
 
+    #[inline]
     pub fn strings(&mut self) -> R<Vec<Cow<'a, str>>> {
-        self.eat(b'[')?;
         let mut v = Vec::new();
-        if self.peek()? == b']' {
-            self.i += 1;
-            return Some(v);
-        }
-        loop {
-            v.push(self.string()?);
-            match self.peek()? {
-                b',' => self.i += 1,
-                b']' => {
-                    self.i += 1;
-                    return Some(v);
-                }
-                _ => return None,
-            }
-        }
+        self.array(|c| {
+            v.push(c.string()?);
+            Some(())
+        })?;
+        Some(v)
     }
 
-    /// An array's items, each read by `item`.
-    pub fn array(&mut self, mut item: impl FnMut(&mut Self) -> R<()>) -> R<()> {
-        self.eat(b'[')?;
-        if self.peek()? == b']' {
+    /// `open`, items separated by commas, `close`; each item read by `item`.
+    #[inline]
+    fn list(&mut self, open: u8, close: u8, mut item: impl FnMut(&mut Self) -> R<()>) -> R<()> {
+        self.eat(open)?;
+        if self.peek()? == close {
             self.i += 1;
             return Some(());
         }
@@ -346,13 +357,19 @@ impl<'a> Cursor<'a> {
             item(self)?;
             match self.peek()? {
                 b',' => self.i += 1,
-                b']' => {
+                c if c == close => {
                     self.i += 1;
                     return Some(());
                 }
                 _ => return None,
             }
         }
+    }
+
+    /// An array's items, each read by `item`.
+    #[inline]
+    pub fn array(&mut self, item: impl FnMut(&mut Self) -> R<()>) -> R<()> {
+        self.list(b'[', b']', item)
     }
 
     /// Skips any value (unknown fields are ignored, as serde does).
@@ -362,44 +379,12 @@ impl<'a> Cursor<'a> {
         }
         match self.peek()? {
             b'"' => self.string().map(|_| ()),
-            b'{' => {
-                self.i += 1;
-                if self.peek()? == b'}' {
-                    self.i += 1;
-                    return Some(());
-                }
-                loop {
-                    self.string()?;
-                    self.eat(b':')?;
-                    self.skip(depth + 1)?;
-                    match self.peek()? {
-                        b',' => self.i += 1,
-                        b'}' => {
-                            self.i += 1;
-                            return Some(());
-                        }
-                        _ => return None,
-                    }
-                }
-            }
-            b'[' => {
-                self.i += 1;
-                if self.peek()? == b']' {
-                    self.i += 1;
-                    return Some(());
-                }
-                loop {
-                    self.skip(depth + 1)?;
-                    match self.peek()? {
-                        b',' => self.i += 1,
-                        b']' => {
-                            self.i += 1;
-                            return Some(());
-                        }
-                        _ => return None,
-                    }
-                }
-            }
+            b'{' => self.list(b'{', b'}', |c| {
+                c.string()?;
+                c.eat(b':')?;
+                c.skip(depth + 1)
+            }),
+            b'[' => self.array(|c| c.skip(depth + 1)),
             b't' => self.literal(b"true"),
             b'f' => self.literal(b"false"),
             b'n' => self.literal(b"null"),
@@ -412,23 +397,17 @@ impl<'a> Cursor<'a> {
     /// where its writer puts it is taken with one comparison; any other is
     /// read as a string and looked up. A key given twice fails, as in serde.
     pub fn object<K: Key>(&mut self, mut field: impl FnMut(&mut Self, K) -> R<()>) -> R<()> {
-        self.eat(b'{')?;
-        if self.peek()? == b'}' {
-            self.i += 1;
-            return Some(());
-        }
         let mut seen = 0u64;
         let mut next = 0;
-        loop {
-            let rest = &self.b[self.i..];
+        self.list(b'{', b'}', |c| {
             let key = match K::ORDER.get(next) {
-                Some(&(quoted, _, key)) if has_prefix(rest, quoted) => {
-                    self.i += quoted.len();
+                Some(&(quoted, _, key)) if has_prefix(&c.b[c.i..], quoted) => {
+                    c.i += quoted.len();
                     Some(key)
                 }
                 _ => {
-                    let name = self.string()?;
-                    self.eat(b':')?;
+                    let name = c.string()?;
+                    c.eat(b':')?;
                     K::ORDER
                         .iter()
                         .find(|(_, known, _)| *known == name)
@@ -446,19 +425,11 @@ impl<'a> Cursor<'a> {
                         return None;
                     }
                     seen |= bit;
-                    field(self, key)?;
+                    field(c, key)
                 }
-                None => self.skip(0)?,
+                None => c.skip(0),
             }
-            match self.peek()? {
-                b',' => self.i += 1,
-                b'}' => {
-                    self.i += 1;
-                    return Some(());
-                }
-                _ => return None,
-            }
-        }
+        })
     }
 }
 
