@@ -143,8 +143,10 @@ pub fn cashtags_in_text(text: &str) -> Vec<String> {
 pub fn for_each_cashtag<'a>(text: &'a str, mut each: impl FnMut(Cow<'a, str>)) {
     let bytes = text.as_bytes();
     let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] != b'$' || (i > 0 && bytes[i - 1].is_ascii_alphanumeric()) {
+    // `str::find` with an ASCII char jumps to the next `$` with memchr.
+    while let Some(at) = text.get(i..).and_then(|rest| rest.find('$')) {
+        i += at;
+        if i > 0 && bytes[i - 1].is_ascii_alphanumeric() {
             i += 1;
             continue;
         }

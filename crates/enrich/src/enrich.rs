@@ -423,8 +423,10 @@ fn cashtags_of_text<'a>(text: &'a str, out: &mut Vec<Cow<'a, str>>) {
 fn mentions_in_text<'a>(text: &'a str, out: &mut Vec<Cow<'a, str>>) {
     let b = text.as_bytes();
     let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'@' && (i == 0 || !b[i - 1].is_ascii_alphanumeric()) {
+    // `str::find` with an ASCII char jumps to the next `@` with memchr.
+    while let Some(at) = text.get(i..).and_then(|rest| rest.find('@')) {
+        i += at;
+        if i == 0 || !b[i - 1].is_ascii_alphanumeric() {
             let start = i + 1;
             let mut end = start;
             while end < b.len()
@@ -810,6 +812,16 @@ mod tests {
             let err = e.enrich(tweet(bad, "1").as_bytes(), None).unwrap_err();
             assert!(matches!(err, Rejection::NotJson(_)), "id {bad}: {err:?}");
         }
+    }
+
+    #[test]
+    fn mentions_found_in_text_around_other_characters() {
+        let mut found = Vec::new();
+        mentions_in_text("héllo @Bob, x@no @_under ☕@café @Bob @", &mut found);
+        assert_eq!(found, ["bob", "_under", "caf"]);
+        let mut found = Vec::new();
+        mentions_in_text("@first", &mut found);
+        assert_eq!(found, ["first"]);
     }
 
     #[test]
