@@ -39,6 +39,20 @@ try {
   const attrs = (sel, a) => page.$$eval(sel, (els, a) => els.map((e) => e.getAttribute(a)), a);
   const text = (testid) => page.textContent(`[data-testid="${testid}"]`);
 
+  // The ticker's trend and tweets answer late, as over a slow link, so a check
+  // that runs before the page has drawn them (an action that does not hold
+  // `data-ready` while it loads) fails every time; `slowTicker`'s answers come
+  // later still, so a late answer drawn over a newer choice shows too.
+  let slowTicker = null;
+  const tickerRequest = (url) => url.pathname.includes("/trend") ||
+    (url.pathname.endsWith("/tweets") && url.searchParams.has("ticker"));
+  await page.route(tickerRequest, async (route) => {
+    const url = new URL(route.request().url());
+    const slow = slowTicker && (url.pathname.includes(`/tickers/${slowTicker}/`) || url.searchParams.get("ticker") === slowTicker);
+    await new Promise((resolve) => setTimeout(resolve, slow ? 1500 : 250));
+    await route.continue();
+  });
+
   // The data endpoints need the key: the page asks for it.
   await page.goto(base);
   await page.waitForSelector("#key-dialog[open]", { timeout: 15000 });
@@ -150,6 +164,14 @@ try {
   await page.selectOption('[data-testid="ticker"]', first);
   await ready();
   await checkTicker(first);
+  // Two tickers picked in quick succession: the first pick's answers come back
+  // last and must not be drawn over the second's.
+  slowTicker = second;
+  await page.selectOption('[data-testid="ticker"]', second);
+  await page.selectOption('[data-testid="ticker"]', first);
+  await ready();
+  await checkTicker(first);
+  slowTicker = null;
   // Words of the selected ticker only.
   await page.check('[data-testid="words-ticker"]');
   await ready();

@@ -53,8 +53,19 @@ async function api(path, params) {
 
 function status(text) { $("status").textContent = text; }
 
+// Each view draws only its latest request's answer: when the user picks another
+// ticker (or period) before the last answer came back, the late answer of the
+// old choice is dropped instead of overwriting the new one.
+const latest = {};
+function request(view) {
+  const n = (latest[view] = (latest[view] || 0) + 1);
+  return () => latest[view] === n;
+}
+
 async function loadPeriods() {
+  const current = request("periods");
   const { periods } = await api("periods", { level: state.level, limit: 200 });
+  if (!current()) return;
   const sel = $("period");
   sel.replaceChildren(...periods.map((p) => el("option", { value: p.period }, `${p.period} (${fmt(p.tweets)})`)));
   state.period = periods.length ? periods[0].period : "";
@@ -62,7 +73,9 @@ async function loadPeriods() {
 }
 
 async function loadOverall() {
+  const current = request("overall");
   const o = await api("overall", { level: state.level, period: state.period });
+  if (!current()) return;
   $("overall").querySelector('[data-testid="overall-tweets"]').textContent = fmt(o.tweets);
   for (const k of ["positive", "negative", "neutral"]) {
     document.querySelector(`[data-testid="overall-${k}"]`).textContent = fmt(o[k]);
@@ -73,14 +86,16 @@ async function loadOverall() {
 }
 
 async function loadLeaders() {
+  const current = request("leaderboard");
   const b = await api("leaderboard", { level: state.level, period: state.period, sort: $("sort").value, limit: $("top").value });
+  if (!current()) return null;
   const rows = b.tickers.map((t) => {
     const bar = el("div", { class: "bar", title: `${pct(t.positive_ratio)} positive, ${pct(t.negative_ratio)} negative, ${pct(t.neutral_ratio)} neutral` },
       el("span", { class: "positive", style: `width:${t.positive_ratio * 100}%` }),
       el("span", { class: "neutral", style: `width:${t.neutral_ratio * 100}%` }),
       el("span", { class: "negative", style: `width:${t.negative_ratio * 100}%` }));
     const link = el("a", { href: "#", "data-ticker": t.ticker }, t.ticker);
-    link.addEventListener("click", (e) => { e.preventDefault(); selectTicker(t.ticker); });
+    link.addEventListener("click", (e) => { e.preventDefault(); guard(() => selectTicker(t.ticker))(); });
     return el("tr", { "data-ticker": t.ticker },
       el("td", {}, t.rank), el("td", { title: t.name || "" }, link), el("td", { class: "num" }, fmt(t.mentions)),
       el("td", {}, bar), el("td", { class: "num" }, pct(t.positive_ratio)),
@@ -99,7 +114,9 @@ function tweetItem(t) {
 async function loadRecent(more) {
   const params = { ticker: $("recent-filter").value, limit: 20 };
   if (more && state.recentPage) params.page = state.recentPage;
+  const current = request("recent");
   const b = await api("tweets", params);
+  if (!current()) return;
   const list = document.querySelector('[data-testid="recent-tweets"]');
   const items = b.tweets.map(tweetItem);
   if (more) list.append(...items); else list.replaceChildren(...items);
@@ -110,15 +127,19 @@ async function loadRecent(more) {
 async function loadTickerTweets() {
   document.querySelector('[data-testid="ticker-tweets-title"]').textContent = state.ticker ? "$" + state.ticker : "–";
   const list = document.querySelector('[data-testid="ticker-tweets"]');
-  if (!state.ticker) { list.replaceChildren(); return; }
+  if (!state.ticker) { request("ticker-tweets"); list.replaceChildren(); return; }
+  const current = request("ticker-tweets");
   const b = await api("tweets", { ticker: state.ticker, limit: 10 });
+  if (!current()) return;
   list.replaceChildren(...b.tweets.map(tweetItem));
 }
 
 async function loadTrend() {
   const box = $("chart");
+  const current = request("trend");
   if (!state.ticker) { box.replaceChildren(); return; }
   const b = await api(`tickers/${encodeURIComponent(state.ticker)}/trend`, { granularity: $("granularity").value, limit: 2000 });
+  if (!current()) return;
   const xs = b.points.map((p) => Date.parse(p.start) / 1000);
   const data = [xs, b.points.map((p) => p.mentions), b.points.map((p) => p.mean_compound), b.points.map((p) => p.positive_ratio)];
   const total = b.points.reduce((s, p) => s + p.mentions, 0);
@@ -141,7 +162,9 @@ async function loadTrend() {
 }
 
 async function loadWords() {
+  const current = request("words");
   const b = await api("words", { level: state.level, period: state.period, ticker: $("words-ticker").checked ? state.ticker : "", limit: 60 });
+  if (!current()) return;
   const max = Math.max(1, ...b.words.map((w) => w.count));
   const words = b.words.slice().sort((a, c) => a.word.localeCompare(c.word)).map((w) =>
     el("span", { style: `font-size:${(0.8 + 2.2 * Math.sqrt(w.count / max)).toFixed(2)}em`, title: `${w.count}`, "data-count": w.count }, w.word));
@@ -149,7 +172,9 @@ async function loadWords() {
 }
 
 async function loadHashtags() {
+  const current = request("hashtags");
   const b = await api("hashtags", { level: state.level, period: state.period, limit: 15 });
+  if (!current()) return;
   document.querySelector('[data-testid="hashtags"]').replaceChildren(
     ...b.hashtags.map((h) => el("li", { "data-count": h.count }, `#${h.hashtag} `, el("span", { class: "muted" }, fmt(h.count)))));
 }
@@ -178,35 +203,36 @@ async function selectTicker(t) {
 
 // Everything that depends on the level and period.
 async function refreshPeriod() {
-  document.body.dataset.ready = "false";
   const [leaders] = await Promise.all([loadLeaders(), loadOverall(), loadWords(), loadHashtags()]);
-  if (!state.ticker && leaders.length) await selectTicker(leaders[0].ticker);
+  if (!state.ticker && leaders && leaders.length) await selectTicker(leaders[0].ticker);
   document.body.dataset.level = state.level;
   document.body.dataset.period = state.period;
-  document.body.dataset.ready = "true";
 }
 
-async function refresh() {
-  try {
-    status("loading…");
-    document.body.dataset.ready = "false";
-    if (!$("ticker").options.length) await loadTickers();
-    await loadPeriods();
-    await Promise.all([refreshPeriod(), loadRecent(false), loadRuns(), state.ticker ? selectTicker(state.ticker) : null]);
-    status("");
-    document.body.dataset.ready = "true";
-  } catch (e) {
-    status(String(e.message || e));
-    document.body.dataset.ready = "error";
-  }
-}
-
+// Every action runs through `guard`: `body[data-ready]` is "false" while any
+// action is still loading (several can overlap: a click while the last one's
+// requests are out), then "true" once all are done, or "error" when one of them
+// failed (its message stays in the status line).
+let pending = 0;
+let failure = null;
 function guard(f) {
   return async () => {
-    try { document.body.dataset.ready = "false"; await f(); document.body.dataset.ready = "true"; status(""); }
-    catch (e) { status(String(e.message || e)); document.body.dataset.ready = "error"; }
+    if (pending++ === 0) failure = null;
+    document.body.dataset.ready = "false";
+    try { await f(); } catch (e) { failure = String(e.message || e); }
+    if (--pending === 0) {
+      status(failure || "");
+      document.body.dataset.ready = failure ? "error" : "true";
+    }
   };
 }
+
+const refresh = guard(async () => {
+  status("loading…");
+  if (!$("ticker").options.length) await loadTickers();
+  await loadPeriods();
+  await Promise.all([refreshPeriod(), loadRecent(false), loadRuns(), state.ticker ? selectTicker(state.ticker) : null]);
+});
 
 $("level").addEventListener("change", guard(async () => { state.level = $("level").value; await loadPeriods(); await refreshPeriod(); }));
 $("period").addEventListener("change", guard(async () => { state.period = $("period").value; await refreshPeriod(); }));
