@@ -202,30 +202,43 @@ fn push_opt_str(out: &mut Vec<u8>, s: Option<&str>) {
 
 /// A JSON string escaped as serde_json escapes it (`"`, `\` and control
 /// characters; `\b \t \n \f \r` by name, the others as `\u00xx`), looking at
-/// eight bytes at a time for a byte that needs it.
+/// eight bytes at a time for a byte that needs it and jumping straight to the
+/// first one found. The last bytes of the string (fewer than eight) are read
+/// padded with spaces, which never need escaping.
 fn push_str(out: &mut Vec<u8>, s: &str) {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGHS: u64 = 0x8080_8080_8080_8080;
+    // The high bit of each byte of `w` that is a control character, `"` or `\`.
+    // Exact for the lowest such byte (a borrow only spills into higher bytes).
+    fn needs_escape(w: u64) -> u64 {
+        let control = w.wrapping_sub(ONES * 0x20) & !w;
+        let q = w ^ (ONES * u64::from(b'"'));
+        let quote = q.wrapping_sub(ONES) & !q;
+        let bs = w ^ (ONES * u64::from(b'\\'));
+        let backslash = bs.wrapping_sub(ONES) & !bs;
+        (control | quote | backslash) & HIGHS
+    }
     let b = s.as_bytes();
     out.reserve(b.len() + 2);
     out.push(b'"');
     let mut start = 0;
     let mut i = 0;
     while i < b.len() {
-        if let Some(chunk) = b.get(i..i + 8) {
-            let mut word = [0u8; 8];
-            word.copy_from_slice(chunk);
-            let w = u64::from_le_bytes(word);
-            let control = w.wrapping_sub(ONES * 0x20) & !w;
-            let quote =
-                (w ^ (ONES * u64::from(b'"'))).wrapping_sub(ONES) & !(w ^ (ONES * u64::from(b'"')));
-            let backslash = (w ^ (ONES * u64::from(b'\\'))).wrapping_sub(ONES)
-                & !(w ^ (ONES * u64::from(b'\\')));
-            if (control | quote | backslash) & HIGHS == 0 {
-                i += 8;
-                continue;
+        let rest = &b[i..];
+        let (word, n) = match rest.first_chunk::<8>() {
+            Some(chunk) => (*chunk, 8),
+            None => {
+                let mut word = [b' '; 8];
+                word[..rest.len()].copy_from_slice(rest);
+                (word, rest.len())
             }
+        };
+        let mask = needs_escape(u64::from_le_bytes(word));
+        if mask == 0 {
+            i += n;
+            continue;
         }
+        i += (mask.trailing_zeros() / 8) as usize;
         let byte = b[i];
         let escape: &[u8] = match byte {
             b'"' => b"\\\"",
@@ -356,6 +369,32 @@ mod tests {
             Some(u64::MAX),
             Some(i64::MAX),
         ));
+    }
+
+    #[test]
+    fn escapes_at_every_place_of_short_strings_are_written_as_serde_json_writes_them() {
+        // Every string of up to 6 characters over an alphabet of plain, escaped
+        // and multi-byte characters: covers the padded tail read and the jump to
+        // the first escape at every distance.
+        let alphabet = ['a', '"', '\\', '\n', '\u{1}', 'é'];
+        let mut strings = vec![String::new()];
+        for _ in 0..6 {
+            let longer: Vec<String> = strings
+                .iter()
+                .filter(|s| s.chars().count() == strings.last().map_or(0, |l| l.chars().count()))
+                .flat_map(|s| alphabet.iter().map(move |c| format!("{s}{c}")))
+                .collect();
+            strings.extend(longer);
+        }
+        assert_eq!(strings.len(), (0..=6).map(|n| 6usize.pow(n)).sum::<usize>());
+        for s in &strings {
+            for padding in ["", "12345678"] {
+                let s = format!("{padding}{s}");
+                let mut ours = Vec::new();
+                push_str(&mut ours, &s);
+                assert_eq!(ours, serde_json::to_vec(&s).expect("serde_json"), "{s:?}");
+            }
+        }
     }
 
     proptest! {
