@@ -142,20 +142,11 @@ impl Scores {
     }
 }
 
-fn lookup<V: Copy>(keys: &[&str], values: &[V], slots: &[u16], word: &str) -> Option<V> {
-    lookup_hashed(keys, values, slots, word, hash::fnv1a(word.as_bytes()))
-}
-
+/// A word's value in one of the build-time open-addressing tables.
 #[inline]
-fn lookup_hashed<V: Copy>(
-    keys: &[&str],
-    values: &[V],
-    slots: &[u16],
-    word: &str,
-    hash: u64,
-) -> Option<V> {
+fn lookup<V: Copy>(keys: &[&str], values: &[V], slots: &[u16], word: &str) -> Option<V> {
     let mask = slots.len() - 1;
-    let mut pos = (hash as usize) & mask;
+    let mut pos = (hash::fnv1a(word.as_bytes()) as usize) & mask;
     loop {
         let slot = slots[pos];
         if slot == u16::MAX {
@@ -166,6 +157,17 @@ fn lookup_hashed<V: Copy>(
         }
         pos = (pos + 1) & mask;
     }
+}
+
+/// Everything the scorer knows of a lower-cased word, in one lookup.
+#[inline]
+fn word_info(word: &str) -> Option<WordInfo> {
+    lookup(
+        &tables::WORDS_KEYS,
+        &tables::WORDS_VALUES,
+        &tables::WORDS_SLOTS,
+        word,
+    )
 }
 
 /// The reference lexicon's valence of a lower-cased word.
@@ -391,13 +393,7 @@ impl Analyzer {
             let cashtag = self.mode == Mode::Finance
                 && raw.starts_with('$')
                 && stripped.chars().next().is_some_and(char::is_alphabetic);
-            let info = lookup(
-                &tables::WORDS_KEYS,
-                &tables::WORDS_VALUES,
-                &tables::WORDS_SLOTS,
-                word,
-            )
-            .unwrap_or(WordInfo::UNKNOWN);
+            let info = word_info(word).unwrap_or(WordInfo::UNKNOWN);
             let lex = match (cashtag, self.mode) {
                 (true, _) => None,
                 (false, Mode::Vader) => info.lex,
@@ -862,14 +858,7 @@ mod tests {
     /// lists, and the valences of both lexicons, for every word.
     #[test]
     fn the_word_table_holds_the_lists_and_lexicons() {
-        let info = |w: &str| {
-            lookup(
-                &tables::WORDS_KEYS,
-                &tables::WORDS_VALUES,
-                &tables::WORDS_SLOTS,
-                w,
-            )
-        };
+        let info = word_info;
         for w in words::BOOSTER_INCR {
             assert_eq!(info(w).map(|i| i.booster), Some(1), "{w}");
         }
