@@ -17,6 +17,11 @@ use tickerpulse_enrich::enrich::Enricher;
 use tickerpulse_enrich::{FirehoseEvent, Transformer};
 use tickerpulse_vader::{Analyzer, Mode};
 
+// The transform Lambda's allocator (functions/transform/src/main.rs), so the
+// benchmark measures what runs there.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Firehose's largest processor buffer (BufferSizeInMBs is 0.2 to 3).
 const EVENT_LIMIT: usize = 3 * 1024 * 1024;
 
