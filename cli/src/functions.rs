@@ -94,7 +94,12 @@ impl Handler {
     pub async fn invoke(&self, payload: Value) -> Result<Value, HandlerError> {
         match self {
             Handler::Ingest(f) => to_json(f.handle(payload).await?),
-            Handler::Transform(f) => to_json(f.handle(parse("transform", payload)?).await?),
+            // As the Lambda does: the payload's bytes, read in place.
+            Handler::Transform(f) => {
+                let bytes = serde_json::to_vec(&payload)
+                    .map_err(|e| HandlerError::Fatal(format!("serializing the event: {e}")))?;
+                to_json(f.handle_json(&bytes).await?)
+            }
             Handler::Plan(f) => to_json(f.handle(parse("plan", payload)?).await?),
             Handler::Compact(f) => to_json(f.handle(parse("compact", payload)?).await?),
             Handler::Clean(f) => to_json(f.handle(parse("clean", payload)?).await?),

@@ -1,10 +1,11 @@
-//! Arbitrary bytes as a whole Firehose event: parsing either fails cleanly or the
-//! transform answers every record; VADER scores any text without panicking.
+//! Arbitrary bytes as a whole Firehose event: the event reader gives serde's
+//! records or fails where serde fails, the transform answers every record, and
+//! VADER scores any text without panicking.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use tickerpulse_enrich::enrich::Enricher;
-use tickerpulse_enrich::{FirehoseEvent, FirehoseResponse, Transformer};
+use tickerpulse_enrich::{read_records, FirehoseEvent, FirehoseResponse, RecordRef, Transformer};
 use tickerpulse_vader::{Analyzer, Mode};
 
 fuzz_target!(|data: &[u8]| {
@@ -14,7 +15,12 @@ fuzz_target!(|data: &[u8]| {
             assert!((-1.0..=1.0).contains(&s.compound));
         }
     }
-    if let Ok(event) = serde_json::from_slice::<FirehoseEvent>(data) {
+    let ours = read_records(data);
+    let theirs = serde_json::from_slice::<FirehoseEvent>(data);
+    assert_eq!(ours.is_ok(), theirs.is_ok(), "the reader and serde disagree on whether this is an event");
+    if let (Ok(ours), Ok(event)) = (ours, theirs) {
+        let serde_records: Vec<RecordRef> = event.records.iter().map(RecordRef::from).collect();
+        assert_eq!(ours, serde_records);
         let n = event.records.len();
         let t = Transformer {
             enricher: Enricher {
@@ -23,7 +29,7 @@ fuzz_target!(|data: &[u8]| {
                 languages: vec![],
             },
         };
-        let (json, _) = t.transform(event).expect("the response is assembled");
+        let (json, _) = t.transform_json(data).expect("the response is assembled");
         let response: FirehoseResponse = serde_json::from_str(json.get()).expect("the response is a Firehose response");
         assert_eq!(response.records.len(), n);
     }

@@ -7,8 +7,9 @@ use tickerpulse_core::watchlist::Watchlist;
 use tickerpulse_vader::{Analyzer, Mode};
 
 pub use tickerpulse_enrich::{
-    enrich, Counts, FirehoseEvent, FirehoseResponse, InputRecord, Metadata, OutputRecord,
-    RecordResult, ResponseJson, Transformer, DEFAULT_LANGUAGES, RESPONSE_LIMIT,
+    enrich, read_records, BatchError, Counts, FirehoseEvent, FirehoseResponse, InputRecord,
+    Metadata, OutputRecord, RecordRef, RecordResult, ResponseJson, Transformer, DEFAULT_LANGUAGES,
+    RESPONSE_LIMIT,
 };
 
 pub struct Function {
@@ -56,23 +57,27 @@ impl Function {
         }
     }
 
+    /// The invocation's payload as Lambda sends it: the event is read here,
+    /// borrowing each record's data (see `main.rs` for how the runtime hands
+    /// over the bytes).
+    pub async fn handle_json(&self, payload: &[u8]) -> Result<ResponseJson, HandlerError> {
+        let (response, counts) = self
+            .transformer
+            .transform_json(payload)
+            .map_err(to_handler)?;
+        log_counts(counts);
+        Ok(response)
+    }
+
     pub async fn handle(&self, event: FirehoseEvent) -> Result<ResponseJson, HandlerError> {
         let (response, counts) = self.transform(event)?;
-        tracing::info!(
-            ok = counts.ok,
-            dropped = counts.dropped,
-            failed = counts.failed,
-            over_size_limit = counts.over_size_limit,
-            "transformed batch"
-        );
+        log_counts(counts);
         Ok(response)
     }
 
     /// The whole batch, synchronously.
     pub fn transform(&self, event: FirehoseEvent) -> Result<(ResponseJson, Counts), HandlerError> {
-        self.transformer
-            .transform(event)
-            .map_err(|e| HandlerError::Fatal(e.to_string()))
+        self.transformer.transform(event).map_err(to_handler)
     }
 
     /// The whole batch, parsed back into records (for tests and tools).
@@ -84,6 +89,25 @@ impl Function {
         let response = serde_json::from_str(json.get())
             .map_err(|e| HandlerError::Fatal(format!("transform response: {e}")))?;
         Ok((response, counts))
+    }
+}
+
+fn log_counts(counts: Counts) {
+    tracing::info!(
+        ok = counts.ok,
+        dropped = counts.dropped,
+        failed = counts.failed,
+        over_size_limit = counts.over_size_limit,
+        "transformed batch"
+    );
+}
+
+/// A payload that is not an event is the caller's error (not retried as is);
+/// a response that cannot be assembled is ours.
+fn to_handler(e: BatchError) -> HandlerError {
+    match e {
+        BatchError::NotAnEvent(_) => HandlerError::InvalidInput(e.to_string()),
+        BatchError::Response(_) => HandlerError::Fatal(e.to_string()),
     }
 }
 
