@@ -359,18 +359,7 @@ impl Analyzer {
         // Tokens: str.split(), punctuation stripped unless that leaves 2 chars or fewer.
         tokens.clear();
         lower.clear();
-        let mut ascii_words;
-        let mut unicode_words;
-        let words_iter: &mut dyn Iterator<Item = &str> = if text.is_ascii() {
-            ascii_words = text
-                .split(|c: char| matches!(c, '\t'..='\r' | '\u{1c}'..='\u{20}'))
-                .filter(|t| !t.is_empty());
-            &mut ascii_words
-        } else {
-            unicode_words = text.split(py::is_space).filter(|t| !t.is_empty());
-            &mut unicode_words
-        };
-        for raw in words_iter {
+        for raw in py::split(text) {
             let stripped = py::strip_punctuation(raw);
             let token = if stripped.chars().nth(2).is_none() {
                 raw

@@ -23,6 +23,66 @@ pub fn is_space(c: char) -> bool {
     )
 }
 
+/// The length in bytes of the Python whitespace character at `b[i]`, or 0.
+/// Bytes are looked at one by one; a character is looked at whole only where
+/// a multi-byte whitespace character can start (lead bytes 0xC2, 0xE1, 0xE2,
+/// 0xE3), and never at a continuation byte.
+#[inline(always)]
+fn space_len(b: &[u8], i: usize) -> usize {
+    match b[i] {
+        b'\t'..=b'\r' | 0x1c..=b' ' => 1,
+        0xC2 => 2 * usize::from(matches!(b.get(i + 1), Some(0x85 | 0xA0))),
+        0xE1 => 3 * usize::from(b.get(i + 1..i + 3) == Some(&[0x9A, 0x80])),
+        0xE2 => match (b.get(i + 1), b.get(i + 2)) {
+            (Some(0x80), Some(0x80..=0x8A | 0xA8 | 0xA9 | 0xAF)) | (Some(0x81), Some(0x9F)) => 3,
+            _ => 0,
+        },
+        0xE3 => 3 * usize::from(b.get(i + 1..i + 3) == Some(&[0x80, 0x80])),
+        _ => 0,
+    }
+}
+
+/// Python's `str.split()` with no argument: the words between runs of
+/// whitespace ([`is_space`]), found byte by byte.
+#[inline]
+pub fn split(s: &str) -> Split<'_> {
+    Split { s, i: 0 }
+}
+
+/// The iterator of [`split`].
+pub struct Split<'a> {
+    s: &'a str,
+    i: usize,
+}
+
+impl<'a> Iterator for Split<'a> {
+    type Item = &'a str;
+
+    #[inline]
+    fn next(&mut self) -> Option<&'a str> {
+        let b = self.s.as_bytes();
+        let mut i = self.i;
+        loop {
+            if i >= b.len() {
+                self.i = i;
+                return None;
+            }
+            match space_len(b, i) {
+                0 => break,
+                n => i += n,
+            }
+        }
+        let start = i;
+        while i < b.len() && space_len(b, i) == 0 {
+            i += 1;
+        }
+        self.i = i;
+        // Both ends are character boundaries: the start follows whitespace
+        // (or is 0), the end is whitespace's first byte or the end.
+        self.s.get(start..i)
+    }
+}
+
 /// Python's `str.strip()`.
 #[inline]
 pub fn strip(s: &str) -> &str {
@@ -64,7 +124,18 @@ pub fn is_upper(s: &str) -> bool {
 /// `token.strip(string.punctuation)`: ASCII punctuation off both ends.
 #[inline]
 pub fn strip_punctuation(s: &str) -> &str {
-    s.trim_matches(|c: char| c.is_ascii_punctuation())
+    // Byte by byte: no byte of a multi-byte character is ASCII, so the cuts
+    // fall on character boundaries.
+    let b = s.as_bytes();
+    let start = b
+        .iter()
+        .position(|c| !c.is_ascii_punctuation())
+        .unwrap_or(b.len());
+    let end = b
+        .iter()
+        .rposition(|c| !c.is_ascii_punctuation())
+        .map_or(start, |e| e + 1);
+    s.get(start..end).unwrap_or_default()
 }
 
 /// Python's `round(x, digits)` for floats: the double nearest to the correctly
@@ -134,6 +205,43 @@ mod tests {
         assert!(is_space('\u{a0}'));
         assert!(!is_space('\u{200b}')); // zero width space is not whitespace
         assert_eq!(strip("\u{3000} x \u{1c}"), "x");
+    }
+
+    /// `split` and `strip_punctuation` agree with the char-by-char definitions
+    /// on every whitespace character and its neighbours in UTF-8 (same lead
+    /// byte, near code points), in every position.
+    #[test]
+    fn byte_scans_agree_with_the_char_definitions() {
+        let mut chars: Vec<char> = vec!['a', 'Z', '!', '$', '.', '\'', 'é', '€', '🚀', 'ǅ'];
+        for c in (0u32..0x80)
+            .chain(0x80..0x100)
+            .chain(0x1600..0x1700)
+            .chain(0x2000..0x2070)
+            .chain(0x2fff..0x3002)
+        {
+            chars.extend(char::from_u32(c));
+        }
+        let reference = |s: &str| -> Vec<String> {
+            s.split(is_space)
+                .filter(|t| !t.is_empty())
+                .map(String::from)
+                .collect()
+        };
+        let mut texts: Vec<String> = Vec::new();
+        for &a in &chars {
+            texts.push(a.to_string());
+            for &b in &['x', ' ', '\u{a0}', '\u{3000}', '.', 'é'] {
+                texts.push(format!("{a}{b}"));
+                texts.push(format!("{b}{a}"));
+                texts.push(format!("{b}{a}{b}{a}x"));
+            }
+        }
+        for t in &texts {
+            let ours: Vec<String> = split(t).map(String::from).collect();
+            assert_eq!(ours, reference(t), "{t:?}");
+            let theirs = t.trim_matches(|c: char| c.is_ascii_punctuation());
+            assert_eq!(strip_punctuation(t), theirs, "{t:?}");
+        }
     }
 }
 
