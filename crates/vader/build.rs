@@ -44,7 +44,10 @@ fn table<V: std::fmt::Debug>(name: &str, entries: &[(String, V)], out: &mut Stri
 fn table_of(name: &str, value_type: &str, entries: &[(String, String)], out: &mut String) {
     let size = (entries.len() * 4).next_power_of_two().max(16);
     let mut slots = vec![u16::MAX; size];
+    let mut filter = vec![0u64; FILTER_WORDS];
     for (i, (k, _)) in entries.iter().enumerate() {
+        let bit = filter_bit(fnv1a(k.as_bytes()));
+        filter[bit / 64] |= 1 << (bit % 64);
         let mut pos = (fnv1a(k.as_bytes()) as usize) & (size - 1);
         while slots[pos] != u16::MAX {
             pos = (pos + 1) & (size - 1);
@@ -67,6 +70,11 @@ fn table_of(name: &str, value_type: &str, entries: &[(String, String)], out: &mu
     writeln!(
         out,
         "];\npub static {name}_SLOTS: [u16; {size}] = {slots:?};"
+    )
+    .unwrap();
+    writeln!(
+        out,
+        "pub static {name}_FILTER: [u64; {FILTER_WORDS}] = {filter:?};"
     )
     .unwrap();
 }

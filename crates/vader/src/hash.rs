@@ -10,3 +10,15 @@ pub fn fnv1a(bytes: &[u8]) -> u64 {
     }
     h
 }
+
+/// Words (of 64 bits) in a table's filter: one bit for each of 2^16 values of
+/// a key's hash's top 16 bits, set when a key has it. 8 KB stays in L1 where
+/// a table's 64 KB of slots does not: most words of a tweet are in no table,
+/// and the filter turns most of them away without touching the slots.
+pub const FILTER_WORDS: usize = 1024;
+
+/// A hash's bit in a table's filter (its top 16 bits; the slots use the low ones).
+#[inline]
+pub fn filter_bit(hash: u64) -> usize {
+    (hash >> 48) as usize
+}

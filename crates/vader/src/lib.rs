@@ -144,9 +144,20 @@ impl Scores {
 
 /// A word's value in one of the build-time open-addressing tables.
 #[inline]
-fn lookup<V: Copy>(keys: &[&str], values: &[V], slots: &[u16], word: &str) -> Option<V> {
+fn lookup<V: Copy>(
+    keys: &[&str],
+    values: &[V],
+    slots: &[u16],
+    filter: &[u64; hash::FILTER_WORDS],
+    word: &str,
+) -> Option<V> {
+    let hash = hash::fnv1a(word.as_bytes());
+    let bit = hash::filter_bit(hash);
+    if filter[bit / 64] & (1 << (bit % 64)) == 0 {
+        return None;
+    }
     let mask = slots.len() - 1;
-    let mut pos = (hash::fnv1a(word.as_bytes()) as usize) & mask;
+    let mut pos = (hash as usize) & mask;
     loop {
         let slot = slots[pos];
         if slot == u16::MAX {
@@ -166,6 +177,7 @@ fn word_info(word: &str) -> Option<WordInfo> {
         &tables::WORDS_KEYS,
         &tables::WORDS_VALUES,
         &tables::WORDS_SLOTS,
+        &tables::WORDS_FILTER,
         word,
     )
 }
@@ -176,6 +188,7 @@ pub fn lexicon_valence(word: &str) -> Option<f64> {
         &tables::LEXICON_KEYS,
         &tables::LEXICON_VALUES,
         &tables::LEXICON_SLOTS,
+        &tables::LEXICON_FILTER,
         word,
     )
 }
@@ -186,6 +199,7 @@ pub fn finance_valence(word: &str) -> Option<f64> {
         &tables::FINANCE_KEYS,
         &tables::FINANCE_VALUES,
         &tables::FINANCE_SLOTS,
+        &tables::FINANCE_FILTER,
         word,
     )
 }
@@ -219,6 +233,45 @@ fn emoji_description(c: char) -> Option<&'static str> {
         .binary_search(&(c as u32))
         .ok()
         .map(|i| tables::EMOJI_DESCRIPTIONS[i])
+}
+
+/// Emoji to their descriptions as the reference does it, character by
+/// character (a space before a description unless the character before was a
+/// space), into `buf`; false, and `buf` untouched, when `text` has none. One
+/// pass over the bytes: only characters of two bytes or more are decoded and
+/// looked up (no emoji is ASCII), and the text between emoji is copied in runs.
+fn replace_emoji(text: &str, buf: &mut String) -> bool {
+    let bytes = text.as_bytes();
+    let (mut i, mut run, mut prev_space, mut any) = (0, 0, true, false);
+    while let Some(&lead) = bytes.get(i) {
+        if lead < 0x80 {
+            prev_space = lead == b' ';
+            i += 1;
+            continue;
+        }
+        let Some(c) = text.get(i..).and_then(|rest| rest.chars().next()) else {
+            break;
+        };
+        let end = i + c.len_utf8();
+        if let Some(description) = emoji_description(c) {
+            if !any {
+                buf.clear();
+                any = true;
+            }
+            buf.push_str(text.get(run..i).unwrap_or_default());
+            if !prev_space {
+                buf.push(' ');
+            }
+            buf.push_str(description);
+            run = end;
+        }
+        prev_space = false;
+        i = end;
+    }
+    if any {
+        buf.push_str(text.get(run..).unwrap_or_default());
+    }
+    any
 }
 
 /// The boosters of two words ("just enough", "kind of", "sort of").
@@ -330,26 +383,7 @@ impl Analyzer {
             sentiments,
         } = scratch;
 
-        // Emoji to their descriptions, character by character.
-        let text: &str = if !text.is_ascii() && text.chars().any(|c| emoji_description(c).is_some())
-        {
-            buf.clear();
-            let mut prev_space = true;
-            for c in text.chars() {
-                match emoji_description(c) {
-                    Some(description) => {
-                        if !prev_space {
-                            buf.push(' ');
-                        }
-                        buf.push_str(description);
-                        prev_space = false;
-                    }
-                    None => {
-                        buf.push(c);
-                        prev_space = c == ' ';
-                    }
-                }
-            }
+        let text: &str = if replace_emoji(text, buf) {
             buf.as_str()
         } else {
             text
@@ -383,6 +417,12 @@ impl Analyzer {
                 && raw.starts_with('$')
                 && stripped.chars().next().is_some_and(char::is_alphabetic);
             let info = word_info(word).unwrap_or(WordInfo::UNKNOWN);
+            // Finance mode: the raw token as market notation, without brackets.
+            let notation = if self.mode == Mode::Finance {
+                notation_core(raw)
+            } else {
+                None
+            };
             let lex = match (cashtag, self.mode) {
                 (true, _) => None,
                 (false, Mode::Vader) => info.lex,
@@ -412,12 +452,8 @@ impl Analyzer {
                 } else {
                     None
                 },
-                notation: if self.mode == Mode::Finance {
-                    notation_core(raw).and_then(|c| signed_percent(c).or_else(|| option_strike(c)))
-                } else {
-                    None
-                },
-                percent: self.mode == Mode::Finance && notation_core(raw).is_some_and(is_percent),
+                notation: notation.and_then(|c| signed_percent(c).or_else(|| option_strike(c))),
+                percent: notation.is_some_and(is_percent),
             });
         }
         if self.mode == Mode::Finance {
@@ -873,6 +909,51 @@ mod tests {
             a.polarity_scores("it isn't good"),
             a.polarity_scores("it zzqxn't good")
         );
+    }
+
+    /// The one-pass emoji replacement writes what the reference's loop
+    /// writes, on every string of up to 4 characters over plain, space,
+    /// multi-byte and emoji characters.
+    #[test]
+    fn emoji_replacement_is_the_references_loop() {
+        let reference = |text: &str| -> String {
+            let mut out = String::new();
+            let mut prev_space = true;
+            for c in text.chars() {
+                match emoji_description(c) {
+                    Some(d) => {
+                        if !prev_space {
+                            out.push(' ');
+                        }
+                        out.push_str(d);
+                        prev_space = false;
+                    }
+                    None => {
+                        out.push(c);
+                        prev_space = c == ' ';
+                    }
+                }
+            }
+            out
+        };
+        let alphabet = ['a', ' ', 'é', '\u{a0}', '\u{a9}', '🚀', '😀', '€'];
+        let mut frontier = vec![String::new()];
+        for _ in 0..4 {
+            frontier = frontier
+                .iter()
+                .flat_map(|s| alphabet.iter().map(move |c| format!("{s}{c}")))
+                .collect();
+            for text in &frontier {
+                let mut buf = String::from("stale");
+                let replaced = replace_emoji(text, &mut buf);
+                let expected = reference(text);
+                assert_eq!(replaced, expected != *text, "{text:?}");
+                if replaced {
+                    assert_eq!(buf, expected, "{text:?}");
+                }
+            }
+        }
+        assert!(emoji_description('🚀').is_some() && emoji_description('€').is_none());
     }
 
     #[test]
