@@ -378,13 +378,14 @@ mod tests {
         // the first escape at every distance.
         let alphabet = ['a', '"', '\\', '\n', '\u{1}', 'é'];
         let mut strings = vec![String::new()];
+        // The strings of the last length made, each extended by every character.
+        let mut frontier = vec![String::new()];
         for _ in 0..6 {
-            let longer: Vec<String> = strings
+            frontier = frontier
                 .iter()
-                .filter(|s| s.chars().count() == strings.last().map_or(0, |l| l.chars().count()))
                 .flat_map(|s| alphabet.iter().map(move |c| format!("{s}{c}")))
                 .collect();
-            strings.extend(longer);
+            strings.extend(frontier.iter().cloned());
         }
         assert_eq!(strings.len(), (0..=6).map(|n| 6usize.pow(n)).sum::<usize>());
         for s in &strings {

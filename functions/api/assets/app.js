@@ -127,8 +127,8 @@ async function loadRecent(more) {
 async function loadTickerTweets() {
   document.querySelector('[data-testid="ticker-tweets-title"]').textContent = state.ticker ? "$" + state.ticker : "–";
   const list = document.querySelector('[data-testid="ticker-tweets"]');
-  if (!state.ticker) { request("ticker-tweets"); list.replaceChildren(); return; }
   const current = request("ticker-tweets");
+  if (!state.ticker) { list.replaceChildren(); return; }
   const b = await api("tweets", { ticker: state.ticker, limit: 10 });
   if (!current()) return;
   list.replaceChildren(...b.tweets.map(tweetItem));
