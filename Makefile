@@ -128,8 +128,10 @@ bench-api: setup wrk
 	$(CARGO) build --release --quiet -p tickerpulse
 	$(VENV)/bin/python bench/api.py target/release/tickerpulse
 
-## fuzz: the transform path under libFuzzer for FUZZ_SECONDS (default 600); the corpus is kept in fuzz/corpus
+## fuzz: each fuzz target (the transform path; the Firehose event reader against serde) under libFuzzer
+## for FUZZ_SECONDS (default 600); the corpus is kept in fuzz/corpus
 FUZZ_SECONDS ?= 600
+FUZZ_TARGETS ?= transform_records firehose_event
 fuzz:
 	@command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
-	cd fuzz && RUSTC_BOOTSTRAP=1 cargo fuzz run transform_records -- -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048
+	cd fuzz && for t in $(FUZZ_TARGETS); do RUSTC_BOOTSTRAP=1 cargo fuzz run $$t -- -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 || exit 1; done

@@ -5,6 +5,10 @@
 //! entities, metrics and an author), on one core, against a Python transform
 //! doing the same work (base64, json, vaderSentiment) in the same run.
 //! Both parse the event JSON and write the response JSON.
+//!
+//! The two take turns (a Python batch after every three Rust batches, seven
+//! times by default, `BENCH_TRANSFORM_PAIRS`), so that both see the host at
+//! the same speed: the ratio printed is the median of the seven turns' ratios.
 
 use base64::Engine;
 use std::hint::black_box;
@@ -88,33 +92,34 @@ fn main() {
             languages: vec!["en".into()],
         },
     };
-    let mut times = Vec::new();
-    let mut response_len = 0;
-    // BENCH_TRANSFORM_ROUNDS and BENCH_TRANSFORM_RUST_ONLY are for profiling
-    // (valgrind, perf): fewer rounds, and no breakdown or Python.
-    let rounds: usize = std::env::var("BENCH_TRANSFORM_ROUNDS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(15);
-    for _ in 0..rounds.max(1) {
+    // One batch: the payload as the Lambda runtime hands it over (see
+    // functions/transform), and the response as the runtime writes it out.
+    let run_once = || {
         let t = Instant::now();
-        // The payload as the Lambda runtime hands it over (see functions/transform).
         let (response, counts) = function
             .transform_json(black_box(&event_bytes))
             .expect("response");
-        // What the Lambda runtime does with the handler's response.
         let out = serde_json::to_vec(&response).expect("response");
-        times.push(t.elapsed().as_secs_f64());
-        response_len = out.len();
+        let elapsed = t.elapsed().as_secs_f64();
         assert_eq!(counts.ok, n, "{counts:?}");
-        black_box(out);
-    }
-    times.sort_by(f64::total_cmp);
-    let rust = times[times.len() / 2];
+        (elapsed, black_box(out).len())
+    };
+    // BENCH_TRANSFORM_ROUNDS and BENCH_TRANSFORM_RUST_ONLY are for profiling
+    // (valgrind, perf) and A/B runs: Rust batches only, no breakdown or Python.
     if std::env::var_os("BENCH_TRANSFORM_RUST_ONLY").is_some() {
-        println!("rust   transform: {:>9.0} records/s", n as f64 / rust);
+        let rounds: usize = std::env::var("BENCH_TRANSFORM_ROUNDS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(15);
+        let mut times: Vec<f64> = (0..rounds.max(1)).map(|_| run_once().0).collect();
+        times.sort_by(f64::total_cmp);
+        println!(
+            "rust   transform: {:>9.0} records/s",
+            n as f64 / times[times.len() / 2]
+        );
         return;
     }
+    let (_, response_len) = run_once();
     // Where the time goes: parsing the event, and VADER alone on the same texts.
     let t = Instant::now();
     let records = read_records(black_box(&event_bytes)).expect("event");
@@ -135,20 +140,17 @@ fn main() {
         }
     }
     let vader = t.elapsed().as_secs_f64() / 5.0;
-    println!("  of which: event JSON parse {:.1} ms, VADER (finance) {:.1} ms ({:.2} us a tweet of {:.0} chars on average)",
+    println!("breakdown: event JSON parse {:.1} ms, VADER (finance) {:.1} ms ({:.2} us a tweet of {:.0} chars on average)",
         parse * 1e3, vader * 1e3, vader / n as f64 * 1e6, texts.iter().map(|t| t.chars().count()).sum::<usize>() as f64 / n as f64);
     println!(
-        "rust   transform: {:>9.0} records/s on one core ({:.1} ms a batch, median of {}; response {:.2} MB)",
-        n as f64 / rust,
-        rust * 1e3,
-        times.len(),
+        "  response: {:.2} MB (Lambda's limit: 6 MB)",
         response_len as f64 / 1048576.0
     );
     let script = r#"
 import base64, json, sys, time
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 an = SentimentIntensityAnalyzer()
-raw = sys.stdin.buffer.read()
+raw = open(sys.argv[1], "rb").read()
 def transform(raw):
     ev = json.loads(raw)
     out = []
@@ -167,30 +169,72 @@ def transform(raw):
         out.append({"recordId": r["recordId"], "result": "Ok", "data": data,
                     "metadata": {"partitionKeys": {"year": c[0:4], "month": c[5:7], "day": c[8:10], "hour": c[11:13]}}})
     return json.dumps({"records": out})
-times = []
-for _ in range(3):
-    t = time.perf_counter(); transform(raw); times.append(time.perf_counter() - t)
-times.sort()
-print(json.dumps({"median": times[1]}))
+# One batch for every line read: the benchmark decides when.
+for _ in sys.stdin:
+    t = time.perf_counter(); transform(raw); print(time.perf_counter() - t, flush=True)
 "#;
+    let event_path = std::env::temp_dir().join(format!(
+        "tickerpulse-bench-event-{}.json",
+        std::process::id()
+    ));
+    std::fs::write(&event_path, &event_bytes).expect("writing the event");
     let python = root.join("../../.venv/bin/python");
     let mut child = Command::new(&python)
         .args(["-c", script])
+        .arg(&event_path)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()
         .unwrap_or_else(|e| panic!("running {}: {e} (run `make setup`)", python.display()));
-    let mut stdin = child.stdin.take().expect("stdin");
-    let input = event_bytes.clone();
-    let writer = std::thread::spawn(move || stdin.write_all(&input));
-    let out = child.wait_with_output().expect("python");
-    writer.join().expect("writer").expect("write");
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("python output");
-    let py = v["median"].as_f64().expect("median");
+    let mut to_python = child.stdin.take().expect("stdin");
+    let mut from_python = std::io::BufReader::new(child.stdout.take().expect("stdout"));
+    let pairs: usize = std::env::var("BENCH_TRANSFORM_PAIRS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(7);
+    let (mut rust_times, mut python_times, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..pairs.max(1) {
+        let mut turn: Vec<f64> = (0..3).map(|_| run_once().0).collect();
+        turn.sort_by(f64::total_cmp);
+        rust_times.extend_from_slice(&turn);
+        writeln!(to_python, "go").expect("asking python for a batch");
+        let mut line = String::new();
+        std::io::BufRead::read_line(&mut from_python, &mut line).expect("python's answer");
+        let py: f64 = line
+            .trim()
+            .parse()
+            .unwrap_or_else(|e| panic!("python said {line:?}: {e}"));
+        python_times.push(py);
+        ratios.push(py / turn[1]);
+    }
+    drop(to_python);
+    let _ = child.wait();
+    let _ = std::fs::remove_file(&event_path);
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let (rust, py) = (median(&mut rust_times), median(&mut python_times));
     println!(
-        "python transform: {:>9.0} records/s on one core ({:.1} ms a batch, median of 3)",
-        n as f64 / py,
-        py * 1e3
+        "taking turns ({} turns of 3 Rust batches and 1 Python batch):",
+        ratios.len()
     );
-    println!("ratio (rust / python): {:.1}x", py / rust);
+    println!(
+        "  rust   transform: {:>9.0} records/s ({:.1} ms a batch, median of {})",
+        n as f64 / rust,
+        rust * 1e3,
+        rust_times.len()
+    );
+    println!(
+        "  python transform: {:>9.0} records/s ({:.1} ms a batch, median of {})",
+        n as f64 / py,
+        py * 1e3,
+        python_times.len()
+    );
+    let ratio = median(&mut ratios);
+    println!(
+        "ratio (rust / python): {ratio:.1}x (median of the turns' ratios; they ranged {:.1}x to {:.1}x)",
+        ratios[0],
+        ratios[ratios.len() - 1]
+    );
 }
