@@ -3,12 +3,20 @@
 /// FNV-1a, 64-bit: tiny, good enough for 7,500 short keys at load factor 1/4.
 #[inline]
 pub fn fnv1a(bytes: &[u8]) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut h = FNV_OFFSET;
     for &b in bytes {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+        h = fnv1a_step(h, b);
     }
     h
+}
+
+/// FNV-1a's starting value.
+pub const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+
+/// One byte more into an FNV-1a hash.
+#[inline(always)]
+pub fn fnv1a_step(h: u64, b: u8) -> u64 {
+    (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
 }
 
 /// Words (of 64 bits) in a table's filter: one bit for each of 2^16 values of

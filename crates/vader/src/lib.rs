@@ -151,7 +151,26 @@ fn lookup<V: Copy>(
     filter: &[u64; hash::FILTER_WORDS],
     word: &str,
 ) -> Option<V> {
-    let hash = hash::fnv1a(word.as_bytes());
+    lookup_hashed(
+        keys,
+        values,
+        slots,
+        filter,
+        word,
+        hash::fnv1a(word.as_bytes()),
+    )
+}
+
+/// [`lookup`] with the word's hash already known.
+#[inline]
+fn lookup_hashed<V: Copy>(
+    keys: &[&str],
+    values: &[V],
+    slots: &[u16],
+    filter: &[u64; hash::FILTER_WORDS],
+    word: &str,
+    hash: u64,
+) -> Option<V> {
     let bit = hash::filter_bit(hash);
     if filter[bit / 64] & (1 << (bit % 64)) == 0 {
         return None;
@@ -173,13 +192,57 @@ fn lookup<V: Copy>(
 /// Everything the scorer knows of a lower-cased word, in one lookup.
 #[inline]
 fn word_info(word: &str) -> Option<WordInfo> {
-    lookup(
+    word_info_hashed(word, hash::fnv1a(word.as_bytes()))
+}
+
+/// [`word_info`] with the word's FNV-1a hash already known.
+#[inline]
+fn word_info_hashed(word: &str, hash: u64) -> Option<WordInfo> {
+    lookup_hashed(
         &tables::WORDS_KEYS,
         &tables::WORDS_VALUES,
         &tables::WORDS_SLOTS,
         &tables::WORDS_FILTER,
         word,
+        hash,
     )
+}
+
+/// What [`lower_ascii`] finds in an ASCII token.
+struct AsciiToken {
+    /// FNV-1a of the lower-cased token.
+    hash: u64,
+    /// `str.isupper()`.
+    upper: bool,
+    apostrophe: bool,
+}
+
+/// Appends an ASCII token lower-cased to `lower` and finds, in the same pass,
+/// its lower-cased hash, `str.isupper()` and whether it has an apostrophe;
+/// `None`, with `lower` as it was, when the token is not ASCII.
+#[inline]
+fn lower_ascii(lower: &mut String, token: &str) -> Option<AsciiToken> {
+    let start = lower.len();
+    lower.reserve(token.len());
+    let mut hash = hash::FNV_OFFSET;
+    let (mut has_lower, mut has_upper, mut apostrophe) = (false, false, false);
+    for &b in token.as_bytes() {
+        if !b.is_ascii() {
+            lower.truncate(start);
+            return None;
+        }
+        has_lower |= b.is_ascii_lowercase();
+        has_upper |= b.is_ascii_uppercase();
+        apostrophe |= b == b'\'';
+        let l = b.to_ascii_lowercase();
+        hash = hash::fnv1a_step(hash, l);
+        lower.push(char::from(l));
+    }
+    Some(AsciiToken {
+        hash,
+        upper: has_upper && !has_lower,
+        apostrophe,
+    })
 }
 
 /// The reference lexicon's valence of a lower-cased word.
@@ -401,24 +464,40 @@ impl Analyzer {
                 stripped
             };
             let lower_start = lower.len();
-            if token.is_ascii() {
-                lower.push_str(token);
-                lower[lower_start..].make_ascii_lowercase();
-            } else if token.contains('\u{3a3}') {
-                // Final sigma depends on context: let the standard library decide, as Python does.
-                lower.push_str(&token.to_lowercase());
-            } else {
-                for c in token.chars() {
-                    lower.extend(c.to_lowercase());
+            // One pass for the common case; the general one for the rest.
+            let (info, upper, apostrophe) = match lower_ascii(lower, token) {
+                Some(ascii) => (
+                    word_info_hashed(&lower[lower_start..], ascii.hash),
+                    ascii.upper,
+                    ascii.apostrophe,
+                ),
+                None => {
+                    if token.contains('\u{3a3}') {
+                        // Final sigma depends on context: let the standard library decide, as Python does.
+                        lower.push_str(&token.to_lowercase());
+                    } else {
+                        for c in token.chars() {
+                            lower.extend(c.to_lowercase());
+                        }
+                    }
+                    let word = &lower[lower_start..];
+                    (
+                        word_info(word),
+                        py::is_upper(token),
+                        word.as_bytes().contains(&b'\''),
+                    )
                 }
-            }
+            };
+            let info = info.unwrap_or(WordInfo::UNKNOWN);
             let word = &lower[lower_start..];
             let cashtag = self.mode == Mode::Finance
                 && raw.starts_with('$')
                 && stripped.chars().next().is_some_and(char::is_alphabetic);
-            let info = word_info(word).unwrap_or(WordInfo::UNKNOWN);
-            // Finance mode: the raw token as market notation, without brackets.
-            let notation = if self.mode == Mode::Finance {
+            // Finance mode: the raw token as market notation, without brackets
+            // (every notation has a digit or a '%').
+            let notation = if self.mode == Mode::Finance
+                && raw.bytes().any(|b| b.is_ascii_digit() || b == b'%')
+            {
                 notation_core(raw)
             } else {
                 None
@@ -437,7 +516,7 @@ impl Analyzer {
                 lower_start: lower_start as u32,
                 lower_end: lower.len() as u32,
                 lex,
-                upper: !cashtag && py::is_upper(token),
+                upper: !cashtag && upper,
                 cashtag,
                 booster: match info.booster {
                     1 => Some(B_INCR),
@@ -446,7 +525,7 @@ impl Analyzer {
                 },
                 // Most words have no apostrophe: a byte scan rules "n't" out
                 // cheaper than a substring search.
-                negated: info.negated || (word.as_bytes().contains(&b'\'') && word.contains("n't")),
+                negated: info.negated || (apostrophe && word.contains("n't")),
                 phrases: if self.mode == Mode::Finance {
                     info.phrases
                 } else {
