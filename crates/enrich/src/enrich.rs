@@ -363,33 +363,49 @@ fn ascii_lowercase(s: Cow<'_, str>) -> Cow<'_, str> {
     }
 }
 
-/// `#word` hashtags in a text, for tweets that come without entities.
+/// `#word` hashtags in a text, for tweets that come without entities: a `#`
+/// or `＃` not after a letter, digit or `&`, then letters, digits and `_`
+/// with at least one letter. The scan jumps from one sign to the next; only
+/// the character before a sign and the tag itself are decoded.
 fn hashtags_in_text<'a>(text: &'a str, out: &mut Vec<Cow<'a, str>>) {
+    const WIDE: &[u8] = "＃".as_bytes();
     if !text.contains('#') && !text.contains('＃') {
         return;
     }
-    let mut chars = text.char_indices().peekable();
-    let mut prev: Option<char> = None;
-    while let Some((i, c)) = chars.next() {
-        if (c == '#' || c == '＃') && !prev.is_some_and(|p| p.is_alphanumeric() || p == '&') {
-            let start = i + c.len_utf8();
-            let mut end = start;
-            while let Some(&(j, d)) = chars.peek() {
-                if d.is_alphanumeric() || d == '_' {
-                    end = j + d.len_utf8();
-                    chars.next();
-                } else {
-                    break;
-                }
-            }
-            let tag = &text[start..end];
-            if tag.chars().any(char::is_alphabetic) {
-                push_unique(out, lowercase(Cow::Borrowed(tag)));
-            }
-            prev = text[..end].chars().next_back();
+    let b = text.as_bytes();
+    let mut i = 0;
+    while let Some(offset) = b
+        .get(i..)
+        .and_then(|rest| rest.iter().position(|&c| c == b'#' || c == WIDE[0]))
+    {
+        let at = i + offset;
+        let sign = if b[at] == b'#' {
+            1
+        } else if b.get(at..at + WIDE.len()) == Some(WIDE) {
+            WIDE.len()
+        } else {
+            // Another character with the same first byte.
+            i = at + 1;
+            continue;
+        };
+        let start = at + sign;
+        i = start;
+        let prev = text.get(..at).and_then(|before| before.chars().next_back());
+        if prev.is_some_and(|p| p.is_alphanumeric() || p == '&') {
             continue;
         }
-        prev = Some(c);
+        let Some(rest) = text.get(start..) else {
+            break;
+        };
+        let len = rest
+            .char_indices()
+            .find(|&(_, d)| !(d.is_alphanumeric() || d == '_'))
+            .map_or(rest.len(), |(j, _)| j);
+        let tag = &rest[..len];
+        if tag.chars().any(char::is_alphabetic) {
+            push_unique(out, lowercase(Cow::Borrowed(tag)));
+        }
+        i = start + len;
     }
 }
 
@@ -872,6 +888,54 @@ mod tests {
             e.enrich(long.as_bytes(), None).unwrap_err(),
             Rejection::TooLong(25_001)
         );
+    }
+
+    /// The character-by-character scanner the jumping one replaced.
+    fn hashtags_char_by_char<'a>(text: &'a str, out: &mut Vec<Cow<'a, str>>) {
+        let mut chars = text.char_indices().peekable();
+        let mut prev: Option<char> = None;
+        while let Some((i, c)) = chars.next() {
+            if (c == '#' || c == '＃') && !prev.is_some_and(|p| p.is_alphanumeric() || p == '&') {
+                let start = i + c.len_utf8();
+                let mut end = start;
+                while let Some(&(j, d)) = chars.peek() {
+                    if d.is_alphanumeric() || d == '_' {
+                        end = j + d.len_utf8();
+                        chars.next();
+                    } else {
+                        break;
+                    }
+                }
+                let tag = &text[start..end];
+                if tag.chars().any(char::is_alphabetic) {
+                    push_unique(out, lowercase(Cow::Borrowed(tag)));
+                }
+                prev = text[..end].chars().next_back();
+                continue;
+            }
+            prev = Some(c);
+        }
+    }
+
+    /// The jumping scanner finds what the character-by-character one found,
+    /// on every string of up to 5 characters over signs, letters, digits, `_`,
+    /// `&`, spaces and characters that share the wide sign's first byte.
+    #[test]
+    fn hashtag_scanner_agrees_with_the_char_by_char_one() {
+        let alphabet = ['#', '＃', 'a', 'É', '1', '_', '&', ' ', '｡'];
+        let mut frontier = vec![String::new()];
+        for _ in 0..5 {
+            frontier = frontier
+                .iter()
+                .flat_map(|s| alphabet.iter().map(move |c| format!("{s}{c}")))
+                .collect();
+            for text in &frontier {
+                let (mut ours, mut theirs) = (Vec::new(), Vec::new());
+                hashtags_in_text(text, &mut ours);
+                hashtags_char_by_char(text, &mut theirs);
+                assert_eq!(ours, theirs, "{text:?}");
+            }
+        }
     }
 
     #[test]
