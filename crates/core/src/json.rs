@@ -7,42 +7,45 @@
 
 use std::borrow::Cow;
 
-/// The index of the first byte at or after `i` that is `"`, `\\` or a control
-/// character, eight bytes at a time; it may stop short of the end, where fewer
-/// than eight bytes are left (the callers' loops go on byte by byte).
-#[inline]
-fn plain_run(b: &[u8], mut i: usize) -> usize {
+/// The high bit of each byte of `w` that is a control character, `"` or `\\`.
+/// Exact for the lowest such byte (a borrow only spills into higher bytes);
+/// bytes of 0x80 and above (UTF-8 beyond ASCII) are never flagged.
+#[inline(always)]
+fn escape_mask(w: u64) -> u64 {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let has_zero = |x: u64| x.wrapping_sub(ONES) & !x;
+    let control = w.wrapping_sub(ONES * 0x20) & !w;
+    (control | has_zero(w ^ (ONES * u64::from(b'"'))) | has_zero(w ^ (ONES * u64::from(b'\\'))))
+        & HIGHS
+}
+
+/// The index of the first byte at or after `i` that is `"`, `\\` or a control
+/// character, or `b.len()` if there is none: eight bytes at a time, the last
+/// few read padded with spaces (which never match). The JSON writer
+/// (`tweet::push_str`) and the cursor's strings share it.
+#[inline]
+pub(crate) fn first_escape(b: &[u8], mut i: usize) -> usize {
     while let Some(chunk) = b.get(i..i + 8) {
         let mut word = [0u8; 8];
         word.copy_from_slice(chunk);
-        let v = u64::from_le_bytes(word);
-        let has_zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGHS;
-        // Bytes below 0x20, equal to '"' or equal to '\\' (high bytes of UTF-8 are never flagged).
-        let control = v.wrapping_sub(ONES * 0x20) & !v & HIGHS;
-        let hit = control
-            | has_zero(v ^ (ONES * u64::from(b'"')))
-            | has_zero(v ^ (ONES * u64::from(b'\\')));
-        if hit != 0 {
-            return i + (hit.trailing_zeros() / 8) as usize;
+        let mask = escape_mask(u64::from_le_bytes(word));
+        if mask != 0 {
+            return i + (mask.trailing_zeros() / 8) as usize;
         }
         i += 8;
     }
-    i
-}
-
-/// The index of the first `"`, `\\` or control character at or after `i`.
-#[inline]
-fn plain_end(b: &[u8], i: usize) -> usize {
-    let mut i = plain_run(b, i);
-    while let Some(&c) = b.get(i) {
-        if c == b'"' || c == b'\\' || c < 0x20 {
-            break;
-        }
-        i += 1;
+    let Some(rest) = b.get(i..).filter(|rest| !rest.is_empty()) else {
+        return b.len();
+    };
+    let mut word = [b' '; 8];
+    word[..rest.len()].copy_from_slice(rest);
+    let mask = escape_mask(u64::from_le_bytes(word));
+    if mask != 0 {
+        i + (mask.trailing_zeros() / 8) as usize
+    } else {
+        b.len()
     }
-    i
 }
 
 /// A position in a JSON text.
@@ -125,9 +128,8 @@ impl<'a> Cursor<'a> {
     pub fn string(&mut self) -> R<Cow<'a, str>> {
         self.eat(b'"')?;
         let start = self.i;
-        // Plain run: no quote, backslash or control character. Eight bytes at
-        // a time (SWAR) while they last.
-        self.i = plain_run(self.b, self.i);
+        // Plain run: no quote, backslash or control character.
+        self.i = first_escape(self.b, self.i);
         loop {
             let c = *self.b.get(self.i)?;
             if c == b'"' {
@@ -184,7 +186,7 @@ impl<'a> Cursor<'a> {
                 c if c < 0x20 => return None,
                 _ => {
                     let run = self.i;
-                    self.i = plain_end(self.b, self.i + 1);
+                    self.i = first_escape(self.b, self.i + 1);
                     out.push_str(self.s.get(run..self.i)?);
                 }
             }
@@ -497,6 +499,35 @@ macro_rules! json_keys {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `first_escape` agrees with a byte-by-byte search from every start, on
+    /// every string of up to 5 plain, escaped and multi-byte characters
+    /// behind 0 to 9 plain bytes (so across and at the end of 8-byte words).
+    #[test]
+    fn first_escape_finds_the_first_byte_that_needs_escaping() {
+        let alphabet: [&[u8]; 6] = [b"a", b"\"", b"\\", b"\n", b"\x1f", "\u{e9}".as_bytes()];
+        let mut frontier: Vec<Vec<u8>> = vec![Vec::new()];
+        let mut strings = frontier.clone();
+        for _ in 0..5 {
+            frontier = frontier
+                .iter()
+                .flat_map(|s| alphabet.iter().map(move |c| [s.as_slice(), c].concat()))
+                .collect();
+            strings.extend(frontier.iter().cloned());
+        }
+        for s in &strings {
+            for pad in 0..10 {
+                let b = [vec![b'x'; pad], s.clone()].concat();
+                for start in 0..=b.len() {
+                    let naive = b[start..]
+                        .iter()
+                        .position(|&c| c == b'"' || c == b'\\' || c < 0x20)
+                        .map_or(b.len(), |p| start + p);
+                    assert_eq!(first_escape(&b, start), naive, "{b:?} from {start}");
+                }
+            }
+        }
+    }
 
     /// Strings with escapes and multi-byte characters at every distance from
     /// either end read as serde reads them, borrowed when they have no escape.

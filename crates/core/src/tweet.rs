@@ -206,40 +206,12 @@ fn push_opt_str(out: &mut Vec<u8>, s: Option<&str>) {
 /// first one found. The last bytes of the string (fewer than eight) are read
 /// padded with spaces, which never need escaping.
 fn push_str(out: &mut Vec<u8>, s: &str) {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGHS: u64 = 0x8080_8080_8080_8080;
-    // The high bit of each byte of `w` that is a control character, `"` or `\`.
-    // Exact for the lowest such byte (a borrow only spills into higher bytes).
-    fn needs_escape(w: u64) -> u64 {
-        let control = w.wrapping_sub(ONES * 0x20) & !w;
-        let q = w ^ (ONES * u64::from(b'"'));
-        let quote = q.wrapping_sub(ONES) & !q;
-        let bs = w ^ (ONES * u64::from(b'\\'));
-        let backslash = bs.wrapping_sub(ONES) & !bs;
-        (control | quote | backslash) & HIGHS
-    }
     let b = s.as_bytes();
     out.reserve(b.len() + 2);
     out.push(b'"');
     let mut start = 0;
-    let mut i = 0;
-    while i < b.len() {
-        let rest = &b[i..];
-        let (word, n) = match rest.first_chunk::<8>() {
-            Some(chunk) => (*chunk, 8),
-            None => {
-                let mut word = [b' '; 8];
-                word[..rest.len()].copy_from_slice(rest);
-                (word, rest.len())
-            }
-        };
-        let mask = needs_escape(u64::from_le_bytes(word));
-        if mask == 0 {
-            i += n;
-            continue;
-        }
-        i += (mask.trailing_zeros() / 8) as usize;
-        let byte = b[i];
+    let mut i = crate::json::first_escape(b, 0);
+    while let Some(&byte) = b.get(i) {
         let escape: &[u8] = match byte {
             b'"' => b"\\\"",
             b'\\' => b"\\\\",
@@ -248,11 +220,7 @@ fn push_str(out: &mut Vec<u8>, s: &str) {
             b'\n' => b"\\n",
             0x0c => b"\\f",
             b'\r' => b"\\r",
-            0..=0x1f => b"",
-            _ => {
-                i += 1;
-                continue;
-            }
+            _ => b"",
         };
         out.extend_from_slice(&b[start..i]);
         if escape.is_empty() {
@@ -263,8 +231,8 @@ fn push_str(out: &mut Vec<u8>, s: &str) {
         } else {
             out.extend_from_slice(escape);
         }
-        i += 1;
-        start = i;
+        start = i + 1;
+        i = crate::json::first_escape(b, start);
     }
     out.extend_from_slice(&b[start..]);
     out.push(b'"');
