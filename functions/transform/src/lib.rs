@@ -65,13 +65,13 @@ impl Function {
             .transformer
             .transform_json(payload)
             .map_err(to_handler)?;
-        log_counts(counts);
-        Ok(response)
-    }
-
-    pub async fn handle(&self, event: FirehoseEvent) -> Result<ResponseJson, HandlerError> {
-        let (response, counts) = self.transform(event)?;
-        log_counts(counts);
+        tracing::info!(
+            ok = counts.ok,
+            dropped = counts.dropped,
+            failed = counts.failed,
+            over_size_limit = counts.over_size_limit,
+            "transformed batch"
+        );
         Ok(response)
     }
 
@@ -90,16 +90,6 @@ impl Function {
             .map_err(|e| HandlerError::Fatal(format!("transform response: {e}")))?;
         Ok((response, counts))
     }
-}
-
-fn log_counts(counts: Counts) {
-    tracing::info!(
-        ok = counts.ok,
-        dropped = counts.dropped,
-        failed = counts.failed,
-        over_size_limit = counts.over_size_limit,
-        "transformed batch"
-    );
 }
 
 /// A payload that is not an event is the caller's error (not retried as is);
