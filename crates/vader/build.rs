@@ -46,9 +46,9 @@ fn table_of(name: &str, value_type: &str, entries: &[(String, String)], out: &mu
     let mut slots = vec![u16::MAX; size];
     let mut filter = vec![0u64; FILTER_WORDS];
     for (i, (k, _)) in entries.iter().enumerate() {
-        let bit = filter_bit(fnv1a(k.as_bytes()));
+        let bit = filter_bit(word_hash(k.as_bytes()));
         filter[bit / 64] |= 1 << (bit % 64);
-        let mut pos = (fnv1a(k.as_bytes()) as usize) & (size - 1);
+        let mut pos = (word_hash(k.as_bytes()) as usize) & (size - 1);
         while slots[pos] != u16::MAX {
             pos = (pos + 1) & (size - 1);
         }

@@ -157,7 +157,7 @@ fn lookup<V: Copy>(
         slots,
         filter,
         word,
-        hash::fnv1a(word.as_bytes()),
+        hash::word_hash(word.as_bytes()),
     )
 }
 
@@ -192,10 +192,10 @@ fn lookup_hashed<V: Copy>(
 /// Everything the scorer knows of a lower-cased word, in one lookup.
 #[inline]
 fn word_info(word: &str) -> Option<WordInfo> {
-    word_info_hashed(word, hash::fnv1a(word.as_bytes()))
+    word_info_hashed(word, hash::word_hash(word.as_bytes()))
 }
 
-/// [`word_info`] with the word's FNV-1a hash already known.
+/// [`word_info`] with the word's hash already known.
 #[inline]
 fn word_info_hashed(word: &str, hash: u64) -> Option<WordInfo> {
     lookup_hashed(
@@ -208,41 +208,17 @@ fn word_info_hashed(word: &str, hash: u64) -> Option<WordInfo> {
     )
 }
 
-/// What [`lower_ascii`] finds in an ASCII token.
-struct AsciiToken {
-    /// FNV-1a of the lower-cased token.
-    hash: u64,
-    /// `str.isupper()`.
-    upper: bool,
-    apostrophe: bool,
-}
-
-/// Appends an ASCII token lower-cased to `lower` and finds, in the same pass,
-/// its lower-cased hash, `str.isupper()` and whether it has an apostrophe;
-/// `None`, with `lower` as it was, when the token is not ASCII.
+/// Appends an ASCII token lower-cased to `lower` and returns its hash;
+/// `classes` are its raw word's (see [`py::class`]).
 #[inline]
-fn lower_ascii(lower: &mut String, token: &str) -> Option<AsciiToken> {
+fn lower_ascii(lower: &mut String, token: &str, classes: u8) -> u64 {
     let start = lower.len();
-    lower.reserve(token.len());
-    let mut hash = hash::FNV_OFFSET;
-    let (mut has_lower, mut has_upper, mut apostrophe) = (false, false, false);
-    for &b in token.as_bytes() {
-        if !b.is_ascii() {
-            lower.truncate(start);
-            return None;
-        }
-        has_lower |= b.is_ascii_lowercase();
-        has_upper |= b.is_ascii_uppercase();
-        apostrophe |= b == b'\'';
-        let l = b.to_ascii_lowercase();
-        hash = hash::fnv1a_step(hash, l);
-        lower.push(char::from(l));
+    lower.push_str(token);
+    let word = &mut lower[start..];
+    if classes & py::class::UPPER != 0 {
+        word.make_ascii_lowercase();
     }
-    Some(AsciiToken {
-        hash,
-        upper: has_upper && !has_lower,
-        apostrophe,
-    })
+    hash::word_hash(word.as_bytes())
 }
 
 /// The reference lexicon's valence of a lower-cased word.
@@ -456,37 +432,46 @@ impl Analyzer {
         // Tokens: str.split(), punctuation stripped unless that leaves 2 chars or fewer.
         tokens.clear();
         lower.clear();
-        for raw in py::split(text) {
-            let stripped = py::strip_punctuation(raw);
-            let token = if stripped.chars().nth(2).is_none() {
-                raw
+        let mut words = py::split(text);
+        while let Some((raw, classes)) = words.next_classified() {
+            use py::class::{APOSTROPHE, DIGIT_OR_PERCENT, LOWER, NOT_ASCII, PUNCTUATION, UPPER};
+            let ascii = classes & NOT_ASCII == 0;
+            let stripped = if classes & PUNCTUATION != 0 {
+                py::strip_punctuation(raw)
             } else {
-                stripped
+                raw
             };
+            let short = if ascii {
+                stripped.len() <= 2
+            } else {
+                stripped.chars().nth(2).is_none()
+            };
+            let token = if short { raw } else { stripped };
             let lower_start = lower.len();
-            // One pass for the common case; the general one for the rest.
-            let (info, upper, apostrophe) = match lower_ascii(lower, token) {
-                Some(ascii) => (
-                    word_info_hashed(&lower[lower_start..], ascii.hash),
-                    ascii.upper,
-                    ascii.apostrophe,
-                ),
-                None => {
-                    if token.contains('\u{3a3}') {
-                        // Final sigma depends on context: let the standard library decide, as Python does.
-                        lower.push_str(&token.to_lowercase());
-                    } else {
-                        for c in token.chars() {
-                            lower.extend(c.to_lowercase());
-                        }
+            let (info, upper, apostrophe) = if ascii {
+                // Stripping takes only punctuation off: the token's letters
+                // are the raw word's.
+                let hash = lower_ascii(lower, token, classes);
+                (
+                    word_info_hashed(&lower[lower_start..], hash),
+                    classes & (UPPER | LOWER) == UPPER,
+                    classes & APOSTROPHE != 0 && token.as_bytes().contains(&b'\''),
+                )
+            } else {
+                if token.contains('\u{3a3}') {
+                    // Final sigma depends on context: let the standard library decide, as Python does.
+                    lower.push_str(&token.to_lowercase());
+                } else {
+                    for c in token.chars() {
+                        lower.extend(c.to_lowercase());
                     }
-                    let word = &lower[lower_start..];
-                    (
-                        word_info(word),
-                        py::is_upper(token),
-                        word.as_bytes().contains(&b'\''),
-                    )
                 }
+                let word = &lower[lower_start..];
+                (
+                    word_info(word),
+                    py::is_upper(token),
+                    word.as_bytes().contains(&b'\''),
+                )
             };
             let info = info.unwrap_or(WordInfo::UNKNOWN);
             let word = &lower[lower_start..];
@@ -495,9 +480,7 @@ impl Analyzer {
                 && stripped.chars().next().is_some_and(char::is_alphabetic);
             // Finance mode: the raw token as market notation, without brackets
             // (every notation has a digit or a '%').
-            let notation = if self.mode == Mode::Finance
-                && raw.bytes().any(|b| b.is_ascii_digit() || b == b'%')
-            {
+            let notation = if self.mode == Mode::Finance && classes & DIGIT_OR_PERCENT != 0 {
                 notation_core(raw)
             } else {
                 None

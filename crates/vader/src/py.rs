@@ -42,6 +42,64 @@ fn space_len(b: &[u8], i: usize) -> usize {
     }
 }
 
+/// Classes of a byte, for [`split`]'s words: which of the scorer's questions
+/// a byte answers (ASCII letters' case, apostrophe, punctuation, digit or '%',
+/// not ASCII), and whether it is, or may start, Python whitespace.
+pub mod class {
+    /// ASCII whitespace (`\t`..`\r`, U+001C..U+0020).
+    pub const SPACE: u8 = 1;
+    /// The first byte of a multi-byte whitespace character, or of another
+    /// character that shares it (0xC2, 0xE1, 0xE2, 0xE3).
+    pub const SPACE_LEAD: u8 = 2;
+    pub const UPPER: u8 = 4;
+    pub const LOWER: u8 = 8;
+    pub const APOSTROPHE: u8 = 16;
+    /// ASCII punctuation (`string.punctuation`).
+    pub const PUNCTUATION: u8 = 32;
+    /// An ASCII digit or '%'.
+    pub const DIGIT_OR_PERCENT: u8 = 64;
+    pub const NOT_ASCII: u8 = 128;
+
+    const fn of(b: u8) -> u8 {
+        let mut c = 0;
+        if matches!(b, b'\t'..=b'\r' | 0x1c..=b' ') {
+            c |= SPACE;
+        }
+        if matches!(b, 0xC2 | 0xE1 | 0xE2 | 0xE3) {
+            c |= SPACE_LEAD;
+        }
+        if b.is_ascii_uppercase() {
+            c |= UPPER;
+        }
+        if b.is_ascii_lowercase() {
+            c |= LOWER;
+        }
+        if b == b'\'' {
+            c |= APOSTROPHE;
+        }
+        if b.is_ascii_punctuation() {
+            c |= PUNCTUATION;
+        }
+        if b.is_ascii_digit() || b == b'%' {
+            c |= DIGIT_OR_PERCENT;
+        }
+        if !b.is_ascii() {
+            c |= NOT_ASCII;
+        }
+        c
+    }
+
+    pub(crate) static TABLE: [u8; 256] = {
+        let mut t = [0u8; 256];
+        let mut b = 0;
+        while b < 256 {
+            t[b] = of(b as u8);
+            b += 1;
+        }
+        t
+    };
+}
+
 /// Python's `str.split()` with no argument: the words between runs of
 /// whitespace ([`is_space`]), found byte by byte.
 #[inline]
@@ -49,23 +107,23 @@ pub fn split(s: &str) -> Split<'_> {
     Split { s, i: 0 }
 }
 
-/// The iterator of [`split`].
+/// The iterator of [`split`]. Its words come with the union of their bytes'
+/// [`class`]es, found in the same pass, through [`Split::next_classified`].
 pub struct Split<'a> {
     s: &'a str,
     i: usize,
 }
 
-impl<'a> Iterator for Split<'a> {
-    type Item = &'a str;
-
+impl<'a> Split<'a> {
+    /// The next word and the union of its bytes' classes.
     #[inline]
-    fn next(&mut self) -> Option<&'a str> {
+    pub fn next_classified(&mut self) -> Option<(&'a str, u8)> {
         let b = self.s.as_bytes();
         let mut i = self.i;
         loop {
-            if i >= b.len() {
-                self.i = i;
-                return None;
+            let &byte = b.get(i)?;
+            if class::TABLE[usize::from(byte)] & (class::SPACE | class::SPACE_LEAD) == 0 {
+                break;
             }
             match space_len(b, i) {
                 0 => break,
@@ -73,13 +131,28 @@ impl<'a> Iterator for Split<'a> {
             }
         }
         let start = i;
-        while i < b.len() && space_len(b, i) == 0 {
+        let mut classes = 0;
+        while let Some(&byte) = b.get(i) {
+            let c = class::TABLE[usize::from(byte)];
+            if c & (class::SPACE | class::SPACE_LEAD) != 0 && space_len(b, i) != 0 {
+                break;
+            }
+            classes |= c;
             i += 1;
         }
         self.i = i;
         // Both ends are character boundaries: the start follows whitespace
         // (or is 0), the end is whitespace's first byte or the end.
-        self.s.get(start..i)
+        Some((self.s.get(start..i)?, classes))
+    }
+}
+
+impl<'a> Iterator for Split<'a> {
+    type Item = &'a str;
+
+    #[inline]
+    fn next(&mut self) -> Option<&'a str> {
+        self.next_classified().map(|(word, _)| word)
     }
 }
 
@@ -207,6 +280,29 @@ mod tests {
         assert_eq!(strip("\u{3000} x \u{1c}"), "x");
     }
 
+    /// The byte classes' whitespace bits come from [`is_space`] over every
+    /// character: ASCII whitespace, and the first bytes of the others.
+    #[test]
+    fn whitespace_classes_follow_is_space() {
+        let mut leads = [false; 256];
+        for c in (0..=0x10ffff).filter_map(char::from_u32) {
+            if is_space(c) && !c.is_ascii() {
+                let mut buf = [0; 4];
+                leads[usize::from(c.encode_utf8(&mut buf).as_bytes()[0])] = true;
+            }
+        }
+        for b in 0..=255u8 {
+            let c = class::TABLE[usize::from(b)];
+            assert_eq!(
+                c & class::SPACE != 0,
+                b.is_ascii() && is_space(char::from(b)),
+                "{b:#x}"
+            );
+            assert_eq!(c & class::SPACE_LEAD != 0, leads[usize::from(b)], "{b:#x}");
+            assert_eq!(c & class::NOT_ASCII != 0, !b.is_ascii(), "{b:#x}");
+        }
+    }
+
     /// `split` and `strip_punctuation` agree with the char-by-char definitions
     /// on every whitespace character and its neighbours in UTF-8 (same lead
     /// byte, near code points), in every position.
@@ -237,6 +333,13 @@ mod tests {
             }
         }
         for t in &texts {
+            let mut words = split(t);
+            while let Some((word, classes)) = words.next_classified() {
+                let expected = word
+                    .bytes()
+                    .fold(0, |acc, b| acc | class::TABLE[usize::from(b)]);
+                assert_eq!(classes, expected, "{t:?}");
+            }
             let ours: Vec<String> = split(t).map(String::from).collect();
             assert_eq!(ours, reference(t), "{t:?}");
             let theirs = t.trim_matches(|c: char| c.is_ascii_punctuation());
