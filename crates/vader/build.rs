@@ -6,6 +6,7 @@ use std::path::Path;
 
 include!("src/hash.rs");
 include!("src/words.rs");
+include!("src/rule_words.rs");
 
 /// Parses a lexicon exactly as vaderSentiment's `make_lex_dict` does: split the
 /// file on '\n' after stripping trailing newlines, skip empty lines, strip each
@@ -90,6 +91,7 @@ fn main() {
     }
     println!("cargo:rerun-if-changed=src/hash.rs");
     println!("cargo:rerun-if-changed=src/words.rs");
+    println!("cargo:rerun-if-changed=src/rule_words.rs");
     let read = |f: &str| {
         std::fs::read_to_string(data.join(f)).unwrap_or_else(|e| panic!("reading data/{f}: {e}"))
     };
@@ -158,8 +160,8 @@ fn main() {
     // Every word the scorer asks about, with all it needs to know of it, so a
     // token costs one lookup: its valences, the finance phrases it starts, and
     // whether it is a booster or a negation.
-    let mut info = std::collections::BTreeMap::<String, [String; 5]>::new();
-    let none = || ["None", "None", "None", "0", "false"].map(String::from);
+    let mut info = std::collections::BTreeMap::<String, [String; 6]>::new();
+    let none = || ["None", "None", "None", "0", "false", "0"].map(String::from);
     for (k, v) in &lexicon {
         info.entry(k.clone()).or_insert_with(none)[0] = format!("Some({v:?})");
     }
@@ -177,11 +179,14 @@ fn main() {
     for k in NEGATE {
         info.entry(k.to_string()).or_insert_with(none)[4] = "true".to_string();
     }
+    for (k, id) in RULE_WORDS {
+        info.entry(k.to_string()).or_insert_with(none)[5] = id.to_string();
+    }
     let entries: Vec<(String, String)> = info
         .into_iter()
-        .map(|(k, [lex, finance, phrases, booster, negated])| {
+        .map(|(k, [lex, finance, phrases, booster, negated, rule])| {
             let value = format!(
-                "super::WordInfo {{ lex: {lex}, finance: {finance}, phrases: {phrases}, booster: {booster}, negated: {negated} }}"
+                "super::WordInfo {{ lex: {lex}, finance: {finance}, phrases: {phrases}, booster: {booster}, negated: {negated}, rule: {rule} }}"
             );
             (k, value)
         })

@@ -18,6 +18,7 @@ use std::str::FromStr;
 
 mod hash;
 pub mod py;
+mod rule_words;
 #[cfg(test)]
 mod words;
 
@@ -25,7 +26,8 @@ mod words;
 /// table that build.rs lays out: its valence in the reference lexicon and in
 /// the finance extension, the finance phrases it starts (index * 256 + count
 /// in `FINANCE_PHRASES`), its booster direction (1, -1 or 0), and whether it
-/// is one of the reference's negations.
+/// is one of the reference's negations, and its number if it is one of the
+/// words the rules look for (`rule_words`, 0 for any other word).
 #[derive(Debug, Clone, Copy)]
 struct WordInfo {
     lex: Option<f64>,
@@ -33,6 +35,7 @@ struct WordInfo {
     phrases: Option<u32>,
     booster: i8,
     negated: bool,
+    rule: u8,
 }
 
 impl WordInfo {
@@ -42,6 +45,7 @@ impl WordInfo {
         phrases: None,
         booster: 0,
         negated: false,
+        rule: 0,
     };
 }
 
@@ -314,23 +318,28 @@ fn replace_emoji(text: &str, buf: &mut String) -> bool {
 }
 
 /// The boosters of two words ("just enough", "kind of", "sort of").
-fn booster_bigram(a: &str, b: &str) -> Option<f64> {
+fn booster_bigram(a: u8, b: u8) -> Option<f64> {
+    use rule_words::{ENOUGH, JUST, KIND, OF, SORT};
     match (a, b) {
-        ("just", "enough") | ("kind", "of") | ("sort", "of") => Some(B_DECR),
+        (JUST, ENOUGH) | (KIND, OF) | (SORT, OF) => Some(B_DECR),
         _ => None,
     }
 }
 
-/// SPECIAL_CASES of the reference, as word sequences ("badass", a single word,
-/// can never match a sequence and is left out).
-fn special_case(words: &[&str]) -> Option<f64> {
+/// SPECIAL_CASES of the reference, as sequences of rule words ("badass", a
+/// single word, can never match a sequence and is left out).
+fn special_case(words: &[u8]) -> Option<f64> {
+    use rule_words::{
+        ASS, BAD, BEATING, BOMB, BUS, DEATH, DIE, FOR, HEART, KISS, OF, RIGHT, SHIT, STOP, THE, TO,
+        YEAH,
+    };
     match words {
-        ["the", "shit"] | ["the", "bomb"] | ["to", "die", "for"] => Some(3.0),
-        ["bad", "ass"] => Some(1.5),
-        ["bus", "stop"] => Some(0.0),
-        ["yeah", "right"] => Some(-2.0),
-        ["kiss", "of", "death"] => Some(-1.5),
-        ["beating", "heart"] => Some(3.5),
+        [THE, SHIT] | [THE, BOMB] | [TO, DIE, FOR] => Some(3.0),
+        [BAD, ASS] => Some(1.5),
+        [BUS, STOP] => Some(0.0),
+        [YEAH, RIGHT] => Some(-2.0),
+        [KISS, OF, DEATH] => Some(-1.5),
+        [BEATING, HEART] => Some(3.5),
         _ => None,
     }
 }
@@ -349,6 +358,8 @@ struct Token {
     /// `BOOSTER_DICT` value and `negated()` of the lower-cased word, looked up once.
     booster: Option<f64>,
     negated: bool,
+    /// Its number among the words the rules look for (`rule_words`), or 0.
+    rule: u8,
     /// Finance mode: the phrases that start with this word (see [`WordInfo`]).
     phrases: Option<u32>,
     /// Finance mode: the valence of the raw token as market notation (a signed
@@ -377,15 +388,14 @@ pub struct Analyzer {
 }
 
 struct Words<'a> {
-    lower: &'a str,
     tokens: &'a [Token],
 }
 
 impl Words<'_> {
+    /// The token's number among the rule words, 0 for other words.
     #[inline]
-    fn w(&self, i: usize) -> &str {
-        let t = &self.tokens[i];
-        &self.lower[t.lower_start as usize..t.lower_end as usize]
+    fn r(&self, i: usize) -> u8 {
+        self.tokens[i].rule
     }
     #[inline]
     fn len(&self) -> usize {
@@ -509,6 +519,7 @@ impl Analyzer {
                 // Most words have no apostrophe: a byte scan rules "n't" out
                 // cheaper than a substring search.
                 negated: info.negated || (apostrophe && word.contains("n't")),
+                rule: info.rule,
                 phrases: if self.mode == Mode::Finance {
                     info.phrases
                 } else {
@@ -520,18 +531,19 @@ impl Analyzer {
         }
         if self.mode == Mode::Finance {
             apply_phrases(lower, tokens);
-            apply_market_notation(lower, tokens);
+            apply_market_notation(tokens);
         }
 
-        let words = Words { lower, tokens };
+        let words = Words { tokens };
         let n = words.len();
         let caps = tokens.iter().filter(|t| t.upper).count();
         let is_cap_diff = caps > 0 && caps < n;
 
         sentiments.clear();
         for (i, token) in tokens.iter().enumerate() {
-            let item = words.w(i);
-            if token.booster.is_some() || (i + 1 < n && item == "kind" && words.w(i + 1) == "of") {
+            if token.booster.is_some()
+                || (i + 1 < n && token.rule == rule_words::KIND && words.r(i + 1) == rule_words::OF)
+            {
                 sentiments.push(0.0);
                 continue;
             }
@@ -625,25 +637,27 @@ fn option_strike(word: &str) -> Option<f64> {
 /// signed percentages and "up/down N%" (the direction of a move); a position or
 /// an option side next to a cashtag ("long $AAPL", "short $TSLA", "$SPY puts");
 /// option strikes ("250p", "300c").
-fn apply_market_notation(lower: &str, tokens: &mut [Token]) {
+fn apply_market_notation(tokens: &mut [Token]) {
+    use rule_words::{CALLS, DOWN, HOW, LONG, PUTS, SHORT, UP};
     let n = tokens.len();
-    let word = |t: &Token| &lower[t.lower_start as usize..t.lower_end as usize];
     for i in 0..n {
-        let w = word(&tokens[i]);
-        let next_is_percent = tokens.get(i + 1).is_some_and(|t| t.percent);
-        let prev = i.checked_sub(1).map(|p| word(&tokens[p]));
-        let near_cashtag =
-            tokens.get(i + 1).is_some_and(|t| t.cashtag) || (i > 0 && tokens[i - 1].cashtag);
+        let rule = tokens[i].rule;
         let valence = if let Some(v) = tokens[i].notation {
             Some(v)
+        } else if rule == 0 {
+            None
         } else {
-            match w {
-                "up" if next_is_percent => Some(MOVE_VALENCE),
-                "down" if next_is_percent => Some(-MOVE_VALENCE),
-                "long" if near_cashtag && prev != Some("how") => Some(STANCE_VALENCE),
-                "short" if near_cashtag => Some(-STANCE_VALENCE),
-                "calls" if near_cashtag => Some(STANCE_VALENCE),
-                "puts" if near_cashtag => Some(-STANCE_VALENCE),
+            let next_is_percent = tokens.get(i + 1).is_some_and(|t| t.percent);
+            let near_cashtag =
+                tokens.get(i + 1).is_some_and(|t| t.cashtag) || (i > 0 && tokens[i - 1].cashtag);
+            let after_how = i > 0 && tokens[i - 1].rule == HOW;
+            match rule {
+                UP if next_is_percent => Some(MOVE_VALENCE),
+                DOWN if next_is_percent => Some(-MOVE_VALENCE),
+                LONG if near_cashtag && !after_how => Some(STANCE_VALENCE),
+                SHORT if near_cashtag => Some(-STANCE_VALENCE),
+                CALLS if near_cashtag => Some(STANCE_VALENCE),
+                PUTS if near_cashtag => Some(-STANCE_VALENCE),
                 _ => None,
             }
         };
@@ -674,15 +688,16 @@ fn sentiment_valence(words: &Words, i: usize, is_cap_diff: bool) -> f64 {
     let Some(lexicon) = words.tokens[i].lex else {
         return 0.0;
     };
+    use rule_words::{NO, NOR, OR};
     let n = words.len();
-    let w = |k: usize| words.w(k);
+    let r = |k: usize| words.r(k);
     let mut valence = lexicon;
-    if w(i) == "no" && i != n - 1 && words.in_lexicon(i + 1) {
+    if r(i) == NO && i != n - 1 && words.in_lexicon(i + 1) {
         valence = 0.0;
     }
-    if (i > 0 && w(i - 1) == "no")
-        || (i > 1 && w(i - 2) == "no")
-        || (i > 2 && w(i - 3) == "no" && matches!(w(i - 1), "or" | "nor"))
+    if (i > 0 && r(i - 1) == NO)
+        || (i > 1 && r(i - 2) == NO)
+        || (i > 2 && r(i - 3) == NO && matches!(r(i - 1), OR | NOR))
     {
         valence = lexicon * N_SCALAR;
     }
@@ -713,13 +728,14 @@ fn sentiment_valence(words: &Words, i: usize, is_cap_diff: bool) -> f64 {
 }
 
 fn negation_check(words: &Words, valence: f64, start_i: usize, i: usize) -> f64 {
-    let w = |k: usize| words.w(k);
+    use rule_words::{DOUBT, NEVER, SO, THIS, WITHOUT};
+    let r = |k: usize| words.r(k);
     match start_i {
         0 if words.tokens[i - 1].negated => valence * N_SCALAR,
         1 => {
-            if w(i - 2) == "never" && matches!(w(i - 1), "so" | "this") {
+            if r(i - 2) == NEVER && matches!(r(i - 1), SO | THIS) {
                 valence * 1.25
-            } else if w(i - 2) == "without" && w(i - 1) == "doubt" {
+            } else if r(i - 2) == WITHOUT && r(i - 1) == DOUBT {
                 valence
             } else if words.tokens[i - 2].negated {
                 valence * N_SCALAR
@@ -729,11 +745,10 @@ fn negation_check(words: &Words, valence: f64, start_i: usize, i: usize) -> f64 
         }
         2 => {
             // `a and b or c` in the reference: (a and b) or c.
-            if (w(i - 3) == "never" && matches!(w(i - 2), "so" | "this"))
-                || matches!(w(i - 1), "so" | "this")
+            if (r(i - 3) == NEVER && matches!(r(i - 2), SO | THIS)) || matches!(r(i - 1), SO | THIS)
             {
                 valence * 1.25
-            } else if w(i - 3) == "without" && (w(i - 2) == "doubt" || w(i - 1) == "doubt") {
+            } else if r(i - 3) == WITHOUT && (r(i - 2) == DOUBT || r(i - 1) == DOUBT) {
                 valence
             } else if words.tokens[i - 3].negated {
                 valence * N_SCALAR
@@ -746,9 +761,9 @@ fn negation_check(words: &Words, valence: f64, start_i: usize, i: usize) -> f64 
 }
 
 fn special_idioms_check(words: &Words, mut valence: f64, i: usize) -> f64 {
-    let w = |k: usize| words.w(k);
+    let w = |k: usize| words.r(k);
     let n = words.len();
-    let sequences: [&[&str]; 5] = [
+    let sequences: [&[u8]; 5] = [
         &[w(i - 1), w(i)],
         &[w(i - 2), w(i - 1), w(i)],
         &[w(i - 2), w(i - 1)],
@@ -778,13 +793,14 @@ fn special_idioms_check(words: &Words, mut valence: f64, i: usize) -> f64 {
 }
 
 fn least_check(words: &Words, valence: f64, i: usize) -> f64 {
-    let w = |k: usize| words.w(k);
-    if i > 1 && !words.in_lexicon(i - 1) && w(i - 1) == "least" {
-        if w(i - 2) != "at" && w(i - 2) != "very" {
+    use rule_words::{AT, LEAST, VERY};
+    let r = |k: usize| words.r(k);
+    if i > 1 && !words.in_lexicon(i - 1) && r(i - 1) == LEAST {
+        if r(i - 2) != AT && r(i - 2) != VERY {
             return valence * N_SCALAR;
         }
         valence
-    } else if i > 0 && !words.in_lexicon(i - 1) && w(i - 1) == "least" {
+    } else if i > 0 && !words.in_lexicon(i - 1) && r(i - 1) == LEAST {
         valence * N_SCALAR
     } else {
         valence
@@ -795,7 +811,7 @@ fn least_check(words: &Words, valence: f64, i: usize) -> f64 {
 /// (`sentiments.index(sentiment)`) while it rewrites the list in place; this
 /// reproduces that exactly.
 fn but_check(words: &Words, sentiments: &mut [f64]) {
-    let Some(bi) = (0..words.len()).position(|i| words.w(i) == "but") else {
+    let Some(bi) = words.tokens.iter().position(|t| t.rule == rule_words::BUT) else {
         return;
     };
     for k in 0..sentiments.len() {
@@ -964,6 +980,23 @@ mod tests {
         }
         let plain = info("the").map(|i| (i.booster, i.negated));
         assert!(plain.is_none() || plain == Some((0, false)));
+        // Every rule word has its own number; no other word has one.
+        let mut numbers: Vec<u8> = rule_words::RULE_WORDS.iter().map(|(_, id)| *id).collect();
+        numbers.sort_unstable();
+        numbers.dedup();
+        assert_eq!(numbers.len(), rule_words::RULE_WORDS.len());
+        assert!(!numbers.contains(&0));
+        for (w, id) in rule_words::RULE_WORDS {
+            assert_eq!(info(w).map(|i| i.rule), Some(id), "{w}");
+        }
+        for w in lexicon_words().iter().chain(&tables::FINANCE_KEYS) {
+            let rule = info(w).map_or(0, |i| i.rule);
+            assert_eq!(
+                rule != 0,
+                rule_words::RULE_WORDS.iter().any(|(r, _)| r == w),
+                "{w}"
+            );
+        }
         assert!(info("zzqx").is_none());
         // Negation by "n't" needs no table entry.
         let a = Analyzer::new(Mode::Vader);
