@@ -212,17 +212,12 @@ fn word_info_hashed(word: &str, hash: u64) -> Option<WordInfo> {
     )
 }
 
-/// Appends an ASCII token lower-cased to `lower` and returns its hash;
-/// `classes` are its raw word's (see [`py::class`]).
+/// Appends an ASCII token lower-cased to `lower`.
 #[inline]
-fn lower_ascii(lower: &mut String, token: &str, classes: u8) -> u64 {
+fn lower_ascii(lower: &mut String, token: &str) {
     let start = lower.len();
     lower.push_str(token);
-    let word = &mut lower[start..];
-    if classes & py::class::UPPER != 0 {
-        word.make_ascii_lowercase();
-    }
-    hash::word_hash(word.as_bytes())
+    lower[start..].make_ascii_lowercase();
 }
 
 /// The reference lexicon's valence of a lower-cased word.
@@ -280,18 +275,20 @@ fn emoji_description(c: char) -> Option<&'static str> {
 
 /// Emoji to their descriptions as the reference does it, character by
 /// character (a space before a description unless the character before was a
-/// space), into `buf`; false, and `buf` untouched, when `text` has none. One
-/// pass over the bytes: only characters of two bytes or more are decoded and
-/// looked up (no emoji is ASCII), and the text between emoji is copied in runs.
+/// space), into `buf`; false, and `buf` untouched, when `text` has none. Only
+/// characters of two bytes or more are decoded and looked up (no emoji is
+/// ASCII), and the text between emoji is copied in runs.
 fn replace_emoji(text: &str, buf: &mut String) -> bool {
     let bytes = text.as_bytes();
-    let (mut i, mut run, mut prev_space, mut any) = (0, 0, true, false);
-    while let Some(&lead) = bytes.get(i) {
-        if lead < 0x80 {
-            prev_space = lead == b' ';
-            i += 1;
-            continue;
-        }
+    let (mut i, mut run, mut any) = (0, 0, false);
+    // Only characters of two bytes or more are looked at; the scan for the
+    // next one is a tight loop. A description gets a space before it unless
+    // the character before was a space (or there was none).
+    while let Some(offset) = bytes
+        .get(i..)
+        .and_then(|rest| rest.iter().position(|b| !b.is_ascii()))
+    {
+        i += offset;
         let Some(c) = text.get(i..).and_then(|rest| rest.chars().next()) else {
             break;
         };
@@ -302,13 +299,12 @@ fn replace_emoji(text: &str, buf: &mut String) -> bool {
                 any = true;
             }
             buf.push_str(text.get(run..i).unwrap_or_default());
-            if !prev_space {
+            if i > 0 && bytes[i - 1] != b' ' {
                 buf.push(' ');
             }
             buf.push_str(description);
             run = end;
         }
-        prev_space = false;
         i = end;
     }
     if any {
@@ -346,25 +342,29 @@ fn special_case(words: &[u8]) -> Option<f64> {
 
 #[derive(Debug, Clone, Copy)]
 struct Token {
-    /// Byte range of its lower-cased form in `Scratch::lower`.
-    lower_start: u32,
-    lower_end: u32,
+    /// Byte range of its lower-cased form: in `Scratch::lower` when
+    /// `in_lower`, else in the text (a token that is lower-case already).
+    word_start: u32,
+    word_end: u32,
+    in_lower: bool,
     /// Lexicon valence of the lower-cased form.
     lex: Option<f64>,
     /// `str.isupper()` of the token.
     upper: bool,
     /// A cashtag such as `$TSLA` (finance mode only).
     cashtag: bool,
-    /// `BOOSTER_DICT` value and `negated()` of the lower-cased word, looked up once.
-    booster: Option<f64>,
+    /// `BOOSTER_DICT` value (0 for none) and `negated()` of the lower-cased
+    /// word, looked up once.
+    booster: f64,
     negated: bool,
     /// Its number among the words the rules look for (`rule_words`), or 0.
     rule: u8,
-    /// Finance mode: the phrases that start with this word (see [`WordInfo`]).
-    phrases: Option<u32>,
+    /// Finance mode: the phrases that start with this word (see
+    /// [`WordInfo`]; 0 for none, as no word starts 0 phrases).
+    phrases: u32,
     /// Finance mode: the valence of the raw token as market notation (a signed
-    /// percentage or an option strike), and whether it is a percentage.
-    notation: Option<f64>,
+    /// percentage or an option strike; 0 for none), and whether it is a percentage.
+    notation: f64,
     percent: bool,
 }
 
@@ -458,12 +458,20 @@ impl Analyzer {
             };
             let token = if short { raw } else { stripped };
             let lower_start = lower.len();
+            // A token without capitals is its own lower-cased form: it is
+            // looked up where it is, not copied.
+            let in_lower = !ascii || classes & UPPER != 0;
             let (info, upper, apostrophe) = if ascii {
                 // Stripping takes only punctuation off: the token's letters
                 // are the raw word's.
-                let hash = lower_ascii(lower, token, classes);
+                let word = if in_lower {
+                    lower_ascii(lower, token);
+                    &lower[lower_start..]
+                } else {
+                    token
+                };
                 (
-                    word_info_hashed(&lower[lower_start..], hash),
+                    word_info_hashed(word, hash::word_hash(word.as_bytes())),
                     classes & (UPPER | LOWER) == UPPER,
                     classes & APOSTROPHE != 0 && token.as_bytes().contains(&b'\''),
                 )
@@ -484,7 +492,12 @@ impl Analyzer {
                 )
             };
             let info = info.unwrap_or(WordInfo::UNKNOWN);
-            let word = &lower[lower_start..];
+            let (word, word_start) = if in_lower {
+                (&lower[lower_start..], lower_start)
+            } else {
+                // The token is a slice of the text.
+                (token, token.as_ptr() as usize - text.as_ptr() as usize)
+            };
             let cashtag = self.mode == Mode::Finance
                 && raw.starts_with('$')
                 && stripped.chars().next().is_some_and(char::is_alphabetic);
@@ -506,31 +519,33 @@ impl Analyzer {
                 },
             };
             tokens.push(Token {
-                lower_start: lower_start as u32,
-                lower_end: lower.len() as u32,
+                word_start: word_start as u32,
+                word_end: (word_start + word.len()) as u32,
+                in_lower,
                 lex,
                 upper: !cashtag && upper,
                 cashtag,
                 booster: match info.booster {
-                    1 => Some(B_INCR),
-                    -1 => Some(B_DECR),
-                    _ => None,
+                    1 => B_INCR,
+                    -1 => B_DECR,
+                    _ => 0.0,
                 },
                 // Most words have no apostrophe: a byte scan rules "n't" out
                 // cheaper than a substring search.
                 negated: info.negated || (apostrophe && word.contains("n't")),
                 rule: info.rule,
-                phrases: if self.mode == Mode::Finance {
-                    info.phrases
-                } else {
-                    None
+                phrases: match (self.mode, info.phrases) {
+                    (Mode::Finance, Some(p)) => p,
+                    _ => 0,
                 },
-                notation: notation.and_then(|c| signed_percent(c).or_else(|| option_strike(c))),
+                notation: notation
+                    .and_then(|c| signed_percent(c).or_else(|| option_strike(c)))
+                    .unwrap_or(0.0),
                 percent: notation.is_some_and(is_percent),
             });
         }
         if self.mode == Mode::Finance {
-            apply_phrases(lower, tokens);
+            apply_phrases(text, lower, tokens);
             apply_market_notation(tokens);
         }
 
@@ -541,7 +556,7 @@ impl Analyzer {
 
         sentiments.clear();
         for (i, token) in tokens.iter().enumerate() {
-            if token.booster.is_some()
+            if token.booster != 0.0
                 || (i + 1 < n && token.rule == rule_words::KIND && words.r(i + 1) == rule_words::OF)
             {
                 sentiments.push(0.0);
@@ -556,13 +571,21 @@ impl Analyzer {
 
 /// Finance phrases ("short squeeze"): the first word carries the phrase's
 /// valence, the others none.
-fn apply_phrases(lower: &str, tokens: &mut [Token]) {
-    let word = |t: &Token| &lower[t.lower_start as usize..t.lower_end as usize];
+fn apply_phrases(text: &str, lower: &str, tokens: &mut [Token]) {
+    let word = |t: &Token| {
+        let range = t.word_start as usize..t.word_end as usize;
+        if t.in_lower {
+            &lower[range]
+        } else {
+            &text[range]
+        }
+    };
     let phrases = &tables::FINANCE_PHRASES;
     for i in 0..tokens.len() {
-        let Some(packed) = tokens[i].phrases else {
+        let packed = tokens[i].phrases;
+        if packed == 0 {
             continue;
-        };
+        }
         let (from, count) = ((packed / 256) as usize, (packed % 256) as usize);
         for (parts, valence) in &phrases[from..from + count] {
             let end = i + parts.len();
@@ -642,8 +665,8 @@ fn apply_market_notation(tokens: &mut [Token]) {
     let n = tokens.len();
     for i in 0..n {
         let rule = tokens[i].rule;
-        let valence = if let Some(v) = tokens[i].notation {
-            Some(v)
+        let valence = if tokens[i].notation != 0.0 {
+            Some(tokens[i].notation)
         } else if rule == 0 {
             None
         } else {
@@ -668,9 +691,10 @@ fn apply_market_notation(tokens: &mut [Token]) {
 }
 
 fn scalar_inc_dec(words: &Words, j: usize, valence: f64, is_cap_diff: bool) -> f64 {
-    let Some(mut scalar) = words.tokens[j].booster else {
+    let mut scalar = words.tokens[j].booster;
+    if scalar == 0.0 {
         return 0.0;
-    };
+    }
     if valence < 0.0 {
         scalar *= -1.0;
     }
@@ -859,7 +883,14 @@ fn score_valence(sentiments: &[f64], text: &str) -> Scores {
     for s in sentiments {
         sum_s += *s;
     }
-    let punct = punctuation_emphasis(text);
+    // Punctuation only amplifies sentiment: a text without any (the sums
+    // below all 0) needs no scan for it.
+    let any_sentiment = sentiments.iter().any(|s| *s != 0.0);
+    let punct = if any_sentiment {
+        punctuation_emphasis(text)
+    } else {
+        0.0
+    };
     if sum_s > 0.0 {
         sum_s += punct;
     } else if sum_s < 0.0 {
