@@ -291,11 +291,7 @@ fn decode_tweet(text: &str) -> Option<RawTweet<'_>> {
             TweetKey::Lang => t.lang = c.opt_string()?,
             TweetKey::PublicMetrics => t.public_metrics = read_opt(c, read_metrics)?,
             TweetKey::ReferencedTweets => {
-                t.referenced_tweets = if c.null()? {
-                    None
-                } else {
-                    Some(read_list(c, read_reference)?)
-                }
+                t.referenced_tweets = read_opt(c, |c| read_list(c, read_reference))?
             }
             TweetKey::Text => t.text = c.opt_string()?,
         }

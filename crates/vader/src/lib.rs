@@ -146,70 +146,67 @@ impl Scores {
     }
 }
 
-/// A word's value in one of the build-time open-addressing tables.
-#[inline]
-fn lookup<V: Copy>(
-    keys: &[&str],
-    values: &[V],
-    slots: &[u16],
-    filter: &[u64; hash::FILTER_WORDS],
-    word: &str,
-) -> Option<V> {
-    lookup_hashed(
-        keys,
-        values,
-        slots,
-        filter,
-        word,
-        hash::word_hash(word.as_bytes()),
-    )
+/// One of the open-addressing tables build.rs lays out: keys, their values,
+/// the slots (an index into both, `u16::MAX` for empty) and the filter of the
+/// keys' top hash bits.
+struct Table<V: 'static> {
+    keys: &'static [&'static str],
+    values: &'static [V],
+    slots: &'static [u16],
+    filter: &'static [u64; hash::FILTER_WORDS],
 }
 
-/// [`lookup`] with the word's hash already known.
-#[inline]
-fn lookup_hashed<V: Copy>(
-    keys: &[&str],
-    values: &[V],
-    slots: &[u16],
-    filter: &[u64; hash::FILTER_WORDS],
-    word: &str,
-    hash: u64,
-) -> Option<V> {
-    let bit = hash::filter_bit(hash);
-    if filter[bit / 64] & (1 << (bit % 64)) == 0 {
-        return None;
-    }
-    let mask = slots.len() - 1;
-    let mut pos = (hash as usize) & mask;
-    loop {
-        let slot = slots[pos];
-        if slot == u16::MAX {
+impl<V: Copy> Table<V> {
+    /// A word's value.
+    #[inline]
+    fn get(&self, word: &str) -> Option<V> {
+        let hash = hash::word_hash(word.as_bytes());
+        let bit = hash::filter_bit(hash);
+        if self.filter[bit / 64] & (1 << (bit % 64)) == 0 {
             return None;
         }
-        if keys[slot as usize] == word {
-            return Some(values[slot as usize]);
+        let mask = self.slots.len() - 1;
+        let mut pos = (hash as usize) & mask;
+        loop {
+            let slot = self.slots[pos];
+            if slot == u16::MAX {
+                return None;
+            }
+            if self.keys[slot as usize] == word {
+                return Some(self.values[slot as usize]);
+            }
+            pos = (pos + 1) & mask;
         }
-        pos = (pos + 1) & mask;
     }
 }
+
+/// Every word the scorer asks about, with all it needs to know of it.
+static WORDS: Table<WordInfo> = Table {
+    keys: &tables::WORDS_KEYS,
+    values: &tables::WORDS_VALUES,
+    slots: &tables::WORDS_SLOTS,
+    filter: &tables::WORDS_FILTER,
+};
+
+/// The reference lexicon, and the finance extension's single words: the
+/// word table holds the same, and a test checks it against these.
+static LEXICON: Table<f64> = Table {
+    keys: &tables::LEXICON_KEYS,
+    values: &tables::LEXICON_VALUES,
+    slots: &tables::LEXICON_SLOTS,
+    filter: &tables::LEXICON_FILTER,
+};
+static FINANCE: Table<f64> = Table {
+    keys: &tables::FINANCE_KEYS,
+    values: &tables::FINANCE_VALUES,
+    slots: &tables::FINANCE_SLOTS,
+    filter: &tables::FINANCE_FILTER,
+};
 
 /// Everything the scorer knows of a lower-cased word, in one lookup.
 #[inline]
 fn word_info(word: &str) -> Option<WordInfo> {
-    word_info_hashed(word, hash::word_hash(word.as_bytes()))
-}
-
-/// [`word_info`] with the word's hash already known.
-#[inline]
-fn word_info_hashed(word: &str, hash: u64) -> Option<WordInfo> {
-    lookup_hashed(
-        &tables::WORDS_KEYS,
-        &tables::WORDS_VALUES,
-        &tables::WORDS_SLOTS,
-        &tables::WORDS_FILTER,
-        word,
-        hash,
-    )
+    WORDS.get(word)
 }
 
 /// Appends an ASCII token lower-cased to `lower`.
@@ -222,24 +219,12 @@ fn lower_ascii(lower: &mut String, token: &str) {
 
 /// The reference lexicon's valence of a lower-cased word.
 pub fn lexicon_valence(word: &str) -> Option<f64> {
-    lookup(
-        &tables::LEXICON_KEYS,
-        &tables::LEXICON_VALUES,
-        &tables::LEXICON_SLOTS,
-        &tables::LEXICON_FILTER,
-        word,
-    )
+    LEXICON.get(word)
 }
 
 /// The finance extension's valence of a lower-cased word (phrases excluded).
 pub fn finance_valence(word: &str) -> Option<f64> {
-    lookup(
-        &tables::FINANCE_KEYS,
-        &tables::FINANCE_VALUES,
-        &tables::FINANCE_SLOTS,
-        &tables::FINANCE_FILTER,
-        word,
-    )
+    FINANCE.get(word)
 }
 
 /// The reference lexicon's words (for generators and tests).
@@ -471,7 +456,7 @@ impl Analyzer {
                     token
                 };
                 (
-                    word_info_hashed(word, hash::word_hash(word.as_bytes())),
+                    word_info(word),
                     classes & (UPPER | LOWER) == UPPER,
                     classes & APOSTROPHE != 0 && token.as_bytes().contains(&b'\''),
                 )
