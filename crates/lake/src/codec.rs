@@ -12,7 +12,6 @@ use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, Encoding, ZstdLevel};
 use parquet::file::properties::{EnabledStatistics, WriterProperties, WriterVersion};
 use parquet::schema::types::ColumnPath;
-use serde::Deserialize;
 use std::borrow::Cow;
 use std::io::Write;
 use std::sync::Arc;
@@ -204,68 +203,11 @@ pub fn timestamp_micros(ts: &str) -> Option<i64> {
 }
 
 /// An enriched tweet as it lies in a raw JSON line, borrowed where the JSON
-/// has no escapes: the same fields and rules as `tickerpulse_core::tweet::EnrichedTweet`.
-#[derive(Debug, Deserialize)]
-pub struct TweetRecord<'a> {
-    pub schema_version: u32,
-    #[serde(borrow)]
-    pub tweet_id: Cow<'a, str>,
-    #[serde(borrow)]
-    pub created_at: Cow<'a, str>,
-    #[serde(borrow, default)]
-    pub author_id: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
-    pub author_username: Option<Cow<'a, str>>,
-    #[serde(default)]
-    pub author_verified: Option<bool>,
-    #[serde(default)]
-    pub author_followers: Option<u64>,
-    #[serde(borrow, default)]
-    pub author_created_at: Option<Cow<'a, str>>,
-    #[serde(borrow)]
-    pub text: Cow<'a, str>,
-    #[serde(borrow, default)]
-    pub lang: Option<Cow<'a, str>>,
-    #[serde(borrow)]
-    pub tickers: Vec<Cow<'a, str>>,
-    #[serde(borrow)]
-    pub watched_tickers: Vec<Cow<'a, str>>,
-    #[serde(borrow)]
-    pub hashtags: Vec<Cow<'a, str>>,
-    #[serde(borrow)]
-    pub mentions: Vec<Cow<'a, str>>,
-    #[serde(borrow)]
-    pub urls: Vec<Cow<'a, str>>,
-    #[serde(default)]
-    pub retweet_count: Option<u64>,
-    #[serde(default)]
-    pub reply_count: Option<u64>,
-    #[serde(default)]
-    pub like_count: Option<u64>,
-    #[serde(default)]
-    pub quote_count: Option<u64>,
-    pub is_retweet: bool,
-    pub is_reply: bool,
-    pub is_quote: bool,
-    #[serde(borrow)]
-    pub sentiment: SentimentRecord<'a>,
-    #[serde(default)]
-    pub arrival_ms: Option<i64>,
-}
+/// has no escapes: the transform's own record type, so the two cannot drift.
+pub type TweetRecord<'a> = tickerpulse_core::tweet::EnrichedTweet<'a>;
 
-#[derive(Debug, Deserialize)]
-pub struct SentimentRecord<'a> {
-    pub compound: f64,
-    pub pos: f64,
-    pub neu: f64,
-    pub neg: f64,
-    #[serde(borrow)]
-    pub label: Cow<'a, str>,
-    #[serde(borrow)]
-    pub mode: Cow<'a, str>,
-    #[serde(borrow)]
-    pub scorer: Cow<'a, str>,
-}
+/// The sentiment of a [`TweetRecord`].
+pub type SentimentRecord<'a> = tickerpulse_core::tweet::Sentiment<'a>;
 
 fn count(v: Option<u64>) -> Option<i64> {
     v.map(|n| i64::try_from(n).unwrap_or(i64::MAX))
