@@ -3,7 +3,7 @@
 
 use serde::Deserialize;
 use std::borrow::Cow;
-use tickerpulse_core::json::{Cursor, R};
+use tickerpulse_core::json::{self, Cursor, R};
 use tickerpulse_core::json_keys;
 use tickerpulse_core::tweet::{EnrichedTweet, Sentiment, SCHEMA_VERSION};
 use tickerpulse_core::watchlist::{for_each_cashtag, normalized_symbol, Watchlist};
@@ -364,29 +364,6 @@ fn ascii_lowercase(s: Cow<'_, str>) -> Cow<'_, str> {
     }
 }
 
-/// The index of the first byte at or after `i` that is `x` or `y`: eight
-/// bytes at a time, then byte by byte.
-fn find_either(b: &[u8], mut i: usize, x: u8, y: u8) -> Option<usize> {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGHS: u64 = 0x8080_8080_8080_8080;
-    // The lowest byte flagged is the first zero byte (higher ones can be false).
-    let zero = |w: u64| w.wrapping_sub(ONES) & !w & HIGHS;
-    while let Some(chunk) = b.get(i..i + 8) {
-        let mut word = [0u8; 8];
-        word.copy_from_slice(chunk);
-        let w = u64::from_le_bytes(word);
-        let mask = zero(w ^ (ONES * u64::from(x))) | zero(w ^ (ONES * u64::from(y)));
-        if mask != 0 {
-            return Some(i + (mask.trailing_zeros() / 8) as usize);
-        }
-        i += 8;
-    }
-    b.get(i..)?
-        .iter()
-        .position(|&c| c == x || c == y)
-        .map(|offset| i + offset)
-}
-
 /// `#word` hashtags in a text, for tweets that come without entities: a `#`
 /// or `＃` not after a letter, digit or `&`, then letters, digits and `_`
 /// with at least one letter. The scan jumps from one sign to the next; only
@@ -398,7 +375,7 @@ fn hashtags_in_text<'a>(text: &'a str, out: &mut Vec<Cow<'a, str>>) {
     }
     let b = text.as_bytes();
     let mut i = 0;
-    while let Some(at) = find_either(b, i, b'#', WIDE[0]) {
+    while let Some(at) = json::find_either(b, i, b'#', WIDE[0]) {
         let sign = if b[at] == b'#' {
             1
         } else if b.get(at..at + WIDE.len()) == Some(WIDE) {
@@ -940,36 +917,6 @@ mod tests {
     /// The jumping scanner finds what the character-by-character one found,
     /// on every string of up to 5 characters over signs, letters, digits, `_`,
     /// `&`, spaces and characters that share the wide sign's first byte.
-    /// The word-at-a-time search finds what a byte-by-byte one finds, from
-    /// every start, in strings of every length up to 40 over bytes next to
-    /// the ones looked for (borrows in the zero test hit such bytes).
-    #[test]
-    fn find_either_is_a_byte_search() {
-        let alphabet = [
-            b'#', 0xEF, 0x00, 0x01, b'"', b'$', 0x22, 0x24, 0xEE, 0xF0, 0x80, 0xFF,
-        ];
-        let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
-        for len in 0..=40 {
-            for _ in 0..200 {
-                let b: Vec<u8> = (0..len)
-                    .map(|_| {
-                        state ^= state << 13;
-                        state ^= state >> 7;
-                        state ^= state << 17;
-                        alphabet[(state % alphabet.len() as u64) as usize]
-                    })
-                    .collect();
-                for i in 0..=len + 1 {
-                    let expected = b
-                        .get(i..)
-                        .and_then(|rest| rest.iter().position(|&c| c == b'#' || c == 0xEF))
-                        .map(|o| i + o);
-                    assert_eq!(find_either(&b, i, b'#', 0xEF), expected, "{b:?} from {i}");
-                }
-            }
-        }
-    }
-
     #[test]
     fn hashtag_scanner_agrees_with_the_char_by_char_one() {
         let alphabet = ['#', '＃', 'a', 'É', '1', '_', '&', ' ', '｡'];
