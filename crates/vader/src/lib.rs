@@ -442,25 +442,11 @@ impl Analyzer {
                 stripped.chars().nth(2).is_none()
             };
             let token = if short { raw } else { stripped };
-            let lower_start = lower.len();
             // A token without capitals is its own lower-cased form: it is
-            // looked up where it is, not copied.
+            // looked up where it is in the text, not copied.
             let in_lower = !ascii || classes & UPPER != 0;
-            let (info, upper, apostrophe) = if ascii {
-                // Stripping takes only punctuation off: the token's letters
-                // are the raw word's.
-                let word = if in_lower {
-                    lower_ascii(lower, token);
-                    &lower[lower_start..]
-                } else {
-                    token
-                };
-                (
-                    word_info(word),
-                    classes & (UPPER | LOWER) == UPPER,
-                    classes & APOSTROPHE != 0 && token.as_bytes().contains(&b'\''),
-                )
-            } else {
+            let lower_start = lower.len();
+            if !ascii {
                 if token.contains('\u{3a3}') {
                     // Final sigma depends on context: let the standard library decide, as Python does.
                     lower.push_str(&token.to_lowercase());
@@ -469,20 +455,25 @@ impl Analyzer {
                         lower.extend(c.to_lowercase());
                     }
                 }
-                let word = &lower[lower_start..];
-                (
-                    word_info(word),
-                    py::is_upper(token),
-                    word.as_bytes().contains(&b'\''),
-                )
-            };
-            let info = info.unwrap_or(WordInfo::UNKNOWN);
+            } else if in_lower {
+                lower_ascii(lower, token);
+            }
             let (word, word_start) = if in_lower {
                 (&lower[lower_start..], lower_start)
             } else {
                 // The token is a slice of the text.
                 (token, token.as_ptr() as usize - text.as_ptr() as usize)
             };
+            let info = word_info(word).unwrap_or(WordInfo::UNKNOWN);
+            // Stripping takes only punctuation off: an ASCII token's letters
+            // are the raw word's, and it has an apostrophe only if the raw word does.
+            let upper = if ascii {
+                classes & (UPPER | LOWER) == UPPER
+            } else {
+                py::is_upper(token)
+            };
+            let apostrophe =
+                (!ascii || classes & APOSTROPHE != 0) && word.as_bytes().contains(&b'\'');
             let cashtag = self.mode == Mode::Finance
                 && raw.starts_with('$')
                 && stripped.chars().next().is_some_and(char::is_alphabetic);
@@ -770,30 +761,30 @@ fn negation_check(words: &Words, valence: f64, start_i: usize, i: usize) -> f64 
 }
 
 fn special_idioms_check(words: &Words, mut valence: f64, i: usize) -> f64 {
-    let w = |k: usize| words.r(k);
+    let r = |k: usize| words.r(k);
     let n = words.len();
     let sequences: [&[u8]; 5] = [
-        &[w(i - 1), w(i)],
-        &[w(i - 2), w(i - 1), w(i)],
-        &[w(i - 2), w(i - 1)],
-        &[w(i - 3), w(i - 2), w(i - 1)],
-        &[w(i - 3), w(i - 2)],
+        &[r(i - 1), r(i)],
+        &[r(i - 2), r(i - 1), r(i)],
+        &[r(i - 2), r(i - 1)],
+        &[r(i - 3), r(i - 2), r(i - 1)],
+        &[r(i - 3), r(i - 2)],
     ];
     if let Some(v) = sequences.iter().find_map(|s| special_case(s)) {
         valence = v;
     }
     if n - 1 > i {
-        if let Some(v) = special_case(&[w(i), w(i + 1)]) {
+        if let Some(v) = special_case(&[r(i), r(i + 1)]) {
             valence = v;
         }
     }
     if n - 1 > i + 1 {
-        if let Some(v) = special_case(&[w(i), w(i + 1), w(i + 2)]) {
+        if let Some(v) = special_case(&[r(i), r(i + 1), r(i + 2)]) {
             valence = v;
         }
     }
     // Two-word boosters ("kind of"); three-word n-grams never match one.
-    for (a, b) in [(w(i - 3), w(i - 2)), (w(i - 2), w(i - 1))] {
+    for (a, b) in [(r(i - 3), r(i - 2)), (r(i - 2), r(i - 1))] {
         if let Some(v) = booster_bigram(a, b) {
             valence += v;
         }
