@@ -112,7 +112,7 @@ executions:
 ## logs: a deployed function's logs, e.g. make logs FUNCTION=compact (sam logs --tail)
 STACK ?= tickerpulse
 logs:
-	@test -n "$(FUNCTION)" || { echo "usage: make logs FUNCTION=ingest|transform|plan|compact|clean|aggregate|api"; exit 2; }
+	@test -n "$(FUNCTION)" || { echo "usage: make logs FUNCTION=ingest|transform|track|plan|compact|clean|aggregate|api"; exit 2; }
 	$(VENV)/bin/sam logs --stack-name $(STACK) --name $$(echo $(FUNCTION) | sed 's/^./\U&/')Function --tail
 
 ## bench-lake: compaction of 1,000,000 generated enriched tweets to Parquet, against DuckDB (1 thread)

@@ -7,11 +7,11 @@
 //! then the API answers from there. The demo prints what happened, with every
 //! input tweet counted once, and serves the dashboard and the API until Ctrl-C.
 
-use crate::local::{self, LocalStack};
-use crate::template::Template;
 use anyhow::{anyhow, Context, Result};
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
+use tickerpulse_local::stack::{self as local, LocalStack};
+use tickerpulse_local::Template;
 
 /// What the demo measured, stage by stage.
 #[derive(Debug, Default, Clone, serde::Serialize)]
@@ -131,7 +131,7 @@ pub fn synthetic(n: u64) -> Result<Vec<Value>> {
 
 /// Calls the API function in-process with an API Gateway event.
 pub async fn api_get(api: &tickerpulse_fn_api::Function, path: &str, query: &str) -> Result<Value> {
-    let event = crate::serve::proxy_event(
+    let event = tickerpulse_local::apigw::proxy_event(
         "GET",
         path,
         (!query.is_empty()).then_some(query),
@@ -400,7 +400,7 @@ pub async fn run(
 ) -> Result<()> {
     let state = local::state_dir(&template).join("demo");
     let started = Instant::now();
-    let stack = LocalStack::start_on(template, &state, port).await?;
+    let stack = LocalStack::start_on(template, &state, port, crate::functions::invoker()).await?;
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
         .context("listening for SIGTERM")?;
     let outcome = tokio::select! {
@@ -440,7 +440,7 @@ async fn body(
             load_and_run(
                 stack,
                 "taborda-2020, as X API v2 objects",
-                crate::taborda::tweets()?,
+                tickerpulse_synth::taborda::tweets()?,
             )
             .await?
         }

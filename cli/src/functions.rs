@@ -7,19 +7,9 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use tickerpulse_aws::HandlerError;
 use tickerpulse_core::config::Env;
+use tickerpulse_local::{Invocation, Invoke, MakeInvoker};
+pub use tickerpulse_local::{InvokeError, FUNCTIONS};
 use tokio::sync::Mutex;
-
-/// The Cargo binary names of the functions, as `template.yaml` builds them.
-pub const FUNCTIONS: &[&str] = &[
-    "ingest",
-    "transform",
-    "plan",
-    "compact",
-    "clean",
-    "aggregate",
-    "api",
-    "track",
-];
 
 /// A constructed handler.
 pub enum Handler {
@@ -32,24 +22,6 @@ pub enum Handler {
     Aggregate(tickerpulse_fn_aggregate::Function),
     Api(tickerpulse_fn_api::Function),
     Track(tickerpulse_fn_track::Function),
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum InvokeError {
-    #[error("unknown function {0:?} (known: {list})", list = FUNCTIONS.join(", "))]
-    UnknownFunction(String),
-    #[error(transparent)]
-    Handler(#[from] HandlerError),
-}
-
-impl InvokeError {
-    /// The Lambda `errorType` this failure reports.
-    pub fn error_type(&self) -> &'static str {
-        match self {
-            InvokeError::UnknownFunction(_) => "ResourceNotFoundException",
-            InvokeError::Handler(e) => e.error_type(),
-        }
-    }
 }
 
 fn parse<T: serde::de::DeserializeOwned>(
@@ -166,4 +138,16 @@ impl Registry {
         let handler = self.handler(binary).await?;
         Ok(handler.invoke(payload).await?)
     }
+}
+
+impl Invoke for Registry {
+    fn invoke<'a>(&'a self, binary: &'a str, payload: Value) -> Invocation<'a> {
+        Box::pin(Registry::invoke(self, binary, payload))
+    }
+}
+
+/// What the local stack runs its functions with: a [`Registry`] of the real
+/// handlers over the environment it is given.
+pub fn invoker() -> MakeInvoker {
+    Arc::new(|env| Arc::new(Registry::new(Box::new(env))) as Arc<dyn Invoke>)
 }

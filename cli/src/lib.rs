@@ -1,14 +1,9 @@
 //! The TickerPulse developer CLI as a library, so end-to-end tests drive the same
-//! code paths as `tickerpulse`.
+//! code paths as `tickerpulse`. The local AWS stack itself is `tickerpulse_local`;
+//! this crate wires it to the functions ([`functions`]) and into commands.
 
 pub mod demo;
-pub mod fakex;
-pub mod firehose;
 pub mod functions;
-pub mod local;
 pub mod pipeline;
-pub mod proxy;
 pub mod score;
 pub mod serve;
-pub mod taborda;
-pub mod template;

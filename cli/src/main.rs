@@ -2,11 +2,11 @@ use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use tickerpulse::functions::{Handler, FUNCTIONS};
-use tickerpulse::local;
-use tickerpulse::template::{find_template, Template};
+use tickerpulse_local::stack as local;
+use tickerpulse_local::template::{find_template, Template};
 
 /// TickerPulse developer CLI: the local AWS stack, in-process invocation of the
-/// Lambda handlers, and (as later issues land) the pipeline, the API and the demo.
+/// Lambda handlers, the pipeline, the API server, sentiment scoring and the demo.
 #[derive(Parser)]
 #[command(name = "tickerpulse", version, about)]
 struct Cli {
@@ -79,7 +79,7 @@ enum Command {
     },
     /// Runs a function's handler in-process with an event file and prints its JSON response.
     Invoke {
-        /// One of: ingest, transform, plan, compact, clean, aggregate, api.
+        /// One of: ingest, transform, plan, compact, clean, aggregate, api, track.
         function: String,
         /// The event, as JSON (see events/).
         #[arg(long, short)]
@@ -180,7 +180,7 @@ async fn run(cli: Cli) -> Result<i32> {
                     println!("use it with: export AWS_ENDPOINT_URL={} AWS_REGION={} AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing", file.endpoint(), template.region());
                 }
                 LocalAction::Down => {
-                    if local::down(&template)? {
+                    if local::down(&template).await? {
                         println!("local stack stopped");
                     } else {
                         println!("no local stack was running");
@@ -224,11 +224,17 @@ async fn run(cli: Cli) -> Result<i32> {
                     let listener = local::bind_loopback(port)?;
                     listener.set_nonblocking(true)?;
                     let listener = tokio::net::TcpListener::from_std(listener)?;
-                    let state = local::proxy_state(&template, port, moto_port).await?;
+                    let state = local::proxy_state(
+                        &template,
+                        port,
+                        moto_port,
+                        &tickerpulse::functions::invoker(),
+                    )
+                    .await?;
                     tracing::info!(port, moto_port, "proxy listening");
                     let mut term =
                         tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
-                    tickerpulse::proxy::serve(listener, state, async move {
+                    tickerpulse_local::proxy::serve(listener, state, async move {
                         tokio::select! {
                             _ = term.recv() => {},
                             _ = tokio::signal::ctrl_c() => {},

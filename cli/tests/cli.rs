@@ -132,7 +132,7 @@ fn local_up_status_down_leave_no_process_behind() {
         file["proxy_pid"].as_u64().unwrap() as u32,
     ];
     for pid in pids {
-        assert!(tickerpulse::local::alive(pid));
+        assert!(tickerpulse_local::stack::alive(pid));
     }
     let status = tickerpulse(&h, &["local", "status"]);
     assert!(status.status.success());
@@ -193,7 +193,10 @@ fn local_up_status_down_leave_no_process_behind() {
     let down = tickerpulse(&h, &["local", "down"]);
     assert!(down.status.success());
     for pid in pids {
-        assert!(!tickerpulse::local::alive(pid), "pid {pid} still alive");
+        assert!(
+            !tickerpulse_local::stack::alive(pid),
+            "pid {pid} still alive"
+        );
     }
     let status = tickerpulse(&h, &["local", "status"]);
     assert_eq!(status.status.code(), Some(3));

@@ -5,8 +5,8 @@ use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
-use tickerpulse::local::LocalStack;
-use tickerpulse::template::Template;
+use tickerpulse_local::LocalStack;
+use tickerpulse_local::Template;
 
 pub fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -28,7 +28,12 @@ pub fn scratch_dir(name: &str) -> PathBuf {
 /// Starts a local stack for one test.
 pub async fn start_stack(name: &str) -> Result<LocalStack> {
     let template = Template::load(&root().join("template.yaml"))?;
-    LocalStack::start(template, &scratch_dir(name)).await
+    LocalStack::start(
+        template,
+        &scratch_dir(name),
+        tickerpulse::functions::invoker(),
+    )
+    .await
 }
 
 pub struct Clients {

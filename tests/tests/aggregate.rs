@@ -8,11 +8,11 @@
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::Value;
 use std::collections::HashMap;
-use tickerpulse::proxy::DynamoFault;
 use tickerpulse_e2e::{
     clients, compact_and_clean, enriched, list_keys, put_raw, run_record, start_stack,
 };
 use tickerpulse_fn_aggregate::{AggregateRequest, AggregateResult};
+use tickerpulse_local::proxy::DynamoFault;
 
 const ANALYTICS: &str = "tickerpulse-analytics-123456789012-us-east-1";
 const TICKERS: &str = "tickerpulse-ticker-summary";

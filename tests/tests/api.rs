@@ -106,7 +106,7 @@ struct Api(tickerpulse_fn_api::Function);
 
 impl Api {
     async fn call(&self, method: &str, path: &str, query: &str) -> (u16, Value) {
-        let event = tickerpulse::serve::proxy_event(
+        let event = tickerpulse_local::apigw::proxy_event(
             method,
             path,
             (!query.is_empty()).then_some(query),

@@ -3,12 +3,12 @@
 //! data endpoints need the API key, and the routes the gateway serves without a
 //! key are the ones `tickerpulse serve` serves without one.
 
-use serde_yaml::Value;
+use serde_yaml_ng::Value;
 use tickerpulse_e2e::root;
 
 fn load(path: &str) -> Value {
     let text = std::fs::read_to_string(root().join(path)).unwrap();
-    serde_yaml::from_str(&text).unwrap()
+    serde_yaml_ng::from_str(&text).unwrap()
 }
 
 #[test]
@@ -55,7 +55,7 @@ fn the_template_deploys_the_openapi_file_and_every_operation_reaches_the_functio
                 .replace("{ticker}", "TSLA");
             assert_eq!(
                 !keyed,
-                tickerpulse::serve::keyless(&method.to_uppercase(), &concrete),
+                tickerpulse_local::apigw::keyless(&method.to_uppercase(), &concrete),
                 "{method} {path}: the gateway and `tickerpulse serve` agree on the key"
             );
             if method == "get" && keyed {

@@ -23,7 +23,7 @@ fn glue_tables_match_the_parquet_schemas() {
     let text =
         std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../template.yaml"))
             .expect("template.yaml");
-    let template: serde_yaml::Value = serde_yaml::from_str(&text).expect("yaml");
+    let template: serde_yaml_ng::Value = serde_yaml_ng::from_str(&text).expect("yaml");
     let check = |logical: &str, schema: SchemaRef, partition_keys: &[&str]| {
         let table = &template["Resources"][logical]["Properties"]["TableInput"];
         let columns: Vec<(String, String)> = table["StorageDescriptor"]["Columns"]

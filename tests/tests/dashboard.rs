@@ -17,7 +17,7 @@ async fn dashboard_in_chromium_and_the_api_under_schemathesis() {
     let stack = start_stack("dashboard")
         .await
         .expect("starting the local stack");
-    let tweets = tickerpulse::taborda::tweets().unwrap();
+    let tweets = tickerpulse_synth::taborda::tweets().unwrap();
     let figures = tickerpulse::demo::load_and_run(&stack, "taborda-2020", tweets)
         .await
         .unwrap();

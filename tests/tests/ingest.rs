@@ -4,8 +4,8 @@
 
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
-use tickerpulse::fakex::{FakeX, Fault};
 use tickerpulse_e2e::{clients, get_object, list_keys, start_stack};
+use tickerpulse_local::fakex::{FakeX, Fault};
 
 const RAW: &str = "tickerpulse-raw-123456789012-us-east-1";
 
@@ -25,7 +25,7 @@ fn generated(i: u64, ticker: &str, hour: u32) -> Value {
 
 /// The recorded real page's tweets and users, each tweet given a cashtag.
 fn recorded() -> Vec<Value> {
-    let path = tickerpulse_e2e::root().join("../shared/data/x-api/search-recent-page.jsonl");
+    let path = tickerpulse_e2e::root().join("data/x-api/search-recent-page.jsonl");
     let text = std::fs::read_to_string(path).unwrap();
     let page: Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
     let users: BTreeMap<String, Value> = page["includes"]["users"]
@@ -108,7 +108,7 @@ async fn ingest_polls_pages_retries_and_lands_every_tweet() {
     );
     assert_eq!(report.queries_completed, report.queries);
     let symbols = tickerpulse_core::watchlist::Watchlist::bundled();
-    let queries = tickerpulse_fn_ingest::build_queries(&symbols.symbols(), 512, true, Some("en"));
+    let queries = tickerpulse_xapi::build_queries(&symbols.symbols(), 512, true, Some("en"));
     let with_results = queries
         .iter()
         .filter(|q| {

@@ -4,12 +4,12 @@
 
 use base64::Engine;
 use serde_json::{json, Value};
-use tickerpulse::local::alive;
 use tickerpulse::pipeline::history;
 use tickerpulse_e2e::{
     clients, get_object, list_keys, put_records, run_execution, run_record, start_stack,
     succeeded_output,
 };
+use tickerpulse_local::stack::alive;
 
 const RAW: &str = "tickerpulse-raw-123456789012-us-east-1";
 const PIPELINE: &str = "arn:aws:states:us-east-1:123456789012:stateMachine:tickerpulse-pipeline";

@@ -1,4 +1,4 @@
-//! The local stack runs moto through `cli/src/moto_server.py`, which answers
+//! The local stack runs moto through `crates/local/src/moto_server.py`, which answers
 //! DynamoDB Query from the partition it names and writes item responses with
 //! `json.dumps` (moto 5.2 scans and sorts the table, and walks every attribute
 //! through its generic serializer). This test sends the same 655 DynamoDB
@@ -14,7 +14,7 @@ fn the_moto_launcher_answers_as_moto_does() {
     let python = root().join(".venv/bin/python");
     let out = std::process::Command::new(&python)
         .arg(root().join("tests/moto/compare_launcher.py"))
-        .arg(root().join("cli/src/moto_server.py"))
+        .arg(root().join("crates/local/src/moto_server.py"))
         .arg(root().join(".venv/bin/moto_server"))
         .output()
         .unwrap_or_else(|e| panic!("{}: {e} (run `make setup`)", python.display()));

@@ -63,8 +63,8 @@ fn accepts(binary: &str, payload: &Value) -> Result<(), String> {
 #[test]
 fn every_task_names_a_built_function_and_sends_what_its_handler_accepts() {
     let asl: Value = serde_json::from_str(&read("statemachine/pipeline.asl.json")).expect("ASL");
-    let template: serde_yaml::Value =
-        serde_yaml::from_str(&read("template.yaml")).expect("template");
+    let template: serde_yaml_ng::Value =
+        serde_yaml_ng::from_str(&read("template.yaml")).expect("template");
     let resources = &template["Resources"];
     let substitutions = &resources["PipelineStateMachine"]["Properties"]["DefinitionSubstitutions"];
     let mut found = Vec::new();
@@ -80,7 +80,7 @@ fn every_task_names_a_built_function_and_sends_what_its_handler_accepts() {
         let key = reference.trim_start_matches("${").trim_end_matches('}');
         // `!GetAtt XFunction.Arn`, as serde_yaml keeps the tag.
         let target = match &substitutions[key] {
-            serde_yaml::Value::Tagged(t) => t.value.as_str().unwrap_or_default().to_string(),
+            serde_yaml_ng::Value::Tagged(t) => t.value.as_str().unwrap_or_default().to_string(),
             other => panic!("{state}: substitution {key} is {other:?}"),
         };
         let logical = target.trim_end_matches(".Arn");

@@ -5,8 +5,10 @@
 //! order and however the data was split into runs.
 
 pub mod fixtures;
+pub mod leaderboard;
 pub mod level;
 pub mod output;
+pub mod run;
 pub mod serving;
 pub mod sketch;
 pub mod words;
@@ -19,7 +21,6 @@ use arrow_array::types::{Float64Type, TimestampMicrosecondType};
 use arrow_array::{Array, RecordBatch};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
-use std::hash::{BuildHasherDefault, Hasher};
 
 /// Top words kept per ticker item, and per overall item; top hashtags per overall item.
 pub const TICKER_WORDS: usize = 25;
@@ -36,34 +37,7 @@ pub enum AggregateError {
     Arrow(#[from] arrow_schema::ArrowError),
 }
 
-/// FxHash: the maps here are keyed by small integers.
-#[derive(Default)]
-pub struct Fx(u64);
-
-impl Hasher for Fx {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.write_u64(u64::from(b));
-        }
-    }
-    fn write_u64(&mut self, n: u64) {
-        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-    }
-    fn write_u32(&mut self, n: u32) {
-        self.write_u64(u64::from(n));
-    }
-    fn write_i64(&mut self, n: i64) {
-        self.write_u64(n as u64);
-    }
-    fn write_usize(&mut self, n: usize) {
-        self.write_u64(n as u64);
-    }
-}
-
-type FxMap<K, V> = HashMap<K, V, BuildHasherDefault<Fx>>;
+use tickerpulse_core::hash::{FxBuild, FxMap};
 
 /// Sentiment counts of one bucket. `mentions` counts (tweet, ticker) pairs in
 /// ticker items and tweets in overall items.
@@ -175,7 +149,7 @@ fn top(counts: impl IntoIterator<Item = (String, u64)>, n: usize) -> Vec<(String
 
 #[derive(Default)]
 struct Interner {
-    ids: HashMap<Box<str>, u32, BuildHasherDefault<Fx>>,
+    ids: HashMap<Box<str>, u32, FxBuild>,
     names: Vec<Box<str>>,
 }
 

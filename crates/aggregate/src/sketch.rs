@@ -19,11 +19,7 @@ pub struct AuthorSketch {
 
 /// A 64-bit hash of an author id (FNV-1a, then a finalizer that spreads bits).
 pub fn author_hash(id: &str) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in id.bytes() {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
+    let mut h = tickerpulse_core::hash::stable(id.as_bytes());
     h ^= h >> 33;
     h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
     h ^= h >> 33;

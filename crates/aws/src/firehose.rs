@@ -4,7 +4,11 @@
 
 use crate::HandlerError;
 use std::time::Duration;
+use tickerpulse_core::retry::Backoff;
 
+/// Firehose's limits on `PutRecordBatch` (docs.aws.amazon.com/firehose/latest/APIReference/
+/// API_PutRecordBatch.html): 500 records, 4 MiB in all, 1,000 KiB a record before
+/// base64. The sender here and the local stack's Firehose both use these.
 pub const MAX_BATCH_RECORDS: usize = 500;
 pub const MAX_BATCH_BYTES: usize = 4 * 1024 * 1024;
 pub const MAX_RECORD_BYTES: usize = 1_000 * 1024;
@@ -52,7 +56,7 @@ pub async fn send_all<S: RecordSink>(
         }
         if attempt > 0 {
             report.resent += pending.len();
-            tokio::time::sleep(base_delay * 2u32.saturating_pow(attempt - 1)).await;
+            tokio::time::sleep(Backoff::exponential(base_delay).delay(attempt - 1)).await;
         }
         let mut still_failing = Vec::new();
         for chunk in batches(records, &pending) {

@@ -155,3 +155,67 @@ impl Drop for ScratchFile {
         let _ = std::fs::remove_file(&self.0);
     }
 }
+
+/// The ETag of an object, or `None` when there is none.
+pub async fn etag(
+    client: &aws_sdk_s3::Client,
+    bucket: &str,
+    key: &str,
+) -> Result<Option<String>, HandlerError> {
+    match client.head_object().bucket(bucket).key(key).send().await {
+        Ok(h) => Ok(Some(h.e_tag().unwrap_or_default().to_string())),
+        Err(e) if e.as_service_error().is_some_and(|s| s.is_not_found()) => Ok(None),
+        Err(e) => Err(HandlerError::from_sdk(
+            &format!("looking at s3://{bucket}/{key}"),
+            e,
+        )),
+    }
+}
+
+/// Writes a run's recomputed summaries to the analytics zone, one Parquet file
+/// per table (`tickerpulse_lake::layout::analytics_key`); returns their URIs.
+/// Nothing is written when the run recomputed nothing.
+pub async fn put_analytics(
+    client: &aws_sdk_s3::Client,
+    bucket: &str,
+    run_id: &str,
+    tickers: &[tickerpulse_aggregate::TickerSummary],
+    overall: &[tickerpulse_aggregate::OverallSummary],
+) -> Result<Vec<String>, HandlerError> {
+    use std::io::{BufWriter, Write};
+    use tickerpulse_aggregate::output;
+    use tickerpulse_lake::layout;
+    if tickers.is_empty() && overall.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ticker_file = ScratchFile::new("ticker_summary");
+    let overall_file = ScratchFile::new("overall_summary");
+    let create = |f: &ScratchFile| {
+        std::fs::File::create(&f.0)
+            .map(BufWriter::new)
+            .map_err(|e| HandlerError::Fatal(format!("creating {}: {e}", f.0.display())))
+    };
+    let flush = |w: Result<BufWriter<std::fs::File>, tickerpulse_aggregate::AggregateError>| {
+        w.map_err(|e| HandlerError::Fatal(e.to_string()))?
+            .flush()
+            .map_err(|e| HandlerError::Fatal(format!("writing the analytics file: {e}")))
+    };
+    flush(output::write_ticker_summaries(
+        tickers,
+        create(&ticker_file)?,
+    ))?;
+    flush(output::write_overall_summaries(
+        overall,
+        create(&overall_file)?,
+    ))?;
+    let mut written = Vec::new();
+    for (table, file) in [
+        (layout::ANALYTICS_TICKER_SUMMARY, &ticker_file),
+        (layout::ANALYTICS_OVERALL_SUMMARY, &overall_file),
+    ] {
+        let key = layout::analytics_key(table, run_id);
+        put_parquet(client, bucket, &key, &file.0).await?;
+        written.push(format!("s3://{bucket}/{key}"));
+    }
+    Ok(written)
+}

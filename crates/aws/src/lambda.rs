@@ -10,9 +10,6 @@ pub enum HandlerError {
     /// The event or a record is malformed: retrying cannot help.
     #[error("invalid input: {0}")]
     InvalidInput(String),
-    /// The function is deployed but this part of its work is not built yet.
-    #[error("not built yet: {what} (tracked in issue #{issue})")]
-    NotBuilt { what: &'static str, issue: u32 },
     /// Configuration is missing or wrong.
     #[error(transparent)]
     Config(#[from] tickerpulse_core::config::ConfigError),
@@ -29,7 +26,6 @@ impl HandlerError {
     pub fn error_type(&self) -> &'static str {
         match self {
             HandlerError::InvalidInput(_) => "TickerPulse.InvalidInput",
-            HandlerError::NotBuilt { .. } => "TickerPulse.NotBuilt",
             HandlerError::Config(_) => "TickerPulse.Config",
             HandlerError::Retryable(_) => "TickerPulse.Retryable",
             HandlerError::Fatal(_) => "TickerPulse.Fatal",

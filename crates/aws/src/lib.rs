@@ -7,7 +7,9 @@
 pub mod firehose;
 pub mod lake;
 pub mod lambda;
+pub mod reads;
 pub mod sdk;
+pub mod secrets;
 pub mod serving;
 pub mod state;
 pub mod watchlist;

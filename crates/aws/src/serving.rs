@@ -10,6 +10,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 use tickerpulse_aggregate::serving::{Changes, SummaryStore};
 use tickerpulse_aggregate::{AuthorSketch, Bucket, Counts, OverallSummary, TickerSummary};
+use tickerpulse_core::retry::Backoff;
 
 /// `BatchWriteItem` takes at most 25 requests.
 pub const BATCH_WRITE_MAX: usize = 25;
@@ -141,18 +142,13 @@ pub fn parse_overall_item(item: &Item) -> Option<OverallSummary> {
     })
 }
 
-/// Full-jitter exponential backoff: a random wait in [0, min(cap, base * 2^attempt)].
-pub fn backoff(attempt: u32) -> Duration {
-    let cap_ms = 5_000u64.min(50u64 << attempt.min(16));
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.subsec_nanos() as u64);
-    let mut x = nanos ^ (u64::from(attempt) << 32) ^ 0x9E37_79B9_7F4A_7C15;
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    Duration::from_millis(x % (cap_ms + 1))
-}
+/// The backoff of throttled or unprocessed batch writes: full jitter from 50 ms,
+/// capped at 5 s.
+pub const WRITE_BACKOFF: Backoff = Backoff {
+    base: Duration::from_millis(50),
+    cap: Duration::from_secs(5),
+    jitter: true,
+};
 
 /// What a batch writer did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -206,7 +202,7 @@ pub async fn batch_write(
                     pending.values().map(Vec::len).sum::<usize>()
                 )));
             }
-            tokio::time::sleep(backoff(attempt)).await;
+            tokio::time::sleep(WRITE_BACKOFF.delay(attempt)).await;
         }
     }
     Ok(stats)
@@ -336,6 +332,70 @@ fn parse_recent(item: &Item) -> Option<RecentTweetRow> {
             .and_then(|u| u.as_s().ok())
             .cloned(),
     })
+}
+
+/// The recent-tweets items of one tweet, read back by `parse_recent`: one in a
+/// shard of the all-tickers feed, and a copy in the feed of each of its tickers.
+pub fn recent_items(t: &tickerpulse_aggregate::output::RecentTweet, expires_at: i64) -> Vec<Item> {
+    let mut item = HashMap::from([
+        ("Feed".to_string(), s(feed_all(&t.tweet_id))),
+        (
+            "TimestampTweetId".to_string(),
+            s(recent_sort_key(&t.created_at, &t.tweet_id)),
+        ),
+        ("TweetId".to_string(), s(&t.tweet_id)),
+        ("CreatedAt".to_string(), s(&t.created_at)),
+        ("Text".to_string(), s(&t.text)),
+        ("TextClean".to_string(), s(&t.text_clean)),
+        (
+            "Tickers".to_string(),
+            AttributeValue::L(t.tickers.iter().map(s).collect()),
+        ),
+        ("Label".to_string(), s(&t.label)),
+        (
+            "Compound".to_string(),
+            AttributeValue::N(t.compound.to_string()),
+        ),
+        (
+            "ExpiresAt".to_string(),
+            AttributeValue::N(expires_at.to_string()),
+        ),
+    ]);
+    if let Some(u) = &t.author_username {
+        item.insert("AuthorUsername".into(), s(u));
+    }
+    let mut items: Vec<Item> = t
+        .tickers
+        .iter()
+        .map(|ticker| {
+            let mut copy = item.clone();
+            copy.insert("Feed".into(), s(feed_ticker(ticker)));
+            copy
+        })
+        .collect();
+    items.push(item);
+    items
+}
+
+/// Writes the recent tweets created at or after `since_micros`, expiring at
+/// `expires_at` (epoch seconds). Returns the tweets written (each is in several
+/// feeds, counted once) and the writes' statistics.
+pub async fn write_recent(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+    tweets: &[tickerpulse_aggregate::output::RecentTweet],
+    since_micros: i64,
+    expires_at: i64,
+) -> Result<(u64, WriteStats), HandlerError> {
+    let mut requests = Vec::new();
+    let mut written = 0u64;
+    for t in tweets.iter().filter(|t| t.created_micros >= since_micros) {
+        written += 1;
+        for item in recent_items(t, expires_at) {
+            requests.push((table.to_string(), put(item)?));
+        }
+    }
+    Ok((written, batch_write(client, requests).await?))
 }
 
 /// Shards of the all-tickers feed of the recent-tweets table (write sharding;

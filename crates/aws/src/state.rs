@@ -1,5 +1,6 @@
-//! The state table: ingest cursors (and, with later issues, the partition ledger
-//! and run records). Keys: `PK`, `SK`.
+//! The state table, every item written and read here: ingest's cursors, the
+//! ledger of aggregated stage 2 partitions, the raw partitions changed since they
+//! were last processed, and the run records the API lists. Keys: `PK`, `SK`.
 
 use crate::HandlerError;
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -145,7 +146,7 @@ impl Ledger {
                     .cloned();
                 if request.is_some() {
                     attempt += 1;
-                    tokio::time::sleep(crate::serving::backoff(attempt)).await;
+                    tokio::time::sleep(crate::serving::WRITE_BACKOFF.delay(attempt)).await;
                 }
             }
         }
@@ -241,6 +242,60 @@ pub async fn put_run(
         .await
         .map_err(|e| HandlerError::from_sdk("recording the run", e))?;
     Ok(())
+}
+
+/// A run record read back from its item (written by [`put_run`]), with its sort key.
+pub fn run_from_item(
+    item: &std::collections::HashMap<String, AttributeValue>,
+) -> Option<(String, RunRecord)> {
+    let string = |k: &str| item.get(k).and_then(|v| v.as_s().ok()).cloned();
+    let n = |k: &str| crate::serving::get_n::<u64>(item, k).unwrap_or(0);
+    Some((
+        string("SK")?,
+        RunRecord {
+            run_id: string("RunId")?,
+            started_at: string("StartedAt").unwrap_or_default(),
+            ended_at: string("EndedAt").unwrap_or_default(),
+            status: string("Status").unwrap_or_default(),
+            partitions: n("Partitions"),
+            partitions_changed: n("PartitionsChanged"),
+            rows_in: n("RowsIn"),
+            items_written: n("ItemsWritten"),
+            items_deleted: n("ItemsDeleted"),
+            recent_tweets_written: n("RecentTweetsWritten"),
+            error: string("Error"),
+        },
+    ))
+}
+
+/// Pipeline runs, newest first, older than `before` (a sort key), with their sort
+/// keys; and whether more follow.
+pub async fn runs(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+    limit: usize,
+    before: Option<&str>,
+) -> Result<(Vec<(String, RunRecord)>, bool), HandlerError> {
+    let mut q = client
+        .query()
+        .table_name(table)
+        .expression_attribute_values(":p", AttributeValue::S(RUNS_PK.into()))
+        .scan_index_forward(false)
+        .limit(i32::try_from(limit + 1).unwrap_or(i32::MAX));
+    q = match before {
+        Some(b) => q
+            .key_condition_expression("PK = :p AND SK < :b")
+            .expression_attribute_values(":b", AttributeValue::S(b.into())),
+        None => q.key_condition_expression("PK = :p"),
+    };
+    let out = q
+        .send()
+        .await
+        .map_err(|e| HandlerError::from_sdk("reading the pipeline runs", e))?;
+    let mut runs: Vec<(String, RunRecord)> = out.items().iter().filter_map(run_from_item).collect();
+    let more = runs.len() > limit;
+    runs.truncate(limit);
+    Ok((runs, more))
 }
 
 /// Raw hour partitions that received objects since they were last processed:

@@ -1,6 +1,8 @@
 //! Days since the Unix epoch to and from civil (proleptic Gregorian) dates,
 //! by Howard Hinnant's algorithms: integer-only, for the hot paths that turn
-//! timestamps into buckets and back.
+//! timestamps into buckets and back. Kept beside the `time` crate (which parses
+//! and formats everywhere else) because these run per row in the lake's codec
+//! and the aggregation, where only the day number is wanted.
 
 /// Days since 1970-01-01 of a year, month (1 to 12) and day.
 pub fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {

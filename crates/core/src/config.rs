@@ -59,6 +59,51 @@ pub fn optional(env: &dyn Env, name: &str, default: &str) -> String {
         .unwrap_or_else(|| default.to_string())
 }
 
+/// Reads an optional whole number within `range`, falling back to `default`: the
+/// one parser of every function's numeric settings.
+pub fn number<T>(
+    env: &dyn Env,
+    name: &'static str,
+    default: T,
+    range: std::ops::RangeInclusive<T>,
+) -> Result<T, ConfigError>
+where
+    T: std::str::FromStr + PartialOrd + std::fmt::Display + Copy,
+{
+    let Some(raw) = env.var(name).filter(|v| !v.trim().is_empty()) else {
+        return Ok(default);
+    };
+    raw.trim()
+        .parse::<T>()
+        .ok()
+        .filter(|n| range.contains(n))
+        .ok_or_else(|| ConfigError::Invalid {
+            name,
+            value: raw,
+            reason: format!(
+                "want a whole number from {} to {}",
+                range.start(),
+                range.end()
+            ),
+        })
+}
+
+/// Reads an optional yes/no setting: `true`, `1` or `yes` are yes, `false`, `0` or
+/// `no` are no; anything else is an error.
+pub fn flag(env: &dyn Env, name: &'static str, default: bool) -> Result<bool, ConfigError> {
+    match env.var(name).map(|v| v.trim().to_ascii_lowercase()) {
+        None => Ok(default),
+        Some(v) if v.is_empty() => Ok(default),
+        Some(v) if matches!(v.as_str(), "true" | "1" | "yes") => Ok(true),
+        Some(v) if matches!(v.as_str(), "false" | "0" | "no") => Ok(false),
+        Some(v) => Err(ConfigError::Invalid {
+            name,
+            value: v,
+            reason: "want true or false".into(),
+        }),
+    }
+}
+
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum ConfigError {
     #[error("environment variable {0} is not set (template.yaml sets it on the function)")]
@@ -69,4 +114,43 @@ pub enum ConfigError {
         value: String,
         reason: String,
     },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    fn env(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn numbers_default_parse_and_refuse_what_is_out_of_range() {
+        let e = env(&[("A", " 12 "), ("B", "x"), ("C", "101"), ("D", "")]);
+        assert_eq!(number(&e, "A", 5u32, 0..=100), Ok(12));
+        assert_eq!(number(&e, "D", 5u32, 0..=100), Ok(5));
+        assert_eq!(number(&e, "Z", 5u32, 0..=100), Ok(5));
+        for name in ["B", "C"] {
+            let err = number(&e, name, 5u32, 0..=100).unwrap_err();
+            assert!(
+                err.to_string()
+                    .contains("want a whole number from 0 to 100"),
+                "{err}"
+            );
+        }
+        assert!(number(&env(&[("N", "-1")]), "N", 1i64, 0..=i64::MAX).is_err());
+    }
+
+    #[test]
+    fn flags_take_yes_and_no_and_refuse_the_rest() {
+        let e = env(&[("Y", "YES"), ("N", "0"), ("X", "maybe")]);
+        assert_eq!(flag(&e, "Y", false), Ok(true));
+        assert_eq!(flag(&e, "N", true), Ok(false));
+        assert_eq!(flag(&e, "Z", true), Ok(true));
+        assert!(flag(&e, "X", true).is_err());
+    }
 }

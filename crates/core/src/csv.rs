@@ -1,6 +1,10 @@
 //! A small RFC 4180 reader: quoted fields, doubled quotes, newlines inside
 //! quotes, any one-byte separator. Enough for the watch list and the tweet data
 //! sets without another dependency.
+//!
+//! Kept over the `csv` crate, which reads `"a"b` as `ab` and an unterminated
+//! quote as a field to the end of the file without an error (csv 1.3, checked):
+//! an operator's malformed watch list must be refused with its line, not read.
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum CsvError {

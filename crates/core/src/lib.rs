@@ -3,8 +3,9 @@
 pub mod civil;
 pub mod config;
 pub mod csv;
-pub mod json;
+pub mod hash;
 pub mod partition;
+pub mod retry;
 pub mod tweet;
 pub mod watchlist;
 

@@ -210,7 +210,7 @@ fn push_str(out: &mut Vec<u8>, s: &str) {
     out.reserve(b.len() + 2);
     out.push(b'"');
     let mut start = 0;
-    let mut i = crate::json::first_escape(b, 0);
+    let mut i = tickerpulse_json::first_escape(b, 0);
     while let Some(&byte) = b.get(i) {
         let escape: &[u8] = match byte {
             b'"' => b"\\\"",
@@ -232,7 +232,7 @@ fn push_str(out: &mut Vec<u8>, s: &str) {
             out.extend_from_slice(escape);
         }
         start = i + 1;
-        i = crate::json::first_escape(b, start);
+        i = tickerpulse_json::first_escape(b, start);
     }
     out.extend_from_slice(&b[start..]);
     out.push(b'"');

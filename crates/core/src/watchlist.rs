@@ -3,7 +3,6 @@
 
 use std::borrow::Cow;
 use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
 
 /// The S&P 500 constituents, bundled at build time (ODC-PDDL, see data/README.md).
 pub const BUNDLED_SP500: &str = include_str!("../data/sp500.csv");
@@ -23,32 +22,7 @@ pub enum WatchlistError {
 /// Tickers by normalized symbol (`BRK.B`), with their names.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Watchlist {
-    names: HashMap<String, String, BuildHasherDefault<SymbolHasher>>,
-}
-
-/// The watch list's hash: eight bytes of a symbol to a multiply. Symbols are
-/// short, the keys come from the operator's list and tweets only look them
-/// up (never insert), so a keyed hash against flooding buys nothing here;
-/// SipHash cost the transform about 1% of its time.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct SymbolHasher(u64);
-
-impl Hasher for SymbolHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        const K: u64 = 0x9e37_79b9_7f4a_7c15;
-        for chunk in bytes.chunks(8) {
-            let w = chunk
-                .iter()
-                .enumerate()
-                .fold(0u64, |w, (k, &b)| w | u64::from(b) << (8 * k));
-            self.0 = (self.0.rotate_left(5) ^ w).wrapping_mul(K);
-        }
-    }
-
-    fn finish(&self) -> u64 {
-        // The table takes low bits, which a multiply leaves poorly mixed.
-        self.0 ^ (self.0 >> 32)
-    }
+    names: HashMap<String, String, crate::hash::FxBuild>,
 }
 
 /// Upper-cases a symbol and writes class shares with a dot (`brk-b`, `BRK/B` -> `BRK.B`).

@@ -50,9 +50,8 @@ fn tweet(i: usize, text: &str, created: &str) -> serde_json::Value {
 
 fn main() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let csv =
-        std::fs::read_to_string(root.join("../../../shared/data/stock-tweets/taborda-2020.csv"))
-            .expect("reading taborda-2020.csv");
+    let csv = std::fs::read_to_string(root.join("../../data/taborda-2020/taborda-2020.csv"))
+        .expect("reading taborda-2020.csv");
     let rows = tickerpulse_core::csv::parse(&csv, b';').expect("csv");
     let rows: Vec<&Vec<String>> = rows
         .iter()

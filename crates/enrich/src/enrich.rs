@@ -3,11 +3,11 @@
 
 use serde::Deserialize;
 use std::borrow::Cow;
-use tickerpulse_core::json::{self, Cursor, R};
-use tickerpulse_core::json_keys;
 use tickerpulse_core::tweet::{EnrichedTweet, Sentiment, SCHEMA_VERSION};
 use tickerpulse_core::watchlist::{for_each_cashtag, normalized_symbol, Watchlist};
 use tickerpulse_core::HourPartition;
+use tickerpulse_json::json_keys;
+use tickerpulse_json::{self as json, Cursor};
 use tickerpulse_vader::Analyzer;
 
 /// Tweets longer than this are not tweets (X allows 25,000 characters for long posts).
@@ -178,7 +178,7 @@ json_keys!(ReferenceKey {
 });
 
 /// An id as [`Id`]'s visitor reads it: a string, or an integer that fits a u64.
-fn read_id<'a>(c: &mut Cursor<'a>) -> R<Option<Id<'a>>> {
+fn read_id<'a>(c: &mut Cursor<'a>) -> Option<Option<Id<'a>>> {
     if c.null()? {
         return Some(None);
     }
@@ -189,7 +189,10 @@ fn read_id<'a>(c: &mut Cursor<'a>) -> R<Option<Id<'a>>> {
 }
 
 /// An optional object: `null` is `None`, as serde reads an `Option`.
-fn read_opt<'a, T>(c: &mut Cursor<'a>, read: fn(&mut Cursor<'a>) -> R<T>) -> R<Option<T>> {
+fn read_opt<'a, T>(
+    c: &mut Cursor<'a>,
+    read: fn(&mut Cursor<'a>) -> Option<T>,
+) -> Option<Option<T>> {
     if c.null()? {
         return Some(None);
     }
@@ -197,7 +200,7 @@ fn read_opt<'a, T>(c: &mut Cursor<'a>, read: fn(&mut Cursor<'a>) -> R<T>) -> R<O
 }
 
 /// A list of objects (a `Vec` is never `null` for serde).
-fn read_list<'a, T>(c: &mut Cursor<'a>, read: fn(&mut Cursor<'a>) -> R<T>) -> R<Vec<T>> {
+fn read_list<'a, T>(c: &mut Cursor<'a>, read: fn(&mut Cursor<'a>) -> Option<T>) -> Option<Vec<T>> {
     let mut out = Vec::new();
     c.array(|c| {
         out.push(read(c)?);
@@ -206,7 +209,7 @@ fn read_list<'a, T>(c: &mut Cursor<'a>, read: fn(&mut Cursor<'a>) -> R<T>) -> R<
     Some(out)
 }
 
-fn read_tag<'a>(c: &mut Cursor<'a>) -> R<Tag<'a>> {
+fn read_tag<'a>(c: &mut Cursor<'a>) -> Option<Tag<'a>> {
     let mut tag = Tag::default();
     c.object(|c, key| {
         match key {
@@ -220,7 +223,7 @@ fn read_tag<'a>(c: &mut Cursor<'a>) -> R<Tag<'a>> {
     Some(tag)
 }
 
-fn read_entities<'a>(c: &mut Cursor<'a>) -> R<Entities<'a>> {
+fn read_entities<'a>(c: &mut Cursor<'a>) -> Option<Entities<'a>> {
     let mut e = Entities::default();
     c.object(|c, key| {
         match key {
@@ -234,7 +237,7 @@ fn read_entities<'a>(c: &mut Cursor<'a>) -> R<Entities<'a>> {
     Some(e)
 }
 
-fn read_metrics(c: &mut Cursor<'_>) -> R<Metrics> {
+fn read_metrics(c: &mut Cursor<'_>) -> Option<Metrics> {
     let mut m = Metrics::default();
     c.object(|c, key| {
         match key {
@@ -249,7 +252,7 @@ fn read_metrics(c: &mut Cursor<'_>) -> R<Metrics> {
     Some(m)
 }
 
-fn read_reference<'a>(c: &mut Cursor<'a>) -> R<Reference<'a>> {
+fn read_reference<'a>(c: &mut Cursor<'a>) -> Option<Reference<'a>> {
     let mut kind = None;
     c.object(|c, key| {
         match key {
@@ -260,7 +263,7 @@ fn read_reference<'a>(c: &mut Cursor<'a>) -> R<Reference<'a>> {
     Some(Reference { kind: kind? })
 }
 
-fn read_author<'a>(c: &mut Cursor<'a>) -> R<Author<'a>> {
+fn read_author<'a>(c: &mut Cursor<'a>) -> Option<Author<'a>> {
     let mut a = Author::default();
     c.object(|c, key| {
         match key {
@@ -631,8 +634,7 @@ mod tests {
     /// patched field by field with what serde reads or refuses.
     #[test]
     fn the_tweet_decoder_agrees_with_serde() {
-        let dir =
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/x-api");
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/x-api");
         let mut tweets = Vec::new();
         for file in ["search-recent-page.jsonl", "tweet-lookup-cashtags.jsonl"] {
             let text = std::fs::read_to_string(dir.join(file)).expect("x-api sample");

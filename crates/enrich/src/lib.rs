@@ -10,8 +10,8 @@ use enrich::{Enricher, Rejection};
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
 use std::collections::BTreeMap;
-use tickerpulse_core::json::{Cursor, R};
-use tickerpulse_core::json_keys;
+use tickerpulse_json::json_keys;
+use tickerpulse_json::Cursor;
 
 /// Standard base64 with padding, SIMD where the CPU has it (AVX2, SSE4.1,
 /// NEON on Graviton): encoding and decoding were 11% of the transform's
@@ -107,7 +107,7 @@ pub fn read_records(body: &[u8]) -> Result<Vec<RecordRef<'_>>, BatchError> {
     Ok(event.records.into_iter().map(RecordRef::from).collect())
 }
 
-fn read_event(text: &str) -> R<Vec<RecordRef<'_>>> {
+fn read_event(text: &str) -> Option<Vec<RecordRef<'_>>> {
     let mut c = Cursor::new(text);
     let mut records = None;
     c.object(|c, key| {
@@ -132,7 +132,7 @@ fn read_event(text: &str) -> R<Vec<RecordRef<'_>>> {
     records
 }
 
-fn read_record<'a>(c: &mut Cursor<'a>) -> R<RecordRef<'a>> {
+fn read_record<'a>(c: &mut Cursor<'a>) -> Option<RecordRef<'a>> {
     let (mut record_id, mut arrival, mut data) = (None, None, None);
     c.object(|c, key| {
         match key {

@@ -6,7 +6,6 @@ use crate::codec::{self, TweetColumns, TweetRecord};
 use crate::LakeError;
 use parquet::arrow::ArrowWriter;
 use serde::{Deserialize, Serialize};
-use std::collections::HashSet;
 use std::io::{BufRead, Write};
 
 /// Rows handed to the Parquet writer at a time; it closes a row group every
@@ -54,22 +53,8 @@ fn newline(b: &[u8], mut i: usize) -> Option<usize> {
     b.get(i..)?.iter().position(|&c| c == b'\n').map(|p| i + p)
 }
 
-/// Hashes text ids (rare: X ids are numbers).
-#[derive(Default)]
-struct IdHasher(u64);
-
-impl std::hash::Hasher for IdHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0.rotate_left(5) ^ u64::from(b)).wrapping_mul(0x517C_C1B7_2722_0A95);
-        }
-    }
-}
-
-type IdSet<T> = HashSet<T, std::hash::BuildHasherDefault<IdHasher>>;
+/// Text ids are rare (X ids are numbers).
+type IdSet<T> = tickerpulse_core::hash::FxSet<T>;
 
 /// A set of numeric tweet ids: open addressing with linear probing, the ids
 /// themselves in one array (0 marks a free slot; the id 0 is a flag). A
@@ -405,7 +390,7 @@ mod tests {
     #[test]
     fn numeric_ids_agree_with_a_hash_set() {
         let mut ours = NumericIds::default();
-        let mut std_set = HashSet::new();
+        let mut std_set = std::collections::HashSet::new();
         let mut x = 0x2545_F491_4F6C_DD1Du64;
         for i in 0..200_000u64 {
             x ^= x << 13;

@@ -7,8 +7,8 @@
 //! agree (a test checks it on generated and hand-written lines).
 
 use crate::codec::{SentimentRecord, TweetRecord};
-use tickerpulse_core::json::{Cursor, R};
-use tickerpulse_core::json_keys;
+use tickerpulse_json::json_keys;
+use tickerpulse_json::Cursor;
 
 json_keys!(SentimentKey {
     "compound" => Compound,
@@ -47,7 +47,7 @@ json_keys!(RecordKey {
     "arrival_ms" => ArrivalMs,
 });
 
-fn sentiment<'a>(c: &mut Cursor<'a>) -> R<SentimentRecord<'a>> {
+fn sentiment<'a>(c: &mut Cursor<'a>) -> Option<SentimentRecord<'a>> {
     let (mut compound, mut pos, mut neu, mut neg) = (None, None, None, None);
     let (mut label, mut mode, mut scorer) = (None, None, None);
     c.object(|c, key| {

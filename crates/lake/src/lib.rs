@@ -20,8 +20,18 @@ pub mod layout {
     /// The one file of a partition: a rerun writes the same key, so it replaces.
     pub const FILE_NAME: &str = "part-00000.zstd.parquet";
 
+    /// The analytics zone's tables (the Glue tables `analytics_ticker_summary` and
+    /// `analytics_overall_summary`, partitioned by `run_id`).
+    pub const ANALYTICS_TICKER_SUMMARY: &str = "analytics/ticker_summary";
+    pub const ANALYTICS_OVERALL_SUMMARY: &str = "analytics/overall_summary";
+
     pub fn key(table: &str, partition: &HourPartition) -> String {
         format!("{table}/{}/{FILE_NAME}", partition.path())
+    }
+
+    /// The one file of a run in an analytics table.
+    pub fn analytics_key(table: &str, run_id: &str) -> String {
+        format!("{table}/run_id={run_id}/{FILE_NAME}")
     }
 }
 

@@ -4,6 +4,10 @@
 //! activity, months of timestamps in stream order, words that VADER scores
 //! positive, negative and neutral, hashtags, links, and about 10% spam
 //! (giveaways, cashtag stuffing, link-only posts, copy-paste campaigns).
+//! [`taborda`] turns the real tweets of `data/taborda-2020/` into X API objects
+//! the same way.
+
+pub mod taborda;
 
 use serde::Serialize;
 use tickerpulse_core::watchlist::Watchlist;

@@ -11,7 +11,7 @@ use tickerpulse_vader::{Analyzer, Mode};
 
 fn main() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let tsv = std::fs::read_to_string(root.join("../../../shared/data/vader/reference-3.3.2.tsv"))
+    let tsv = std::fs::read_to_string(root.join("../../data/vader-reference/reference-3.3.2.tsv"))
         .expect("reading the reference corpus");
     let sentences: Vec<&str> = tsv
         .lines()

@@ -29,13 +29,13 @@ fn macro_f1(pairs: &[(usize, usize)], classes: usize) -> f64 {
 
 fn data(name: &str) -> String {
     let p = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/data/stock-tweets")
+        .join("../../data")
         .join(name);
     std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("reading {}: {e}", p.display()))
 }
 
 fn taborda(mode: Mode) -> f64 {
-    let rows = tickerpulse_core::csv::parse(&data("taborda-2020.csv"), b';').unwrap();
+    let rows = tickerpulse_core::csv::parse(&data("taborda-2020/taborda-2020.csv"), b';').unwrap();
     let analyzer = Analyzer::new(mode);
     let class = |s: &str| match s {
         "positive" => Some(0),
@@ -61,7 +61,8 @@ fn taborda(mode: Mode) -> f64 {
 }
 
 fn surge(mode: Mode) -> f64 {
-    let rows = tickerpulse_core::csv::parse(&data("surge-ai-sentiment.csv"), b',').unwrap();
+    let rows =
+        tickerpulse_core::csv::parse(&data("surge-ai/surge-ai-sentiment.csv"), b',').unwrap();
     let analyzer = Analyzer::new(mode);
     let pairs: Vec<(usize, usize)> = rows
         .iter()

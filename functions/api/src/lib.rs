@@ -1,22 +1,26 @@
 //! api: the REST API and the dashboard, behind API Gateway (REST API, Lambda
 //! proxy integration; `api/openapi.yaml` is the contract).
 //!
-//! Every read is a DynamoDB `Query` or `GetItem` (see `read`). Parameters are
+//! Every read is a DynamoDB `Query` or `GetItem` (`tickerpulse_aws::reads`). Parameters are
 //! checked before any read (see `params`): a bad one is a `400` with a JSON
 //! body `{"error": code, "message": ...}`; only a failing DynamoDB gives a `5xx`.
 
 pub mod dashboard;
 pub mod params;
-pub mod read;
+mod respond;
 
-use lambda_http::http::{header, HeaderValue, Method, StatusCode};
+use lambda_http::http::{header, HeaderValue, Method};
 use lambda_http::{Body, Request, RequestExt, Response};
 use params::{ApiError, Params};
-use read::{counted, Tables};
+use respond::{
+    counts_json, error_response, json_response, merge, period_json, response, Answer, Failure,
+};
 use serde_json::{json, Value};
 use std::collections::HashMap;
-use tickerpulse_aggregate::{Bucket, Counts, Level};
-use tickerpulse_aws::serving::{get_counts, get_n, recent_tweets};
+use tickerpulse_aggregate::leaderboard::{rank, Sort};
+use tickerpulse_aggregate::{Bucket, Level};
+use tickerpulse_aws::reads::Tables;
+use tickerpulse_aws::serving::recent_tweets;
 use tickerpulse_aws::{sdk, HandlerError};
 use tickerpulse_core::config::{self, Env};
 use tickerpulse_core::watchlist::Watchlist;
@@ -29,74 +33,6 @@ pub struct Function {
     pub tables: Tables,
     pub watchlist: Watchlist,
     pub cors_origin: HeaderValue,
-}
-
-fn response(status: u16, content_type: &'static str, body: Body) -> Response<Body> {
-    let mut r = Response::new(body);
-    *r.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    r.headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    r
-}
-
-fn json_response(status: u16, body: &Value) -> Response<Body> {
-    let mut r = response(status, "application/json", Body::Text(body.to_string()));
-    r.headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    r
-}
-
-fn error_response(e: &ApiError) -> Response<Body> {
-    json_response(e.status, &json!({"error": e.code, "message": e.message}))
-}
-
-/// The JSON of a set of counts.
-pub fn counts_json(c: &Counts) -> Value {
-    json!({
-        "mentions": c.mentions,
-        "positive": c.positive,
-        "negative": c.negative,
-        "neutral": c.neutral,
-        "positive_ratio": c.positive_ratio(),
-        "negative_ratio": c.negative_ratio(),
-        "neutral_ratio": c.neutral_ratio(),
-        "mean_compound": c.mean_compound(),
-    })
-}
-
-fn period_json(b: Option<Bucket>) -> (Value, Value) {
-    match b {
-        Some(b) => (json!(b.key()), json!(b.timestamp())),
-        None => (Value::Null, Value::Null),
-    }
-}
-
-fn merge(mut a: Value, b: Value) -> Value {
-    if let (Some(a), Value::Object(b)) = (a.as_object_mut(), b) {
-        a.extend(b);
-    }
-    a
-}
-
-/// What a route answered: a JSON value, or an error for the client.
-enum Outcome {
-    Json(Value),
-    Refused(ApiError),
-}
-
-impl From<ApiError> for Outcome {
-    fn from(e: ApiError) -> Self {
-        Outcome::Refused(e)
-    }
-}
-
-macro_rules! tryq {
-    ($e:expr) => {
-        match $e {
-            Ok(v) => v,
-            Err(e) => return Ok(Outcome::from(e)),
-        }
-    };
 }
 
 impl Function {
@@ -184,10 +120,8 @@ impl Function {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
-        let outcome = match path.trim_end_matches('/') {
-            "/health" => Ok(Outcome::Json(
-                json!({"status": "ok", "version": env!("CARGO_PKG_VERSION")}),
-            )),
+        let answer: Answer = match path.trim_end_matches('/') {
+            "/health" => Ok(json!({"status": "ok", "version": env!("CARGO_PKG_VERSION")})),
             "/tickers" => self.watchlist_route(&values),
             "/periods" => self.periods(&values).await,
             "/leaderboard" => self.leaderboard(&values).await,
@@ -201,15 +135,15 @@ impl Function {
                 .and_then(|r| r.strip_suffix("/trend"))
             {
                 Some(ticker) if !ticker.contains('/') => self.trend(ticker, &values).await,
-                _ => Ok(Outcome::Refused(ApiError::not_found(format!(
+                _ => Err(Failure::Refused(ApiError::not_found(format!(
                     "no such endpoint: {path} (see the OpenAPI file, api/openapi.yaml)"
                 )))),
             },
         };
-        match outcome {
-            Ok(Outcome::Json(v)) => json_response(200, &v),
-            Ok(Outcome::Refused(e)) => error_response(&e),
-            Err(e) => {
+        match answer {
+            Ok(v) => json_response(200, &v),
+            Err(Failure::Refused(e)) => error_response(&e),
+            Err(Failure::Tables(e)) => {
                 tracing::error!(path, error = %e, "the serving tables failed");
                 let (status, code) = match e {
                     HandlerError::Retryable(_) => (503, "unavailable"),
@@ -223,15 +157,15 @@ impl Function {
         }
     }
 
-    fn watchlist_route(&self, values: &HashMap<String, String>) -> Result<Outcome, HandlerError> {
-        tryq!(Params::new(values, &[]));
+    fn watchlist_route(&self, values: &HashMap<String, String>) -> Answer {
+        Params::new(values, &[])?;
         let tickers: Vec<Value> = self
             .watchlist
             .symbols()
             .into_iter()
             .map(|s| json!({"symbol": s, "name": self.watchlist.name(s).unwrap_or_default()}))
             .collect();
-        Ok(Outcome::Json(json!({"tickers": tickers})))
+        Ok(json!({"tickers": tickers}))
     }
 
     /// The period a request names, or the newest of its level with data.
@@ -252,10 +186,10 @@ impl Function {
         }
     }
 
-    async fn periods(&self, values: &HashMap<String, String>) -> Result<Outcome, HandlerError> {
-        let p = tryq!(Params::new(values, &["level", "limit"]));
-        let level = tryq!(p.level("level", Level::Day));
-        let limit = tryq!(p.limit("limit", 50, 1..=1000));
+    async fn periods(&self, values: &HashMap<String, String>) -> Answer {
+        let p = Params::new(values, &["level", "limit"])?;
+        let level = p.level("level", Level::Day)?;
+        let limit = p.limit("limit", 50, 1..=1000)?;
         let periods: Vec<Value> = self
             .tables
             .periods(level, limit)
@@ -263,37 +197,26 @@ impl Function {
             .into_iter()
             .map(|p| json!({"period": p.bucket.key(), "start": p.bucket.timestamp(), "tweets": p.tweets}))
             .collect();
-        Ok(Outcome::Json(
-            json!({"level": level.name(), "periods": periods}),
-        ))
+        Ok(json!({"level": level.name(), "periods": periods}))
     }
 
-    async fn leaderboard(&self, values: &HashMap<String, String>) -> Result<Outcome, HandlerError> {
-        let p = tryq!(Params::new(
+    async fn leaderboard(&self, values: &HashMap<String, String>) -> Answer {
+        let p = Params::new(
             values,
-            &["level", "period", "sort", "limit", "min_mentions"]
-        ));
-        let level = tryq!(p.level("level", Level::Day));
-        let sort = tryq!(p.choice("sort", &["mentions", "positive", "negative", "neutral"]));
-        let limit = tryq!(p.limit("limit", 5, 1..=100));
-        let min_mentions = tryq!(p.limit("min_mentions", 1, 1..=1_000_000_000));
-        let bucket = tryq!(self.period_of(&p, level).await?);
+            &["level", "period", "sort", "limit", "min_mentions"],
+        )?;
+        let level = p.level("level", Level::Day)?;
+        let sort = p.choice("sort", &Sort::NAMES)?;
+        let limit = p.limit("limit", 5, 1..=100)?;
+        let min_mentions = p.limit("min_mentions", 1, 1..=1_000_000_000)?;
+        let bucket = self.period_of(&p, level).await??;
         let mut rows = match bucket {
             Some(b) => self.tables.tickers_of(b).await?,
             None => Vec::new(),
         };
-        rows.retain(|r| r.counts.mentions >= min_mentions as u64);
-        let ratio = |c: &Counts| match sort {
-            "positive" => c.positive_ratio(),
-            "negative" => c.negative_ratio(),
-            "neutral" => c.neutral_ratio(),
-            _ => 0.0,
-        };
-        rows.sort_by(|a, b| {
-            ratio(&b.counts)
-                .total_cmp(&ratio(&a.counts))
-                .then(b.counts.mentions.cmp(&a.counts.mentions))
-                .then_with(|| a.ticker.cmp(&b.ticker))
+        let order = Sort::parse(sort).unwrap_or(Sort::Mentions);
+        rank(&mut rows, order, min_mentions as u64, |r| {
+            (&r.counts, &r.ticker)
         });
         let total = rows.len();
         let tickers: Vec<Value> = rows
@@ -313,97 +236,95 @@ impl Function {
             })
             .collect();
         let (period, start) = period_json(bucket);
-        Ok(Outcome::Json(json!({
+        Ok(json!({
             "level": level.name(),
             "period": period,
             "start": start,
             "sort": sort,
             "tickers_in_period": total,
             "tickers": tickers,
-        })))
+        }))
     }
 
-    async fn overall(&self, values: &HashMap<String, String>) -> Result<Outcome, HandlerError> {
-        let p = tryq!(Params::new(values, &["level", "period"]));
-        let level = tryq!(p.level("level", Level::Day));
-        let bucket = tryq!(self.period_of(&p, level).await?);
+    async fn overall(&self, values: &HashMap<String, String>) -> Answer {
+        let p = Params::new(values, &["level", "period"])?;
+        let level = p.level("level", Level::Day)?;
+        let bucket = self.period_of(&p, level).await??;
         let item = match bucket {
             Some(b) => self.tables.overall(b).await?,
             None => None,
         };
-        let counts = item.as_ref().and_then(get_counts).unwrap_or_default();
+        let item = item.unwrap_or_default();
+        let counts = item.counts;
         let (period, start) = period_json(bucket);
-        Ok(Outcome::Json(merge(
+        Ok(merge(
             json!({
                 "level": level.name(),
                 "period": period,
                 "start": start,
                 "tweets": counts.mentions,
-                "ticker_mentions": item.as_ref().and_then(|i| get_n::<u64>(i, "TickerMentions")).unwrap_or(0),
-                "unique_authors": item.as_ref().and_then(|i| get_n::<u64>(i, "UniqueAuthors")).unwrap_or(0),
+                "ticker_mentions": item.ticker_mentions,
+                "unique_authors": item.unique_authors,
             }),
             counts_json(&counts),
-        )))
+        ))
     }
 
-    async fn hashtags(&self, values: &HashMap<String, String>) -> Result<Outcome, HandlerError> {
-        let p = tryq!(Params::new(values, &["level", "period", "limit"]));
-        let level = tryq!(p.level("level", Level::Day));
-        let limit = tryq!(p.limit("limit", 20, 1..=100));
-        let bucket = tryq!(self.period_of(&p, level).await?);
+    async fn hashtags(&self, values: &HashMap<String, String>) -> Answer {
+        let p = Params::new(values, &["level", "period", "limit"])?;
+        let level = p.level("level", Level::Day)?;
+        let limit = p.limit("limit", 20, 1..=100)?;
+        let bucket = self.period_of(&p, level).await??;
         let item = match bucket {
             Some(b) => self.tables.overall(b).await?,
             None => None,
         };
         let tags: Vec<Value> = item
-            .map(|i| counted(&i, "Hashtags", limit))
+            .map(|i| i.hashtags)
             .unwrap_or_default()
             .into_iter()
+            .take(limit)
             .map(|(tag, count)| json!({"hashtag": tag, "count": count}))
             .collect();
         let (period, start) = period_json(bucket);
-        Ok(Outcome::Json(json!({
+        Ok(json!({
             "level": level.name(), "period": period, "start": start, "hashtags": tags,
-        })))
+        }))
     }
 
-    async fn words(&self, values: &HashMap<String, String>) -> Result<Outcome, HandlerError> {
-        let p = tryq!(Params::new(values, &["level", "period", "ticker", "limit"]));
-        let level = tryq!(p.level("level", Level::Day));
-        let limit = tryq!(p.limit("limit", 50, 1..=200));
-        let ticker = tryq!(p.ticker(&self.watchlist));
-        let bucket = tryq!(self.period_of(&p, level).await?);
-        let item = match (bucket, &ticker) {
-            (Some(b), Some(t)) => self.tables.ticker(b, t).await?,
-            (Some(b), None) => self.tables.overall(b).await?,
+    async fn words(&self, values: &HashMap<String, String>) -> Answer {
+        let p = Params::new(values, &["level", "period", "ticker", "limit"])?;
+        let level = p.level("level", Level::Day)?;
+        let limit = p.limit("limit", 50, 1..=200)?;
+        let ticker = p.ticker(&self.watchlist)?;
+        let bucket = self.period_of(&p, level).await??;
+        let words = match (bucket, &ticker) {
+            (Some(b), Some(t)) => self.tables.ticker(b, t).await?.map(|t| t.words),
+            (Some(b), None) => self.tables.overall(b).await?.map(|o| o.words),
             (None, _) => None,
         };
-        let words: Vec<Value> = item
-            .map(|i| counted(&i, "Words", limit))
+        let words: Vec<Value> = words
             .unwrap_or_default()
             .into_iter()
+            .take(limit)
             .map(|(word, count)| json!({"word": word, "count": count}))
             .collect();
         let (period, start) = period_json(bucket);
-        Ok(Outcome::Json(json!({
+        Ok(json!({
             "level": level.name(), "period": period, "start": start, "ticker": ticker, "words": words,
-        })))
+        }))
     }
 
-    async fn trend(
-        &self,
-        raw: &str,
-        values: &HashMap<String, String>,
-    ) -> Result<Outcome, HandlerError> {
-        let ticker = tryq!(params::watched_ticker(raw, &self.watchlist));
-        let p = tryq!(Params::new(values, &["granularity", "from", "to", "limit"]));
-        let level = tryq!(p.level("granularity", Level::Hour));
-        let from = tryq!(p.time("from"));
-        let to = tryq!(p.time("to"));
-        let limit = tryq!(p.limit("limit", 500, 1..=5000));
+    async fn trend(&self, raw: &str, values: &HashMap<String, String>) -> Answer {
+        let ticker = params::watched_ticker(raw, &self.watchlist)?;
+        let p = Params::new(values, &["granularity", "from", "to", "limit"])?;
+        let level = p.level("granularity", Level::Hour)?;
+        let from = p.time("from")?;
+        let to = p.time("to")?;
+        let limit = p.limit("limit", 500, 1..=5000)?;
         if let (Some(a), Some(b)) = (&from, &to) {
             if a > b {
-                return Ok(
+                return Err(
                     ApiError::bad("bad_parameter", format!("from={a} is after to={b}")).into(),
                 );
             }
@@ -420,24 +341,24 @@ impl Function {
                 )
             })
             .collect();
-        Ok(Outcome::Json(json!({
+        Ok(json!({
             "ticker": ticker,
             "name": self.watchlist.name(&ticker),
             "granularity": level.name(),
             "points": points,
-        })))
+        }))
     }
 
-    async fn tweets(&self, values: &HashMap<String, String>) -> Result<Outcome, HandlerError> {
-        let p = tryq!(Params::new(values, &["ticker", "limit", "page"]));
-        let ticker = tryq!(p.ticker(&self.watchlist));
-        let limit = tryq!(p.limit("limit", 20, 1..=100));
+    async fn tweets(&self, values: &HashMap<String, String>) -> Answer {
+        let p = Params::new(values, &["ticker", "limit", "page"])?;
+        let ticker = p.ticker(&self.watchlist)?;
+        let limit = p.limit("limit", 20, 1..=100)?;
         let before = match p.get("page") {
-            Some(t) => Some(tryq!(params::read_page_token(
+            Some(t) => Some(params::read_page_token(
                 t,
                 "tweets",
-                params::is_tweet_sort_key
-            ))),
+                params::is_tweet_sort_key,
+            )?),
             None => None,
         };
         let page = recent_tweets(
@@ -448,52 +369,32 @@ impl Function {
             before.as_deref(),
         )
         .await?;
-        Ok(Outcome::Json(json!({
+        Ok(json!({
             "ticker": ticker,
             "tweets": page.tweets,
             "next_page": page.next.map(|k| params::page_token("tweets", &k)),
-        })))
+        }))
     }
 
-    async fn runs(&self, values: &HashMap<String, String>) -> Result<Outcome, HandlerError> {
-        let p = tryq!(Params::new(values, &["limit", "page"]));
-        let limit = tryq!(p.limit("limit", 10, 1..=100));
+    async fn runs(&self, values: &HashMap<String, String>) -> Answer {
+        let p = Params::new(values, &["limit", "page"])?;
+        let limit = p.limit("limit", 10, 1..=100)?;
         let before = match p.get("page") {
-            Some(t) => Some(tryq!(params::read_page_token(
-                t,
-                "runs",
-                params::is_run_sort_key
-            ))),
+            Some(t) => Some(params::read_page_token(t, "runs", params::is_run_sort_key)?),
             None => None,
         };
-        let (items, more) = self.tables.runs(limit, before.as_deref()).await?;
-        let next = if more {
-            items
-                .last()
-                .and_then(|i| read::item_string(i, "SK"))
-                .map(|k| params::page_token("runs", &k))
-        } else {
-            None
-        };
-        let runs: Vec<Value> = items
-            .iter()
-            .map(|i| {
-                let n = |k: &str| get_n::<u64>(i, k).unwrap_or(0);
-                json!({
-                    "run_id": read::item_string(i, "RunId"),
-                    "status": read::item_string(i, "Status"),
-                    "started_at": read::item_string(i, "StartedAt"),
-                    "ended_at": read::item_string(i, "EndedAt"),
-                    "partitions": n("Partitions"),
-                    "partitions_changed": n("PartitionsChanged"),
-                    "rows_in": n("RowsIn"),
-                    "items_written": n("ItemsWritten"),
-                    "items_deleted": n("ItemsDeleted"),
-                    "recent_tweets_written": n("RecentTweetsWritten"),
-                    "error": read::item_string(i, "Error"),
-                })
-            })
-            .collect();
-        Ok(Outcome::Json(json!({"runs": runs, "next_page": next})))
+        let (runs, more) = tickerpulse_aws::state::runs(
+            &self.tables.client,
+            &self.tables.state_table,
+            limit,
+            before.as_deref(),
+        )
+        .await?;
+        let next = runs
+            .last()
+            .filter(|_| more)
+            .map(|(sk, _)| params::page_token("runs", sk));
+        let runs: Vec<&tickerpulse_aws::state::RunRecord> = runs.iter().map(|(_, r)| r).collect();
+        Ok(json!({"runs": runs, "next_page": next}))
     }
 }

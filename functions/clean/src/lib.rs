@@ -38,16 +38,8 @@ pub struct Function {
 /// `CLEAN_MAX_CASHTAGS`, `CLEAN_DUPLICATE_ACCOUNTS`, `CLEAN_NEW_ACCOUNT_DAYS`.
 fn rules(env: &dyn Env) -> Result<SpamRules, HandlerError> {
     let defaults = SpamRules::default();
-    let number = |name: &'static str, default: i64| -> Result<i64, HandlerError> {
-        let raw = config::optional(env, name, &default.to_string());
-        raw.parse::<i64>().ok().filter(|n| *n >= 0).ok_or_else(|| {
-            HandlerError::Config(config::ConfigError::Invalid {
-                name,
-                value: raw,
-                reason: "want a whole number >= 0".into(),
-            })
-        })
-    };
+    let number =
+        |name: &'static str, default: i64| config::number(env, name, default, 0..=i64::MAX);
     Ok(SpamRules {
         max_cashtags: number("CLEAN_MAX_CASHTAGS", defaults.max_cashtags as i64)? as usize,
         duplicate_accounts: number(

@@ -61,18 +61,8 @@ impl Default for MapSettings {
 
 impl MapSettings {
     pub fn from_env(env: &dyn Env) -> Result<Self, HandlerError> {
-        let number = |name: &'static str, default: u32, max: u32| -> Result<u32, HandlerError> {
-            let raw = config::optional(env, name, &default.to_string());
-            raw.parse::<u32>()
-                .ok()
-                .filter(|n| *n <= max)
-                .ok_or_else(|| {
-                    HandlerError::Config(config::ConfigError::Invalid {
-                        name,
-                        value: raw,
-                        reason: format!("want a whole number from 0 to {max}"),
-                    })
-                })
+        let number = |name: &'static str, default: u32, max: u32| {
+            config::number(env, name, default, 0..=max)
         };
         Ok(Self {
             max_concurrency: number("MAP_MAX_CONCURRENCY", default_concurrency(), 10_000)?,
@@ -167,84 +157,5 @@ impl<L: Lake> Function<L> {
                 "give both `from` and `to`, or neither".into(),
             )),
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::collections::HashSet;
-
-    struct MemLake(HashSet<HourPartition>);
-    impl Lake for MemLake {
-        async fn raw_partition_exists(&self, p: &HourPartition) -> Result<bool, HandlerError> {
-            Ok(self.0.contains(p))
-        }
-    }
-
-    #[tokio::test]
-    async fn explicit_range_lists_only_hours_with_data() {
-        let lake = MemLake(HashSet::from([
-            HourPartition::new(2020, 4, 15, 1).unwrap(),
-            HourPartition::new(2020, 4, 15, 9).unwrap(),
-        ]));
-        let f = Function {
-            lake,
-            changed: None,
-            map: MapSettings::default(),
-        };
-        let plan = f
-            .handle(PlanRequest {
-                from: Some("2020-04-15T00:00:00Z".into()),
-                to: Some("2020-04-15T05:00:00Z".into()),
-            })
-            .await
-            .unwrap();
-        assert_eq!(plan.partitions, ["year=2020/month=04/day=15/hour=01"]);
-        assert_eq!(plan.partition_count, 1);
-    }
-
-    /// The state `Aggregate` receives for a full run stays under Step
-    /// Functions' 256 KB: the plan's lists and one Map result per partition.
-    #[test]
-    fn a_full_run_fits_in_the_state_size_limit() {
-        let partitions: Vec<String> = (0..MAX_PARTITIONS_PER_RUN)
-            .map(|i| {
-                HourPartition::new(2026, 12, 1 + (i / 24 % 28) as u8, (i % 24) as u8)
-                    .unwrap()
-                    .path()
-            })
-            .collect();
-        let plan = Plan {
-            partition_count: partitions.len(),
-            versions: partitions.iter().map(|p| (p.clone(), 123_456)).collect(),
-            partitions: partitions.clone(),
-            max_concurrency: 1_000,
-            tolerated_failure_percentage: 100,
-        };
-        let mut state = serde_json::to_value(&plan).unwrap();
-        state["processed"] = partitions
-            .iter()
-            .map(|p| serde_json::json!({"partition": p, "rows_in": 123_456}))
-            .collect();
-        let size = state.to_string().len();
-        assert!(size < 256 * 1024, "{size} bytes");
-    }
-
-    #[tokio::test]
-    async fn half_a_range_is_invalid_input() {
-        let f = Function {
-            lake: MemLake(HashSet::new()),
-            changed: None,
-            map: MapSettings::default(),
-        };
-        let err = f
-            .handle(PlanRequest {
-                from: Some("2020-04-15T00:00:00Z".into()),
-                to: None,
-            })
-            .await
-            .unwrap_err();
-        assert_eq!(err.error_type(), "TickerPulse.InvalidInput");
     }
 }

@@ -1,4 +1,5 @@
-//! A fake X API v2 recent search on loopback, for tests and the demo. It serves
+//! A fake X API v2 recent search, for tests and the demo (the local stack serves
+//! it on loopback: `tickerpulse_local::fakex`). It serves
 //! tweet objects as the API does (newest first, `includes.users`, `meta` with
 //! `newest_id` and `next_token`), honours `query` (cashtags, `lang:`,
 //! `-is:retweet`), `since_id`, `start_time`/`end_time` and `max_results`, checks the
@@ -6,13 +7,12 @@
 //! `x-rate-limit-reset`) or a 5xx.
 
 use bytes::Bytes;
+use http::{Response, StatusCode};
 use http_body_util::Full;
-use hyper::{Request, Response, StatusCode};
 use serde_json::{json, Value};
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use tokio::net::TcpListener;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Fault {
@@ -47,60 +47,6 @@ struct Entry {
     lang: Option<String>,
     is_rt: bool,
     at: usize,
-}
-
-pub struct FakeX {
-    pub state: Arc<FakeXState>,
-    pub port: u16,
-    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
-}
-
-impl FakeX {
-    /// Starts on a free loopback port.
-    pub async fn start(token: &str) -> std::io::Result<Self> {
-        Self::start_on(token, 0).await
-    }
-
-    pub async fn start_on(token: &str, port: u16) -> std::io::Result<Self> {
-        let listener = TcpListener::bind(("127.0.0.1", port)).await?;
-        let port = listener.local_addr()?.port();
-        let state = Arc::new(FakeXState::with_token(token));
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let st = state.clone();
-        let handler = move |req: Request<hyper::body::Incoming>| {
-            let st = st.clone();
-            async move { Ok::<_, std::convert::Infallible>(serve(&st, req)) }
-        };
-        tokio::spawn(crate::proxy::serve_http(listener, handler, async {
-            let _ = rx.await;
-        }));
-        Ok(Self {
-            state,
-            port,
-            shutdown: Some(tx),
-        })
-    }
-
-    pub fn base_url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
-    }
-
-    /// Adds tweets; a tweet's `author` object, if present, becomes a user.
-    pub fn add(&self, tweets: impl IntoIterator<Item = Value>) {
-        self.state.add(tweets);
-    }
-
-    pub fn inject(&self, fault: Fault) {
-        self.state
-            .faults
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push_back(fault);
-    }
-
-    pub fn requests(&self) -> usize {
-        self.state.requests.load(Ordering::Relaxed)
-    }
 }
 
 impl FakeXState {
@@ -177,14 +123,6 @@ impl FakeXState {
     }
 }
 
-impl Drop for FakeX {
-    fn drop(&mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
-    }
-}
-
 fn reply(status: StatusCode, body: Value, headers: &[(&str, String)]) -> Response<Full<Bytes>> {
     let mut b = Response::builder()
         .status(status)
@@ -215,12 +153,7 @@ fn tweet_tags(t: &Value) -> Vec<String> {
     tags
 }
 
-fn serve(st: &FakeXState, req: Request<hyper::body::Incoming>) -> Response<Full<Bytes>> {
-    let (parts, _) = req.into_parts();
-    answer(st, &parts)
-}
-
-/// Answers one request (the proxy of the local stack calls this too).
+/// Answers one request.
 pub fn answer(st: &FakeXState, req: &http::request::Parts) -> Response<Full<Bytes>> {
     st.requests.fetch_add(1, Ordering::Relaxed);
     if req.uri.path() != "/2/tweets/search/recent" {
@@ -267,14 +200,10 @@ pub fn answer(st: &FakeXState, req: &http::request::Parts) -> Response<Full<Byte
             ),
         };
     }
-    let params: HashMap<String, String> = req
-        .uri
-        .query()
-        .unwrap_or_default()
-        .split('&')
-        .filter_map(|kv| kv.split_once('='))
-        .map(|(k, v)| (k.to_string(), crate::proxy::percent_decode(v, true)))
-        .collect();
+    let params: HashMap<String, String> =
+        form_urlencoded::parse(req.uri.query().unwrap_or_default().as_bytes())
+            .into_owned()
+            .collect();
     let Some(query) = params.get("query") else {
         return reply(
             StatusCode::BAD_REQUEST,
@@ -365,4 +294,46 @@ pub fn answer(st: &FakeXState, req: &http::request::Parts) -> Response<Full<Byte
         json!({"data": page, "includes": {"users": included}, "meta": meta}),
         &[],
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn get(uri: &str, token: &str) -> http::request::Parts {
+        let (parts, ()) = http::Request::get(uri)
+            .header("authorization", format!("Bearer {token}"))
+            .body(())
+            .unwrap()
+            .into_parts();
+        parts
+    }
+
+    #[test]
+    fn the_query_string_is_form_decoded() {
+        // `+` is a space and `%2B` a plus, as the API reads query strings.
+        let st = FakeXState::with_token("t");
+        st.add([
+            json!({"id": "5", "text": "$A up", "author_id": "1", "lang": "en",
+                       "created_at": "2020-01-01T00:00:00.000Z",
+                       "entities": {"cashtags": [{"tag": "A"}]}}),
+        ]);
+        let resp = answer(
+            &st,
+            &get("/2/tweets/search/recent?query=%28%24A%29+lang%3Aen", "t"),
+        );
+        assert_eq!(resp.status(), StatusCode::OK);
+        let resp = answer(
+            &st,
+            &get("/2/tweets/search/recent?query=%24A+lang%3Afr", "t"),
+        );
+        assert_eq!(resp.status(), StatusCode::OK);
+        assert_eq!(
+            st.served.load(Ordering::Relaxed),
+            1,
+            "only the lang:en query matches"
+        );
+        let resp = answer(&st, &get("/2/tweets/search/recent?query=%24A", "wrong"));
+        assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+    }
 }

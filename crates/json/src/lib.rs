@@ -52,7 +52,7 @@ pub fn find_either(b: &[u8], mut i: usize, x: u8, y: u8) -> Option<usize> {
 /// few read padded with spaces (which never match). The JSON writer
 /// (`tweet::push_str`) and the cursor's strings share it.
 #[inline]
-pub(crate) fn first_escape(b: &[u8], mut i: usize) -> usize {
+pub fn first_escape(b: &[u8], mut i: usize) -> usize {
     while let Some(chunk) = b.get(i..i + 8) {
         let mut word = [0u8; 8];
         word.copy_from_slice(chunk);
@@ -81,9 +81,6 @@ pub struct Cursor<'a> {
     b: &'a [u8],
     i: usize,
 }
-
-/// `None`: not read here (malformed, or not what the decoder expects).
-pub type R<T> = Option<T>;
 
 impl<'a> Cursor<'a> {
     #[inline]
@@ -114,13 +111,13 @@ impl<'a> Cursor<'a> {
     }
 
     #[inline]
-    pub fn peek(&mut self) -> R<u8> {
+    pub fn peek(&mut self) -> Option<u8> {
         self.ws();
         self.b.get(self.i).copied()
     }
 
     #[inline]
-    pub fn eat(&mut self, c: u8) -> R<()> {
+    pub fn eat(&mut self, c: u8) -> Option<()> {
         if self.peek()? == c {
             self.i += 1;
             Some(())
@@ -130,7 +127,7 @@ impl<'a> Cursor<'a> {
     }
 
     #[inline]
-    pub fn literal(&mut self, word: &[u8]) -> R<()> {
+    pub fn literal(&mut self, word: &[u8]) -> Option<()> {
         self.ws();
         if has_prefix(&self.b[self.i..], word) {
             self.i += word.len();
@@ -142,7 +139,7 @@ impl<'a> Cursor<'a> {
 
     /// True (and consumed) when the next value is `null`.
     #[inline]
-    pub fn null(&mut self) -> R<bool> {
+    pub fn null(&mut self) -> Option<bool> {
         if self.peek()? == b'n' {
             self.literal(b"null")?;
             Some(true)
@@ -152,7 +149,7 @@ impl<'a> Cursor<'a> {
     }
 
     #[inline]
-    pub fn string(&mut self) -> R<Cow<'a, str>> {
+    pub fn string(&mut self) -> Option<Cow<'a, str>> {
         self.eat(b'"')?;
         let start = self.i;
         // Plain run: no quote, backslash or control character.
@@ -221,7 +218,7 @@ impl<'a> Cursor<'a> {
     }
 
     #[inline]
-    fn hex4(&mut self) -> R<u32> {
+    fn hex4(&mut self) -> Option<u32> {
         let h = self.s.get(self.i..self.i + 4)?;
         self.i += 4;
         if !h.bytes().all(|c| c.is_ascii_hexdigit()) {
@@ -231,7 +228,7 @@ impl<'a> Cursor<'a> {
     }
 
     #[inline]
-    pub fn opt_string(&mut self) -> R<Option<Cow<'a, str>>> {
+    pub fn opt_string(&mut self) -> Option<Option<Cow<'a, str>>> {
         if self.null()? {
             return Some(None);
         }
@@ -240,7 +237,7 @@ impl<'a> Cursor<'a> {
 
     /// The text of a JSON number (validated by the parse that follows).
     #[inline]
-    pub fn number_text(&mut self) -> R<&'a str> {
+    pub fn number_text(&mut self) -> Option<&'a str> {
         self.ws();
         let start = self.i;
         while let Some(&c) = self.b.get(self.i) {
@@ -285,7 +282,7 @@ impl<'a> Cursor<'a> {
     /// A count: plain digits in one pass; anything else (a sign, a fraction,
     /// an exponent, 20 digits or more) goes through the text parse.
     #[inline]
-    pub fn u64(&mut self) -> R<u64> {
+    pub fn u64(&mut self) -> Option<u64> {
         self.ws();
         let (value, end) = self.digits(self.i);
         let n = end - self.i;
@@ -301,7 +298,7 @@ impl<'a> Cursor<'a> {
     }
 
     #[inline]
-    pub fn opt_u64(&mut self) -> R<Option<u64>> {
+    pub fn opt_u64(&mut self) -> Option<Option<u64>> {
         if self.null()? {
             return Some(None);
         }
@@ -314,7 +311,7 @@ impl<'a> Cursor<'a> {
     /// rounding of the division gives the correctly rounded value, as Rust's
     /// parser does (Clinger's fast path). Anything else goes through the text parse.
     #[inline]
-    pub fn f64(&mut self) -> R<f64> {
+    pub fn f64(&mut self) -> Option<f64> {
         const POW10: [f64; 16] = [
             1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
         ];
@@ -348,7 +345,7 @@ impl<'a> Cursor<'a> {
     }
 
     #[inline]
-    pub fn bool(&mut self) -> R<bool> {
+    pub fn bool(&mut self) -> Option<bool> {
         match self.peek()? {
             b't' => self.literal(b"true").map(|_| true),
             b'f' => self.literal(b"false").map(|_| false),
@@ -357,7 +354,7 @@ impl<'a> Cursor<'a> {
     }
 
     #[inline]
-    pub fn opt_bool(&mut self) -> R<Option<bool>> {
+    pub fn opt_bool(&mut self) -> Option<Option<bool>> {
         if self.null()? {
             return Some(None);
         }
@@ -365,7 +362,7 @@ impl<'a> Cursor<'a> {
     }
 
     #[inline]
-    pub fn strings(&mut self) -> R<Vec<Cow<'a, str>>> {
+    pub fn strings(&mut self) -> Option<Vec<Cow<'a, str>>> {
         let mut v = Vec::new();
         self.array(|c| {
             v.push(c.string()?);
@@ -376,7 +373,12 @@ impl<'a> Cursor<'a> {
 
     /// `open`, items separated by commas, `close`; each item read by `item`.
     #[inline]
-    fn list(&mut self, open: u8, close: u8, mut item: impl FnMut(&mut Self) -> R<()>) -> R<()> {
+    fn list(
+        &mut self,
+        open: u8,
+        close: u8,
+        mut item: impl FnMut(&mut Self) -> Option<()>,
+    ) -> Option<()> {
         self.eat(open)?;
         if self.peek()? == close {
             self.i += 1;
@@ -397,12 +399,12 @@ impl<'a> Cursor<'a> {
 
     /// An array's items, each read by `item`.
     #[inline]
-    pub fn array(&mut self, item: impl FnMut(&mut Self) -> R<()>) -> R<()> {
+    pub fn array(&mut self, item: impl FnMut(&mut Self) -> Option<()>) -> Option<()> {
         self.list(b'[', b']', item)
     }
 
     /// Skips any value (unknown fields are ignored, as serde does).
-    pub fn skip(&mut self, depth: u32) -> R<()> {
+    pub fn skip(&mut self, depth: u32) -> Option<()> {
         if depth > 64 {
             return None;
         }
@@ -425,7 +427,10 @@ impl<'a> Cursor<'a> {
     /// `K::ORDER` are skipped, as serde ignores unknown fields. A key met
     /// where its writer puts it is taken with one comparison; any other is
     /// read as a string and looked up. A key given twice fails, as in serde.
-    pub fn object<K: Key>(&mut self, mut field: impl FnMut(&mut Self, K) -> R<()>) -> R<()> {
+    pub fn object<K: Key>(
+        &mut self,
+        mut field: impl FnMut(&mut Self, K) -> Option<()>,
+    ) -> Option<()> {
         let mut seen = 0u64;
         let mut next = 0;
         self.list(b'{', b'}', |c| {
@@ -513,7 +518,7 @@ macro_rules! json_keys {
         enum $name {
             $($v),*
         }
-        impl $crate::json::Key for $name {
+        impl $crate::Key for $name {
             const ORDER: &'static [(&'static [u8], &'static str, Self)] =
                 &[$((concat!("\"", $k, "\":").as_bytes(), $k, $name::$v)),*];
             fn index(self) -> u32 {

@@ -10,7 +10,7 @@
 //! object per partition per call), no retries of a failed invocation, and the
 //! transform's 6 MB response limit is not enforced here (the handler enforces it).
 
-use crate::functions::Registry;
+use crate::invoke::Invoke;
 use crate::template::DeliveryStreamSpec;
 use aws_lambda_events::event::firehose::KinesisFirehoseResponse;
 use base64::Engine;
@@ -23,10 +23,7 @@ use time::OffsetDateTime;
 
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
 
-/// Firehose's limits on `PutRecordBatch`.
-pub const MAX_BATCH_RECORDS: usize = 500;
-pub const MAX_RECORD_BYTES: usize = 1_000 * 1024;
-pub const MAX_BATCH_BYTES: usize = 4 * 1024 * 1024;
+pub use tickerpulse_aws::firehose::{MAX_BATCH_BYTES, MAX_BATCH_RECORDS, MAX_RECORD_BYTES};
 
 /// What one delivery did, for logs and tests.
 #[derive(Debug, Default, Clone, PartialEq, Eq, serde::Serialize)]
@@ -58,7 +55,7 @@ fn fault(status: u16, code: &'static str, message: impl Into<String>) -> Firehos
 pub struct LocalFirehose {
     pub streams: Vec<DeliveryStreamSpec>,
     pub s3: aws_sdk_s3::Client,
-    pub registry: Arc<Registry>,
+    pub registry: Arc<dyn Invoke>,
     /// The template's functions: physical name -> Cargo binary.
     pub functions: HashMap<String, String>,
     pub region: String,
@@ -70,7 +67,7 @@ impl LocalFirehose {
     pub fn new(
         streams: Vec<DeliveryStreamSpec>,
         s3: aws_sdk_s3::Client,
-        registry: Arc<Registry>,
+        registry: Arc<dyn Invoke>,
         functions: HashMap<String, String>,
         region: &str,
         account: &str,

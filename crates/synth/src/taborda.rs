@@ -5,10 +5,18 @@
 //! drawn from 1,500 accounts by a hash of the row, and entities (cashtags) come
 //! from the text as X would give them.
 
-use anyhow::{bail, Context, Result};
 use serde_json::{json, Value};
 
-pub const CSV: &str = include_str!("../../data/taborda-2020/taborda-2020.csv");
+/// Why a row of the file cannot be read.
+#[derive(Debug, thiserror::Error)]
+pub enum TabordaError {
+    #[error("parsing taborda-2020.csv: {0}")]
+    Csv(#[from] tickerpulse_core::csv::CsvError),
+    #[error("taborda-2020.csv row {row}: {what}")]
+    Row { row: usize, what: String },
+}
+
+pub const CSV: &str = include_str!("../../../data/taborda-2020/taborda-2020.csv");
 /// X's snowflake epoch (2010-11-04T01:42:54.657Z) in milliseconds.
 const TWITTER_EPOCH_MS: i64 = 1_288_834_974_657;
 const AUTHORS: u64 = 1_500;
@@ -31,20 +39,19 @@ fn parse_time(s: &str) -> Option<i64> {
 }
 
 /// Every row as an X API v2 tweet object with an `author` (as ingest merges it).
-pub fn tweets() -> Result<Vec<Value>> {
-    let rows = tickerpulse_core::csv::parse(CSV, b';').context("parsing taborda-2020.csv")?;
+pub fn tweets() -> Result<Vec<Value>, TabordaError> {
+    let rows = tickerpulse_core::csv::parse(CSV, b';')?;
     let mut out = Vec::with_capacity(rows.len());
     for (n, row) in rows.iter().enumerate().skip(1) {
+        let bad = |what: String| TabordaError::Row { row: n, what };
         let [id, created, text, ..] = row.as_slice() else {
-            bail!("taborda-2020.csv row {n}: {} fields", row.len());
+            return Err(bad(format!("{} fields", row.len())));
         };
-        let row_id: u64 = id
-            .parse()
-            .with_context(|| format!("taborda-2020.csv row {n}: id {id:?}"))?;
-        let ms = parse_time(created)
-            .with_context(|| format!("taborda-2020.csv row {n}: created_at {created:?}"))?;
+        let row_id: u64 = id.parse().map_err(|_| bad(format!("id {id:?}")))?;
+        let ms = parse_time(created).ok_or_else(|| bad(format!("created_at {created:?}")))?;
         let tweet_id = ((ms - TWITTER_EPOCH_MS) as u64) << 22 | (row_id & 0x3F_FFFF);
-        let when = time::OffsetDateTime::from_unix_timestamp(ms / 1000)?;
+        let when = time::OffsetDateTime::from_unix_timestamp(ms / 1000)
+            .map_err(|e| bad(format!("created_at {created:?}: {e}")))?;
         let created_at = format!(
             "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.000Z",
             when.year(),

@@ -6,7 +6,7 @@
 //! runs the real handlers and forwards everything else back to moto.
 
 use crate::firehose::LocalFirehose;
-use crate::functions::Registry;
+use crate::invoke::MakeInvoker;
 use crate::proxy::{self, ProxyState};
 use crate::template::{Template, LOCAL_ACCOUNT, LOCAL_REGION};
 use anyhow::{anyhow, bail, Context, Result};
@@ -26,7 +26,7 @@ pub const DEFAULT_PORT: u16 = 4566;
 pub const LOCAL_X_TOKEN: &str = "local-x-bearer-token";
 
 /// Sample tweets the local fake X API serves until the demo loads its own.
-pub const SAMPLE_TWEETS: &str = include_str!("../../events/x-api-tweets.jsonl");
+pub const SAMPLE_TWEETS: &str = include_str!("../../../events/x-api-tweets.jsonl");
 
 /// What `local up` records so that `status` and `down` find the processes.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -245,9 +245,10 @@ pub async fn proxy_state(
     template: &Template,
     port: u16,
     moto_port: u16,
+    make_invoker: &MakeInvoker,
 ) -> Result<Arc<ProxyState>> {
     let env = handler_env(template, Some(port))?;
-    let registry = Arc::new(Registry::new(Box::new(env)));
+    let registry = make_invoker(env);
     let functions: HashMap<String, String> = template
         .functions()?
         .into_iter()
@@ -301,7 +302,9 @@ pub async fn provision(template: &Template, port: u16) -> Result<Vec<String>> {
     for b in template.buckets()? {
         match s3.create_bucket().bucket(&b.name).send().await {
             Ok(_) => created.push(format!("s3://{}", b.name)),
-            Err(e) if format!("{e:?}").contains("BucketAlreadyOwnedByYou") => {}
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_bucket_already_owned_by_you()) => {}
             Err(e) => bail!("creating bucket {}: {}", b.name, describe(&e)),
         }
         if b.versioned {
@@ -367,7 +370,12 @@ pub async fn provision(template: &Template, port: u16) -> Result<Vec<String>> {
         }
         match req.send().await {
             Ok(_) => created.push(format!("dynamodb:{}", t.name)),
-            Err(e) if format!("{e:?}").contains("ResourceInUseException") => continue,
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_resource_in_use_exception()) =>
+            {
+                continue
+            }
             Err(e) => bail!("creating table {}: {}", t.name, describe(&e)),
         }
         if let Some(attr) = &t.ttl_attribute {
@@ -411,7 +419,9 @@ pub async fn provision(template: &Template, port: u16) -> Result<Vec<String>> {
             .await
         {
             Ok(_) => created.push(format!("secretsmanager:{secret}")),
-            Err(e) if format!("{e:?}").contains("ResourceExists") => {}
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_resource_exists_exception()) => {}
             Err(e) => bail!("creating secret {secret}: {}", describe(&e)),
         }
     }
@@ -435,7 +445,9 @@ pub async fn provision(template: &Template, port: u16) -> Result<Vec<String>> {
             .await
         {
             Ok(_) => created.push(format!("firehose:{}", d.name)),
-            Err(e) if format!("{e:?}").contains("ResourceInUseException") => {}
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_resource_in_use_exception()) => {}
             Err(e) => bail!("creating delivery stream {}: {}", d.name, describe(&e)),
         }
     }
@@ -451,7 +463,10 @@ pub async fn provision(template: &Template, port: u16) -> Result<Vec<String>> {
             .await
         {
             Ok(_) => created.push(format!("states:{}", m.name)),
-            Err(e) if format!("{e:?}").contains("StateMachineAlreadyExists") => {
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_state_machine_already_exists()) =>
+            {
                 sfn.update_state_machine()
                     .state_machine_arn(&m.arn)
                     .definition(&m.definition)
@@ -480,17 +495,22 @@ pub struct LocalStack {
     /// Invocations the proxy fails on purpose (for tests).
     pub invoke_faults: Arc<crate::proxy::InvokeFaults>,
     /// The fake X API's tweets (the sample tweets at start; the demo replaces them).
-    pub x_api: Arc<crate::fakex::FakeXState>,
+    pub x_api: Arc<tickerpulse_xapi::fake::FakeXState>,
 }
 
 impl LocalStack {
     /// Starts moto and the proxy on free loopback ports and provisions the template.
-    pub async fn start(template: Template, state: &Path) -> Result<Self> {
-        Self::start_on(template, state, 0).await
+    pub async fn start(template: Template, state: &Path, invoker: MakeInvoker) -> Result<Self> {
+        Self::start_on(template, state, 0, invoker).await
     }
 
     /// The same on a given proxy port (0 picks a free one).
-    pub async fn start_on(template: Template, state: &Path, port: u16) -> Result<Self> {
+    pub async fn start_on(
+        template: Template,
+        state: &Path,
+        port: u16,
+        invoker: MakeInvoker,
+    ) -> Result<Self> {
         std::fs::create_dir_all(state).with_context(|| format!("creating {}", state.display()))?;
         let listener = bind_loopback(port)?;
         let port = listener.local_addr()?.port();
@@ -521,7 +541,7 @@ impl LocalStack {
             x_api: Arc::default(),
         };
         configure_moto(moto_port).await?;
-        let state = proxy_state(&stack.template, port, moto_port).await?;
+        let state = proxy_state(&stack.template, port, moto_port, &invoker).await?;
         stack.dynamodb_faults = state.dynamodb_faults.clone();
         stack.invoke_faults = state.invoke_faults.clone();
         stack.x_api = state.x_api.clone();
@@ -631,7 +651,7 @@ pub async fn up(template: &Template, port: u16, exe: &Path) -> Result<(StackFile
         bail!("a local stack is already running on {} (moto pid {}, proxy pid {}); `tickerpulse local down` stops it", f.endpoint(), f.moto_pid, f.proxy_pid);
     }
     // Leftovers of a half-dead stack.
-    down(template)?;
+    down(template).await?;
     std::fs::create_dir_all(&state).with_context(|| format!("creating {}", state.display()))?;
     let port = bind_loopback(port)?.local_addr()?.port();
     let moto_port = free_port()?;
@@ -688,7 +708,7 @@ pub async fn up(template: &Template, port: u16, exe: &Path) -> Result<(StackFile
     let file = match started {
         Ok(f) => f,
         Err(e) => {
-            let _ = down(template);
+            let _ = down(template).await;
             terminate(moto_pid);
             return Err(e);
         }
@@ -696,7 +716,7 @@ pub async fn up(template: &Template, port: u16, exe: &Path) -> Result<(StackFile
     match provision(template, port).await {
         Ok(created) => Ok((file, created)),
         Err(e) => {
-            let _ = down(template);
+            let _ = down(template).await;
             Err(e)
         }
     }
@@ -704,7 +724,7 @@ pub async fn up(template: &Template, port: u16, exe: &Path) -> Result<(StackFile
 
 /// `tickerpulse local down`: stops the recorded processes. Returns whether a stack
 /// was recorded.
-pub fn down(template: &Template) -> Result<bool> {
+pub async fn down(template: &Template) -> Result<bool> {
     let state = state_dir(template);
     let Some(file) = read_stack_file(&state)? else {
         return Ok(false);
@@ -716,7 +736,7 @@ pub fn down(template: &Template) -> Result<bool> {
     }
     let deadline = Instant::now() + Duration::from_secs(10);
     while (alive(file.proxy_pid) || alive(file.moto_pid)) && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(50));
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
     for pid in [file.proxy_pid, file.moto_pid] {
         if alive(pid) {

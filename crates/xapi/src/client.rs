@@ -1,4 +1,5 @@
-//! A small client of the X API v2 recent search.
+//! A small client of the X API v2 recent search
+//! (`GET /2/tweets/search/recent`, docs.x.com/x-api/posts/search-recent-posts).
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
@@ -60,17 +61,16 @@ impl std::fmt::Debug for XApi {
     }
 }
 
+/// Everything but RFC 3986's unreserved characters is percent-encoded.
+const QUERY_VALUE: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
 /// Percent-encodes a query parameter value (RFC 3986 unreserved characters stay).
 pub fn encode(value: &str) -> String {
-    let mut out = String::with_capacity(value.len() * 3);
-    for b in value.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
+    percent_encoding::utf8_percent_encode(value, QUERY_VALUE).to_string()
 }
 
 impl XApi {
@@ -199,7 +199,7 @@ mod tests {
     fn a_real_page_with_authors_merged() {
         let line = std::fs::read_to_string(concat!(
             env!("CARGO_MANIFEST_DIR"),
-            "/../../../shared/data/x-api/search-recent-page.jsonl"
+            "/../../data/x-api/search-recent-page.jsonl"
         ))
         .unwrap();
         let page = parse_page(line.lines().next().unwrap().as_bytes()).unwrap();

@@ -3,7 +3,7 @@
 //! `!GetAtt`) for a given stack name, account and region.
 
 use anyhow::{anyhow, bail, Context, Result};
-use serde_yaml::Value;
+use serde_yaml_ng::Value;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -15,7 +15,7 @@ pub const LOCAL_STACK_NAME: &str = "tickerpulse";
 #[derive(Debug, Clone)]
 pub struct Template {
     pub path: PathBuf,
-    resources: serde_yaml::Mapping,
+    resources: serde_yaml_ng::Mapping,
     parameters: BTreeMap<String, String>,
     globals_env: BTreeMap<String, Value>,
     stack_name: String,
@@ -106,8 +106,8 @@ impl Template {
     pub fn load_as(path: &Path, stack_name: &str, account: &str, region: &str) -> Result<Self> {
         let text =
             std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-        let doc: Value =
-            serde_yaml::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
+        let doc: Value = serde_yaml_ng::from_str(&text)
+            .with_context(|| format!("parsing {}", path.display()))?;
         let resources = doc
             .get("Resources")
             .and_then(Value::as_mapping)
@@ -659,7 +659,7 @@ pub fn find_template() -> Result<PathBuf> {
             break;
         }
     }
-    let built = Path::new(env!("CARGO_MANIFEST_DIR")).join("../template.yaml");
+    let built = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../template.yaml");
     if built.is_file() {
         return Ok(built);
     }
@@ -669,10 +669,10 @@ pub fn find_template() -> Result<PathBuf> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::functions::FUNCTIONS;
+    use crate::invoke::FUNCTIONS;
 
     fn template() -> Template {
-        Template::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../template.yaml")).unwrap()
+        Template::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../../template.yaml")).unwrap()
     }
 
     #[test]
@@ -779,15 +779,15 @@ mod tests {
     fn intrinsics_resolve_and_unknowns_fail() {
         let t = template();
         let sub: Value =
-            serde_yaml::from_str("!Sub \"${AWS::StackName}-x-${RawBucket.Arn}-${!Literal}\"")
+            serde_yaml_ng::from_str("!Sub \"${AWS::StackName}-x-${RawBucket.Arn}-${!Literal}\"")
                 .unwrap();
         assert_eq!(
             t.resolve_string(&sub).unwrap(),
             "tickerpulse-x-arn:aws:s3:::tickerpulse-raw-123456789012-us-east-1-${Literal}"
         );
-        let bad: Value = serde_yaml::from_str("!Ref NoSuchThing").unwrap();
+        let bad: Value = serde_yaml_ng::from_str("!Ref NoSuchThing").unwrap();
         assert!(t.resolve_string(&bad).is_err());
-        let param: Value = serde_yaml::from_str("!Ref SentimentMode").unwrap();
+        let param: Value = serde_yaml_ng::from_str("!Ref SentimentMode").unwrap();
         assert_eq!(t.resolve_string(&param).unwrap(), "finance");
     }
 }

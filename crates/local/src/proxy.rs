@@ -8,13 +8,14 @@
 //! - forwards every other request to moto unchanged.
 
 use crate::firehose::LocalFirehose;
-use crate::functions::Registry;
+use crate::invoke::Invoke;
+use crate::server::{json_reply, serve_http};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper::{Request, Response, StatusCode};
 use hyper_util::client::legacy::{connect::HttpConnector, Client};
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::TokioExecutor;
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -24,12 +25,12 @@ pub struct ProxyState {
     /// `http://127.0.0.1:<moto port>`
     pub moto: String,
     pub client: Client<HttpConnector, Full<Bytes>>,
-    pub registry: Arc<Registry>,
+    pub registry: Arc<dyn Invoke>,
     /// Physical function name -> Cargo binary.
     pub functions: HashMap<String, String>,
     pub firehose: LocalFirehose,
     /// The fake X API recent search, answered on the same port.
-    pub x_api: Arc<crate::fakex::FakeXState>,
+    pub x_api: Arc<tickerpulse_xapi::fake::FakeXState>,
     /// Faults to inject into DynamoDB `BatchWriteItem` calls (tests of throttling).
     pub dynamodb_faults: Arc<DynamoFaults>,
     /// Invocations to fail (tests of partial runs).
@@ -183,7 +184,7 @@ async fn batch_write_with_fault(
 impl ProxyState {
     pub fn new(
         moto: String,
-        registry: Arc<Registry>,
+        registry: Arc<dyn Invoke>,
         functions: HashMap<String, String>,
         firehose: LocalFirehose,
     ) -> Self {
@@ -194,8 +195,8 @@ impl ProxyState {
             registry,
             functions,
             firehose,
-            x_api: Arc::new(crate::fakex::FakeXState::with_token(
-                crate::local::LOCAL_X_TOKEN,
+            x_api: Arc::new(tickerpulse_xapi::fake::FakeXState::with_token(
+                crate::stack::LOCAL_X_TOKEN,
             )),
             dynamodb_faults: Arc::default(),
             invoke_faults: Arc::default(),
@@ -210,52 +211,6 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()>,
 ) {
     serve_http(listener, move |req| handle(state.clone(), req), shutdown).await;
-}
-
-/// An HTTP/1 server on `listener`, one task per connection, until `shutdown`
-/// completes. The proxy and the fake X API both run on it.
-pub async fn serve_http<H, F>(
-    listener: TcpListener,
-    handler: H,
-    shutdown: impl std::future::Future<Output = ()>,
-) where
-    H: Fn(Request<Incoming>) -> F + Clone + Send + Sync + 'static,
-    F: std::future::Future<Output = Result<Response<Full<Bytes>>, std::convert::Infallible>>
-        + Send
-        + 'static,
-{
-    tokio::pin!(shutdown);
-    loop {
-        tokio::select! {
-            _ = &mut shutdown => return,
-            accepted = listener.accept() => {
-                let Ok((stream, _)) = accepted else { continue };
-                let handler = handler.clone();
-                tokio::spawn(async move {
-                    let service = hyper::service::service_fn(handler);
-                    if let Err(e) = hyper::server::conn::http1::Builder::new()
-                        .keep_alive(true)
-                        .serve_connection(TokioIo::new(stream), service)
-                        .await
-                    {
-                        tracing::debug!(error = %e, "connection ended");
-                    }
-                });
-            }
-        }
-    }
-}
-
-fn json_reply(status: StatusCode, headers: &[(&str, &str)], body: &Value) -> Response<Full<Bytes>> {
-    let mut builder = Response::builder()
-        .status(status)
-        .header("content-type", "application/json");
-    for (k, v) in headers {
-        builder = builder.header(*k, *v);
-    }
-    builder
-        .body(Full::new(Bytes::from(body.to_string())))
-        .unwrap_or_else(|_| Response::new(Full::new(Bytes::new())))
 }
 
 async fn handle(
@@ -275,7 +230,7 @@ async fn handle(
     };
     let path = parts.uri.path().to_string();
     if parts.method == hyper::Method::GET && path == "/2/tweets/search/recent" {
-        return Ok(crate::fakex::answer(&state.x_api, &parts));
+        return Ok(tickerpulse_xapi::fake::answer(&state.x_api, &parts));
     }
     if parts.method == hyper::Method::POST {
         if let Some(function) = path
@@ -288,13 +243,7 @@ async fn handle(
                 .and_then(|v| v.to_str().ok())
                 .unwrap_or("RequestResponse")
                 .to_string();
-            return Ok(invoke(
-                &state,
-                &percent_decode(function, false),
-                &invocation_type,
-                &body,
-            )
-            .await);
+            return Ok(invoke(&state, &percent_decode(function), &invocation_type, &body).await);
         }
         let target = parts
             .headers
@@ -465,29 +414,11 @@ async fn invoke(
     }
 }
 
-/// Decodes `%XX` escapes (and `+` as a space when `plus_as_space`, as in query
-/// strings); malformed escapes are kept as they are.
-pub(crate) fn percent_decode(s: &str, plus_as_space: bool) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = |b: u8| (b as char).to_digit(16);
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            if let (Some(h), Some(l)) = (hex(bytes[i + 1]), hex(bytes[i + 2])) {
-                out.push((h * 16 + l) as u8);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(if plus_as_space && bytes[i] == b'+' {
-            b' '
-        } else {
-            bytes[i]
-        });
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
+/// Decodes `%XX` escapes of a path segment; malformed escapes are kept as they are.
+fn percent_decode(s: &str) -> String {
+    percent_encoding::percent_decode_str(s)
+        .decode_utf8_lossy()
+        .into_owned()
 }
 
 #[cfg(test)]
@@ -508,13 +439,12 @@ mod tests {
             "tickerpulse-plan"
         );
         assert_eq!(
-            percent_decode("arn%3Aaws%3Alambda%3Aus-east-1%3A1%3Afunction%3Ax", false),
+            percent_decode("arn%3Aaws%3Alambda%3Aus-east-1%3A1%3Afunction%3Ax"),
             "arn:aws:lambda:us-east-1:1:function:x"
         );
-        assert_eq!(percent_decode("a%2", false), "a%2");
-        assert_eq!(percent_decode("%41", false), "A");
-        assert_eq!(percent_decode("%é1", false), "%é1");
-        assert_eq!(percent_decode("a+b%2B", true), "a b+");
-        assert_eq!(percent_decode("a+b", false), "a+b");
+        assert_eq!(percent_decode("a%2"), "a%2");
+        assert_eq!(percent_decode("%41"), "A");
+        assert_eq!(percent_decode("%é1"), "%é1");
+        assert_eq!(percent_decode("a+b"), "a+b");
     }
 }

@@ -1,12 +1,13 @@
-//! The API's reads of the serving tables. Every one is a `Query` or a `GetItem`
-//! on a key or an index, with a projection of the attributes the answer uses.
+//! The API's reads of the serving tables, beside the writes in [`crate::serving`]
+//! that lay out the same items. Every one is a `Query` or a `GetItem` on a key or
+//! an index, with a projection of the attributes the answer uses.
 
+use crate::serving::{get_counted, get_counts, get_n};
+use crate::HandlerError;
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodb::Client;
 use std::collections::HashMap;
 use tickerpulse_aggregate::{Bucket, Counts, Level};
-use tickerpulse_aws::serving::{get_counted, get_counts, get_n};
-use tickerpulse_aws::HandlerError;
 
 pub type Item = HashMap<String, AttributeValue>;
 
@@ -41,6 +42,27 @@ pub struct TickerRow {
     pub ticker: String,
     pub counts: Counts,
     pub unique_authors: u64,
+}
+
+/// A period's overall summary.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct OverallRead {
+    pub counts: Counts,
+    pub ticker_mentions: u64,
+    pub unique_authors: u64,
+    /// Most frequent first.
+    pub hashtags: Vec<(String, u64)>,
+    /// Most frequent first.
+    pub words: Vec<(String, u64)>,
+}
+
+/// One ticker's summary of a period, as the word cloud reads it.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct TickerRead {
+    pub counts: Counts,
+    pub unique_authors: u64,
+    /// Most frequent first.
+    pub words: Vec<(String, u64)>,
 }
 
 /// One point of a ticker's series.
@@ -160,7 +182,7 @@ impl Tables {
     }
 
     /// The overall summary of a period.
-    pub async fn overall(&self, bucket: Bucket) -> Result<Option<Item>, HandlerError> {
+    pub async fn overall(&self, bucket: Bucket) -> Result<Option<OverallRead>, HandlerError> {
         let out = self
             .client
             .get_item()
@@ -172,11 +194,21 @@ impl Tables {
             .send()
             .await
             .map_err(|e| HandlerError::from_sdk("reading an overall summary", e))?;
-        Ok(out.item().cloned())
+        Ok(out.item().map(|i| OverallRead {
+            counts: get_counts(i).unwrap_or_default(),
+            ticker_mentions: get_n(i, "TickerMentions").unwrap_or(0),
+            unique_authors: get_n(i, "UniqueAuthors").unwrap_or(0),
+            hashtags: get_counted(i, "Hashtags"),
+            words: get_counted(i, "Words"),
+        }))
     }
 
     /// One ticker's summary of a period.
-    pub async fn ticker(&self, bucket: Bucket, ticker: &str) -> Result<Option<Item>, HandlerError> {
+    pub async fn ticker(
+        &self,
+        bucket: Bucket,
+        ticker: &str,
+    ) -> Result<Option<TickerRead>, HandlerError> {
         let out = self
             .client
             .get_item()
@@ -187,46 +219,10 @@ impl Tables {
             .send()
             .await
             .map_err(|e| HandlerError::from_sdk("reading a ticker summary", e))?;
-        Ok(out.item().cloned())
+        Ok(out.item().map(|i| TickerRead {
+            counts: get_counts(i).unwrap_or_default(),
+            unique_authors: get_n(i, "UniqueAuthors").unwrap_or(0),
+            words: get_counted(i, "Words"),
+        }))
     }
-
-    /// Pipeline runs, newest first, older than `before` (a sort key).
-    pub async fn runs(
-        &self,
-        limit: usize,
-        before: Option<&str>,
-    ) -> Result<(Vec<Item>, bool), HandlerError> {
-        let mut q = self
-            .client
-            .query()
-            .table_name(&self.state_table)
-            .expression_attribute_values(":p", s(tickerpulse_aws::state::RUNS_PK))
-            .scan_index_forward(false)
-            .limit(i32::try_from(limit + 1).unwrap_or(i32::MAX));
-        q = match before {
-            Some(b) => q
-                .key_condition_expression("PK = :p AND SK < :b")
-                .expression_attribute_values(":b", s(b)),
-            None => q.key_condition_expression("PK = :p"),
-        };
-        let out = q
-            .send()
-            .await
-            .map_err(|e| HandlerError::from_sdk("reading the pipeline runs", e))?;
-        let mut items = out.items().to_vec();
-        let more = items.len() > limit;
-        items.truncate(limit);
-        Ok((items, more))
-    }
-}
-
-/// `{word: count}` maps of an item, most frequent first, at most `limit`.
-pub fn counted(item: &Item, key: &str, limit: usize) -> Vec<(String, u64)> {
-    let mut v = get_counted(item, key);
-    v.truncate(limit);
-    v
-}
-
-pub fn item_string(item: &Item, key: &str) -> Option<String> {
-    string(item, key)
 }

@@ -1,0 +1,135 @@
+//! API Gateway (REST, v1) as the local stack emulates it for the `api` function:
+//! which routes need no key, the stage in the path, and the Lambda proxy event a
+//! request becomes (docs.aws.amazon.com/apigateway/latest/developerguide/
+//! set-up-lambda-proxy-integrations.html, "Input format of a Lambda function for
+//! proxy integration").
+
+use serde_json::{json, Map, Value};
+
+/// The stage the template deploys, and the local server's path prefix.
+pub const STAGE: &str = "v1";
+
+/// Routes the gateway serves without a key (the dashboard, its assets, health).
+pub fn keyless(method: &str, path: &str) -> bool {
+    method == "OPTIONS"
+        || matches!(path, "/" | "/index.html" | "/health")
+        || path.starts_with("/assets/")
+}
+
+/// Strips the stage from a request path: `/v1/leaderboard` -> `/leaderboard`.
+pub fn resource_path(path: &str) -> String {
+    match path.strip_prefix("/v1") {
+        Some("") => "/".into(),
+        Some(rest) if rest.starts_with('/') => rest.into(),
+        _ => path.into(),
+    }
+}
+
+/// The API Gateway REST proxy event of one request.
+pub fn proxy_event(
+    method: &str,
+    path: &str,
+    query: Option<&str>,
+    headers: &[(String, String)],
+    body: &[u8],
+    request_id: u64,
+) -> Value {
+    let mut single = Map::new();
+    let mut multi: Map<String, Value> = Map::new();
+    for (k, v) in form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
+        single.insert(k.to_string(), json!(v));
+        if let Some(a) = multi
+            .entry(k.to_string())
+            .or_insert_with(|| json!([]))
+            .as_array_mut()
+        {
+            a.push(json!(v));
+        }
+    }
+    let mut h = Map::new();
+    let mut mh: Map<String, Value> = Map::new();
+    for (k, v) in headers {
+        h.insert(k.clone(), json!(v));
+        if let Some(a) = mh
+            .entry(k.clone())
+            .or_insert_with(|| json!([]))
+            .as_array_mut()
+        {
+            a.push(json!(v));
+        }
+    }
+    let proxy = path.trim_start_matches('/');
+    let (body, base64) = match std::str::from_utf8(body) {
+        _ if body.is_empty() => (Value::Null, false),
+        Ok(t) => (json!(t), false),
+        Err(_) => {
+            use base64::Engine;
+            (
+                json!(base64::engine::general_purpose::STANDARD.encode(body)),
+                true,
+            )
+        }
+    };
+    let now = time::OffsetDateTime::now_utc();
+    json!({
+        "resource": if proxy.is_empty() { "/" } else { "/{proxy+}" },
+        "path": path,
+        "httpMethod": method,
+        "headers": h,
+        "multiValueHeaders": mh,
+        "queryStringParameters": if single.is_empty() { Value::Null } else { Value::Object(single) },
+        "multiValueQueryStringParameters": if multi.is_empty() { Value::Null } else { Value::Object(multi) },
+        "pathParameters": if proxy.is_empty() { Value::Null } else { json!({"proxy": proxy}) },
+        "stageVariables": null,
+        "requestContext": {
+            "accountId": "123456789012",
+            "resourceId": "local",
+            "stage": STAGE,
+            "requestId": format!("local-{request_id}"),
+            "identity": {"sourceIp": "127.0.0.1", "userAgent": headers.iter().find(|(k, _)| k == "user-agent").map(|(_, v)| v.as_str())},
+            "resourcePath": if proxy.is_empty() { "/" } else { "/{proxy+}" },
+            "httpMethod": method,
+            "apiId": "local",
+            "path": format!("/{STAGE}{path}"),
+            "protocol": "HTTP/1.1",
+            "requestTimeEpoch": now.unix_timestamp() * 1000,
+        },
+        "body": body,
+        "isBase64Encoded": base64,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stage_and_keyless_routes() {
+        assert_eq!(resource_path("/v1/leaderboard"), "/leaderboard");
+        assert_eq!(resource_path("/v1"), "/");
+        assert_eq!(resource_path("/v10"), "/v10");
+        assert_eq!(resource_path("/leaderboard"), "/leaderboard");
+        assert!(keyless("GET", "/"));
+        assert!(keyless("GET", "/assets/app.js"));
+        assert!(!keyless("GET", "/leaderboard"));
+        assert!(keyless("OPTIONS", "/leaderboard"));
+    }
+
+    #[test]
+    fn events_parse_as_lambda_http_requests() {
+        use lambda_http::RequestExt;
+        let event = proxy_event(
+            "GET",
+            "/leaderboard",
+            Some("level=day&sort=positive&q=a+b%21"),
+            &[("x-api-key".into(), "k".into())],
+            b"",
+            1,
+        );
+        let req = lambda_http::request::from_str(&event.to_string()).unwrap();
+        assert_eq!(req.raw_http_path(), "/leaderboard");
+        let q = req.query_string_parameters();
+        assert_eq!(q.first("sort"), Some("positive"));
+        assert_eq!(q.first("q"), Some("a b!"));
+    }
+}

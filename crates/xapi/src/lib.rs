@@ -1,0 +1,17 @@
+//! The X API v2 recent search as TickerPulse uses it: the client and its wire
+//! types, the watch list's queries, backfill windows and the budgeted retry of one
+//! search. No AWS. With the `fake` feature, the fake X API that the local stack
+//! serves (its state, faults and answers).
+
+pub mod client;
+pub mod query;
+pub mod search;
+pub mod window;
+
+#[cfg(feature = "fake")]
+pub mod fake;
+
+pub use client::{parse_page, Page, SearchParams, XApi, XApiError, FIELDS};
+pub use query::{build_queries, query_key};
+pub use search::{search_within, Budget, Stop};
+pub use window::{parse_window, windows, WindowError};

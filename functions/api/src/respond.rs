@@ -1,0 +1,78 @@
+//! Response shapes: the JSON and error bodies every route answers with.
+
+use crate::params::ApiError;
+use lambda_http::http::{header, HeaderValue, StatusCode};
+use lambda_http::{Body, Response};
+use serde_json::{json, Value};
+use tickerpulse_aggregate::{Bucket, Counts};
+use tickerpulse_aws::HandlerError;
+
+pub(crate) fn response(status: u16, content_type: &'static str, body: Body) -> Response<Body> {
+    let mut r = Response::new(body);
+    *r.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    r.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    r
+}
+
+pub(crate) fn json_response(status: u16, body: &Value) -> Response<Body> {
+    let mut r = response(status, "application/json", Body::Text(body.to_string()));
+    r.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    r
+}
+
+pub(crate) fn error_response(e: &ApiError) -> Response<Body> {
+    json_response(e.status, &json!({"error": e.code, "message": e.message}))
+}
+
+/// The JSON of a set of counts.
+pub fn counts_json(c: &Counts) -> Value {
+    json!({
+        "mentions": c.mentions,
+        "positive": c.positive,
+        "negative": c.negative,
+        "neutral": c.neutral,
+        "positive_ratio": c.positive_ratio(),
+        "negative_ratio": c.negative_ratio(),
+        "neutral_ratio": c.neutral_ratio(),
+        "mean_compound": c.mean_compound(),
+    })
+}
+
+pub(crate) fn period_json(b: Option<Bucket>) -> (Value, Value) {
+    match b {
+        Some(b) => (json!(b.key()), json!(b.timestamp())),
+        None => (Value::Null, Value::Null),
+    }
+}
+
+pub(crate) fn merge(mut a: Value, b: Value) -> Value {
+    if let (Some(a), Value::Object(b)) = (a.as_object_mut(), b) {
+        a.extend(b);
+    }
+    a
+}
+
+/// Why an endpoint gives no JSON answer: a request it refuses (4xx with a code),
+/// or a serving table that failed (503 or 500).
+#[derive(Debug)]
+pub(crate) enum Failure {
+    Refused(ApiError),
+    Tables(HandlerError),
+}
+
+impl From<ApiError> for Failure {
+    fn from(e: ApiError) -> Self {
+        Failure::Refused(e)
+    }
+}
+
+impl From<HandlerError> for Failure {
+    fn from(e: HandlerError) -> Self {
+        Failure::Tables(e)
+    }
+}
+
+/// An endpoint's answer.
+pub(crate) type Answer = Result<Value, Failure>;
