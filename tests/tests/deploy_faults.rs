@@ -1,0 +1,161 @@
+//! Faults that only a real account shows, read from `template.yaml` and the
+//! state machine: each of these failed on the template before it was fixed.
+
+use serde_json::Value as Json;
+use serde_yaml_ng::Value;
+use std::path::Path;
+
+fn read(path: &str) -> String {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(path);
+    std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("reading {}: {e}", p.display()))
+}
+
+fn template() -> Value {
+    serde_yaml_ng::from_str(&read("template.yaml")).expect("template.yaml")
+}
+
+/// The resources of a type, by logical id.
+fn resources<'a>(t: &'a Value, kind: &str) -> Vec<(&'a str, &'a Value)> {
+    t["Resources"]
+        .as_mapping()
+        .expect("Resources")
+        .iter()
+        .filter(|(_, r)| r["Type"].as_str() == Some(kind))
+        .map(|(k, r)| (k.as_str().expect("logical id"), r))
+        .collect()
+}
+
+/// The logical id a `!GetAtt X.Arn` (or `!Ref X`) names.
+fn referenced(v: &Value) -> Option<String> {
+    let Value::Tagged(t) = v else { return None };
+    let name = t.value.as_str()?;
+    Some(name.split('.').next().unwrap_or(name).to_string())
+}
+
+fn depends_on(r: &Value) -> Vec<String> {
+    match &r["DependsOn"] {
+        Value::String(s) => vec![s.clone()],
+        Value::Sequence(s) => s
+            .iter()
+            .filter_map(|v| v.as_str().map(String::from))
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// A stage with access logs needs API Gateway's account-level CloudWatch role
+/// (docs.aws.amazon.com/apigateway/latest/developerguide/set-up-logging.html): in
+/// an account or region where it was never set, the stage fails and the stack
+/// rolls back. The stack must set it, and create the API after it.
+#[test]
+fn access_logs_come_with_the_account_cloudwatch_role() {
+    let t = template();
+    let apis: Vec<_> = resources(&t, "AWS::Serverless::Api")
+        .into_iter()
+        .chain(resources(&t, "AWS::ApiGateway::Stage"))
+        .filter(|(_, r)| !r["Properties"]["AccessLogSetting"].is_null())
+        .collect();
+    assert!(!apis.is_empty(), "the API logs its access");
+    let accounts = resources(&t, "AWS::ApiGateway::Account");
+    assert_eq!(accounts.len(), 1, "one AWS::ApiGateway::Account");
+    let (account_id, account) = accounts[0];
+    let role_id = referenced(&account["Properties"]["CloudWatchRoleArn"])
+        .expect("CloudWatchRoleArn is a !GetAtt of a role");
+    let role = &t["Resources"][role_id.as_str()];
+    assert_eq!(role["Type"].as_str(), Some("AWS::IAM::Role"));
+    let trust = serde_json::to_string(&role["Properties"]["AssumeRolePolicyDocument"]).unwrap();
+    assert!(trust.contains("apigateway.amazonaws.com"), "{trust}");
+    let policies = serde_json::to_string(&role["Properties"]["ManagedPolicyArns"]).unwrap();
+    assert!(
+        policies.contains("AmazonAPIGatewayPushToCloudWatchLogs"),
+        "{policies}"
+    );
+    assert_eq!(
+        role["DeletionPolicy"].as_str(),
+        Some("Retain"),
+        "the account setting outlives the stack: so must its role"
+    );
+    for (id, api) in apis {
+        assert!(
+            depends_on(api).iter().any(|d| d == account_id),
+            "{id} must depend on {account_id}"
+        );
+    }
+}
+
+/// S3 refuses a lifecycle rule whose expiration is not later than its
+/// transitions: at `RawRetentionDays`' minimum the raw bucket's rule must hold.
+#[test]
+fn raw_retention_at_its_minimum_is_a_valid_lifecycle_rule() {
+    let t = template();
+    let min = t["Parameters"]["RawRetentionDays"]["MinValue"]
+        .as_u64()
+        .expect("RawRetentionDays has a MinValue");
+    let rules = t["Resources"]["RawBucket"]["Properties"]["LifecycleConfiguration"]["Rules"]
+        .as_sequence()
+        .expect("the raw bucket's lifecycle rules");
+    let mut checked = 0;
+    for rule in rules {
+        let Some(name) = referenced(&rule["ExpirationInDays"]) else {
+            continue;
+        };
+        assert_eq!(name, "RawRetentionDays");
+        for tr in rule["Transitions"].as_sequence().into_iter().flatten() {
+            let days = tr["TransitionInDays"].as_u64().expect("TransitionInDays");
+            assert!(
+                min > days,
+                "RawRetentionDays may be {min}, not later than the transition at {days} days"
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked > 0, "the raw bucket's rule has a transition");
+}
+
+/// Every Task that retries Lambda's transient service errors retries all that
+/// AWS lists (docs.aws.amazon.com/step-functions/latest/dg/bp-lambda-serviceexception.html).
+#[test]
+fn lambda_service_errors_are_all_retried() {
+    const TRANSIENT: [&str; 4] = [
+        "Lambda.ClientExecutionTimeoutException",
+        "Lambda.ServiceException",
+        "Lambda.AWSLambdaException",
+        "Lambda.SdkClientException",
+    ];
+    let asl: Json = serde_json::from_str(&read("statemachine/pipeline.asl.json")).unwrap();
+    let mut retriers = Vec::new();
+    fn walk(states: &Json, out: &mut Vec<(String, Json)>) {
+        for (name, state) in states.as_object().expect("States") {
+            for r in state["Retry"].as_array().into_iter().flatten() {
+                out.push((name.clone(), r["ErrorEquals"].clone()));
+            }
+            if let Some(inner) = state.get("ItemProcessor").and_then(|p| p.get("States")) {
+                walk(inner, out);
+            }
+        }
+    }
+    walk(&asl["States"], &mut retriers);
+    let lambda: Vec<_> = retriers
+        .iter()
+        .filter(|(_, errors)| {
+            errors
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|e| e.as_str().is_some_and(|e| e.starts_with("Lambda.")))
+        })
+        .collect();
+    assert!(
+        lambda.len() >= 3,
+        "{} retriers of Lambda errors",
+        lambda.len()
+    );
+    for (state, errors) in lambda {
+        for e in TRANSIENT {
+            assert!(
+                errors.as_array().unwrap().iter().any(|x| x == e),
+                "{state} does not retry {e}: {errors}"
+            );
+        }
+    }
+}
