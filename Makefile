@@ -50,7 +50,7 @@ vendor-check: node_modules/.installed
 rust-targets:
 	@rustup target list --installed | grep -qx aarch64-unknown-linux-gnu || rustup target add aarch64-unknown-linux-gnu
 
-## demo: the 5,000 real tweets end to end on the local stack, then the dashboard and API on http://127.0.0.1:8080/
+## demo: the 5,000 real tweets end to end on the local stack, then the dashboard and API on http://127.0.0.1:8080/v1/
 demo: setup
 	$(CARGO) run --release --quiet -p tickerpulse -- demo
 

@@ -466,7 +466,7 @@ async fn body(
         }
     };
     let addr = listener.local_addr()?;
-    println!("dashboard:   http://{addr}/");
+    println!("dashboard:   http://{addr}/v1/");
     println!("API:         http://{addr}/v1/leaderboard?level=day (see api/openapi.yaml)");
     println!(
         "AWS:         export AWS_ENDPOINT_URL={} AWS_REGION={} AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing",

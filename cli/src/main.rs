@@ -341,7 +341,7 @@ async fn run(cli: Cli) -> Result<i32> {
                 .await
                 .with_context(|| format!("listening on 127.0.0.1:{port}"))?;
             let addr = listener.local_addr()?;
-            println!("dashboard: http://{addr}/");
+            println!("dashboard: http://{addr}/v1/");
             println!("API:       http://{addr}/v1/ (try http://{addr}/v1/leaderboard)");
             if api_key.is_some() {
                 println!("           the API key is required in x-api-key, as deployed");

@@ -2,7 +2,8 @@
 //! Each HTTP request becomes an API Gateway REST proxy event (the JSON that
 //! `sam local start-api` would send), parsed by `lambda_http` exactly as in
 //! Lambda and answered by the same handler. The stage prefix (`/v1`) is taken
-//! off the path as the gateway does; `--api-key` makes the key required on the
+//! off the path as the gateway does, and a path outside it is refused as the
+//! gateway refuses it (`/` alone redirects to the stage); `--api-key` makes the key required on the
 //! routes that need one in `api/openapi.yaml`, with the gateway's 403.
 
 use bytes::Bytes;
@@ -12,7 +13,7 @@ use hyper::{Request, Response, StatusCode};
 use serde_json::{json, Value};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use tickerpulse_local::apigw::{keyless, proxy_event, resource_path};
+use tickerpulse_local::apigw::{in_stage, keyless, proxy_event, resource_path, STAGE};
 use tokio::net::TcpListener;
 
 /// API Gateway refuses larger request bodies (10 MB); the API takes none.
@@ -46,7 +47,22 @@ fn reply(status: StatusCode, body: &Value) -> Response<Full<Bytes>> {
 pub async fn answer(server: Arc<ApiServer>, req: Request<Incoming>) -> Response<Full<Bytes>> {
     let id = server.requests.fetch_add(1, Ordering::Relaxed);
     let method = req.method().as_str().to_string();
-    let path = resource_path(req.uri().path());
+    let req_path = req.uri().path().to_string();
+    if req_path == "/" {
+        // Local convenience only: the deployed API has no root, the dashboard
+        // is at the stage (`.../v1/`).
+        let mut r = Response::new(Full::new(Bytes::new()));
+        *r.status_mut() = StatusCode::FOUND;
+        if let Ok(v) = hyper::header::HeaderValue::from_str(&format!("/{STAGE}/")) {
+            r.headers_mut().insert(hyper::header::LOCATION, v);
+        }
+        return r;
+    }
+    if !in_stage(&req_path) {
+        // API Gateway's answer for a path outside every stage of a REST API.
+        return reply(StatusCode::FORBIDDEN, &json!({"message": "Forbidden"}));
+    }
+    let path = resource_path(&req_path);
     let query = req.uri().query().map(str::to_string);
     let mut headers: Vec<(String, String)> = Vec::new();
     for (k, v) in req.headers() {
@@ -79,7 +95,7 @@ pub async fn answer(server: Arc<ApiServer>, req: Request<Incoming>) -> Response<
             )
         }
     };
-    let event = proxy_event(&method, &path, query.as_deref(), &headers, &body, id);
+    let event = proxy_event(&method, req_path.as_str(), query.as_deref(), &headers, &body, id);
     let request = match lambda_http::request::from_str(&event.to_string()) {
         Ok(r) => r,
         Err(e) => {

@@ -54,7 +54,10 @@ try {
   });
 
   // The data endpoints need the key: the page asks for it.
-  await page.goto(base);
+  // Opened at the stage without its trailing slash, as a user pastes it: the
+  // page must land at `.../v1/`, where its relative links stay in the stage.
+  await page.goto(`${base}v1`);
+  assert.ok(new URL(page.url()).pathname === "/v1/", `redirected to the stage's slash, at ${page.url()}`);
   await page.waitForSelector("#key-dialog[open]", { timeout: 15000 });
   await page.fill('[data-testid="key-input"]', key);
   await page.click('[data-testid="key-save"]');

@@ -613,9 +613,20 @@ async fn every_endpoint() {
         .unwrap();
     assert_eq!(status, 200, "{body}");
     assert!(body.contains(r#""tweets":7"#), "{body}");
-    let (status, body) = get("/", None).await.unwrap();
+    // The dashboard at the stage; without its trailing slash the page's
+    // relative links would leave the stage, so the function redirects.
+    let (status, body) = get("/v1/", None).await.unwrap();
     assert_eq!(status, 200);
     assert!(body.contains("TickerPulse"));
+    let (status, _) = get("/v1", None).await.unwrap();
+    assert_eq!(status, 301);
+    // Outside the stage, the gateway's refusal (the data routes too).
+    let (status, body) = get("/overall?level=month", Some("secret-key"))
+        .await
+        .unwrap();
+    assert_eq!((status, body.as_str()), (403, r#"{"message":"Forbidden"}"#));
+    let (status, _) = get("/", None).await.unwrap();
+    assert_eq!(status, 302, "locally, / leads to the stage");
     let (status, body) = get("/v1/leaderboard?limit=0", Some("secret-key"))
         .await
         .unwrap();

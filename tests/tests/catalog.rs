@@ -10,7 +10,8 @@ fn hive(t: &DataType) -> String {
     match t {
         DataType::Utf8 => "string".into(),
         DataType::Boolean => "boolean".into(),
-        DataType::Int64 | DataType::UInt64 => "bigint".into(),
+        // Athena reads `bigint` from signed INT64 only: an unsigned column fails.
+        DataType::Int64 => "bigint".into(),
         DataType::Float64 => "double".into(),
         DataType::Timestamp(_, _) => "timestamp".into(),
         DataType::List(item) => format!("array<{}>", hive(item.data_type())),

@@ -159,3 +159,36 @@ fn lambda_service_errors_are_all_retried() {
         }
     }
 }
+
+/// Step Functions fails a state over 256 KB (`States.DataLimitExceeded`) and
+/// SNS a message over 256 KB. The Distributed Map's results come back inline,
+/// one per partition: a failed one must not carry its cause (up to 32 KB), and
+/// no notification may publish the whole state.
+#[test]
+fn partition_failures_and_notices_stay_small() {
+    let asl: Json = serde_json::from_str(&read("statemachine/pipeline.asl.json")).unwrap();
+    let inner = &asl["States"]["ProcessPartitions"]["ItemProcessor"]["States"];
+    let failed = &inner["PartitionFailed"]["Parameters"];
+    assert!(failed.is_object(), "PartitionFailed shapes the failure");
+    for (k, v) in failed.as_object().unwrap() {
+        let v = v.as_str().unwrap_or_default();
+        assert!(
+            !v.contains("Cause"),
+            "{k} carries the cause into the Map's inline results"
+        );
+    }
+    for (name, state) in asl["States"].as_object().unwrap() {
+        if state["Resource"] != "arn:aws:states:::sns:publish" {
+            continue;
+        }
+        let message = state["Parameters"]["Message.$"].as_str().unwrap_or_default();
+        assert!(
+            message != "$" && message != "$$",
+            "{name} publishes the whole state"
+        );
+    }
+    assert!(asl["States"]["NotifyPartial"]["Parameters"]["Message.$"]
+        .as_str()
+        .unwrap()
+        .starts_with("States.Format("));
+}

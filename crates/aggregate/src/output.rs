@@ -4,7 +4,7 @@
 
 use crate::{AggregateError, OverallSummary, TickerSummary};
 use arrow_array::builder::{
-    Float64Builder, ListBuilder, StringBuilder, TimestampMicrosecondBuilder, UInt64Builder,
+    Float64Builder, ListBuilder, StringBuilder, TimestampMicrosecondBuilder, Int64Builder,
 };
 use arrow_array::cast::AsArray;
 use arrow_array::types::{Float64Type, TimestampMicrosecondType};
@@ -108,15 +108,15 @@ pub fn ticker_summary_schema() -> Arc<Schema> {
         Field::new("level", DataType::Utf8, false),
         ts_field("bucket_start"),
         Field::new("ticker", DataType::Utf8, false),
-        Field::new("mentions", DataType::UInt64, false),
-        Field::new("positive", DataType::UInt64, false),
-        Field::new("negative", DataType::UInt64, false),
-        Field::new("neutral", DataType::UInt64, false),
+        Field::new("mentions", DataType::Int64, false),
+        Field::new("positive", DataType::Int64, false),
+        Field::new("negative", DataType::Int64, false),
+        Field::new("neutral", DataType::Int64, false),
         Field::new("positive_ratio", DataType::Float64, false),
         Field::new("negative_ratio", DataType::Float64, false),
         Field::new("neutral_ratio", DataType::Float64, false),
         Field::new("mean_compound", DataType::Float64, false),
-        Field::new("unique_authors", DataType::UInt64, false),
+        Field::new("unique_authors", DataType::Int64, false),
     ]))
 }
 
@@ -126,16 +126,23 @@ pub fn overall_summary_schema() -> Arc<Schema> {
         Field::new("detail_level", DataType::Utf8, false),
         Field::new("level", DataType::Utf8, false),
         ts_field("bucket_start"),
-        Field::new("tweets", DataType::UInt64, false),
-        Field::new("ticker_mentions", DataType::UInt64, false),
-        Field::new("positive", DataType::UInt64, false),
-        Field::new("negative", DataType::UInt64, false),
-        Field::new("neutral", DataType::UInt64, false),
+        Field::new("tweets", DataType::Int64, false),
+        Field::new("ticker_mentions", DataType::Int64, false),
+        Field::new("positive", DataType::Int64, false),
+        Field::new("negative", DataType::Int64, false),
+        Field::new("neutral", DataType::Int64, false),
         Field::new("mean_compound", DataType::Float64, false),
-        Field::new("unique_authors", DataType::UInt64, false),
+        Field::new("unique_authors", DataType::Int64, false),
         Field::new("top_hashtags", list.clone(), false),
         Field::new("top_words", list, false),
     ]))
+}
+
+/// Counts are written as signed 64-bit: Athena and Glue have no unsigned type
+/// (a `bigint` column over Parquet `UINT_64` fails to read), and no count
+/// comes near 2^63.
+fn signed(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
 }
 
 fn props() -> parquet::file::properties::WriterProperties {
@@ -157,7 +164,7 @@ pub fn write_ticker_summaries<W: Write + Send>(
         TimestampMicrosecondBuilder::new().with_timezone("UTC"),
         StringBuilder::new(),
     );
-    let mut u: Vec<UInt64Builder> = (0..5).map(|_| UInt64Builder::new()).collect();
+    let mut u: Vec<Int64Builder> = (0..5).map(|_| Int64Builder::new()).collect();
     let mut f: Vec<Float64Builder> = (0..4).map(|_| Float64Builder::new()).collect();
     for t in items {
         key.append_value(t.bucket.key());
@@ -172,7 +179,7 @@ pub fn write_ticker_summaries<W: Write + Send>(
             c.neutral,
             t.unique_authors,
         ]) {
-            b.append_value(v);
+            b.append_value(signed(v));
         }
         for (b, v) in f.iter_mut().zip([
             c.positive_ratio(),
@@ -209,9 +216,9 @@ pub fn write_overall_summaries<W: Write + Send>(
         StringBuilder::new(),
         TimestampMicrosecondBuilder::new().with_timezone("UTC"),
     );
-    let mut u: Vec<UInt64Builder> = (0..5).map(|_| UInt64Builder::new()).collect();
+    let mut u: Vec<Int64Builder> = (0..5).map(|_| Int64Builder::new()).collect();
     let mut mean = Float64Builder::new();
-    let mut authors = UInt64Builder::new();
+    let mut authors = Int64Builder::new();
     let mut tags = ListBuilder::new(StringBuilder::new()).with_field(item());
     let mut words = ListBuilder::new(StringBuilder::new()).with_field(item());
     for o in items {
@@ -226,10 +233,10 @@ pub fn write_overall_summaries<W: Write + Send>(
             c.negative,
             c.neutral,
         ]) {
-            b.append_value(v);
+            b.append_value(signed(v));
         }
         mean.append_value(c.mean_compound());
-        authors.append_value(o.unique_authors);
+        authors.append_value(signed(o.unique_authors));
         for (h, _) in &o.hashtags {
             tags.values().append_value(h);
         }

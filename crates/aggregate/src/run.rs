@@ -19,8 +19,10 @@ pub struct AggregateRequest {
     #[serde(default)]
     pub versions: BTreeMap<String, u64>,
     /// The Map state's results, one per partition: a partition that failed
-    /// compact or clean comes as `{"partition", "failed": true, "error", "cause"}`
-    /// and is left for the next run.
+    /// compact or clean comes as `{"partition", "failed": true, "error"}` and
+    /// is left for the next run. The cause stays in the child execution's
+    /// history and the function's log: a thousand causes of up to 32 KB each
+    /// would pass Step Functions' 256 KB state.
     #[serde(default)]
     pub processed: Vec<serde_json::Value>,
     /// Set by the state machine when the run failed before or in aggregate:
@@ -83,7 +85,11 @@ impl AggregateRequest {
             if let Some(p) = r["partition"].as_str() {
                 failed
                     .entry(p.to_string())
-                    .or_insert_with(|| format!("{} {}", r["error"], r["cause"]));
+                    .or_insert_with(|| match (r["error"].as_str(), r["cause"].as_str()) {
+                        (Some(e), Some(c)) => format!("{e}: {c}"),
+                        (Some(e), None) => e.to_string(),
+                        _ => r["error"].to_string(),
+                    });
             }
         }
         failed

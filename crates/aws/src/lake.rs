@@ -9,8 +9,19 @@ pub const RAW_PREFIX: &str = "raw/tweets";
 /// The lake as the pipeline sees it.
 #[allow(async_fn_in_trait)]
 pub trait Lake {
-    /// Whether the raw zone has at least one object for this hour.
-    async fn raw_partition_exists(&self, partition: &HourPartition) -> Result<bool, HandlerError>;
+    /// The hours of one day (`partition`'s) that have at least one raw object.
+    async fn raw_hours_of_day(
+        &self,
+        partition: &HourPartition,
+    ) -> Result<Vec<HourPartition>, HandlerError>;
+}
+
+/// `raw/tweets/year=YYYY/month=MM/day=DD/`: the prefix of a partition's day.
+pub fn raw_day_prefix(p: &HourPartition) -> String {
+    format!(
+        "{RAW_PREFIX}/year={:04}/month={:02}/day={:02}/",
+        p.year, p.month, p.day
+    )
 }
 
 /// The lake in S3.
@@ -21,20 +32,41 @@ pub struct S3Lake {
 }
 
 impl Lake for S3Lake {
-    async fn raw_partition_exists(&self, partition: &HourPartition) -> Result<bool, HandlerError> {
-        let prefix = format!("{RAW_PREFIX}/{}/", partition.path());
-        let out = self
+    /// One listing with `/` as delimiter: the day's hour prefixes come back as
+    /// common prefixes (24 at most, one page), whatever the objects under them.
+    async fn raw_hours_of_day(
+        &self,
+        partition: &HourPartition,
+    ) -> Result<Vec<HourPartition>, HandlerError> {
+        let prefix = raw_day_prefix(partition);
+        let mut hours = Vec::new();
+        let mut pages = self
             .client
             .list_objects_v2()
             .bucket(&self.raw_bucket)
             .prefix(&prefix)
-            .max_keys(1)
-            .send()
-            .await
-            .map_err(|e| {
+            .delimiter("/")
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| {
                 HandlerError::from_sdk(&format!("listing s3://{}/{prefix}", self.raw_bucket), e)
             })?;
-        Ok(out.key_count().unwrap_or(0) > 0)
+            for common in page.common_prefixes() {
+                let Some(p) = common.prefix() else { continue };
+                let hour = p
+                    .strip_prefix(&prefix)
+                    .and_then(|h| h.strip_prefix("hour="))
+                    .and_then(|h| h.strip_suffix('/'))
+                    .and_then(|h| h.parse::<u8>().ok());
+                if let Some(h) = hour {
+                    if let Ok(p) = HourPartition::new(partition.year, partition.month, partition.day, h) {
+                        hours.push(p);
+                    }
+                }
+            }
+        }
+        Ok(hours)
     }
 }
 

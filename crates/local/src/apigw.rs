@@ -16,6 +16,13 @@ pub fn keyless(method: &str, path: &str) -> bool {
         || path.starts_with("/assets/")
 }
 
+/// Whether a path the client sent is inside the stage (`/v1` or `/v1/...`).
+pub fn in_stage(sent: &str) -> bool {
+    sent.strip_prefix('/')
+        .and_then(|p| p.strip_prefix(STAGE))
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+}
+
 /// Strips the stage from a request path: `/v1/leaderboard` -> `/leaderboard`.
 pub fn resource_path(path: &str) -> String {
     match path.strip_prefix("/v1") {
@@ -25,10 +32,11 @@ pub fn resource_path(path: &str) -> String {
     }
 }
 
-/// The API Gateway REST proxy event of one request.
+/// The API Gateway REST proxy event of one request. `sent` is the path as the
+/// client sent it, with the stage (`/v1/leaderboard`) or without.
 pub fn proxy_event(
     method: &str,
-    path: &str,
+    sent: &str,
     query: Option<&str>,
     headers: &[(String, String)],
     body: &[u8],
@@ -58,6 +66,14 @@ pub fn proxy_event(
             a.push(json!(v));
         }
     }
+    let path = resource_path(sent);
+    let path = path.as_str();
+    // API Gateway's requestContext.path is the client's path, stage included.
+    let sent = if in_stage(sent) {
+        sent.to_string()
+    } else {
+        format!("/{STAGE}{path}")
+    };
     let proxy = path.trim_start_matches('/');
     let (body, base64) = match std::str::from_utf8(body) {
         _ if body.is_empty() => (Value::Null, false),
@@ -90,7 +106,7 @@ pub fn proxy_event(
             "resourcePath": if proxy.is_empty() { "/" } else { "/{proxy+}" },
             "httpMethod": method,
             "apiId": "local",
-            "path": format!("/{STAGE}{path}"),
+            "path": sent,
             "protocol": "HTTP/1.1",
             "requestTimeEpoch": now.unix_timestamp() * 1000,
         },
@@ -109,10 +125,27 @@ mod tests {
         assert_eq!(resource_path("/v1"), "/");
         assert_eq!(resource_path("/v10"), "/v10");
         assert_eq!(resource_path("/leaderboard"), "/leaderboard");
+        assert!(in_stage("/v1") && in_stage("/v1/") && in_stage("/v1/leaderboard"));
+        assert!(!in_stage("/") && !in_stage("/v10") && !in_stage("/leaderboard"));
         assert!(keyless("GET", "/"));
         assert!(keyless("GET", "/assets/app.js"));
         assert!(!keyless("GET", "/leaderboard"));
         assert!(keyless("OPTIONS", "/leaderboard"));
+    }
+
+    #[test]
+    fn the_context_path_is_what_the_client_sent() {
+        let at = |sent: &str| {
+            let e = proxy_event("GET", sent, None, &[], b"", 1);
+            (
+                e["path"].as_str().unwrap().to_string(),
+                e["requestContext"]["path"].as_str().unwrap().to_string(),
+            )
+        };
+        assert_eq!(at("/v1"), ("/".into(), "/v1".into()));
+        assert_eq!(at("/v1/"), ("/".into(), "/v1/".into()));
+        assert_eq!(at("/v1/leaderboard"), ("/leaderboard".into(), "/v1/leaderboard".into()));
+        assert_eq!(at("/leaderboard"), ("/leaderboard".into(), "/v1/leaderboard".into()));
     }
 
     #[test]

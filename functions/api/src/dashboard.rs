@@ -4,7 +4,8 @@
 //! test` checks that the copy in `assets/vendor/` is the pinned release.
 
 use lambda_http::http::{header, HeaderValue, StatusCode};
-use lambda_http::{Body, Response};
+use lambda_http::request::RequestContext;
+use lambda_http::{Body, Request, RequestExt, Response};
 
 /// (path, content type, body)
 const ASSETS: &[(&str, &str, &str)] = &[
@@ -58,5 +59,30 @@ pub fn asset(path: &str) -> Option<Response<Body>> {
             "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'",
         ),
     );
+    Some(r)
+}
+
+/// The page opened at the stage without its trailing slash (`.../v1`): the
+/// browser would resolve `assets/app.js` against the host's root, outside the
+/// stage, where API Gateway answers 403. A permanent redirect to `.../v1/`
+/// puts the page where its relative links work. The path is the one the
+/// client sent (`requestContext.path`, which holds the stage or a custom
+/// domain's base path).
+pub fn to_trailing_slash(request: &Request) -> Option<Response<Body>> {
+    let RequestContext::ApiGatewayV1(context) = request.request_context_ref()? else {
+        return None;
+    };
+    let sent = context.path.as_deref()?;
+    if sent.is_empty() || sent.ends_with('/') {
+        return None;
+    }
+    let location = match request.uri().query() {
+        Some(q) if !q.is_empty() => format!("{sent}/?{q}"),
+        _ => format!("{sent}/"),
+    };
+    let mut r = Response::new(Body::Empty);
+    *r.status_mut() = StatusCode::MOVED_PERMANENTLY;
+    r.headers_mut()
+        .insert(header::LOCATION, HeaderValue::from_str(&location).ok()?);
     Some(r)
 }

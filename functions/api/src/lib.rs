@@ -112,6 +112,11 @@ impl Function {
                 .insert(header::ALLOW, HeaderValue::from_static("GET, OPTIONS"));
             return r;
         }
+        if path == "/" || path.is_empty() {
+            if let Some(r) = dashboard::to_trailing_slash(request) {
+                return r;
+            }
+        }
         if let Some(r) = dashboard::asset(path) {
             return r;
         }

@@ -103,18 +103,47 @@ impl Function<S3Lake> {
     }
 }
 
+/// Day listings in flight at once for an explicit range. A year is 367 days
+/// at most: 23 rounds of one S3 LIST (tens of milliseconds each), where one
+/// call per hour (8,784 in a row) passed the function's 60 s timeout.
+pub const LISTINGS_IN_FLIGHT: usize = 16;
+
 impl<L: Lake> Function<L> {
+    /// The hours of `hours` that have raw data, in order: one listing per day,
+    /// `LISTINGS_IN_FLIGHT` at a time.
+    async fn existing(&self, hours: &[HourPartition]) -> Result<Vec<String>, HandlerError> {
+        use futures_util::{StreamExt, TryStreamExt};
+        let wanted: std::collections::BTreeSet<&HourPartition> = hours.iter().collect();
+        let mut days: Vec<&HourPartition> = Vec::new();
+        for h in hours {
+            if days
+                .last()
+                .is_none_or(|d| (d.year, d.month, d.day) != (h.year, h.month, h.day))
+            {
+                days.push(h);
+            }
+        }
+        let found: Vec<Vec<HourPartition>> = futures_util::stream::iter(days)
+            .map(|d| self.lake.raw_hours_of_day(d))
+            .buffered(LISTINGS_IN_FLIGHT)
+            .try_collect()
+            .await?;
+        let mut partitions: Vec<&HourPartition> = found
+            .iter()
+            .flatten()
+            .filter(|h| wanted.contains(h))
+            .collect();
+        partitions.sort();
+        partitions.dedup();
+        Ok(partitions.into_iter().map(HourPartition::path).collect())
+    }
+
     pub async fn handle(&self, request: PlanRequest) -> Result<Plan, HandlerError> {
         match (&request.from, &request.to) {
             (Some(from), Some(to)) => {
                 let hours = HourPartition::range(from, to, MAX_RANGE_HOURS)
                     .map_err(|e| HandlerError::InvalidInput(e.to_string()))?;
-                let mut partitions = Vec::new();
-                for hour in hours {
-                    if self.lake.raw_partition_exists(&hour).await? {
-                        partitions.push(hour.path());
-                    }
-                }
+                let partitions = self.existing(&hours).await?;
                 if partitions.len() > MAX_PARTITIONS_PER_RUN {
                     return Err(HandlerError::InvalidInput(format!(
                         "{from} to {to} holds {} hour partitions; a run takes at most {MAX_PARTITIONS_PER_RUN} (Step Functions' 256 KB state): split the range",

@@ -4,15 +4,93 @@
 use tickerpulse_aws::lake::Lake;
 use tickerpulse_aws::HandlerError;
 use tickerpulse_core::HourPartition;
-use tickerpulse_fn_plan::{Function, MapSettings, Plan, PlanRequest, MAX_PARTITIONS_PER_RUN};
+use tickerpulse_fn_plan::{
+    Function, MapSettings, Plan, PlanRequest, LISTINGS_IN_FLIGHT, MAX_PARTITIONS_PER_RUN,
+};
 
 use std::collections::HashSet;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 struct MemLake(HashSet<HourPartition>);
 impl Lake for MemLake {
-    async fn raw_partition_exists(&self, p: &HourPartition) -> Result<bool, HandlerError> {
-        Ok(self.0.contains(p))
+    async fn raw_hours_of_day(&self, p: &HourPartition) -> Result<Vec<HourPartition>, HandlerError> {
+        Ok(self
+            .0
+            .iter()
+            .filter(|h| (h.year, h.month, h.day) == (p.year, p.month, p.day))
+            .copied()
+            .collect())
     }
+}
+
+/// A lake that counts its listings and how many were in flight at once, each
+/// taking a little while as S3's do.
+#[derive(Default)]
+struct CountingLake {
+    listings: AtomicUsize,
+    in_flight: AtomicUsize,
+    most_in_flight: AtomicUsize,
+}
+impl Lake for CountingLake {
+    async fn raw_hours_of_day(&self, p: &HourPartition) -> Result<Vec<HourPartition>, HandlerError> {
+        self.listings.fetch_add(1, Ordering::SeqCst);
+        let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+        self.most_in_flight.fetch_max(now, Ordering::SeqCst);
+        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+        self.in_flight.fetch_sub(1, Ordering::SeqCst);
+        Ok([0, 12, 23]
+            .map(|h| HourPartition::new(p.year, p.month, p.day, h).unwrap())
+            .to_vec())
+    }
+}
+
+/// The longest range allowed costs one listing per day, several at a time:
+/// bounded in time (one call per hour, 8,784 in a row, passed the timeout).
+#[tokio::test]
+async fn the_longest_range_lists_each_day_once_and_in_parallel() {
+    let f = Function {
+        lake: CountingLake::default(),
+        changed: None,
+        map: MapSettings::default(),
+    };
+    let plan = f
+        .handle(PlanRequest {
+            from: Some("2024-01-01T00:00:00Z".into()),
+            to: Some("2024-12-31T23:00:00Z".into()),
+        })
+        .await;
+    // Three hours of data a day: more than a run takes, refused with the way out.
+    let err = plan.unwrap_err();
+    assert_eq!(err.error_type(), "TickerPulse.InvalidInput");
+    assert!(err.to_string().contains("1098 hour partitions"), "{err}");
+    assert_eq!(f.lake.listings.load(Ordering::SeqCst), 366);
+    let most = f.lake.most_in_flight.load(Ordering::SeqCst);
+    assert!(most > 1 && most <= LISTINGS_IN_FLIGHT, "{most} in flight");
+
+    let f = Function {
+        lake: CountingLake::default(),
+        changed: None,
+        map: MapSettings::default(),
+    };
+    let plan = f
+        .handle(PlanRequest {
+            from: Some("2024-02-28T13:00:00Z".into()),
+            to: Some("2024-03-01T11:00:00Z".into()),
+        })
+        .await
+        .unwrap();
+    // Noon of the 28th is before the range, noon of 1 March after it.
+    assert_eq!(
+        plan.partitions,
+        [
+            "year=2024/month=02/day=28/hour=23",
+            "year=2024/month=02/day=29/hour=00",
+            "year=2024/month=02/day=29/hour=12",
+            "year=2024/month=02/day=29/hour=23",
+            "year=2024/month=03/day=01/hour=00",
+        ]
+    );
+    assert_eq!(f.lake.listings.load(Ordering::SeqCst), 3);
 }
 
 #[tokio::test]
