@@ -95,7 +95,14 @@ pub async fn answer(server: Arc<ApiServer>, req: Request<Incoming>) -> Response<
             )
         }
     };
-    let event = proxy_event(&method, req_path.as_str(), query.as_deref(), &headers, &body, id);
+    let event = proxy_event(
+        &method,
+        req_path.as_str(),
+        query.as_deref(),
+        &headers,
+        &body,
+        id,
+    );
     let request = match lambda_http::request::from_str(&event.to_string()) {
         Ok(r) => r,
         Err(e) => {

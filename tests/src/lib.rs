@@ -211,13 +211,22 @@ pub async fn put_records(
         .context("PutRecordBatch")
 }
 
+/// A bucket's name on the local stack: CloudFormation names the buckets (the
+/// template gives none), and the local stack names them the same way.
+pub fn bucket(logical_id: &str) -> String {
+    Template::load(&root().join("template.yaml"))
+        .and_then(|t| t.physical_name(logical_id))
+        .unwrap_or_else(|e| panic!("the name of {logical_id}: {e}"))
+}
+
 /// The local stack's raw bucket.
-pub const RAW_BUCKET: &str = "tickerpulse-raw-123456789012-us-east-1";
+pub static RAW_BUCKET: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| bucket("RawBucket"));
 
 /// Puts gzipped JSON lines into a raw hour partition, as Firehose does.
 pub async fn put_raw(s3: &aws_sdk_s3::Client, partition: &str, name: &str, lines: &[String]) {
     s3.put_object()
-        .bucket(RAW_BUCKET)
+        .bucket(RAW_BUCKET.as_str())
         .key(format!("raw/tweets/{partition}/{name}"))
         .body(gzip_lines(lines).into())
         .send()

@@ -14,7 +14,8 @@ use tickerpulse_e2e::{
 use tickerpulse_fn_aggregate::{AggregateRequest, AggregateResult};
 use tickerpulse_local::proxy::DynamoFault;
 
-const ANALYTICS: &str = "tickerpulse-analytics-123456789012-us-east-1";
+static ANALYTICS: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| tickerpulse_e2e::bucket("AnalyticsBucket"));
 const TICKERS: &str = "tickerpulse-ticker-summary";
 const OVERALL: &str = "tickerpulse-overall-summary";
 const RECENT: &str = "tickerpulse-recent-tweets";
@@ -290,7 +291,7 @@ async fn serving_tables_exact_incremental_idempotent_and_throttle_proof() {
         .expect("run r1 recorded");
     assert_eq!(run["Status"].as_s().unwrap(), "succeeded");
     assert_eq!(num(&run, "RowsIn"), 5.0);
-    let analytics = list_keys(&c.s3, ANALYTICS, "analytics/").await.unwrap();
+    let analytics = list_keys(&c.s3, &ANALYTICS, "analytics/").await.unwrap();
     assert_eq!(
         analytics,
         [
@@ -299,7 +300,7 @@ async fn serving_tables_exact_incremental_idempotent_and_throttle_proof() {
         ]
     );
 
-    let data = tickerpulse_aws::lake::get_bytes(&c.s3, ANALYTICS, &analytics[1])
+    let data = tickerpulse_aws::lake::get_bytes(&c.s3, &ANALYTICS, &analytics[1])
         .await
         .unwrap();
     let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(data)
@@ -404,5 +405,53 @@ async fn serving_tables_exact_incremental_idempotent_and_throttle_proof() {
     assert_eq!(num(&overall(db, "2020").await, "Mentions"), 6.0);
     let out: Value = serde_json::to_value(&r3).unwrap();
     assert_eq!(out["run_id"], "r3");
+
+    // One run at a time, without reserved concurrency: while another run holds
+    // the lease, a run is refused as busy (the state machine retries it) and
+    // changes nothing; a lease left past its hold is taken over.
+    let lease = tickerpulse_aws::lease::Lease {
+        client: db.clone(),
+        table: tickerpulse_core::config::Env::var(&env, "STATE_TABLE").unwrap(),
+        name: "aggregate",
+    };
+    assert_eq!(
+        lease.holder().await.unwrap(),
+        None,
+        "r3 gave the lease back"
+    );
+    let now_ms = (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64;
+    assert!(lease.acquire("other-run", now_ms, 60_000).await.unwrap());
+    assert!(!lease.acquire("r4", now_ms, 60_000).await.unwrap());
+    let late = "2020-04-15T01:59:00.000Z";
+    put_raw(
+        &c.s3,
+        H1,
+        "c.gz",
+        &[line(
+            "2008",
+            late,
+            "$TSLA late",
+            &["TSLA"],
+            (0.5, "positive"),
+        )],
+    )
+    .await;
+    compact_and_clean(&env, H1).await;
+    let busy = aggregate.handle(request("r4", &[H1])).await.unwrap_err();
+    assert_eq!(busy.error_type(), "TickerPulse.Busy", "{busy}");
+    assert!(busy.to_string().contains("other-run"), "{busy}");
+    assert_eq!(counts(db, "2020", "TSLA").await.0, 4.0, "nothing written");
+    assert!(run_record(db, "r4").await.unwrap().is_none());
+    // The other run died: its hold ended a second ago.
+    assert!(lease
+        .acquire("other-run", now_ms - 61_000, 60_000)
+        .await
+        .unwrap());
+    let r4 = aggregate.handle(request("r4", &[H1])).await.unwrap();
+    assert_eq!(r4.partitions_changed, 1, "{r4:?}");
+    assert_eq!(counts(db, "2020", "TSLA").await.0, 5.0);
+    assert_eq!(lease.holder().await.unwrap(), None);
+    // Giving back a lease one does not hold changes nothing.
+    assert!(!lease.release("other-run").await.unwrap());
     stack.stop().await;
 }

@@ -181,7 +181,9 @@ fn partition_failures_and_notices_stay_small() {
         if state["Resource"] != "arn:aws:states:::sns:publish" {
             continue;
         }
-        let message = state["Parameters"]["Message.$"].as_str().unwrap_or_default();
+        let message = state["Parameters"]["Message.$"]
+            .as_str()
+            .unwrap_or_default();
         assert!(
             message != "$" && message != "$$",
             "{name} publishes the whole state"
@@ -191,4 +193,129 @@ fn partition_failures_and_notices_stay_small() {
         .as_str()
         .unwrap()
         .starts_with("States.Format("));
+}
+
+/// A fixed `BucketName` fails three ways on a real account: an upper-case stack
+/// name makes an invalid name, a long one passes 63 characters, and after
+/// `sam delete` (which keeps the retained buckets) the next `sam deploy` fails
+/// with "already exists". Buckets CloudFormation names itself avoid all three.
+#[test]
+fn buckets_are_named_by_cloudformation() {
+    let t = template();
+    let buckets = resources(&t, "AWS::S3::Bucket");
+    assert!(buckets.len() >= 4, "{} buckets", buckets.len());
+    for (id, b) in buckets {
+        assert!(
+            b["Properties"]["BucketName"].is_null(),
+            "{id} has a fixed BucketName"
+        );
+    }
+    // What code needs of a bucket's name it gets from !Ref (environment,
+    // outputs): no name is spelled in the template.
+    let text = read("template.yaml");
+    for zone in ["-raw-", "-stage-", "-analytics-", "-access-logs-"] {
+        assert!(
+            !text.contains(&format!("${{AWS::StackName}}{zone}")),
+            "a bucket name is spelled: {zone}"
+        );
+    }
+}
+
+/// An account's unreserved concurrency must stay at 100 or more, and new
+/// accounts often have a quota of 10 in all
+/// (docs.aws.amazon.com/lambda/latest/dg/configuration-concurrency.html): the
+/// stack reserved 317. With default parameters it reserves none.
+#[test]
+fn no_concurrency_is_reserved_by_default() {
+    let t = template();
+    let mut functions = 0;
+    for (id, f) in resources(&t, "AWS::Serverless::Function") {
+        functions += 1;
+        let reserved = &f["Properties"]["ReservedConcurrentExecutions"];
+        match reserved {
+            Value::Null => {}
+            // !If [HasXReservation, !Ref XReservedConcurrency, !Ref AWS::NoValue]
+            Value::Tagged(tag) if tag.tag == "!If" => {
+                let branches = tag.value.as_sequence().expect("!If's list");
+                let condition = branches[0].as_str().expect("a condition");
+                let parameter = referenced(&branches[1]).expect("!Ref of a parameter");
+                assert_eq!(referenced(&branches[2]).as_deref(), Some("AWS::NoValue"));
+                assert_eq!(
+                    t["Parameters"][parameter.as_str()]["Default"].as_str(),
+                    Some(""),
+                    "{id}: {parameter} reserves nothing by default"
+                );
+                let c = serde_json::to_string(&t["Conditions"][condition]).unwrap();
+                assert!(c.contains(&parameter) && c.contains("Equals"), "{c}");
+            }
+            other => panic!("{id} reserves {other:?} whatever the parameters"),
+        }
+    }
+    assert_eq!(functions, 8);
+}
+
+/// What the reserved concurrency of 1 guaranteed aggregate, the lease does:
+/// held past the function's timeout, and waited out by the state machine.
+#[test]
+fn the_aggregate_lease_outlasts_the_function_and_the_state_machine_waits_it_out() {
+    let t = template();
+    let timeout = t["Resources"]["AggregateFunction"]["Properties"]["Timeout"]
+        .as_i64()
+        .expect("aggregate's Timeout");
+    assert!(
+        timeout * 1000 < tickerpulse_fn_aggregate::LEASE_MS,
+        "a run that times out must not leave the lease to the next while it may still write"
+    );
+    let asl: Json = serde_json::from_str(&read("statemachine/pipeline.asl.json")).unwrap();
+    let busy = asl["States"]["Aggregate"]["Retry"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| {
+            r["ErrorEquals"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|e| e == "TickerPulse.Busy")
+        })
+        .expect("Aggregate retries TickerPulse.Busy");
+    let mut waited = 0.0;
+    let mut interval = busy["IntervalSeconds"].as_f64().unwrap();
+    for _ in 0..busy["MaxAttempts"].as_u64().unwrap() {
+        waited += interval;
+        interval = (interval * busy["BackoffRate"].as_f64().unwrap_or(2.0))
+            .min(busy["MaxDelaySeconds"].as_f64().unwrap_or(f64::MAX));
+    }
+    assert!(
+        waited * 1000.0 > tickerpulse_fn_aggregate::LEASE_MS as f64,
+        "retries wait {waited} s in all"
+    );
+    assert!(
+        busy["JitterStrategy"].is_null(),
+        "full jitter could make the wait shorter than the lease"
+    );
+}
+
+/// The gateway's own answers (a missing key's 403, a throttle's 429) reach a
+/// browser on another origin only with the origin the stack allows: the
+/// `CorsAllowOrigin` parameter, as the function's responses send it.
+#[test]
+fn gateway_responses_allow_the_configured_origin() {
+    let api: Value = serde_yaml_ng::from_str(&read("api/openapi.yaml")).expect("openapi.yaml");
+    let responses = api["x-amazon-apigateway-gateway-responses"]
+        .as_mapping()
+        .expect("gateway responses");
+    assert!(responses.len() >= 2);
+    for (kind, r) in responses {
+        let origin = &r["responseParameters"]["gatewayresponse.header.Access-Control-Allow-Origin"];
+        let sub = origin["Fn::Sub"].as_str().unwrap_or_default();
+        assert_eq!(
+            sub, "'${CorsAllowOrigin}'",
+            "{kind:?} sends {origin:?} whatever CorsAllowOrigin is"
+        );
+    }
+    assert!(
+        !template()["Parameters"]["CorsAllowOrigin"].is_null(),
+        "the parameter exists"
+    );
 }

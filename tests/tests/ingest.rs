@@ -7,7 +7,8 @@ use std::collections::BTreeMap;
 use tickerpulse_e2e::{clients, get_object, list_keys, start_stack};
 use tickerpulse_local::fakex::{FakeX, Fault};
 
-const RAW: &str = "tickerpulse-raw-123456789012-us-east-1";
+static RAW: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| tickerpulse_e2e::bucket("RawBucket"));
 
 fn generated(i: u64, ticker: &str, hour: u32) -> Value {
     json!({
@@ -53,8 +54,8 @@ fn recorded() -> Vec<Value> {
 
 async fn landed_lines(s3: &aws_sdk_s3::Client) -> Vec<Value> {
     let mut out = Vec::new();
-    for key in list_keys(s3, RAW, "raw/tweets/").await.unwrap() {
-        let text = get_object(s3, RAW, &key).await.unwrap();
+    for key in list_keys(s3, &RAW, "raw/tweets/").await.unwrap() {
+        let text = get_object(s3, &RAW, &key).await.unwrap();
         out.extend(
             String::from_utf8(text)
                 .unwrap()
@@ -142,7 +143,7 @@ async fn ingest_polls_pages_retries_and_lands_every_tweet() {
         "the author was merged from includes.users"
     );
     assert!(
-        !list_keys(&c.s3, RAW, "raw/tweets/year=2026/month=11/day=20/hour=10/")
+        !list_keys(&c.s3, &RAW, "raw/tweets/year=2026/month=11/day=20/hour=10/")
             .await
             .unwrap()
             .is_empty()

@@ -14,8 +14,10 @@ use tickerpulse_e2e::{clients, gzip_lines, list_keys, root, scratch_dir, start_s
 use tickerpulse_fn_clean::{CleanResult, PartitionTask as CleanTask};
 use tickerpulse_fn_compact::{CompactResult, PartitionTask};
 
-const RAW: &str = "tickerpulse-raw-123456789012-us-east-1";
-const STAGE: &str = "tickerpulse-stage-123456789012-us-east-1";
+static RAW: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| tickerpulse_e2e::bucket("RawBucket"));
+static STAGE: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| tickerpulse_e2e::bucket("StageBucket"));
 const PARTITION: &str = "year=2020/month=04/day=15/hour=01";
 
 fn tweet(id: &str, minute: u32, text: &str, tickers: &[&str], watched: &[&str]) -> Value {
@@ -40,7 +42,7 @@ fn minimal(id: &str) -> Value {
 
 async fn put(s3: &aws_sdk_s3::Client, name: &str, body: Vec<u8>) {
     s3.put_object()
-        .bucket(RAW)
+        .bucket(RAW.as_str())
         .key(format!("raw/tweets/{PARTITION}/{name}"))
         .body(body.into())
         .send()
@@ -49,7 +51,7 @@ async fn put(s3: &aws_sdk_s3::Client, name: &str, body: Vec<u8>) {
 }
 
 async fn bytes(s3: &aws_sdk_s3::Client, key: &str) -> Vec<u8> {
-    tickerpulse_aws::lake::get_bytes(s3, STAGE, key)
+    tickerpulse_aws::lake::get_bytes(s3, &STAGE, key)
         .await
         .unwrap()
         .to_vec()
@@ -180,7 +182,7 @@ async fn raw_to_stage1_to_stage2_exact_idempotent_and_readable_by_every_engine()
     let stage1_key = format!("stage1/tweets/{PARTITION}/part-00000.zstd.parquet");
     assert_eq!(
         r1.output.as_deref(),
-        Some(format!("s3://{STAGE}/{stage1_key}").as_str())
+        Some(format!("s3://{}/{stage1_key}", STAGE.as_str()).as_str())
     );
     let v1 = bytes(&c.s3, &stage1_key).await;
     let b = batches(v1.clone());
@@ -194,7 +196,7 @@ async fn raw_to_stage1_to_stage2_exact_idempotent_and_readable_by_every_engine()
     assert_eq!(again, r1);
     assert_eq!(bytes(&c.s3, &stage1_key).await, v1);
     assert_eq!(
-        list_keys(&c.s3, STAGE, "stage1/").await.unwrap(),
+        list_keys(&c.s3, &STAGE, "stage1/").await.unwrap(),
         std::slice::from_ref(&stage1_key)
     );
 

@@ -11,7 +11,8 @@ use tickerpulse_e2e::{
 };
 use tickerpulse_local::stack::alive;
 
-const RAW: &str = "tickerpulse-raw-123456789012-us-east-1";
+static RAW: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| tickerpulse_e2e::bucket("RawBucket"));
 const PIPELINE: &str = "arn:aws:states:us-east-1:123456789012:stateMachine:tickerpulse-pipeline";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -60,7 +61,7 @@ async fn state_machine_runs_real_handlers_and_stack_stops_cleanly() {
     // Raw data in two hours of the range (and one outside it).
     for hour in ["01", "03", "07"] {
         c.s3.put_object()
-            .bucket(RAW)
+            .bucket(RAW.as_str())
             .key(format!(
                 "raw/tweets/year=2020/month=04/day=15/hour={hour}/part-1.gz"
             ))
@@ -96,7 +97,7 @@ async fn state_machine_runs_real_handlers_and_stack_stops_cleanly() {
     assert_eq!(output["partitions"], 2);
     assert_eq!(output["partitions_changed"], 2);
     assert_eq!(output["rows_in"], 0);
-    let stage = list_keys(&c.s3, "tickerpulse-stage-123456789012-us-east-1", "stage")
+    let stage = list_keys(&c.s3, &tickerpulse_e2e::bucket("StageBucket"), "stage")
         .await
         .unwrap();
     assert_eq!(
@@ -155,7 +156,7 @@ async fn firehose_delivery_runs_transform_and_keeps_every_record() {
 
     // Landed: enriched JSON lines under the tweet's own hour.
     let mut landed: Vec<Value> = Vec::new();
-    for key in list_keys(&c.s3, RAW, "raw/tweets/").await.unwrap() {
+    for key in list_keys(&c.s3, &RAW, "raw/tweets/").await.unwrap() {
         let hour = if key.contains("/hour=01/") {
             "01"
         } else {
@@ -168,7 +169,7 @@ async fn firehose_delivery_runs_transform_and_keeps_every_record() {
             "{key}"
         );
         assert!(key.ends_with(".gz"));
-        let text = get_object(&c.s3, RAW, &key).await.unwrap();
+        let text = get_object(&c.s3, &RAW, &key).await.unwrap();
         for line in String::from_utf8(text).unwrap().lines() {
             let v: Value = serde_json::from_str(line).unwrap();
             assert_eq!(v["created_at"].as_str().unwrap()[11..13], *hour);
@@ -180,12 +181,12 @@ async fn firehose_delivery_runs_transform_and_keeps_every_record() {
     assert_eq!(landed.len(), 6);
     // Failed: in the error prefix with their original bytes.
     let mut failed: Vec<Vec<u8>> = Vec::new();
-    for key in list_keys(&c.s3, RAW, "raw-errors/").await.unwrap() {
+    for key in list_keys(&c.s3, &RAW, "raw-errors/").await.unwrap() {
         assert!(
             key.starts_with("raw-errors/processing-failed/year="),
             "{key}"
         );
-        let text = get_object(&c.s3, RAW, &key).await.unwrap();
+        let text = get_object(&c.s3, &RAW, &key).await.unwrap();
         for line in String::from_utf8(text).unwrap().lines() {
             let v: Value = serde_json::from_str(line).unwrap();
             assert_eq!(v["errorCode"], "Lambda.ProcessingFailedStatus");
@@ -227,7 +228,7 @@ async fn a_watch_list_in_s3_replaces_the_bundled_one() {
         .await
         .expect("starting the local stack");
     let c = clients(&stack).await.unwrap();
-    let bucket = "tickerpulse-stage-123456789012-us-east-1";
+    let bucket = &tickerpulse_e2e::bucket("StageBucket");
     c.s3.put_object()
         .bucket(bucket)
         .key("config/watchlist.csv")

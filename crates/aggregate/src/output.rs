@@ -4,7 +4,7 @@
 
 use crate::{AggregateError, OverallSummary, TickerSummary};
 use arrow_array::builder::{
-    Float64Builder, ListBuilder, StringBuilder, TimestampMicrosecondBuilder, Int64Builder,
+    Float64Builder, Int64Builder, ListBuilder, StringBuilder, TimestampMicrosecondBuilder,
 };
 use arrow_array::cast::AsArray;
 use arrow_array::types::{Float64Type, TimestampMicrosecondType};

@@ -83,13 +83,13 @@ impl AggregateRequest {
                 continue;
             }
             if let Some(p) = r["partition"].as_str() {
-                failed
-                    .entry(p.to_string())
-                    .or_insert_with(|| match (r["error"].as_str(), r["cause"].as_str()) {
+                failed.entry(p.to_string()).or_insert_with(|| {
+                    match (r["error"].as_str(), r["cause"].as_str()) {
                         (Some(e), Some(c)) => format!("{e}: {c}"),
                         (Some(e), None) => e.to_string(),
                         _ => r["error"].to_string(),
-                    });
+                    }
+                });
             }
         }
         failed

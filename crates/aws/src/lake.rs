@@ -60,7 +60,9 @@ impl Lake for S3Lake {
                     .and_then(|h| h.strip_suffix('/'))
                     .and_then(|h| h.parse::<u8>().ok());
                 if let Some(h) = hour {
-                    if let Ok(p) = HourPartition::new(partition.year, partition.month, partition.day, h) {
+                    if let Ok(p) =
+                        HourPartition::new(partition.year, partition.month, partition.day, h)
+                    {
                         hours.push(p);
                     }
                 }

@@ -3,8 +3,9 @@
 use lambda_runtime::Diagnostic;
 
 /// The error a handler returns. Its `error_type` is what Step Functions matches in
-/// `Retry` and `Catch` (`TickerPulse.Retryable` is retried with backoff; the others
-/// are not, because trying again cannot help).
+/// `Retry` and `Catch` (`TickerPulse.Retryable` is retried with backoff,
+/// `TickerPulse.Busy` at a slow pace; the others are not, because trying again
+/// cannot help).
 #[derive(Debug, thiserror::Error)]
 pub enum HandlerError {
     /// The event or a record is malformed: retrying cannot help.
@@ -17,6 +18,10 @@ pub enum HandlerError {
     /// timeouts, 5xx).
     #[error("retryable: {0}")]
     Retryable(String),
+    /// Another run holds the job's lease: try again once it may have ended
+    /// (the state machine waits a minute between tries, long enough in all).
+    #[error("busy: {0}")]
+    Busy(String),
     /// Anything else.
     #[error("{0}")]
     Fatal(String),
@@ -28,6 +33,7 @@ impl HandlerError {
             HandlerError::InvalidInput(_) => "TickerPulse.InvalidInput",
             HandlerError::Config(_) => "TickerPulse.Config",
             HandlerError::Retryable(_) => "TickerPulse.Retryable",
+            HandlerError::Busy(_) => "TickerPulse.Busy",
             HandlerError::Fatal(_) => "TickerPulse.Fatal",
         }
     }

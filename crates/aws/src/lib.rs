@@ -7,6 +7,7 @@
 pub mod firehose;
 pub mod lake;
 pub mod lambda;
+pub mod lease;
 pub mod reads;
 pub mod sdk;
 pub mod secrets;

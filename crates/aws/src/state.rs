@@ -7,7 +7,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 
 /// The outcome of a conditional write: true if written, false if its
 /// condition did not hold, an error for anything else.
-fn conditional<T, E, R>(
+pub(crate) fn conditional<T, E, R>(
     context: &str,
     result: Result<T, aws_sdk_dynamodb::error::SdkError<E, R>>,
 ) -> Result<bool, HandlerError>

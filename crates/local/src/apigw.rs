@@ -144,8 +144,14 @@ mod tests {
         };
         assert_eq!(at("/v1"), ("/".into(), "/v1".into()));
         assert_eq!(at("/v1/"), ("/".into(), "/v1/".into()));
-        assert_eq!(at("/v1/leaderboard"), ("/leaderboard".into(), "/v1/leaderboard".into()));
-        assert_eq!(at("/leaderboard"), ("/leaderboard".into(), "/v1/leaderboard".into()));
+        assert_eq!(
+            at("/v1/leaderboard"),
+            ("/leaderboard".into(), "/v1/leaderboard".into())
+        );
+        assert_eq!(
+            at("/leaderboard"),
+            ("/leaderboard".into(), "/v1/leaderboard".into())
+        );
     }
 
     #[test]

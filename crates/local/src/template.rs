@@ -97,6 +97,40 @@ pub struct TopicSpec {
     pub name: String,
 }
 
+/// The name CloudFormation gives a bucket declared without `BucketName`:
+/// `stack-logicalid-suffix`, lower-cased, with the stack and logical id cut so
+/// the whole fits S3's 63 characters (docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-name.html;
+/// e.g. `tickerpulse-rawbucket-1x2y3z4w5v6u7`). CloudFormation's 13-character
+/// suffix is random; here it is derived from `seed`, so a local stack's names
+/// are the same on every start.
+pub fn generated_bucket_name(stack: &str, logical_id: &str, seed: &str) -> String {
+    const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
+    let key = format!("{stack}/{logical_id}/{seed}");
+    let stable = |salt: &str| tickerpulse_core::hash::stable(format!("{salt}{key}").as_bytes());
+    // 13 base-36 digits need 68 bits.
+    let mut h = (u128::from(stable("a")) << 64) | u128::from(stable("b"));
+    let suffix: String = (0..13)
+        .map(|_| {
+            let c = ALPHABET[(h % 36) as usize] as char;
+            h /= 36;
+            c
+        })
+        .collect();
+    let clean = |s: &str, max: usize| -> String {
+        s.chars()
+            .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
+            .map(|c| c.to_ascii_lowercase())
+            .take(max)
+            .collect::<String>()
+            .trim_matches('-')
+            .to_string()
+    };
+    // 63 = stack + '-' + logical + '-' + 13
+    let logical = clean(logical_id, 20);
+    let stack = clean(stack, 63 - 2 - 13 - logical.len());
+    format!("{stack}-{logical}-{suffix}")
+}
+
 impl Template {
     /// Loads the template with the local stack's name, account and region.
     pub fn load(path: &Path) -> Result<Self> {
@@ -196,6 +230,11 @@ impl Template {
         };
         match p.get(name_field) {
             Some(v) => self.resolve_string(v),
+            None if ty == "AWS::S3::Bucket" => Ok(generated_bucket_name(
+                &self.stack_name,
+                logical_id,
+                &format!("{}/{}", self.account, self.region),
+            )),
             None => Ok(format!("{}-{logical_id}", self.stack_name)),
         }
     }
@@ -675,11 +714,39 @@ mod tests {
         Template::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../../template.yaml")).unwrap()
     }
 
+    /// S3's rules (docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html):
+    /// 3 to 63 characters, lower-case letters, digits, hyphens and dots,
+    /// starting and ending with a letter or digit.
+    fn valid_bucket_name(n: &str) -> bool {
+        (3..=63).contains(&n.len())
+            && n.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.')
+            && n.starts_with(|c: char| c.is_ascii_alphanumeric())
+            && n.ends_with(|c: char| c.is_ascii_alphanumeric())
+    }
+
+    #[test]
+    fn generated_bucket_names_are_valid_for_every_stack_name() {
+        let long = "A".repeat(128); // CloudFormation's longest stack name
+        for stack in ["tickerpulse", "TickerPulse-Prod", "a", long.as_str()] {
+            for logical in ["AccessLogsBucket", "RawBucket", "AnalyticsBucket"] {
+                let n = generated_bucket_name(stack, logical, "123456789012/us-east-1");
+                assert!(valid_bucket_name(&n), "{stack}/{logical}: {n}");
+            }
+        }
+        // Distinct per bucket, stable per stack.
+        let a = generated_bucket_name("s", "RawBucket", "x");
+        assert_ne!(a, generated_bucket_name("s", "StageBucket", "x"));
+        assert_eq!(a, generated_bucket_name("s", "RawBucket", "x"));
+    }
+
     #[test]
     fn names_resolve_like_cloudformation() {
         let t = template();
+        let raw_name = t.physical_name("RawBucket").unwrap();
         let buckets: Vec<String> = t.buckets().unwrap().into_iter().map(|b| b.name).collect();
-        assert!(buckets.contains(&"tickerpulse-raw-123456789012-us-east-1".to_string()));
+        assert!(buckets.contains(&raw_name));
+        assert!(raw_name.starts_with("tickerpulse-rawbucket-"), "{raw_name}");
         let raw = t
             .buckets()
             .unwrap()
@@ -708,7 +775,7 @@ mod tests {
             .iter()
             .any(|a| a.name == "Feed" && a.attr_type == "S"));
         let stream = &t.delivery_streams().unwrap()[0];
-        assert_eq!(stream.bucket, "tickerpulse-raw-123456789012-us-east-1");
+        assert_eq!(stream.bucket, raw_name);
         assert_eq!(stream.processor.as_deref(), Some("tickerpulse-transform"));
         assert!(stream.prefix.contains("!{partitionKeyFromLambda:hour}"));
     }
@@ -737,10 +804,7 @@ mod tests {
         assert_eq!(agg.environment["RUST_BACKTRACE"], "1", "Globals apply");
         // One process runs every handler locally: no variable may differ between functions.
         let merged = t.merged_environment().unwrap();
-        assert_eq!(
-            merged["RAW_BUCKET"],
-            "tickerpulse-raw-123456789012-us-east-1"
-        );
+        assert_eq!(merged["RAW_BUCKET"], t.physical_name("RawBucket").unwrap());
     }
 
     #[test]
@@ -783,7 +847,10 @@ mod tests {
                 .unwrap();
         assert_eq!(
             t.resolve_string(&sub).unwrap(),
-            "tickerpulse-x-arn:aws:s3:::tickerpulse-raw-123456789012-us-east-1-${Literal}"
+            format!(
+                "tickerpulse-x-arn:aws:s3:::{}-${{Literal}}",
+                t.physical_name("RawBucket").unwrap()
+            )
         );
         let bad: Value = serde_yaml_ng::from_str("!Ref NoSuchThing").unwrap();
         assert!(t.resolve_string(&bad).is_err());

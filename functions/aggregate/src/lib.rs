@@ -15,6 +15,7 @@ use tickerpulse_aws::{sdk, HandlerError};
 use tickerpulse_core::config::{self, Env};
 use tickerpulse_core::HourPartition;
 
+pub use run::LEASE_MS;
 pub use tickerpulse_aggregate::run::{AggregateRequest, RunFailure};
 
 #[derive(Debug, Default, Deserialize, Serialize, PartialEq)]

@@ -7,14 +7,48 @@ use std::collections::BTreeSet;
 use tickerpulse_aggregate::serving::{apply, Applied};
 use tickerpulse_aggregate::{output, Aggregator, Bucket, Level};
 use tickerpulse_aws::lake;
+use tickerpulse_aws::lease::Lease;
 use tickerpulse_aws::serving::{self, DynamoSummaries};
 use tickerpulse_aws::state::Ledger;
 use tickerpulse_aws::HandlerError;
 use tickerpulse_core::HourPartition;
 use tickerpulse_lake::layout;
 
+/// How long a run holds the aggregate lease: past the function's 900 s
+/// timeout, so a run that dies mid-way never leaves it to a second run while
+/// it may still write. The state machine retries `TickerPulse.Busy` each
+/// minute for longer than this.
+pub const LEASE_MS: i64 = 960_000;
+
 impl Function {
+    /// A run, one at a time: summaries are read, merged and written back, so
+    /// two runs at once would lose counts. The lease replaces the reserved
+    /// concurrency of 1 that a new account's quota refuses.
     pub(crate) async fn run(
+        &self,
+        run_id: &str,
+        partitions: &[HourPartition],
+    ) -> Result<AggregateResult, HandlerError> {
+        let lease = Lease {
+            client: self.dynamodb.clone(),
+            table: self.state_table.clone(),
+            name: "aggregate",
+        };
+        let now_ms = (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64;
+        if !lease.acquire(run_id, now_ms, LEASE_MS).await? {
+            let holder = lease.holder().await?.map(|(o, _)| o).unwrap_or_default();
+            return Err(HandlerError::Busy(format!(
+                "run {holder} is aggregating; {run_id} waits for it"
+            )));
+        }
+        let result = self.run_held(run_id, partitions).await;
+        if let Err(e) = lease.release(run_id).await {
+            tracing::warn!(error = %e, "the aggregate lease was not given back; it expires");
+        }
+        result
+    }
+
+    async fn run_held(
         &self,
         run_id: &str,
         partitions: &[HourPartition],

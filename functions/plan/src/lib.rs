@@ -114,17 +114,18 @@ impl<L: Lake> Function<L> {
     async fn existing(&self, hours: &[HourPartition]) -> Result<Vec<String>, HandlerError> {
         use futures_util::{StreamExt, TryStreamExt};
         let wanted: std::collections::BTreeSet<&HourPartition> = hours.iter().collect();
-        let mut days: Vec<&HourPartition> = Vec::new();
+        let mut days: Vec<HourPartition> = Vec::new();
         for h in hours {
             if days
                 .last()
                 .is_none_or(|d| (d.year, d.month, d.day) != (h.year, h.month, h.day))
             {
-                days.push(h);
+                days.push(*h);
             }
         }
+        let lake = &self.lake;
         let found: Vec<Vec<HourPartition>> = futures_util::stream::iter(days)
-            .map(|d| self.lake.raw_hours_of_day(d))
+            .map(|d| async move { lake.raw_hours_of_day(&d).await })
             .buffered(LISTINGS_IN_FLIGHT)
             .try_collect()
             .await?;

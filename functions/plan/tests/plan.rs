@@ -13,7 +13,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 struct MemLake(HashSet<HourPartition>);
 impl Lake for MemLake {
-    async fn raw_hours_of_day(&self, p: &HourPartition) -> Result<Vec<HourPartition>, HandlerError> {
+    async fn raw_hours_of_day(
+        &self,
+        p: &HourPartition,
+    ) -> Result<Vec<HourPartition>, HandlerError> {
         Ok(self
             .0
             .iter()
@@ -32,7 +35,10 @@ struct CountingLake {
     most_in_flight: AtomicUsize,
 }
 impl Lake for CountingLake {
-    async fn raw_hours_of_day(&self, p: &HourPartition) -> Result<Vec<HourPartition>, HandlerError> {
+    async fn raw_hours_of_day(
+        &self,
+        p: &HourPartition,
+    ) -> Result<Vec<HourPartition>, HandlerError> {
         self.listings.fetch_add(1, Ordering::SeqCst);
         let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
         self.most_in_flight.fetch_max(now, Ordering::SeqCst);
