@@ -7,3 +7,4 @@ pub mod functions;
 pub mod pipeline;
 pub mod score;
 pub mod serve;
+pub mod smoke;

@@ -71,6 +71,23 @@ enum Command {
         #[arg(long)]
         aws: bool,
     },
+    /// Checks a stack end to end after deploying: its outputs, the X secret, three
+    /// canned tweets through Firehose to the raw zone, a pipeline run over their
+    /// hour, and the API returning them. Prints PASS or FAIL per step with what
+    /// to do; exits 1 if any failed. Without --aws, on a local stack started for it.
+    Smoke {
+        /// The deployed stack (the shell's AWS credentials and region).
+        #[arg(long)]
+        aws: bool,
+        #[arg(long, default_value = "tickerpulse")]
+        stack_name: String,
+        /// The API key (`aws apigateway get-api-key --api-key <ApiKeyId> --include-value`).
+        #[arg(long, env = "TICKERPULSE_API_KEY")]
+        api_key: Option<String>,
+        /// Seconds to wait for the tweets in the raw zone (Firehose buffers 60 s).
+        #[arg(long, default_value_t = 300)]
+        wait: u64,
+    },
     /// Scores one text per line from stdin with VADER; writes one JSON object per line.
     Score {
         /// `vader` (exactly vaderSentiment 3.3.2) or `finance` (with market slang).
@@ -357,6 +374,28 @@ async fn run(cli: Cli) -> Result<i32> {
             })
             .await;
             Ok(0)
+        }
+        Command::Smoke {
+            aws,
+            stack_name,
+            api_key,
+            wait,
+        } => {
+            init_logs("error");
+            let ok = if aws {
+                tickerpulse::smoke::aws(&stack_name, api_key, wait).await?
+            } else {
+                tickerpulse::smoke::local(load_template(&cli.template)?).await?
+            };
+            println!(
+                "{}",
+                if ok {
+                    "smoke: all steps passed"
+                } else {
+                    "smoke: FAILED"
+                }
+            );
+            Ok(if ok { 0 } else { 1 })
         }
         Command::Score { mode } => {
             let mode: tickerpulse_vader::Mode = mode.parse()?;

@@ -201,3 +201,28 @@ fn local_up_status_down_leave_no_process_behind() {
     let status = tickerpulse(&h, &["local", "status"]);
     assert_eq!(status.status.code(), Some(3));
 }
+
+/// `tickerpulse smoke` as a user runs it after deploying, here on a local stack
+/// it starts itself: every step passes and says so.
+#[test]
+fn smoke_passes_on_a_local_stack() {
+    let h = home("smoke");
+    let out = tickerpulse(&h, &["smoke"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for step in [
+        "outputs", "secret", "firehose", "raw zone", "pipeline", "api",
+    ] {
+        assert!(
+            stdout
+                .lines()
+                .any(|l| l.starts_with("PASS") && l[5..].starts_with(step)),
+            "no PASS for {step}:\n{stdout}"
+        );
+    }
+    assert!(!stdout.contains("FAIL"), "{stdout}");
+}

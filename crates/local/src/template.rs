@@ -16,6 +16,7 @@ pub const LOCAL_STACK_NAME: &str = "tickerpulse";
 pub struct Template {
     pub path: PathBuf,
     resources: serde_yaml_ng::Mapping,
+    outputs: serde_yaml_ng::Mapping,
     parameters: BTreeMap<String, String>,
     globals_env: BTreeMap<String, Value>,
     stack_name: String,
@@ -147,6 +148,11 @@ impl Template {
             .and_then(Value::as_mapping)
             .cloned()
             .ok_or_else(|| anyhow!("{} has no Resources", path.display()))?;
+        let outputs = doc
+            .get("Outputs")
+            .and_then(Value::as_mapping)
+            .cloned()
+            .unwrap_or_default();
         let mut parameters = BTreeMap::new();
         if let Some(params) = doc.get("Parameters").and_then(Value::as_mapping) {
             for (k, v) in params {
@@ -174,6 +180,7 @@ impl Template {
         Ok(Self {
             path: path.to_path_buf(),
             resources,
+            outputs,
             parameters,
             globals_env,
             stack_name: stack_name.into(),
@@ -208,6 +215,19 @@ impl Template {
         self.resources
             .get(logical_id)
             .ok_or_else(|| anyhow!("template has no resource {logical_id}"))
+    }
+
+    /// The stack's outputs as the local stack resolves them (what
+    /// `describe-stacks` lists for a deployed one). An output that names a
+    /// resource SAM generates (the API key) is left out.
+    pub fn outputs(&self) -> BTreeMap<String, String> {
+        self.outputs
+            .iter()
+            .filter_map(|(k, o)| {
+                let value = self.resolve_string(o.get("Value")?).ok()?;
+                Some((k.as_str()?.to_string(), value))
+            })
+            .collect()
     }
 
     /// The physical name CloudFormation gives a resource (what `!Ref` returns for
