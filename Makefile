@@ -10,7 +10,7 @@ export SAM_CLI_TELEMETRY := 0
 export SAM_CLI_BETA_RUST_CARGO_LAMBDA := 1
 CARGO ?= cargo
 
-.PHONY: setup java browser wrk vendor-check bench-api rust-targets demo test executions logs bench-lake bench-aggregate lint fmt-check clippy cargo-test template-check sam-build check-arm64 local-up local-down local-status clean-local
+.PHONY: setup java browser wrk vendor-check bench-api rust-targets demo test executions logs bench-lake bench-aggregate bench-heavy-day lint fmt-check clippy cargo-test template-check sam-build check-arm64 local-up local-down local-status clean-local
 
 ## setup: pinned Python tools into .venv, npm tools (asl-validator, playwright-core, uPlot) into node_modules,
 ## the arm64 Rust target, Java for Spark and Debian's Chromium for the browser test (idempotent)
@@ -122,6 +122,10 @@ bench-lake: setup
 ## bench-aggregate: aggregation of 1,000,000 stage 2 rows at every level, against DuckDB (1 thread)
 bench-aggregate: setup
 	taskset -c 0 $(CARGO) bench -p tickerpulse-aggregate --bench aggregate
+
+## bench-heavy-day: one hour at 1,000,000 and 10,000,000 tweets a day through plan, compact, clean and aggregate, with DynamoDB and S3 latency added
+bench-heavy-day: setup
+	$(CARGO) bench -p tickerpulse-e2e --bench heavy_day
 
 ## bench-api: p50/p99 latency and requests per second of every endpoint (wrk, loopback) on the demo's data
 bench-api: setup wrk

@@ -158,52 +158,84 @@ pub struct WriteStats {
     pub retries: u64,
 }
 
-/// Writes every request (puts and deletes, any tables), 25 per call, retrying
-/// unprocessed items and throttling until all are written.
+/// Batch writes in flight at once. A new on-demand table takes 4,000 writes a
+/// second before it scales (docs.aws.amazon.com/amazondynamodb/latest/developerguide/on-demand-capacity-mode.html):
+/// four calls of 25 at DynamoDB's few milliseconds reach that, and the
+/// throttling beyond it is retried with backoff.
+pub const WRITES_IN_FLIGHT: usize = 4;
+
+/// Writes every request (puts and deletes, any tables), 25 per call and
+/// [`WRITES_IN_FLIGHT`] calls at a time, retrying unprocessed items and
+/// throttling until all are written. No two requests may name the same item
+/// (as in one `BatchWriteItem`): their order is not kept.
 pub async fn batch_write(
     client: &aws_sdk_dynamodb::Client,
     requests: Vec<(String, WriteRequest)>,
 ) -> Result<WriteStats, HandlerError> {
+    use futures_util::StreamExt;
+    let chunks: Vec<Vec<(String, WriteRequest)>> = requests
+        .chunks(BATCH_WRITE_MAX)
+        .map(<[_]>::to_vec)
+        .collect();
+    let mut writes = futures_util::stream::iter(chunks)
+        .map(|chunk| {
+            let client = client.clone();
+            async move { write_chunk(&client, &chunk).await }
+        })
+        .buffer_unordered(WRITES_IN_FLIGHT);
+    let mut all = WriteStats::default();
+    while let Some(s) = writes.next().await {
+        let s = s?;
+        all.requests += s.requests;
+        all.calls += s.calls;
+        all.retries += s.retries;
+    }
+    Ok(all)
+}
+
+/// One `BatchWriteItem` of at most 25 requests, until every one is processed.
+async fn write_chunk(
+    client: &aws_sdk_dynamodb::Client,
+    chunk: &[(String, WriteRequest)],
+) -> Result<WriteStats, HandlerError> {
     let mut stats = WriteStats::default();
-    for chunk in requests.chunks(BATCH_WRITE_MAX) {
-        let mut pending: HashMap<String, Vec<WriteRequest>> = HashMap::new();
-        for (table, r) in chunk {
-            pending.entry(table.clone()).or_default().push(r.clone());
-        }
-        stats.requests += chunk.len() as u64;
-        let mut attempt = 0;
-        while !pending.is_empty() {
-            stats.calls += 1;
-            let result = client
-                .batch_write_item()
-                .set_request_items(Some(pending.clone()))
-                .send()
-                .await;
-            match result {
-                Ok(out) => {
-                    pending = out.unprocessed_items.unwrap_or_default();
-                    pending.retain(|_, v| !v.is_empty());
+    let mut pending: HashMap<String, Vec<WriteRequest>> = HashMap::new();
+    for (table, r) in chunk {
+        pending.entry(table.clone()).or_default().push(r.clone());
+    }
+    stats.requests += chunk.len() as u64;
+    let mut attempt = 0;
+    while !pending.is_empty() {
+        stats.calls += 1;
+        let result = client
+            .batch_write_item()
+            .set_request_items(Some(pending.clone()))
+            .send()
+            .await;
+        match result {
+            Ok(out) => {
+                pending = out.unprocessed_items.unwrap_or_default();
+                pending.retain(|_, v| !v.is_empty());
+            }
+            Err(e) => match HandlerError::from_sdk("writing the serving tables", e) {
+                HandlerError::Retryable(msg) => {
+                    tracing::warn!(attempt, %msg, "throttled or unavailable; backing off");
                 }
-                Err(e) => match HandlerError::from_sdk("writing the serving tables", e) {
-                    HandlerError::Retryable(msg) => {
-                        tracing::warn!(attempt, %msg, "throttled or unavailable; backing off");
-                    }
-                    fatal => return Err(fatal),
-                },
-            }
-            if pending.is_empty() {
-                break;
-            }
-            attempt += 1;
-            stats.retries += 1;
-            if attempt >= WRITE_ATTEMPTS {
-                return Err(HandlerError::Retryable(format!(
-                    "{} writes still unprocessed after {attempt} attempts",
-                    pending.values().map(Vec::len).sum::<usize>()
-                )));
-            }
-            tokio::time::sleep(WRITE_BACKOFF.delay(attempt)).await;
+                fatal => return Err(fatal),
+            },
         }
+        if pending.is_empty() {
+            break;
+        }
+        attempt += 1;
+        stats.retries += 1;
+        if attempt >= WRITE_ATTEMPTS {
+            return Err(HandlerError::Retryable(format!(
+                "{} writes still unprocessed after {attempt} attempts",
+                pending.values().map(Vec::len).sum::<usize>()
+            )));
+        }
+        tokio::time::sleep(WRITE_BACKOFF.delay(attempt)).await;
     }
     Ok(stats)
 }

@@ -35,6 +35,61 @@ pub struct ProxyState {
     pub dynamodb_faults: Arc<DynamoFaults>,
     /// Invocations to fail (tests of partial runs).
     pub invoke_faults: Arc<InvokeFaults>,
+    /// Latency added to AWS calls, and the calls counted (heavy-day runs).
+    pub latency: Arc<Latency>,
+}
+
+/// What the proxy adds to each DynamoDB and S3 call before moto answers it, so
+/// that a run takes what it would take against AWS (set for heavy-day runs,
+/// zero otherwise), and how many calls each service saw.
+#[derive(Debug, Default)]
+pub struct Latency {
+    pub dynamodb_micros: std::sync::atomic::AtomicU64,
+    pub s3_micros: std::sync::atomic::AtomicU64,
+    pub dynamodb_calls: std::sync::atomic::AtomicU64,
+    pub s3_calls: std::sync::atomic::AtomicU64,
+}
+
+impl Latency {
+    pub fn set(&self, dynamodb: std::time::Duration, s3: std::time::Duration) {
+        use std::sync::atomic::Ordering::Relaxed;
+        self.dynamodb_micros
+            .store(dynamodb.as_micros() as u64, Relaxed);
+        self.s3_micros.store(s3.as_micros() as u64, Relaxed);
+    }
+
+    /// (DynamoDB calls, S3 calls) so far.
+    pub fn calls(&self) -> (u64, u64) {
+        use std::sync::atomic::Ordering::Relaxed;
+        (
+            self.dynamodb_calls.load(Relaxed),
+            self.s3_calls.load(Relaxed),
+        )
+    }
+
+    /// Counts a call and waits as its service would: DynamoDB calls carry
+    /// `x-amz-target: DynamoDB_20120810.*`, S3 calls are signed for `s3`.
+    async fn delay(&self, headers: &http::HeaderMap) {
+        use std::sync::atomic::Ordering::Relaxed;
+        let header = |k: &str| {
+            headers
+                .get(k)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+        };
+        let micros = if header("x-amz-target").starts_with("DynamoDB_20120810.") {
+            self.dynamodb_calls.fetch_add(1, Relaxed);
+            self.dynamodb_micros.load(Relaxed)
+        } else if header("authorization").contains("/s3/aws4_request") {
+            self.s3_calls.fetch_add(1, Relaxed);
+            self.s3_micros.load(Relaxed)
+        } else {
+            0
+        };
+        if micros > 0 {
+            tokio::time::sleep(std::time::Duration::from_micros(micros)).await;
+        }
+    }
 }
 
 /// Fails invocations of `function` (a binary name) whose payload contains
@@ -200,6 +255,7 @@ impl ProxyState {
             )),
             dynamodb_faults: Arc::default(),
             invoke_faults: Arc::default(),
+            latency: Arc::default(),
         }
     }
 }
@@ -228,6 +284,7 @@ async fn handle(
             ))
         }
     };
+    state.latency.delay(&parts.headers).await;
     let path = parts.uri.path().to_string();
     if parts.method == hyper::Method::GET && path == "/2/tweets/search/recent" {
         return Ok(tickerpulse_xapi::fake::answer(&state.x_api, &parts));

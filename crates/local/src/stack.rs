@@ -494,6 +494,8 @@ pub struct LocalStack {
     pub dynamodb_faults: Arc<crate::proxy::DynamoFaults>,
     /// Invocations the proxy fails on purpose (for tests).
     pub invoke_faults: Arc<crate::proxy::InvokeFaults>,
+    /// Latency the proxy adds to DynamoDB and S3 calls, and their counts.
+    pub latency: Arc<crate::proxy::Latency>,
     /// The fake X API's tweets (the sample tweets at start; the demo replaces them).
     pub x_api: Arc<tickerpulse_xapi::fake::FakeXState>,
 }
@@ -538,12 +540,14 @@ impl LocalStack {
             _state: state.to_path_buf(),
             dynamodb_faults: Arc::default(),
             invoke_faults: Arc::default(),
+            latency: Arc::default(),
             x_api: Arc::default(),
         };
         configure_moto(moto_port).await?;
         let state = proxy_state(&stack.template, port, moto_port, &invoker).await?;
         stack.dynamodb_faults = state.dynamodb_faults.clone();
         stack.invoke_faults = state.invoke_faults.clone();
+        stack.latency = state.latency.clone();
         stack.x_api = state.x_api.clone();
         listener.set_nonblocking(true)?;
         let listener = tokio::net::TcpListener::from_std(listener)?;
