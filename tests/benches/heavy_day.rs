@@ -210,8 +210,8 @@ async fn hour_at(per_hour: u64) -> Vec<Measured> {
         started,
         before,
         format!(
-            "{} rows, {} summary items, {} recent tweets, {} BatchWriteItem calls",
-            r.rows_in, r.items_written, r.recent_tweets_written, r.dynamodb.calls
+            "{} rows, {} summary items, {} recent tweets, {} item writes in {} BatchWriteItem calls",
+            r.rows_in, r.items_written, r.recent_tweets_written, r.dynamodb.requests, r.dynamodb.calls
         ),
     );
     stack.stop().await;
