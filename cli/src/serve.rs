@@ -43,6 +43,17 @@ fn reply(status: StatusCode, body: &Value) -> Response<Full<Bytes>> {
         .unwrap_or_else(|_| Response::new(Full::new(Bytes::new())))
 }
 
+/// The gateway's own answer (DEFAULT_4XX and DEFAULT_5XX of api/openapi.yaml):
+/// its JSON, and the stack's CorsAllowOrigin, which the function also sends.
+fn gateway_reply(server: &ApiServer, status: StatusCode, body: &Value) -> Response<Full<Bytes>> {
+    let mut r = reply(status, body);
+    r.headers_mut().insert(
+        hyper::header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        server.function.cors_origin.clone(),
+    );
+    r
+}
+
 /// One HTTP request through the handler.
 pub async fn answer(server: Arc<ApiServer>, req: Request<Incoming>) -> Response<Full<Bytes>> {
     let id = server.requests.fetch_add(1, Ordering::Relaxed);
@@ -60,7 +71,11 @@ pub async fn answer(server: Arc<ApiServer>, req: Request<Incoming>) -> Response<
     }
     if !in_stage(&req_path) {
         // API Gateway's answer for a path outside every stage of a REST API.
-        return reply(StatusCode::FORBIDDEN, &json!({"message": "Forbidden"}));
+        return gateway_reply(
+            &server,
+            StatusCode::FORBIDDEN,
+            &json!({"message": "Forbidden"}),
+        );
     }
     let path = resource_path(&req_path);
     let query = req.uri().query().map(str::to_string);
@@ -77,7 +92,8 @@ pub async fn answer(server: Arc<ApiServer>, req: Request<Incoming>) -> Response<
             .map(|(_, v)| v);
         if !keyless(&method, &path) && given != Some(key) {
             // The gateway's answer, through the DEFAULT_4XX template of api/openapi.yaml.
-            return reply(
+            return gateway_reply(
+                &server,
                 StatusCode::FORBIDDEN,
                 &json!({"error": "INVALID_API_KEY", "message": "Forbidden"}),
             );
@@ -89,7 +105,8 @@ pub async fn answer(server: Arc<ApiServer>, req: Request<Incoming>) -> Response<
     {
         Ok(b) => b.to_bytes(),
         Err(_) => {
-            return reply(
+            return gateway_reply(
+                &server,
                 StatusCode::PAYLOAD_TOO_LARGE,
                 &json!({"message": "Request Too Long"}),
             )
@@ -107,7 +124,8 @@ pub async fn answer(server: Arc<ApiServer>, req: Request<Incoming>) -> Response<
         Ok(r) => r,
         Err(e) => {
             tracing::error!(error = %e, "the proxy event did not parse");
-            return reply(
+            return gateway_reply(
+                &server,
                 StatusCode::BAD_GATEWAY,
                 &json!({"message": "Internal server error"}),
             );
@@ -118,7 +136,8 @@ pub async fn answer(server: Arc<ApiServer>, req: Request<Incoming>) -> Response<
         Err(e) => {
             // What API Gateway answers when the function fails.
             tracing::error!(error = %e, "the api function failed");
-            return reply(
+            return gateway_reply(
+                &server,
                 StatusCode::BAD_GATEWAY,
                 &json!({"message": "Internal server error"}),
             );
