@@ -319,3 +319,24 @@ fn gateway_responses_allow_the_configured_origin() {
         "the parameter exists"
     );
 }
+
+/// Left to Lambda, a function's log group is created on its first invocation
+/// with no retention (billed forever) and outlives `sam delete`. Every function
+/// logs to a group the stack owns, with a retention.
+#[test]
+fn every_function_logs_to_a_group_the_stack_owns() {
+    let t = template();
+    let functions = resources(&t, "AWS::Serverless::Function");
+    assert_eq!(functions.len(), 8);
+    for (id, f) in functions {
+        let group = referenced(&f["Properties"]["LoggingConfig"]["LogGroup"])
+            .unwrap_or_else(|| panic!("{id} logs where Lambda puts it"));
+        let g = &t["Resources"][group.as_str()];
+        assert_eq!(g["Type"].as_str(), Some("AWS::Logs::LogGroup"), "{id}");
+        assert!(
+            g["Properties"]["RetentionInDays"].as_u64().is_some(),
+            "{group} keeps logs forever"
+        );
+        assert!(g["DeletionPolicy"].is_null(), "{group} outlives the stack");
+    }
+}
