@@ -4,6 +4,7 @@
 //! retried with exponential backoff and full jitter, so a throttled table
 //! slows a run down rather than failing it or losing writes.
 
+use crate::dynamo::query_all;
 use crate::HandlerError;
 use aws_sdk_dynamodb::types::{AttributeValue, DeleteRequest, PutRequest, WriteRequest};
 use std::collections::HashMap;
@@ -173,14 +174,17 @@ pub async fn batch_write(
     requests: Vec<(String, WriteRequest)>,
 ) -> Result<WriteStats, HandlerError> {
     use futures_util::StreamExt;
-    let chunks: Vec<Vec<(String, WriteRequest)>> = requests
-        .chunks(BATCH_WRITE_MAX)
-        .map(<[_]>::to_vec)
-        .collect();
+    // Chunks are taken from the requests as the writes go, moved, not copied:
+    // a heavy hour holds hundreds of thousands of items.
+    let mut rest = requests.into_iter();
+    let chunks = std::iter::from_fn(move || {
+        let chunk: Vec<_> = rest.by_ref().take(BATCH_WRITE_MAX).collect();
+        (!chunk.is_empty()).then_some(chunk)
+    });
     let mut writes = futures_util::stream::iter(chunks)
         .map(|chunk| {
             let client = client.clone();
-            async move { write_chunk(&client, &chunk).await }
+            async move { write_chunk(&client, chunk).await }
         })
         .buffer_unordered(WRITES_IN_FLIGHT);
     let mut all = WriteStats::default();
@@ -196,14 +200,16 @@ pub async fn batch_write(
 /// One `BatchWriteItem` of at most 25 requests, until every one is processed.
 async fn write_chunk(
     client: &aws_sdk_dynamodb::Client,
-    chunk: &[(String, WriteRequest)],
+    chunk: Vec<(String, WriteRequest)>,
 ) -> Result<WriteStats, HandlerError> {
-    let mut stats = WriteStats::default();
+    let mut stats = WriteStats {
+        requests: chunk.len() as u64,
+        ..WriteStats::default()
+    };
     let mut pending: HashMap<String, Vec<WriteRequest>> = HashMap::new();
     for (table, r) in chunk {
-        pending.entry(table.clone()).or_default().push(r.clone());
+        pending.entry(table).or_default().push(r);
     }
-    stats.requests += chunk.len() as u64;
     let mut attempt = 0;
     while !pending.is_empty() {
         stats.calls += 1;
@@ -269,21 +275,14 @@ impl SummaryStore for DynamoSummaries {
     type Error = HandlerError;
 
     async fn ticker_items(&self, bucket: Bucket) -> Result<Vec<TickerSummary>, HandlerError> {
-        let mut out = Vec::new();
-        let mut pages = self
+        let query = self
             .client
             .query()
             .table_name(&self.ticker_table)
             .key_condition_expression("DetailLevel = :k")
             .expression_attribute_values(":k", s(bucket.key()))
-            .consistent_read(true)
-            .into_paginator()
-            .send();
-        while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| HandlerError::from_sdk("reading ticker summaries", e))?;
-            out.extend(page.items().iter().filter_map(parse_ticker_item));
-        }
-        Ok(out)
+            .consistent_read(true);
+        query_all(query, "reading ticker summaries", parse_ticker_item).await
     }
 
     async fn overall_item(&self, bucket: Bucket) -> Result<Option<OverallSummary>, HandlerError> {
