@@ -5,7 +5,7 @@
 //! table's TTL remove a lease left behind. A holder that dies leaves its lease
 //! to expire: the hold must outlast the holder's timeout.
 
-use crate::state::conditional;
+use crate::dynamo::conditional;
 use crate::HandlerError;
 use aws_sdk_dynamodb::types::AttributeValue;
 

@@ -2,6 +2,7 @@
 //! that lay out the same items. Every one is a `Query` or a `GetItem` on a key or
 //! an index, with a projection of the attributes the answer uses.
 
+use crate::dynamo::query_all;
 use crate::serving::{get_counted, get_counts, get_n};
 use crate::HandlerError;
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -102,27 +103,21 @@ impl Tables {
 
     /// Every ticker of one period (all pages).
     pub async fn tickers_of(&self, bucket: Bucket) -> Result<Vec<TickerRow>, HandlerError> {
-        let mut pages = self
+        let query = self
             .client
             .query()
             .table_name(&self.ticker_table)
             .key_condition_expression("DetailLevel = :k")
             .expression_attribute_values(":k", s(bucket.key()))
-            .projection_expression(format!("Ticker, UniqueAuthors, {COUNT_ATTRS}"))
-            .into_paginator()
-            .send();
-        let mut rows = Vec::new();
-        while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| HandlerError::from_sdk("reading the leaderboard", e))?;
-            rows.extend(page.items().iter().filter_map(|i| {
-                Some(TickerRow {
-                    ticker: string(i, "Ticker")?,
-                    counts: get_counts(i)?,
-                    unique_authors: get_n(i, "UniqueAuthors").unwrap_or(0),
-                })
-            }));
-        }
-        Ok(rows)
+            .projection_expression(format!("Ticker, UniqueAuthors, {COUNT_ATTRS}"));
+        query_all(query, "reading the leaderboard", |i| {
+            Some(TickerRow {
+                ticker: string(i, "Ticker")?,
+                counts: get_counts(i)?,
+                unique_authors: get_n(i, "UniqueAuthors").unwrap_or(0),
+            })
+        })
+        .await
     }
 
     /// A ticker's series at a level, oldest first: the newest `limit` points in

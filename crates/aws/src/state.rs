@@ -2,30 +2,9 @@
 //! ledger of aggregated stage 2 partitions, the raw partitions changed since they
 //! were last processed, and the run records the API lists. Keys: `PK`, `SK`.
 
+use crate::dynamo::{conditional, query_all};
 use crate::HandlerError;
 use aws_sdk_dynamodb::types::AttributeValue;
-
-/// The outcome of a conditional write: true if written, false if its
-/// condition did not hold, an error for anything else.
-pub(crate) fn conditional<T, E, R>(
-    context: &str,
-    result: Result<T, aws_sdk_dynamodb::error::SdkError<E, R>>,
-) -> Result<bool, HandlerError>
-where
-    E: std::error::Error + Send + Sync + 'static + aws_sdk_dynamodb::error::ProvideErrorMetadata,
-    R: std::fmt::Debug + Send + Sync + 'static,
-{
-    match result {
-        Ok(_) => Ok(true),
-        Err(e)
-            if e.as_service_error().and_then(|s| s.code())
-                == Some("ConditionalCheckFailedException") =>
-        {
-            Ok(false)
-        }
-        Err(e) => Err(HandlerError::from_sdk(context, e)),
-    }
-}
 
 /// Ingest's `since_id` per query. A cursor only moves forward.
 #[allow(async_fn_in_trait)]
@@ -342,27 +321,22 @@ impl ChangedPartitions {
 
     /// Every pending partition with its version, oldest partition first.
     pub async fn pending(&self) -> Result<Vec<(String, u64)>, HandlerError> {
-        let mut out = Vec::new();
-        let mut pages = self
+        let query = self
             .client
             .query()
             .table_name(&self.table)
             .key_condition_expression("PK = :p")
             .expression_attribute_values(":p", AttributeValue::S(CHANGED_PK.into()))
-            .consistent_read(true)
-            .into_paginator()
-            .send();
-        while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| HandlerError::from_sdk("reading changed partitions", e))?;
-            for item in page.items() {
-                if let (Some(AttributeValue::S(p)), Some(AttributeValue::N(v))) =
-                    (item.get("SK"), item.get("Version"))
-                {
-                    out.push((p.clone(), v.parse().unwrap_or(0)));
+            .consistent_read(true);
+        query_all(query, "reading changed partitions", |item| {
+            match (item.get("SK"), item.get("Version")) {
+                (Some(AttributeValue::S(p)), Some(AttributeValue::N(v))) => {
+                    Some((p.clone(), v.parse().unwrap_or(0)))
                 }
+                _ => None,
             }
-        }
-        Ok(out)
+        })
+        .await
     }
 
     /// Clears a partition processed at `version`; false if it changed meanwhile.

@@ -1,0 +1,45 @@
+//! What every DynamoDB adapter of this crate shares: reading a query's every
+//! page, and telling a failed condition from a failure.
+
+use crate::HandlerError;
+use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
+use aws_sdk_dynamodb::types::AttributeValue;
+use std::collections::HashMap;
+
+/// Every item of every page a query returns, through `parse` (the items it
+/// refuses are skipped). `context` names the read in an error.
+pub(crate) async fn query_all<T>(
+    query: QueryFluentBuilder,
+    context: &str,
+    mut parse: impl FnMut(&HashMap<String, AttributeValue>) -> Option<T>,
+) -> Result<Vec<T>, HandlerError> {
+    let mut pages = query.into_paginator().send();
+    let mut out = Vec::new();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| HandlerError::from_sdk(context, e))?;
+        out.extend(page.items().iter().filter_map(&mut parse));
+    }
+    Ok(out)
+}
+
+/// The outcome of a conditional write: true if written, false if its
+/// condition did not hold, an error for anything else.
+pub(crate) fn conditional<T, E, R>(
+    context: &str,
+    result: Result<T, aws_sdk_dynamodb::error::SdkError<E, R>>,
+) -> Result<bool, HandlerError>
+where
+    E: std::error::Error + Send + Sync + 'static + aws_sdk_dynamodb::error::ProvideErrorMetadata,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    match result {
+        Ok(_) => Ok(true),
+        Err(e)
+            if e.as_service_error().and_then(|s| s.code())
+                == Some("ConditionalCheckFailedException") =>
+        {
+            Ok(false)
+        }
+        Err(e) => Err(HandlerError::from_sdk(context, e)),
+    }
+}
