@@ -18,10 +18,9 @@ pub trait Lake {
 
 /// `raw/tweets/year=YYYY/month=MM/day=DD/`: the prefix of a partition's day.
 pub fn raw_day_prefix(p: &HourPartition) -> String {
-    format!(
-        "{RAW_PREFIX}/year={:04}/month={:02}/day={:02}/",
-        p.year, p.month, p.day
-    )
+    let path = p.path();
+    let day = path.rsplit_once('/').map_or(path.as_str(), |(day, _)| day);
+    format!("{RAW_PREFIX}/{day}/")
 }
 
 /// The lake in S3.
@@ -52,21 +51,12 @@ impl Lake for S3Lake {
             let page = page.map_err(|e| {
                 HandlerError::from_sdk(&format!("listing s3://{}/{prefix}", self.raw_bucket), e)
             })?;
-            for common in page.common_prefixes() {
-                let Some(p) = common.prefix() else { continue };
-                let hour = p
-                    .strip_prefix(&prefix)
-                    .and_then(|h| h.strip_prefix("hour="))
-                    .and_then(|h| h.strip_suffix('/'))
-                    .and_then(|h| h.parse::<u8>().ok());
-                if let Some(h) = hour {
-                    if let Ok(p) =
-                        HourPartition::new(partition.year, partition.month, partition.day, h)
-                    {
-                        hours.push(p);
-                    }
-                }
-            }
+            // `raw/tweets/year=…/day=DD/hour=HH/`: a partition's own key parser reads it.
+            hours.extend(
+                page.common_prefixes()
+                    .iter()
+                    .filter_map(|c| HourPartition::from_key(c.prefix()?).ok()),
+            );
         }
         Ok(hours)
     }
