@@ -16,19 +16,25 @@ pub fn keyless(method: &str, path: &str) -> bool {
         || path.starts_with("/assets/")
 }
 
-/// Whether a path the client sent is inside the stage (`/v1` or `/v1/...`).
-pub fn in_stage(sent: &str) -> bool {
+/// What follows the stage in a path the client sent (`""` or `/...`), if the
+/// path is inside it.
+fn after_stage(sent: &str) -> Option<&str> {
     sent.strip_prefix('/')
         .and_then(|p| p.strip_prefix(STAGE))
-        .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+        .filter(|rest| rest.is_empty() || rest.starts_with('/'))
+}
+
+/// Whether a path the client sent is inside the stage (`/v1` or `/v1/...`).
+pub fn in_stage(sent: &str) -> bool {
+    after_stage(sent).is_some()
 }
 
 /// Strips the stage from a request path: `/v1/leaderboard` -> `/leaderboard`.
 pub fn resource_path(path: &str) -> String {
-    match path.strip_prefix("/v1") {
+    match after_stage(path) {
         Some("") => "/".into(),
-        Some(rest) if rest.starts_with('/') => rest.into(),
-        _ => path.into(),
+        Some(rest) => rest.into(),
+        None => path.into(),
     }
 }
 
