@@ -300,11 +300,12 @@ async fn landed(t: &Target, c: &Clients, hour: &HourPartition, ids: &[String], w
     const NAME: &str = "raw zone";
     let prefix = format!("{}/{}/", tickerpulse_aws::lake::RAW_PREFIX, hour.path());
     let started = Instant::now();
-    let mut seen: BTreeMap<String, bool> = BTreeMap::new();
+    // Objects already read (one that failed to read is tried again).
+    let mut seen: std::collections::BTreeSet<String> = Default::default();
     loop {
         if let Ok(keys) = tickerpulse_aws::lake::list_keys(&c.s3, &t.raw_bucket, &prefix).await {
             for key in keys {
-                if seen.contains_key(&key) {
+                if seen.contains(&key) {
                     continue;
                 }
                 let Ok(body) = tickerpulse_aws::lake::read_object(&c.s3, &t.raw_bucket, &key).await
@@ -313,7 +314,7 @@ async fn landed(t: &Target, c: &Clients, hour: &HourPartition, ids: &[String], w
                 };
                 let text = String::from_utf8_lossy(&body);
                 let has = ids.iter().any(|id| text.contains(&format!("\"{id}\"")));
-                seen.insert(key.clone(), has);
+                seen.insert(key.clone());
                 if has {
                     return Step::pass(
                         NAME,

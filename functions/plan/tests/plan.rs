@@ -26,6 +26,15 @@ impl Lake for MemLake {
     }
 }
 
+/// A plan over `lake`, with no ledger of changes (explicit ranges only).
+fn planner<L: Lake>(lake: L) -> Function<L> {
+    Function {
+        lake,
+        changed: None,
+        map: MapSettings::default(),
+    }
+}
+
 /// A lake that counts its listings and how many were in flight at once, each
 /// taking a little while as S3's do.
 #[derive(Default)]
@@ -54,11 +63,7 @@ impl Lake for CountingLake {
 /// bounded in time (one call per hour, 8,784 in a row, passed the timeout).
 #[tokio::test]
 async fn the_longest_range_lists_each_day_once_and_in_parallel() {
-    let f = Function {
-        lake: CountingLake::default(),
-        changed: None,
-        map: MapSettings::default(),
-    };
+    let f = planner(CountingLake::default());
     let plan = f
         .handle(PlanRequest {
             from: Some("2024-01-01T00:00:00Z".into()),
@@ -73,11 +78,7 @@ async fn the_longest_range_lists_each_day_once_and_in_parallel() {
     let most = f.lake.most_in_flight.load(Ordering::SeqCst);
     assert!(most > 1 && most <= LISTINGS_IN_FLIGHT, "{most} in flight");
 
-    let f = Function {
-        lake: CountingLake::default(),
-        changed: None,
-        map: MapSettings::default(),
-    };
+    let f = planner(CountingLake::default());
     let plan = f
         .handle(PlanRequest {
             from: Some("2024-02-28T13:00:00Z".into()),
@@ -105,11 +106,7 @@ async fn explicit_range_lists_only_hours_with_data() {
         HourPartition::new(2020, 4, 15, 1).unwrap(),
         HourPartition::new(2020, 4, 15, 9).unwrap(),
     ]));
-    let f = Function {
-        lake,
-        changed: None,
-        map: MapSettings::default(),
-    };
+    let f = planner(lake);
     let plan = f
         .handle(PlanRequest {
             from: Some("2020-04-15T00:00:00Z".into()),
@@ -150,11 +147,7 @@ fn a_full_run_fits_in_the_state_size_limit() {
 
 #[tokio::test]
 async fn half_a_range_is_invalid_input() {
-    let f = Function {
-        lake: MemLake(HashSet::new()),
-        changed: None,
-        map: MapSettings::default(),
-    };
+    let f = planner(MemLake(HashSet::new()));
     let err = f
         .handle(PlanRequest {
             from: Some("2020-04-15T00:00:00Z".into()),
