@@ -129,6 +129,10 @@ pub fn synthetic(n: u64) -> Result<Vec<Value>> {
         .collect()
 }
 
+/// The demo's user of the local pool (an emulator, on loopback: not a secret).
+pub const DEMO_USER: &str = "demo";
+pub const DEMO_PASSWORD: &str = "Demo-password-1";
+
 /// Calls the API function in-process with an API Gateway event.
 pub async fn api_get(api: &tickerpulse_fn_api::Function, path: &str, query: &str) -> Result<Value> {
     let event = tickerpulse_local::apigw::proxy_event(
@@ -476,10 +480,17 @@ async fn body(
     if api_key.is_some() {
         println!("             the API key is required in x-api-key, as deployed");
     }
+    let authorizer = stack.authorizer().await?;
+    stack
+        .add_user(DEMO_USER, DEMO_PASSWORD, &["editors"])
+        .await?;
+    println!(
+        "sign in:     {DEMO_USER} / {DEMO_PASSWORD} (in the editors group; the local pool only)"
+    );
     println!("Ctrl-C stops everything this demo started.");
     crate::serve::serve(
         listener,
-        crate::serve::ApiServer::new(api, api_key),
+        crate::serve::ApiServer::guarded(api, api_key, Some(authorizer)),
         std::future::pending::<()>(),
     )
     .await;

@@ -84,6 +84,11 @@ enum Command {
         /// The API key (`aws apigateway get-api-key --api-key <ApiKeyId> --include-value`).
         #[arg(long, env = "TICKERPULSE_API_KEY")]
         api_key: Option<String>,
+        /// A user of the stack's pool to query the API as (the data routes need one).
+        #[arg(long, env = "TICKERPULSE_USER")]
+        username: Option<String>,
+        #[arg(long, env = "TICKERPULSE_PASSWORD", requires = "username")]
+        password: Option<String>,
         /// Seconds to wait for the tweets in the raw zone (Firehose buffers 60 s).
         #[arg(long, default_value_t = 300)]
         wait: u64,
@@ -145,6 +150,17 @@ enum LocalAction {
     Down,
     /// Says whether the local stack runs, where, and what it holds.
     Status,
+    /// Invites a user to the local user pool (as `aws cognito-idp
+    /// admin-create-user` does on AWS) with a permanent password.
+    AddUser {
+        username: String,
+        /// At least 12 characters, with upper and lower case letters and a digit.
+        #[arg(long, env = "TICKERPULSE_PASSWORD")]
+        password: String,
+        /// Adds the user to the editors group (alert rules, every write).
+        #[arg(long)]
+        editor: bool,
+    },
     /// Prints the functions' environment (KEY=VALUE), as the template sets it and
     /// pointed at the running local stack: for `cargo lambda watch --env-file`.
     Env,
@@ -202,6 +218,23 @@ async fn run(cli: Cli) -> Result<i32> {
                     } else {
                         println!("no local stack was running");
                     }
+                }
+                LocalAction::AddUser {
+                    username,
+                    password,
+                    editor,
+                } => {
+                    init_logs("warn");
+                    let running = local::running(&local::state_dir(&template))?
+                        .context("the local stack is not running (`tickerpulse local up`)")?;
+                    let env = local::handler_env(&template, Some(running.port))?;
+                    let ids = tickerpulse_local::cognito::lookup(&template, &env)
+                        .await?
+                        .context("the template has no user pool")?;
+                    let groups: &[&str] = if editor { &["editors"] } else { &[] };
+                    tickerpulse_local::cognito::add_user(&env, &ids, &username, &password, groups)
+                        .await?;
+                    println!("{username} can sign in to the dashboard");
                 }
                 LocalAction::Env => {
                     let running = local::running(&local::state_dir(&template))?;
@@ -344,16 +377,30 @@ async fn run(cli: Cli) -> Result<i32> {
         }
         Command::Serve { port, api_key, aws } => {
             init_logs("warn");
-            let function = if aws {
-                tickerpulse_fn_api::Function::from_env(&tickerpulse_core::config::ProcessEnv).await
+            let (function, authorizer) = if aws {
+                // The deployed API's gateway checks the users; here nobody does.
+                let f =
+                    tickerpulse_fn_api::Function::from_env(&tickerpulse_core::config::ProcessEnv)
+                        .await;
+                (f, None)
             } else {
                 let template = load_template(&cli.template)?;
                 let running = local::running(&local::state_dir(&template))?
                     .context("the local stack is not running (`tickerpulse local up`, or --aws)")?;
-                let env = local::handler_env(&template, Some(running.port))?;
-                tickerpulse_fn_api::Function::from_env(&env).await
-            }
-            .map_err(|e| anyhow::anyhow!("api: {e}"))?;
+                let mut env = local::handler_env(&template, Some(running.port))?;
+                let authorizer = tickerpulse_local::cognito::attach(
+                    &template,
+                    &mut env,
+                    &running.endpoint(),
+                    &format!("http://127.0.0.1:{}", running.moto_port),
+                )
+                .await?;
+                (
+                    tickerpulse_fn_api::Function::from_env(&env).await,
+                    authorizer,
+                )
+            };
+            let function = function.map_err(|e| anyhow::anyhow!("api: {e}"))?;
             let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
                 .await
                 .with_context(|| format!("listening on 127.0.0.1:{port}"))?;
@@ -363,7 +410,12 @@ async fn run(cli: Cli) -> Result<i32> {
             if api_key.is_some() {
                 println!("           the API key is required in x-api-key, as deployed");
             }
-            let server = tickerpulse::serve::ApiServer::new(function, api_key);
+            if authorizer.is_some() {
+                println!(
+                    "           sign in as a user of the local pool (tickerpulse local add-user)"
+                );
+            }
+            let server = tickerpulse::serve::ApiServer::guarded(function, api_key, authorizer);
             let mut term =
                 tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
             tickerpulse::serve::serve(listener, server, async move {
@@ -379,11 +431,14 @@ async fn run(cli: Cli) -> Result<i32> {
             aws,
             stack_name,
             api_key,
+            username,
+            password,
             wait,
         } => {
             init_logs("error");
             let ok = if aws {
-                tickerpulse::smoke::aws(&stack_name, api_key, wait).await?
+                let user = username.zip(password);
+                tickerpulse::smoke::aws(&stack_name, api_key, user, wait).await?
             } else {
                 tickerpulse::smoke::local(load_template(&cli.template)?).await?
             };

@@ -3,8 +3,11 @@
 //! `sam local start-api` would send), parsed by `lambda_http` exactly as in
 //! Lambda and answered by the same handler. The stage prefix (`/v1`) is taken
 //! off the path as the gateway does, and a path outside it is refused as the
-//! gateway refuses it (`/` alone redirects to the stage); `--api-key` makes the key required on the
-//! routes that need one in `api/openapi.yaml`, with the gateway's 403.
+//! gateway refuses it (`/` alone redirects to the stage). With an authorizer
+//! (the local stack's user pool) the routes that need a user refuse a request
+//! without a valid ID token with the gateway's 401, and hand the handler the
+//! token's claims; with API keys, the routes that need a key refuse a request
+//! without one of them with the gateway's 403 (`api/openapi.yaml` says which).
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
@@ -13,7 +16,10 @@ use hyper::{Request, Response, StatusCode};
 use serde_json::{json, Value};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use tickerpulse_local::apigw::{in_stage, keyless, proxy_event, resource_path, STAGE};
+use tickerpulse_local::apigw::{
+    in_stage, proxy_event, resource_path, security, with_claims, STAGE,
+};
+use tickerpulse_local::cognito::Authorizer;
 use tokio::net::TcpListener;
 
 /// API Gateway refuses larger request bodies (10 MB); the API takes none.
@@ -21,15 +27,34 @@ const MAX_BODY: usize = 10 * 1024 * 1024;
 
 pub struct ApiServer {
     pub function: tickerpulse_fn_api::Function,
-    pub api_key: Option<String>,
+    /// The keys of the usage plans: any one of them opens a keyed route.
+    pub api_keys: Vec<String>,
+    /// The Cognito authorizer; `None` serves every route without a user.
+    pub authorizer: Option<Authorizer>,
     requests: AtomicU64,
 }
 
 impl ApiServer {
+    /// Requires `api_key` (and the function's dashboard key) where the deployed
+    /// API requires a key; no user.
     pub fn new(function: tickerpulse_fn_api::Function, api_key: Option<String>) -> Arc<Self> {
+        Self::guarded(function, api_key, None)
+    }
+
+    /// As deployed: keys, and the user pool's authorizer.
+    pub fn guarded(
+        function: tickerpulse_fn_api::Function,
+        api_key: Option<String>,
+        authorizer: Option<Authorizer>,
+    ) -> Arc<Self> {
+        let mut api_keys: Vec<String> = api_key.into_iter().collect();
+        if !api_keys.is_empty() {
+            api_keys.extend(function.sign_in.dashboard_key.clone());
+        }
         Arc::new(Self {
             function,
-            api_key,
+            api_keys,
+            authorizer,
             requests: AtomicU64::new(0),
         })
     }
@@ -85,12 +110,31 @@ pub async fn answer(server: Arc<ApiServer>, req: Request<Incoming>) -> Response<
             headers.push((k.as_str().to_string(), v.to_string()));
         }
     }
-    if let Some(key) = &server.api_key {
-        let given = headers
+    let needs = security(&method, &path);
+    let header = |name: &str| {
+        headers
             .iter()
-            .find(|(k, _)| k == "x-api-key")
-            .map(|(_, v)| v);
-        if !keyless(&method, &path) && given != Some(key) {
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    };
+    // The authorizer runs before the key is checked, as in API Gateway.
+    let mut claims = None;
+    if let (true, Some(auth)) = (needs.user, &server.authorizer) {
+        match auth.authorize(header("authorization")) {
+            Ok(c) => claims = Some(c),
+            Err(refusal) => {
+                tracing::info!(%refusal, path, "the authorizer refused a request");
+                return gateway_reply(
+                    &server,
+                    StatusCode::UNAUTHORIZED,
+                    &json!({"error": "UNAUTHORIZED", "message": refusal.message()}),
+                );
+            }
+        }
+    }
+    if needs.api_key && !server.api_keys.is_empty() {
+        let given = header("x-api-key");
+        if !server.api_keys.iter().any(|k| Some(k.as_str()) == given) {
             // The gateway's answer, through the DEFAULT_4XX template of api/openapi.yaml.
             return gateway_reply(
                 &server,
@@ -112,7 +156,7 @@ pub async fn answer(server: Arc<ApiServer>, req: Request<Incoming>) -> Response<
             )
         }
     };
-    let event = proxy_event(
+    let mut event = proxy_event(
         &method,
         req_path.as_str(),
         query.as_deref(),
@@ -120,6 +164,9 @@ pub async fn answer(server: Arc<ApiServer>, req: Request<Incoming>) -> Response<
         &body,
         id,
     );
+    if let Some(claims) = claims {
+        with_claims(&mut event, claims);
+    }
     let request = match lambda_http::request::from_str(&event.to_string()) {
         Ok(r) => r,
         Err(e) => {

@@ -33,6 +33,8 @@ pub struct Target {
     /// The stage URL, ending in `/`.
     pub api_url: String,
     pub api_key: Option<String>,
+    /// A signed-in user's ID token (the data routes need one).
+    pub token: Option<String>,
 }
 
 impl Target {
@@ -57,6 +59,7 @@ impl Target {
             secret_id: get("XBearerTokenSecretArn")?,
             api_url,
             api_key,
+            token: None,
         })
     }
 }
@@ -401,7 +404,33 @@ async fn pipeline(t: &Target, c: &Clients, hour: &HourPartition, run: u64, w: Wa
 async fn api(t: &Target, ids: &[String]) -> Step {
     const NAME: &str = "api";
     let url = format!("{}tweets?ticker={TICKER}&limit=100", t.api_url);
-    let (status, body) = match get(&url, t.api_key.as_deref()).await {
+    // Without a user the gateway must refuse: that shows the authorizer is on.
+    match get(&url, t.api_key.as_deref(), None).await {
+        Ok((401, _)) => {}
+        Ok((status, body)) => {
+            return Step::fail(
+                NAME,
+                format!("GET {url} without a token: {status} {body}, not 401"),
+                "the Cognito authorizer is not on the data routes: redeploy template.yaml with api/openapi.yaml",
+            )
+        }
+        Err(e) => {
+            return Step::fail(
+                NAME,
+                format!("GET {url}: {e:#}"),
+                "check the ApiUrl output and your network",
+            )
+        }
+    }
+    let Some(token) = t.token.as_deref() else {
+        return Step::fail(
+            NAME,
+            "anonymous requests are refused (401); no user given, so the data was not checked",
+            "invite a user (aws cognito-idp admin-create-user --user-pool-id <UserPoolId output> --username smoke; \
+             admin-set-user-password --permanent) and pass --username smoke --password ...",
+        );
+    };
+    let (status, body) = match get(&url, t.api_key.as_deref(), Some(token)).await {
         Ok(r) => r,
         Err(e) => {
             return Step::fail(
@@ -414,6 +443,13 @@ async fn api(t: &Target, ids: &[String]) -> Step {
     let key_hint = "pass the key: --api-key \"$(aws apigateway get-api-key --api-key <ApiKeyId output> --include-value --query value --output text)\"";
     if status == 403 {
         return Step::fail(NAME, format!("GET {url}: 403 {body}"), key_hint);
+    }
+    if status == 401 {
+        return Step::fail(
+            NAME,
+            format!("GET {url}: 401 {body}"),
+            "the user's token was refused: is the user in this stack's pool (UserPoolId output)?",
+        );
     }
     if status != 200 {
         return Step::fail(
@@ -451,7 +487,7 @@ async fn api(t: &Target, ids: &[String]) -> Step {
 }
 
 /// One GET over HTTP or HTTPS: (status, body).
-pub async fn get(url: &str, api_key: Option<&str>) -> Result<(u16, String)> {
+pub async fn get(url: &str, api_key: Option<&str>, token: Option<&str>) -> Result<(u16, String)> {
     let https = hyper_rustls::HttpsConnectorBuilder::new()
         .with_native_roots()
         .context("the system's root certificates")?
@@ -464,6 +500,9 @@ pub async fn get(url: &str, api_key: Option<&str>) -> Result<(u16, String)> {
     let mut req = hyper::Request::get(url);
     if let Some(k) = api_key {
         req = req.header("x-api-key", k);
+    }
+    if let Some(t) = token {
+        req = req.header("authorization", t);
     }
     let resp = tokio::time::timeout(
         Duration::from_secs(30),
@@ -478,7 +517,12 @@ pub async fn get(url: &str, api_key: Option<&str>) -> Result<(u16, String)> {
 
 /// Against a deployed stack: its outputs from CloudFormation, the shell's
 /// credentials and region.
-pub async fn aws(stack_name: &str, api_key: Option<String>, wait: u64) -> Result<bool> {
+pub async fn aws(
+    stack_name: &str,
+    api_key: Option<String>,
+    user: Option<(String, String)>,
+    wait: u64,
+) -> Result<bool> {
     let conf = tickerpulse_aws::sdk::load(&tickerpulse_core::config::ProcessEnv).await;
     let cfn = aws_sdk_cloudformation::Client::new(&conf);
     let outputs: BTreeMap<String, String> = match cfn
@@ -512,7 +556,7 @@ pub async fn aws(stack_name: &str, api_key: Option<String>, wait: u64) -> Result
             return Ok(false);
         }
     };
-    let target = match Target::from_outputs(&outputs, api_key) {
+    let mut target = match Target::from_outputs(&outputs, api_key) {
         Ok(t) => t,
         Err(e) => {
             println!(
@@ -535,6 +579,42 @@ pub async fn aws(stack_name: &str, api_key: Option<String>, wait: u64) -> Result
         )
         .line()
     );
+    if let Some((username, password)) = user {
+        let ids = tickerpulse_local::cognito::UserPoolIds {
+            pool_id: outputs.get("UserPoolId").cloned().unwrap_or_default(),
+            client_id: outputs
+                .get("DashboardClientId")
+                .cloned()
+                .unwrap_or_default(),
+        };
+        let env: BTreeMap<String, String> = std::env::vars().collect();
+        match tickerpulse_local::cognito::sign_in(&env, &ids, &username, &password).await {
+            Ok(tokens) => {
+                target.token = Some(tokens.id_token);
+                println!(
+                    "{}",
+                    Step::pass(
+                        "sign-in",
+                        format!("{username} signed in to {}", ids.pool_id)
+                    )
+                    .line()
+                );
+            }
+            Err(e) => {
+                println!(
+                    "{}",
+                    Step::fail(
+                        "sign-in",
+                        format!("{e:#}"),
+                        "check the user and password; a new user must set a permanent password first \
+                         (aws cognito-idp admin-set-user-password --permanent)",
+                    )
+                    .line()
+                );
+                return Ok(false);
+            }
+        }
+    }
     if target.api_key.is_none() {
         println!(
             "note: no API key given (--api-key or TICKERPULSE_API_KEY): the api step will be refused. \
@@ -576,7 +656,9 @@ pub async fn local_on(
     let api = tickerpulse_fn_api::Function::from_env(&env)
         .await
         .map_err(|e| anyhow!("api: {e}"))?;
-    let server = crate::serve::ApiServer::new(api, Some(KEY.into()));
+    let tokens = stack.add_user("smoke", "Smoke-password-1", &[]).await?;
+    let server =
+        crate::serve::ApiServer::guarded(api, Some(KEY.into()), Some(stack.authorizer().await?));
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let serving = tokio::spawn(crate::serve::serve(listener, server, async move {
         let _ = stopped.await;
@@ -588,7 +670,8 @@ pub async fn local_on(
     ));
     outputs.insert("ApiUrl".into(), format!("http://{addr}/v1/"));
     let ok = match Target::from_outputs(&outputs, Some(KEY.into())) {
-        Ok(target) => {
+        Ok(mut target) => {
+            target.token = Some(tokens.id_token);
             let waits = Waits {
                 raw: Duration::from_secs(30),
                 pipeline: Duration::from_secs(120),

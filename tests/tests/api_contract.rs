@@ -46,18 +46,31 @@ fn the_template_deploys_the_openapi_file_and_every_operation_reaches_the_functio
             );
             let uri = integration["uri"]["Fn::Sub"].as_str().unwrap();
             assert!(uri.contains("${ApiFunction.Arn}"), "{method} {path}: {uri}");
-            let keyed = op["security"]
-                .as_sequence()
-                .is_some_and(|s| s.iter().any(|r| r.get("api_key").is_some()));
+            let needs = |scheme: &str| {
+                op["security"]
+                    .as_sequence()
+                    .is_some_and(|s| s.iter().any(|r| r.get(scheme).is_some()))
+            };
+            let keyed = needs("api_key");
             // A path template stands for its concrete paths.
             let concrete = path
                 .replace("{asset}", "app.js")
-                .replace("{ticker}", "TSLA");
+                .replace("{ticker}", "TSLA")
+                .replace("{id}", "0001733400000000-00c0ffee");
             assert_eq!(
-                !keyed,
-                tickerpulse_local::apigw::keyless(&method.to_uppercase(), &concrete),
-                "{method} {path}: the gateway and `tickerpulse serve` agree on the key"
+                tickerpulse_local::apigw::security(&method.to_uppercase(), &concrete),
+                tickerpulse_local::apigw::Security {
+                    api_key: keyed,
+                    user: needs("cognito"),
+                },
+                "{method} {path}: the gateway and `tickerpulse serve` agree on its security"
             );
+            if needs("cognito") {
+                assert!(
+                    op["responses"].as_mapping().unwrap().contains_key("401"),
+                    "{method} {path} documents the authorizer's 401"
+                );
+            }
             if method == "get" && keyed {
                 let responses = op["responses"].as_mapping().unwrap();
                 for status in ["200", "400", "403"] {
@@ -94,4 +107,43 @@ fn every_route_of_the_handler_is_in_the_openapi_file() {
         );
     }
     assert!(paths.contains(&"/tickers/{ticker}/trend"));
+}
+
+#[test]
+fn the_authorizer_is_the_stacks_user_pool_and_the_editors_group_is_the_functions() {
+    let doc = load("api/openapi.yaml");
+    let scheme = &doc["components"]["securitySchemes"]["cognito"];
+    assert_eq!(scheme["in"].as_str(), Some("header"));
+    assert_eq!(scheme["name"].as_str(), Some("Authorization"));
+    let authorizer = &scheme["x-amazon-apigateway-authorizer"];
+    assert_eq!(authorizer["type"].as_str(), Some("cognito_user_pools"));
+    assert_eq!(
+        authorizer["providerARNs"][0]["Fn::GetAtt"][0].as_str(),
+        Some("UserPool")
+    );
+    let template = load("template.yaml");
+    let resources = &template["Resources"];
+    assert_eq!(
+        resources["UserPool"]["Type"].as_str(),
+        Some("AWS::Cognito::UserPool")
+    );
+    assert_eq!(
+        resources["EditorsGroup"]["Properties"]["GroupName"].as_str(),
+        Some(tickerpulse_fn_api::access::EDITORS_GROUP),
+        "the api function lets the template's group write"
+    );
+    // The dashboard's key is one value in two places: the key and the function.
+    let env = &resources["ApiFunction"]["Properties"]["Environment"]["Variables"];
+    assert_eq!(
+        env["DASHBOARD_API_KEY"],
+        resources["DashboardApiKey"]["Properties"]["Value"]
+    );
+    // Writes are routes that need a user and a key.
+    for (path, method) in [("/alerts", "post"), ("/alerts/{id}", "delete")] {
+        let security = doc["paths"][path][method]["security"][0].clone();
+        assert!(
+            security.get("cognito").is_some() && security.get("api_key").is_some(),
+            "{method} {path}"
+        );
+    }
 }

@@ -4,6 +4,7 @@
 //! calls. Clients are configured the standard way (`AWS_REGION`, credentials chain,
 //! `AWS_ENDPOINT_URL`), so the same code talks to AWS or to the local emulator.
 
+pub mod alerts;
 pub mod dynamo;
 pub mod firehose;
 pub mod lake;

@@ -1,5 +1,6 @@
 //! TickerPulse domain types that every function shares. Pure: no AWS, no I/O.
 
+pub mod alerts;
 pub mod civil;
 pub mod config;
 pub mod csv;

@@ -1,5 +1,5 @@
 //! API Gateway (REST, v1) as the local stack emulates it for the `api` function:
-//! which routes need no key, the stage in the path, and the Lambda proxy event a
+//! what each route asks of a caller, the stage in the path, and the Lambda proxy event a
 //! request becomes (docs.aws.amazon.com/apigateway/latest/developerguide/
 //! set-up-lambda-proxy-integrations.html, "Input format of a Lambda function for
 //! proxy integration").
@@ -9,11 +9,36 @@ use serde_json::{json, Map, Value};
 /// The stage the template deploys, and the local server's path prefix.
 pub const STAGE: &str = "v1";
 
-/// Routes the gateway serves without a key (the dashboard, its assets, health).
-pub fn keyless(method: &str, path: &str) -> bool {
-    method == "OPTIONS"
-        || matches!(path, "/" | "/index.html" | "/health")
-        || path.starts_with("/assets/")
+/// What a route of `api/openapi.yaml` asks of a caller: the usage plan's key
+/// (`x-api-key`), a signed-in user's ID token (`Authorization`), or both.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Security {
+    pub api_key: bool,
+    pub user: bool,
+}
+
+/// The security of a route: none for the dashboard, its assets, its sign-in
+/// configuration, health and CORS preflights; a user for `/me`; a user and a
+/// key for everything else.
+pub fn security(method: &str, path: &str) -> Security {
+    let open = method == "OPTIONS"
+        || matches!(path, "/" | "/index.html" | "/health" | "/config.json")
+        || path.starts_with("/assets/");
+    Security {
+        api_key: !open && path != "/me",
+        user: !open,
+    }
+}
+
+/// Puts what the Cognito authorizer found into an event, where API Gateway
+/// puts it: `requestContext.authorizer.claims`.
+pub fn with_claims(event: &mut Value, claims: Map<String, Value>) {
+    if let Some(ctx) = event
+        .get_mut("requestContext")
+        .and_then(Value::as_object_mut)
+    {
+        ctx.insert("authorizer".into(), json!({ "claims": claims }));
+    }
 }
 
 /// What follows the stage in a path the client sent (`""` or `/...`), if the
@@ -126,17 +151,34 @@ mod tests {
     use super::*;
 
     #[test]
-    fn stage_and_keyless_routes() {
+    fn stage_and_route_security() {
         assert_eq!(resource_path("/v1/leaderboard"), "/leaderboard");
         assert_eq!(resource_path("/v1"), "/");
         assert_eq!(resource_path("/v10"), "/v10");
         assert_eq!(resource_path("/leaderboard"), "/leaderboard");
         assert!(in_stage("/v1") && in_stage("/v1/") && in_stage("/v1/leaderboard"));
         assert!(!in_stage("/") && !in_stage("/v10") && !in_stage("/leaderboard"));
-        assert!(keyless("GET", "/"));
-        assert!(keyless("GET", "/assets/app.js"));
-        assert!(!keyless("GET", "/leaderboard"));
-        assert!(keyless("OPTIONS", "/leaderboard"));
+        let open = Security {
+            api_key: false,
+            user: false,
+        };
+        assert_eq!(security("GET", "/"), open);
+        assert_eq!(security("GET", "/assets/app.js"), open);
+        assert_eq!(security("OPTIONS", "/leaderboard"), open);
+        assert_eq!(
+            security("GET", "/leaderboard"),
+            Security {
+                api_key: true,
+                user: true
+            }
+        );
+        assert_eq!(
+            security("GET", "/me"),
+            Security {
+                api_key: false,
+                user: true
+            }
+        );
     }
 
     #[test]

@@ -6,6 +6,7 @@
 //! commands; the end-to-end tests start it in-process.
 
 pub mod apigw;
+pub mod cognito;
 pub mod fakex;
 pub mod firehose;
 pub mod invoke;

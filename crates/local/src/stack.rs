@@ -160,6 +160,11 @@ fn spawn_moto(
         .with_context(|| format!("starting {}", server.display()))
 }
 
+/// A GET to the emulator: the status and the body.
+pub async fn get(url: &str) -> Result<(u16, String)> {
+    http_request("GET", url, "application/json", String::new()).await
+}
+
 async fn http_request(
     method: &str,
     url: &str,
@@ -477,6 +482,11 @@ pub async fn provision(template: &Template, port: u16) -> Result<Vec<String>> {
             Err(e) => bail!("creating state machine {}: {}", m.name, describe(&e)),
         }
     }
+    if crate::cognito::lookup(template, &env).await?.is_none() {
+        if let Some(ids) = crate::cognito::provision(template, &env).await? {
+            created.push(format!("cognito-idp:{}", ids.pool_id));
+        }
+    }
     Ok(created)
 }
 
@@ -498,6 +508,8 @@ pub struct LocalStack {
     pub latency: Arc<crate::proxy::Latency>,
     /// The fake X API's tweets (the sample tweets at start; the demo replaces them).
     pub x_api: Arc<tickerpulse_xapi::fake::FakeXState>,
+    /// The ids moto gave the template's user pool.
+    pub user_pool: Option<crate::cognito::UserPoolIds>,
 }
 
 impl LocalStack {
@@ -542,6 +554,7 @@ impl LocalStack {
             invoke_faults: Arc::default(),
             latency: Arc::default(),
             x_api: Arc::default(),
+            user_pool: None,
         };
         configure_moto(moto_port).await?;
         let state = proxy_state(&stack.template, port, moto_port, &invoker).await?;
@@ -557,7 +570,39 @@ impl LocalStack {
         })));
         stack.shutdown = Some(tx);
         provision(&stack.template, port).await?;
+        stack.user_pool =
+            crate::cognito::lookup(&stack.template, &handler_env(&stack.template, Some(port))?)
+                .await?;
         Ok(stack)
+    }
+
+    /// The API Gateway Cognito authorizer of this stack's user pool (its JWKS
+    /// read from moto).
+    pub async fn authorizer(&self) -> Result<crate::cognito::Authorizer> {
+        let ids = self
+            .user_pool
+            .as_ref()
+            .ok_or_else(|| anyhow!("the template has no user pool"))?;
+        crate::cognito::Authorizer::fetch(
+            &format!("http://127.0.0.1:{}", self.moto_port),
+            self.template.region(),
+            &ids.pool_id,
+        )
+        .await
+    }
+
+    /// Invites a user to the pool and signs them in.
+    pub async fn add_user(
+        &self,
+        username: &str,
+        password: &str,
+        groups: &[&str],
+    ) -> Result<crate::cognito::Tokens> {
+        let ids = self
+            .user_pool
+            .as_ref()
+            .ok_or_else(|| anyhow!("the template has no user pool"))?;
+        crate::cognito::add_user(&self.env()?, ids, username, password, groups).await
     }
 
     pub fn endpoint(&self) -> String {
@@ -566,7 +611,11 @@ impl LocalStack {
 
     /// The environment handlers and clients use against this stack.
     pub fn env(&self) -> Result<BTreeMap<String, String>> {
-        handler_env(&self.template, Some(self.port))
+        let mut env = handler_env(&self.template, Some(self.port))?;
+        if let Some(ids) = &self.user_pool {
+            env.extend(crate::cognito::env_of(ids, &self.endpoint()));
+        }
+        Ok(env)
     }
 
     pub fn moto_pid(&self) -> Option<u32> {

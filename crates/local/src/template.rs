@@ -92,6 +92,19 @@ pub struct StateMachineSpec {
     pub definition: String,
 }
 
+/// A Cognito user pool with its app clients and groups.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UserPoolSpec {
+    pub logical_id: String,
+    pub name: String,
+    /// `Policies.PasswordPolicy.MinimumLength` (moto holds passwords to it).
+    pub password_min_length: Option<i32>,
+    pub admin_create_only: bool,
+    /// `(logical id, client name, explicit auth flows)`.
+    pub clients: Vec<(String, String, Vec<String>)>,
+    pub groups: Vec<String>,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct TopicSpec {
     pub logical_id: String,
@@ -266,6 +279,7 @@ impl Template {
             "AWS::Region" => return Ok(self.region.clone()),
             "AWS::URLSuffix" => return Ok("amazonaws.com".into()),
             "AWS::Partition" => return Ok("aws".into()),
+            "AWS::StackId" => return Ok(self.stack_id()),
             _ => {}
         }
         if let Some(v) = self.parameters.get(name) {
@@ -338,6 +352,14 @@ impl Template {
                             .as_str()
                             .ok_or_else(|| anyhow!("!Sub with a list is not supported locally"))?,
                     ),
+                    "Join" | "Select" | "Split" => {
+                        let mut m = serde_yaml_ng::Mapping::new();
+                        m.insert(
+                            Value::String(format!("Fn::{}", tag.trim_start_matches('!'))),
+                            t.value.clone(),
+                        );
+                        self.resolve_string(&Value::Mapping(m))
+                    }
                     other => bail!("the local stack cannot resolve !{other}"),
                 }
             }
@@ -366,11 +388,78 @@ impl Template {
                             _ => bail!("bad Fn::GetAtt"),
                         }
                     }
+                    "Fn::Join" => match inner.as_sequence().map(Vec::as_slice) {
+                        Some([delim, items]) => {
+                            let delim = scalar_to_string(delim)?;
+                            Ok(self.resolve_list(items)?.join(&delim))
+                        }
+                        _ => bail!("Fn::Join wants [delimiter, [values]]"),
+                    },
+                    "Fn::Select" => match inner.as_sequence().map(Vec::as_slice) {
+                        Some([index, items]) => {
+                            let i: usize = self.resolve_string(index)?.parse()?;
+                            self.resolve_list(items)?
+                                .into_iter()
+                                .nth(i)
+                                .ok_or_else(|| anyhow!("Fn::Select index {i} is past the list"))
+                        }
+                        _ => bail!("Fn::Select wants [index, list]"),
+                    },
                     _ => bail!("the local stack cannot resolve {k}"),
                 }
             }
             other => scalar_to_string(other),
         }
+    }
+
+    /// A list value: a sequence of values or `Fn::Split`.
+    fn resolve_list(&self, v: &Value) -> Result<Vec<String>> {
+        let split = match v {
+            Value::Tagged(t) if t.tag.to_string().trim_start_matches('!') == "Split" => {
+                Some(&t.value)
+            }
+            Value::Mapping(m) if m.len() == 1 => m.get("Fn::Split"),
+            _ => None,
+        };
+        if let Some(args) = split {
+            return match args.as_sequence().map(Vec::as_slice) {
+                Some([delim, source]) => {
+                    let delim = scalar_to_string(delim)?;
+                    Ok(self
+                        .resolve_string(source)?
+                        .split(delim.as_str())
+                        .map(String::from)
+                        .collect())
+                }
+                _ => bail!("Fn::Split wants [delimiter, value]"),
+            };
+        }
+        match v {
+            Value::Sequence(items) => items.iter().map(|i| self.resolve_string(i)).collect(),
+            _ => bail!("the local stack wants a list here"),
+        }
+    }
+
+    /// `AWS::StackId` of the local stack: its name's hash in the UUID's place.
+    fn stack_id(&self) -> String {
+        let hex = |salt: &str| {
+            format!(
+                "{:016x}",
+                tickerpulse_core::hash::stable(format!("{salt}{}", self.stack_name).as_bytes())
+            )
+        };
+        let (a, b) = (hex("stack-id-a"), hex("stack-id-b"));
+        format!(
+            "arn:aws:cloudformation:{}:{}:stack/{}/{}-{}-{}-{}-{}",
+            self.region,
+            self.account,
+            self.stack_name,
+            &a[..8],
+            &a[8..12],
+            &a[12..16],
+            &b[..4],
+            &b[4..16]
+        )
     }
 
     fn sub(&self, text: &str) -> Result<String> {
@@ -657,6 +746,75 @@ impl Template {
             .map(|(id, _)| {
                 Ok(TopicSpec {
                     name: self.physical_name(&id)?,
+                    logical_id: id,
+                })
+            })
+            .collect()
+    }
+
+    /// The Cognito user pools, each with the clients and groups that name it.
+    pub fn user_pools(&self) -> Result<Vec<UserPoolSpec>> {
+        let names_pool = |r: &Value, pool: &str| {
+            matches!(self.props(r).get("UserPoolId"), Some(Value::Tagged(t))
+                if t.value.as_str() == Some(pool))
+                || self
+                    .props(r)
+                    .get("UserPoolId")
+                    .and_then(|v| v.get("Ref"))
+                    .and_then(Value::as_str)
+                    == Some(pool)
+        };
+        self.of_type("AWS::Cognito::UserPool")
+            .map(|(id, r)| {
+                let p = self.props(r);
+                let name = match p.get("UserPoolName") {
+                    Some(v) => self.resolve_string(v)?,
+                    None => format!("{}-{id}", self.stack_name),
+                };
+                let mut clients = Vec::new();
+                for (cid, c) in self.of_type("AWS::Cognito::UserPoolClient") {
+                    if !names_pool(c, &id) {
+                        continue;
+                    }
+                    let cp = self.props(c);
+                    let cname = match cp.get("ClientName") {
+                        Some(v) => self.resolve_string(v)?,
+                        None => cid.clone(),
+                    };
+                    let flows = cp
+                        .get("ExplicitAuthFlows")
+                        .and_then(Value::as_sequence)
+                        .map(|s| {
+                            s.iter()
+                                .filter_map(|f| f.as_str().map(String::from))
+                                .collect()
+                        })
+                        .unwrap_or_default();
+                    clients.push((cid, cname, flows));
+                }
+                let mut groups = Vec::new();
+                for (_, g) in self.of_type("AWS::Cognito::UserPoolGroup") {
+                    if names_pool(g, &id) {
+                        if let Some(v) = self.props(g).get("GroupName") {
+                            groups.push(self.resolve_string(v)?);
+                        }
+                    }
+                }
+                Ok(UserPoolSpec {
+                    name,
+                    password_min_length: p
+                        .get("Policies")
+                        .and_then(|v| v.get("PasswordPolicy"))
+                        .and_then(|v| v.get("MinimumLength"))
+                        .and_then(Value::as_i64)
+                        .map(|n| n as i32),
+                    admin_create_only: p
+                        .get("AdminCreateUserConfig")
+                        .and_then(|v| v.get("AllowAdminCreateUserOnly"))
+                        .and_then(Value::as_bool)
+                        .unwrap_or(false),
+                    clients,
+                    groups,
                     logical_id: id,
                 })
             })

@@ -4,7 +4,6 @@
 "use strict";
 
 const $ = (id) => document.getElementById(id);
-const KEY_STORE = "tickerpulse-api-key";
 const state = { level: "day", period: "", ticker: "", recentPage: null, chart: null };
 
 function fmt(n) { return Number(n).toLocaleString("en-US"); }
@@ -18,37 +17,130 @@ function el(tag, attrs, ...children) {
   return e;
 }
 
-let keyWaiters = [];
-function askForKey() {
+// Sign-in: the stack's Cognito user pool (config.json names it). The ID token
+// and the dashboard's usage plan key live in memory only; the refresh token in
+// sessionStorage, which the browser drops with the tab, so nothing secret
+// outlives the session. The token is refreshed a minute before it expires.
+const SESSION = "tickerpulse-refresh";
+const auth = { config: null, idToken: null, expires: 0, apiKey: null, me: null };
+
+async function cognito(target, body) {
+  const r = await fetch(auth.config.cognito_url, {
+    method: "POST",
+    headers: { "Content-Type": "application/x-amz-json-1.1", "X-Amz-Target": `AWSCognitoIdentityProviderService.${target}` },
+    body: JSON.stringify(body),
+  });
+  const out = await r.json().catch(() => ({}));
+  if (!r.ok) throw new Error(out.message || out.__type || `sign-in failed (${r.status})`);
+  return out;
+}
+
+function signedIn(result) {
+  auth.idToken = result.IdToken;
+  auth.expires = Date.now() + (result.ExpiresIn || 3600) * 1000;
+  if (result.RefreshToken) sessionStorage.setItem(SESSION, result.RefreshToken);
+}
+
+async function refreshToken() {
+  const token = sessionStorage.getItem(SESSION);
+  if (!token) return false;
+  try {
+    const out = await cognito("InitiateAuth", { AuthFlow: "REFRESH_TOKEN_AUTH", ClientId: auth.config.client_id, AuthParameters: { REFRESH_TOKEN: token } });
+    signedIn(out.AuthenticationResult);
+    return true;
+  } catch (e) {
+    sessionStorage.removeItem(SESSION);
+    return false;
+  }
+}
+
+// Shows the sign-in dialog until Cognito gives tokens (answering the new
+// password challenge of a user's first sign-in on the way).
+function askToSignIn(message) {
   return new Promise((resolve) => {
-    keyWaiters.push(resolve);
-    const d = $("key-dialog");
+    const d = $("signin-dialog");
+    $("signin-error").textContent = message || "";
+    let challenge = null;
+    $("new-password-row").hidden = true;
+    $("signin-form").onsubmit = async (ev) => {
+      ev.preventDefault();
+      const username = $("username").value.trim();
+      try {
+        let out;
+        if (challenge) {
+          out = await cognito("RespondToAuthChallenge", {
+            ChallengeName: "NEW_PASSWORD_REQUIRED", ClientId: auth.config.client_id, Session: challenge,
+            ChallengeResponses: { USERNAME: username, NEW_PASSWORD: $("new-password").value },
+          });
+        } else {
+          out = await cognito("InitiateAuth", {
+            AuthFlow: "USER_PASSWORD_AUTH", ClientId: auth.config.client_id,
+            AuthParameters: { USERNAME: username, PASSWORD: $("password").value },
+          });
+        }
+        if (out.ChallengeName === "NEW_PASSWORD_REQUIRED") {
+          challenge = out.Session;
+          $("new-password-row").hidden = false;
+          $("signin-error").textContent = "Choose a new password.";
+          return;
+        }
+        signedIn(out.AuthenticationResult);
+        $("password").value = "";
+        d.close();
+        resolve();
+      } catch (e) {
+        $("signin-error").textContent = e.message;
+      }
+    };
     if (!d.open) d.showModal();
   });
 }
-$("key-form").addEventListener("submit", () => {
-  localStorage.setItem(KEY_STORE, $("key-input").value.trim());
-  const w = keyWaiters; keyWaiters = [];
-  w.forEach((r) => r());
-});
-$("key-button").addEventListener("click", () => { askForKey().then(refresh); });
 
-// GET an endpoint; asks for the API key when the gateway wants one (403).
-async function api(path, params) {
+async function ensureSignedIn() {
+  if (!auth.config) auth.config = await (await fetch("config.json")).json();
+  if (auth.idToken && Date.now() < auth.expires - 60000) return;
+  if (await refreshToken()) return;
+  await askToSignIn();
+}
+
+async function whoAmI() {
+  await ensureSignedIn();
+  const r = await fetch("me", { headers: { Authorization: auth.idToken } });
+  if (!r.ok) throw new Error(`me: ${r.status}`);
+  auth.me = await r.json();
+  auth.apiKey = auth.me.api_key;
+  $("who").textContent = auth.me.username + (auth.me.can_write ? " (editor)" : "");
+  $("alert-form").hidden = !auth.me.can_write;
+}
+
+$("signout").addEventListener("click", () => {
+  sessionStorage.removeItem(SESSION);
+  auth.idToken = null; auth.apiKey = null; auth.me = null;
+  location.reload();
+});
+
+// Calls an endpoint as the signed-in user; signs in again when the gateway
+// refuses the token (401).
+async function api(path, params, init) {
   const q = new URLSearchParams();
   for (const [k, v] of Object.entries(params || {})) if (v !== "" && v !== null && v !== undefined) q.set(k, v);
   const url = path + (q.toString() ? "?" + q : "");
   for (let attempt = 0; attempt < 3; attempt++) {
-    const headers = {};
-    const key = localStorage.getItem(KEY_STORE);
-    if (key) headers["x-api-key"] = key;
-    const r = await fetch(url, { headers });
-    if (r.status === 403) { await askForKey(); continue; }
+    if (!auth.me) await whoAmI(); else await ensureSignedIn();
+    const headers = { Authorization: auth.idToken, ...((init && init.headers) || {}) };
+    if (auth.apiKey) headers["x-api-key"] = auth.apiKey;
+    const r = await fetch(url, { ...(init || {}), headers });
+    if (r.status === 401) {
+      auth.idToken = null;
+      if (!(await refreshToken())) await askToSignIn("Your session ended; sign in again.");
+      continue;
+    }
+    if (r.status === 204) return null;
     const body = await r.json();
     if (!r.ok) throw new Error(`${url}: ${body.error || r.status}: ${body.message || ""}`);
     return body;
   }
-  throw new Error(`${url}: the API key was refused`);
+  throw new Error(`${url}: the sign-in was refused`);
 }
 
 function status(text) { $("status").textContent = text; }
@@ -192,6 +284,7 @@ async function loadTickers() {
   const opts = () => tickers.map((t) => el("option", { value: t.symbol }, t.symbol));
   $("ticker").replaceChildren(...opts());
   $("recent-filter").replaceChildren(el("option", { value: "" }, "all tickers"), ...opts());
+  $("alert-ticker").replaceChildren(...opts());
 }
 
 async function selectTicker(t) {
@@ -227,11 +320,34 @@ function guard(f) {
   };
 }
 
+async function loadAlerts() {
+  const { rules } = await api("alerts");
+  $("alerts").querySelector("tbody").replaceChildren(...rules.map((r) => {
+    const del = el("button", { type: "button", "data-testid": "alert-delete" }, "Delete");
+    del.hidden = !auth.me.can_write;
+    del.addEventListener("click", guard(async () => { await api(`alerts/${r.id}`, {}, { method: "DELETE" }); await loadAlerts(); }));
+    return el("tr", { "data-testid": "alert-rule" }, el("td", {}, r.ticker), el("td", {}, r.metric), el("td", {}, r.op),
+      el("td", { class: "num" }, r.threshold), el("td", {}, del));
+  }));
+}
+
+$("alert-form").addEventListener("submit", (ev) => {
+  ev.preventDefault();
+  guard(async () => {
+    await api("alerts", {}, {
+      method: "POST", headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ ticker: $("alert-ticker").value, metric: $("alert-metric").value, op: $("alert-op").value, threshold: Number($("alert-threshold").value) }),
+    });
+    await loadAlerts();
+  })();
+});
+
 const refresh = guard(async () => {
   status("loading…");
+  await whoAmI();
   if (!$("ticker").options.length) await loadTickers();
   await loadPeriods();
-  await Promise.all([refreshPeriod(), loadRecent(false), loadRuns(), state.ticker ? selectTicker(state.ticker) : null]);
+  await Promise.all([refreshPeriod(), loadRecent(false), loadRuns(), loadAlerts(), state.ticker ? selectTicker(state.ticker) : null]);
 });
 
 $("level").addEventListener("change", guard(async () => { state.level = $("level").value; await loadPeriods(); await refreshPeriod(); }));

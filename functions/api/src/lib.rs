@@ -5,6 +5,8 @@
 //! checked before any read (see `params`): a bad one is a `400` with a JSON
 //! body `{"error": code, "message": ...}`; only a failing DynamoDB gives a `5xx`.
 
+pub mod access;
+mod alerts;
 pub mod dashboard;
 pub mod params;
 mod respond;
@@ -29,8 +31,13 @@ use tickerpulse_core::watchlist::Watchlist;
 /// default; the dashboard itself is same-origin).
 pub const CORS_ALLOW_ORIGIN: &str = "CORS_ALLOW_ORIGIN";
 
+/// `ALERT_RULES_TABLE`: the users' alert rules.
+pub const ALERT_RULES_TABLE: &str = "ALERT_RULES_TABLE";
+
 pub struct Function {
     pub tables: Tables,
+    pub alerts: tickerpulse_aws::alerts::AlertRules,
+    pub sign_in: access::SignIn,
     pub watchlist: Watchlist,
     pub cors_origin: HeaderValue,
 }
@@ -47,6 +54,11 @@ impl Function {
                 recent_table: config::required(env, config::RECENT_TWEETS_TABLE)?,
                 state_table: config::required(env, config::STATE_TABLE)?,
             },
+            alerts: tickerpulse_aws::alerts::AlertRules {
+                client: sdk::dynamodb_client(&conf),
+                table: config::required(env, ALERT_RULES_TABLE)?,
+            },
+            sign_in: access::SignIn::from_env(env)?,
             watchlist: tickerpulse_aws::watchlist::load(env).await?,
             cors_origin: HeaderValue::from_str(&origin).map_err(|_| {
                 HandlerError::Config(config::ConfigError::Invalid {
@@ -90,11 +102,11 @@ impl Function {
             let h = r.headers_mut();
             h.insert(
                 header::ACCESS_CONTROL_ALLOW_METHODS,
-                HeaderValue::from_static("GET, OPTIONS"),
+                HeaderValue::from_static("GET, POST, DELETE, OPTIONS"),
             );
             h.insert(
                 header::ACCESS_CONTROL_ALLOW_HEADERS,
-                HeaderValue::from_static("Content-Type, X-Api-Key"),
+                HeaderValue::from_static("Authorization, Content-Type, X-Api-Key"),
             );
             h.insert(
                 header::ACCESS_CONTROL_MAX_AGE,
@@ -102,14 +114,31 @@ impl Function {
             );
             return r;
         }
+        let route = path.trim_end_matches('/');
+        let rule_id = route.strip_prefix("/alerts/");
+        let write = match (method, rule_id) {
+            (&Method::POST, None) if route == "/alerts" => true,
+            (&Method::DELETE, Some(id)) if !id.contains('/') => true,
+            _ => false,
+        };
+        if write {
+            return self.write(method, rule_id, request).await;
+        }
         if method != Method::GET && method != Method::HEAD {
+            let allow = if route == "/alerts" {
+                "GET, POST, OPTIONS"
+            } else if rule_id.is_some() {
+                "DELETE, OPTIONS"
+            } else {
+                "GET, OPTIONS"
+            };
             let mut r = error_response(&ApiError {
                 status: 405,
                 code: "method_not_allowed",
-                message: format!("{method} is not allowed; the API is read-only (GET)"),
+                message: format!("{method} is not allowed here; see Allow"),
             });
             r.headers_mut()
-                .insert(header::ALLOW, HeaderValue::from_static("GET, OPTIONS"));
+                .insert(header::ALLOW, HeaderValue::from_static(allow));
             return r;
         }
         if path == "/" || path.is_empty() {
@@ -127,6 +156,22 @@ impl Function {
             .collect();
         let answer: Answer = match path.trim_end_matches('/') {
             "/health" => Ok(json!({"status": "ok", "version": env!("CARGO_PKG_VERSION")})),
+            "/config.json" => Params::new(&values, &[])
+                .map(|_| self.sign_in.config_json())
+                .map_err(Failure::from),
+            "/me" => match access::caller(request) {
+                Some(c) => Params::new(&values, &[])
+                    .map(|_| self.sign_in.me_json(&c))
+                    .map_err(Failure::from),
+                None => Err(unauthorized()),
+            },
+            "/alerts" => match access::caller(request) {
+                Some(c) => match Params::new(&values, &[]) {
+                    Ok(_) => alerts::list(&self.alerts, &c).await,
+                    Err(e) => Err(e.into()),
+                },
+                None => Err(unauthorized()),
+            },
             "/tickers" => self.watchlist_route(&values),
             "/periods" => self.periods(&values).await,
             "/leaderboard" => self.leaderboard(&values).await,
@@ -145,8 +190,44 @@ impl Function {
                 )))),
             },
         };
+        self.answer(path, 200, answer)
+    }
+
+    /// `POST /alerts` and `DELETE /alerts/{id}`.
+    async fn write(
+        &self,
+        method: &Method,
+        rule_id: Option<&str>,
+        request: &Request,
+    ) -> Response<Body> {
+        let path = request.raw_http_path().to_string();
+        let Some(caller) = access::caller(request) else {
+            return self.answer(&path, 401, Err(unauthorized()));
+        };
+        if method == Method::POST {
+            let request_id = match request.request_context() {
+                lambda_http::request::RequestContext::ApiGatewayV1(c) => {
+                    c.request_id.unwrap_or_default()
+                }
+                _ => String::new(),
+            };
+            let body: &[u8] = request.body().as_ref();
+            let answer =
+                alerts::create(&self.alerts, &self.watchlist, &caller, body, &request_id).await;
+            self.answer(&path, 201, answer)
+        } else {
+            let answer = alerts::delete(&self.alerts, &caller, rule_id.unwrap_or_default()).await;
+            match answer {
+                Ok(_) => response(204, "application/json", Body::Empty),
+                Err(e) => self.answer(&path, 204, Err(e)),
+            }
+        }
+    }
+
+    /// The response of an endpoint's answer: `ok` with its JSON, or the error.
+    fn answer(&self, path: &str, ok: u16, answer: Answer) -> Response<Body> {
         match answer {
-            Ok(v) => json_response(200, &v),
+            Ok(v) => json_response(ok, &v),
             Err(Failure::Refused(e)) => error_response(&e),
             Err(Failure::Tables(e)) => {
                 tracing::error!(path, error = %e, "the serving tables failed");
@@ -402,4 +483,14 @@ impl Function {
         let runs: Vec<&tickerpulse_aws::state::RunRecord> = runs.iter().map(|(_, r)| r).collect();
         Ok(json!({"runs": runs, "next_page": next}))
     }
+}
+
+/// The route needs a signed-in caller and the request carries no claims: the
+/// gateway's authorizer was not in front of it (a template fault), so refuse.
+fn unauthorized() -> Failure {
+    Failure::Refused(ApiError {
+        status: 401,
+        code: "unauthorized",
+        message: "this route needs a signed-in user's ID token in Authorization".into(),
+    })
 }

@@ -1,0 +1,259 @@
+//! Who may call the API, on the local stack as on AWS: the gateway's Cognito
+//! authorizer (moto's user pool, its tokens and JWKS) in front of every data
+//! route, the usage plan's key after it, and the editors group in front of
+//! every write.
+
+use serde_json::Value;
+use std::process::Command;
+use tickerpulse_e2e::{root, start_stack};
+
+const KEY: &str = "access-test-key";
+
+/// One request: (status, JSON body).
+async fn call(
+    base: &str,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    key: Option<&str>,
+    body: Option<&str>,
+) -> (u16, Value) {
+    use std::io::{Read, Write};
+    let (base, method, path) = (base.to_string(), method.to_string(), path.to_string());
+    let (token, key, body) = (
+        token.map(String::from),
+        key.map(String::from),
+        body.unwrap_or_default().to_string(),
+    );
+    tokio::task::spawn_blocking(move || {
+        let mut s = std::net::TcpStream::connect(base.as_str()).unwrap();
+        let mut head =
+            format!("{method} /v1{path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n");
+        if let Some(t) = token {
+            head.push_str(&format!("Authorization: {t}\r\n"));
+        }
+        if let Some(k) = key {
+            head.push_str(&format!("x-api-key: {k}\r\n"));
+        }
+        if !body.is_empty() {
+            head.push_str(&format!(
+                "Content-Type: application/json\r\nContent-Length: {}\r\n",
+                body.len()
+            ));
+        }
+        write!(s, "{head}\r\n{body}").unwrap();
+        let mut out = String::new();
+        s.read_to_string(&mut out).unwrap();
+        let status: u16 = out[9..12].parse().unwrap();
+        let text = out.split_once("\r\n\r\n").map(|x| x.1).unwrap_or("");
+        (status, serde_json::from_str(text).unwrap_or(Value::Null))
+    })
+    .await
+    .unwrap()
+}
+
+/// `token` signed again by moto's key with `exp` at now + `offset` seconds.
+fn reminted(token: &str, offset: i64) -> String {
+    let root = root();
+    let out = Command::new(root.join(".venv/bin/python"))
+        .arg(root.join("tests/moto/mint_token.py"))
+        .args([token, &offset.to_string()])
+        .output()
+        .expect("running .venv/bin/python (make setup)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tokens_keys_and_groups_decide_who_reads_and_who_writes() {
+    let stack = start_stack("access")
+        .await
+        .expect("starting the local stack");
+    let env = stack.env().unwrap();
+    let editor = stack
+        .add_user("ann", "Editor-password-1", &["editors"])
+        .await
+        .unwrap();
+    let reader = stack
+        .add_user("bob", "Reader-password-1", &[])
+        .await
+        .unwrap();
+    // moto holds the pool's password policy (MinimumLength 12).
+    assert!(stack.add_user("cid", "Short-1", &[]).await.is_err());
+
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
+        .await
+        .unwrap();
+    let base = listener.local_addr().unwrap().to_string();
+    let server = tickerpulse::serve::ApiServer::guarded(
+        tickerpulse_fn_api::Function::from_env(&env).await.unwrap(),
+        Some(KEY.into()),
+        Some(stack.authorizer().await.unwrap()),
+    );
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let serving = tokio::spawn(tickerpulse::serve::serve(listener, server, async move {
+        let _ = stopped.await;
+    }));
+    let b = base.as_str();
+    let ann = Some(editor.id_token.as_str());
+    let bob = Some(reader.id_token.as_str());
+
+    // No token, a token that is not a JWT, a token with its signature changed:
+    // the authorizer's 401, before the key is looked at.
+    let (s, body) = call(b, "GET", "/tickers", None, Some(KEY), None).await;
+    assert_eq!(
+        (s, body["message"].as_str()),
+        (401, Some("Unauthorized")),
+        "{body}"
+    );
+    assert_eq!(
+        call(b, "GET", "/tickers", Some("not-a-token"), Some(KEY), None)
+            .await
+            .0,
+        401
+    );
+    let mut forged = editor.id_token.clone();
+    let last = forged.pop().unwrap();
+    forged.push(if last == 'A' { 'B' } else { 'A' });
+    assert_eq!(
+        call(b, "GET", "/tickers", Some(&forged), Some(KEY), None)
+            .await
+            .0,
+        401
+    );
+
+    // An expired token, otherwise valid: the same claims signed by the pool's
+    // key with `exp` in the future pass, so expiry alone is what is refused.
+    let expired = reminted(&editor.id_token, -60);
+    let (s, body) = call(b, "GET", "/tickers", Some(&expired), Some(KEY), None).await;
+    assert_eq!(
+        (s, body["message"].as_str()),
+        (401, Some("The incoming token has expired")),
+        "{body}"
+    );
+    let fresh = reminted(&editor.id_token, 600);
+    assert_eq!(
+        call(b, "GET", "/tickers", Some(&fresh), Some(KEY), None)
+            .await
+            .0,
+        200
+    );
+
+    // A valid token without the usage plan's key: the gateway's 403.
+    let (s, body) = call(b, "GET", "/tickers", ann, None, None).await;
+    assert_eq!(
+        (s, body["error"].as_str()),
+        (403, Some("INVALID_API_KEY")),
+        "{body}"
+    );
+    assert_eq!(
+        call(b, "GET", "/tickers", ann, Some(KEY), None).await.0,
+        200
+    );
+    assert_eq!(
+        call(b, "GET", "/tickers", bob, Some(KEY), None).await.0,
+        200
+    );
+
+    // Who am I: no key needed; the dashboard's key comes with the answer.
+    let (s, me) = call(b, "GET", "/me", bob, None, None).await;
+    assert_eq!(s, 200, "{me}");
+    assert_eq!(me["username"], "bob");
+    assert_eq!(me["can_write"], false);
+    let dashboard_key = me["api_key"]
+        .as_str()
+        .expect("the dashboard's key")
+        .to_string();
+    assert!(dashboard_key.starts_with("tpd-"), "{dashboard_key}");
+    assert_eq!(
+        call(b, "GET", "/tickers", bob, Some(&dashboard_key), None)
+            .await
+            .0,
+        200,
+        "the dashboard's key is a key of a usage plan"
+    );
+    let (_, me) = call(b, "GET", "/me", ann, None, None).await;
+    assert_eq!(
+        (me["can_write"].as_bool(), me["groups"][0].as_str()),
+        (Some(true), Some("editors"))
+    );
+
+    // Writes: the editors group only.
+    let rule = r#"{"ticker":"TSLA","metric":"mean_compound","op":"below","threshold":-0.3}"#;
+    let (s, body) = call(b, "POST", "/alerts", bob, Some(KEY), Some(rule)).await;
+    assert_eq!(
+        (s, body["error"].as_str()),
+        (403, Some("forbidden")),
+        "{body}"
+    );
+    assert_eq!(
+        call(b, "POST", "/alerts", None, Some(KEY), Some(rule))
+            .await
+            .0,
+        401
+    );
+    assert_eq!(
+        call(b, "POST", "/alerts", Some(&expired), Some(KEY), Some(rule))
+            .await
+            .0,
+        401
+    );
+    let (s, created) = call(b, "POST", "/alerts", ann, Some(KEY), Some(rule)).await;
+    assert_eq!(s, 201, "{created}");
+    assert_eq!(
+        (created["ticker"].as_str(), created["threshold"].as_f64()),
+        (Some("TSLA"), Some(-0.3))
+    );
+    let id = created["id"].as_str().unwrap().to_string();
+    let (_, mine) = call(b, "GET", "/alerts", ann, Some(KEY), None).await;
+    assert_eq!(mine["rules"].as_array().map(Vec::len), Some(1), "{mine}");
+    let (_, theirs) = call(b, "GET", "/alerts", bob, Some(KEY), None).await;
+    assert_eq!(
+        theirs["rules"].as_array().map(Vec::len),
+        Some(0),
+        "a user sees only their own rules"
+    );
+    let path = format!("/alerts/{id}");
+    assert_eq!(call(b, "DELETE", &path, bob, Some(KEY), None).await.0, 403);
+    assert_eq!(call(b, "DELETE", &path, ann, Some(KEY), None).await.0, 204);
+    assert_eq!(call(b, "DELETE", &path, ann, Some(KEY), None).await.0, 404);
+
+    // Bad rules: 400 with a JSON body, nothing stored.
+    for bad in [
+        r#"{"ticker":"NOPE","metric":"mentions","op":"above","threshold":1}"#,
+        r#"{"ticker":"TSLA","metric":"volume","op":"above","threshold":1}"#,
+        r#"{"ticker":"TSLA","metric":"positive_ratio","op":"above","threshold":1.5}"#,
+        r#"{"ticker":"TSLA","metric":"mentions","op":"above","threshold":1,"owner":"bob"}"#,
+        "not json",
+    ] {
+        let (s, body) = call(b, "POST", "/alerts", ann, Some(KEY), Some(bad)).await;
+        assert_eq!(s, 400, "{bad}: {body}");
+        assert!(body["message"].is_string(), "{body}");
+    }
+    let (_, mine) = call(b, "GET", "/alerts", ann, Some(KEY), None).await;
+    assert_eq!(mine["rules"].as_array().map(Vec::len), Some(0), "{mine}");
+
+    // A user keeps at most MAX_RULES_PER_USER rules.
+    for _ in 0..tickerpulse_core::alerts::MAX_RULES_PER_USER {
+        assert_eq!(
+            call(b, "POST", "/alerts", ann, Some(KEY), Some(rule))
+                .await
+                .0,
+            201
+        );
+    }
+    let (s, body) = call(b, "POST", "/alerts", ann, Some(KEY), Some(rule)).await;
+    assert_eq!(
+        (s, body["error"].as_str()),
+        (409, Some("too_many_rules")),
+        "{body}"
+    );
+
+    let _ = stop.send(());
+    serving.await.unwrap();
+    stack.stop().await;
+}
