@@ -238,7 +238,14 @@ async fn run(cli: Cli) -> Result<i32> {
                 }
                 LocalAction::Env => {
                     let running = local::running(&local::state_dir(&template))?;
-                    for (k, v) in local::handler_env(&template, running.map(|f| f.port))? {
+                    let mut env = local::handler_env(&template, running.as_ref().map(|f| f.port))?;
+                    if let Some(f) = &running {
+                        // The ids moto gave the user pool, in place of the template's names.
+                        if let Some(ids) = tickerpulse_local::cognito::lookup(&template, &env).await? {
+                            env.extend(tickerpulse_local::cognito::env_of(&ids, &f.endpoint()));
+                        }
+                    }
+                    for (k, v) in env {
                         println!("{k}={v}");
                     }
                 }

@@ -1,22 +1,37 @@
 // The dashboard in Debian's headless Chromium, driven by playwright-core:
-// loads the page from `tickerpulse serve`, gives it the API key it asks for,
+// loads the page from `tickerpulse serve`, signs in to the local user pool
+// (moto's Cognito) through the page's own sign-in dialog, keeps nothing in
+// localStorage, refreshes the token, adds and deletes an alert rule,
 // checks every view's figures against the API's answers, changes the detail
 // level, the ticker, the leaderboard's size and order, zooms the trend chart,
 // and saves a screenshot.
 //
-// usage: node tests/browser/dashboard.mjs BASE_URL API_KEY SCREENSHOT.png
+// usage: node tests/browser/dashboard.mjs BASE_URL USER PASSWORD SCREENSHOT.png
 import { chromium } from "playwright-core";
 import assert from "node:assert/strict";
 
-const [base, key, screenshot] = process.argv.slice(2);
-if (!base || !key || !screenshot) {
-  console.error("usage: dashboard.mjs BASE_URL API_KEY SCREENSHOT.png");
+const [base, user, password, screenshot] = process.argv.slice(2);
+if (!base || !user || !password || !screenshot) {
+  console.error("usage: dashboard.mjs BASE_URL USER PASSWORD SCREENSHOT.png");
   process.exit(2);
 }
 
+// The checks' own session: signed in as the page signs in (config.json names
+// the pool; Cognito's InitiateAuth), the dashboard's key from /me.
+const config = await (await fetch(`${base}v1/config.json`)).json();
+const signIn = await (await fetch(config.cognito_url, {
+  method: "POST",
+  headers: { "Content-Type": "application/x-amz-json-1.1", "X-Amz-Target": "AWSCognitoIdentityProviderService.InitiateAuth" },
+  body: JSON.stringify({ AuthFlow: "USER_PASSWORD_AUTH", ClientId: config.client_id, AuthParameters: { USERNAME: user, PASSWORD: password } }),
+})).json();
+const token = signIn.AuthenticationResult.IdToken;
+const key = (await (await fetch(`${base}v1/me`, { headers: { Authorization: token } })).json()).api_key;
+
 async function api(path, params = {}) {
   const q = new URLSearchParams(Object.entries(params).filter(([, v]) => v !== "" && v != null));
-  const r = await fetch(`${base}v1/${path}?${q}`, { headers: { "x-api-key": key } });
+  const headers = { Authorization: token };
+  if (key) headers["x-api-key"] = key;
+  const r = await fetch(`${base}v1/${path}?${q}`, { headers });
   assert.equal(r.status, 200, `${path}?${q}: ${r.status}`);
   return r.json();
 }
@@ -33,7 +48,7 @@ let checks = 0;
 try {
   const page = await browser.newPage({ viewport: { width: 1400, height: 2000 } });
   page.on("pageerror", (e) => errors.push(`page error: ${e.message}`));
-  page.on("console", (m) => { if (m.type() === "error" && !m.text().includes("403")) errors.push(`console: ${m.text()}`); });
+  page.on("console", (m) => { if (m.type() === "error" && !/status of 40[0-3]/.test(m.text())) errors.push(`console: ${m.text()}`); });
   const ready = () => page.waitForFunction(() => document.body.dataset.ready === "true", null, { timeout: 30000 });
   const texts = (sel) => page.$$eval(sel, (els) => els.map((e) => e.textContent.trim()));
   const attrs = (sel, a) => page.$$eval(sel, (els, a) => els.map((e) => e.getAttribute(a)), a);
@@ -58,10 +73,53 @@ try {
   // page must land at `.../v1/`, where its relative links stay in the stage.
   await page.goto(`${base}v1`);
   assert.ok(new URL(page.url()).pathname === "/v1/", `redirected to the stage's slash, at ${page.url()}`);
-  await page.waitForSelector("#key-dialog[open]", { timeout: 15000 });
-  await page.fill('[data-testid="key-input"]', key);
-  await page.click('[data-testid="key-save"]');
+  // Without a session the page asks to sign in; a wrong password is refused
+  // with Cognito's message, the right one lets the page load.
+  const cognitoCalls = [];
+  page.on("request", (r) => {
+    const target = r.headers()["x-amz-target"];
+    if (target) cognitoCalls.push(`${target.split(".").pop()}:${JSON.parse(r.postData() || "{}").AuthFlow || ""}`);
+  });
+  await page.waitForSelector("#signin-dialog[open]", { timeout: 15000 });
+  await page.fill('[data-testid="username"]', user);
+  await page.fill('[data-testid="password"]', "Wrong-password-9");
+  await page.click('[data-testid="signin"]');
+  await page.waitForFunction(() => document.querySelector('[data-testid="signin-error"]').textContent.length > 0);
+  assert.match(await text("signin-error"), /Incorrect username or password/);
+  await page.fill('[data-testid="password"]', password);
+  await page.click('[data-testid="signin"]');
   await ready();
+  assert.equal(await text("who"), `${user} (editor)`);
+  // Nothing in localStorage; the refresh token only in this tab's sessionStorage.
+  assert.equal(await page.evaluate(() => localStorage.length), 0, "nothing in localStorage");
+  assert.deepEqual(await page.evaluate(() => Object.keys(sessionStorage)), ["tickerpulse-refresh"]);
+  checks++;
+
+  // A reload in the same tab signs in with the refresh token, without asking.
+  await page.reload();
+  await ready();
+  assert.equal(await page.evaluate(() => document.querySelector("#signin-dialog").open), false);
+  assert.ok(cognitoCalls.includes("InitiateAuth:REFRESH_TOKEN_AUTH"), cognitoCalls.join(" "));
+  // A token about to expire is refreshed before the next request.
+  const refreshes = () => cognitoCalls.filter((c) => c.endsWith("REFRESH_TOKEN_AUTH")).length;
+  const before = refreshes();
+  await page.evaluate(() => { auth.expires = Date.now() + 30000; });
+  await page.selectOption('[data-testid="sort"]', "mentions");
+  await ready();
+  assert.equal(refreshes(), before + 1, "one refresh before the token expires");
+  checks++;
+
+  // Alert rules: the editor adds one through the form and deletes it.
+  await page.selectOption('[data-testid="alert-ticker"]', { index: 0 });
+  await page.fill('[data-testid="alert-threshold"]', "-0.25");
+  await page.click('[data-testid="alert-add"]');
+  await page.waitForSelector('[data-testid="alert-rule"]');
+  const rules = await api("alerts");
+  assert.equal(rules.rules.length, 1);
+  assert.equal(rules.rules[0].threshold, -0.25);
+  await page.click('[data-testid="alert-delete"]');
+  await page.waitForFunction(() => !document.querySelector('[data-testid="alert-rule"]'));
+  assert.equal((await api("alerts")).rules.length, 0);
   checks++;
 
   async function checkPeriodViews(level) {

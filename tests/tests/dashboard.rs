@@ -1,7 +1,7 @@
 //! The demo's data end to end, seen by a browser and by a property-based client:
 //! the 5,000 taborda tweets go the real way (fake X API, ingest, Firehose,
 //! transform, the Step Functions pipeline, DynamoDB); `tickerpulse serve` (with
-//! an API key) serves the dashboard and the API; Debian's headless Chromium,
+//! an API key and the user pool's authorizer) serves the dashboard and the API; Debian's headless Chromium,
 //! driven by playwright-core (`tests/browser/dashboard.mjs`), checks every view
 //! against the API and saves a screenshot; schemathesis runs the OpenAPI file
 //! against the server and must find no server error and no answer that breaks
@@ -11,6 +11,8 @@ use std::process::Command;
 use tickerpulse_e2e::{root, start_stack};
 
 const KEY: &str = "dashboard-test-key";
+const USER: &str = "dana";
+const PASSWORD: &str = "Dashboard-pass-1";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dashboard_in_chromium_and_the_api_under_schemathesis() {
@@ -32,9 +34,14 @@ async fn dashboard_in_chromium_and_the_api_under_schemathesis() {
         .await
         .unwrap();
     let base = format!("http://{}/", listener.local_addr().unwrap());
-    let server = tickerpulse::serve::ApiServer::new(
+    let tokens = stack
+        .add_user(USER, PASSWORD, &["editors"])
+        .await
+        .unwrap();
+    let server = tickerpulse::serve::ApiServer::guarded(
         tickerpulse_fn_api::Function::from_env(&env).await.unwrap(),
         Some(KEY.into()),
+        Some(stack.authorizer().await.unwrap()),
     );
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let serving = tokio::spawn(tickerpulse::serve::serve(listener, server, async move {
@@ -51,7 +58,7 @@ async fn dashboard_in_chromium_and_the_api_under_schemathesis() {
         tokio::task::spawn_blocking(move || {
             Command::new("node")
                 .arg(root.join("tests/browser/dashboard.mjs"))
-                .args([base.as_str(), KEY, screenshot.to_str().unwrap()])
+                .args([base.as_str(), USER, PASSWORD, screenshot.to_str().unwrap()])
                 .env("NODE_PATH", root.join("node_modules"))
                 .current_dir(&root)
                 .status()
@@ -68,7 +75,7 @@ async fn dashboard_in_chromium_and_the_api_under_schemathesis() {
     );
 
     let schemathesis = {
-        let (root, base) = (root.clone(), base.clone());
+        let (root, base, token) = (root.clone(), base.clone(), tokens.id_token.clone());
         tokio::task::spawn_blocking(move || {
             Command::new(root.join(".venv/bin/schemathesis"))
                 .args([
@@ -78,6 +85,8 @@ async fn dashboard_in_chromium_and_the_api_under_schemathesis() {
                     &format!("{base}v1"),
                     "--header",
                     &format!("x-api-key: {KEY}"),
+                    "--header",
+                    &format!("Authorization: {token}"),
                     "--checks",
                     "not_a_server_error,response_schema_conformance,status_code_conformance,content_type_conformance",
                     "--max-examples",

@@ -1,5 +1,7 @@
-//! A small client of the X API v2 recent search
-//! (`GET /2/tweets/search/recent`, docs.x.com/x-api/posts/search-recent-posts).
+//! A small client of the X API v2 search: recent search
+//! (`GET /2/tweets/search/recent`, docs.x.com/x-api/posts/search-recent-posts,
+//! the last 7 days) or, on plans that have it, full-archive search
+//! (`GET /2/tweets/search/all`).
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
@@ -12,11 +14,48 @@ pub const FIELDS: &str =
     "tweet.fields=created_at,author_id,lang,entities,public_metrics,referenced_tweets\
 &expansions=author_id&user.fields=username,verified,public_metrics,created_at";
 
+/// Recent search keeps 7 days (docs.x.com/x-api/posts/search/introduction).
+pub const RECENT_WINDOW_SECS: i64 = 7 * 24 * 3600;
+
+/// Which search a deployment's plan has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Endpoint {
+    /// The last 7 days, every plan.
+    #[default]
+    Recent,
+    /// Since 2006 (Pro and Enterprise plans).
+    All,
+}
+
+impl Endpoint {
+    pub fn path(self) -> &'static str {
+        match self {
+            Endpoint::Recent => "/2/tweets/search/recent",
+            Endpoint::All => "/2/tweets/search/all",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "recent" => Some(Endpoint::Recent),
+            "all" => Some(Endpoint::All),
+            _ => None,
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum XApiError {
     /// 429: `x-rate-limit-reset` is when the window resets (epoch seconds).
     #[error("rate limited until {reset_epoch:?}")]
     RateLimited { reset_epoch: Option<i64> },
+    /// 429 with `"title": "UsageCapExceeded"`: the plan's posts for the period
+    /// (`"period": "Monthly"`) are spent; nothing passes before it ends.
+    #[error("the plan's {period} usage cap is reached")]
+    UsageCapped { period: String },
+    /// 400 naming `since_id`: the cursor is older than recent search's 7 days.
+    #[error("since_id {since_id} is older than recent search keeps")]
+    StaleSinceId { since_id: u64 },
     #[error("X API server error {0}")]
     Server(u16),
     /// 4xx other than 429: the request is wrong; retrying cannot help.
@@ -49,6 +88,7 @@ pub struct SearchParams {
 pub struct XApi {
     base: String,
     token: String,
+    pub endpoint: Endpoint,
     http: Client<hyper_rustls::HttpsConnector<HttpConnector>, Full<Bytes>>,
 }
 
@@ -86,14 +126,16 @@ impl XApi {
         Ok(Self {
             base: base.trim_end_matches('/').to_string(),
             token,
+            endpoint: Endpoint::Recent,
             http: Client::builder(hyper_util::rt::TokioExecutor::new()).build(https),
         })
     }
 
     pub fn url(&self, p: &SearchParams) -> String {
         let mut url = format!(
-            "{}/2/tweets/search/recent?query={}&max_results={}&{FIELDS}",
+            "{}{}?query={}&max_results={}&{FIELDS}",
             self.base,
+            self.endpoint.path(),
             encode(&p.query),
             p.max_results.clamp(10, 100)
         );
@@ -136,14 +178,59 @@ impl XApi {
             .to_bytes();
         match status {
             200 => parse_page(&body),
-            429 => Err(XApiError::RateLimited { reset_epoch: reset }),
+            429 => Err(match usage_cap(&body) {
+                Some(period) => XApiError::UsageCapped { period },
+                None => XApiError::RateLimited { reset_epoch: reset },
+            }),
             500..=599 => Err(XApiError::Server(status)),
+            400 if p.since_id.is_some() && names_parameter(&body, "since_id") => {
+                Err(XApiError::StaleSinceId {
+                    since_id: p.since_id.unwrap_or_default(),
+                })
+            }
             _ => Err(XApiError::Client(
                 status,
                 String::from_utf8_lossy(&body).chars().take(300).collect(),
             )),
         }
     }
+}
+
+/// The period of a usage-cap 429 (`{"title": "UsageCapExceeded", "period":
+/// "Monthly", ...}`, as X answers it: xdevplatform/xdk#25); `None` for a rate
+/// limit.
+pub fn usage_cap(body: &[u8]) -> Option<String> {
+    let v: Value = serde_json::from_slice(body).ok()?;
+    (v.get("title").and_then(Value::as_str) == Some("UsageCapExceeded")).then(|| {
+        v.get("period")
+            .and_then(Value::as_str)
+            .unwrap_or("Monthly")
+            .to_string()
+    })
+}
+
+/// Whether an error body's `errors[].parameters` names `param` (X's
+/// "Invalid Request" shape: rooteco/tweetscape#421).
+pub fn names_parameter(body: &[u8], param: &str) -> bool {
+    serde_json::from_slice::<Value>(body)
+        .ok()
+        .and_then(|v| v.get("errors").and_then(Value::as_array).cloned())
+        .is_some_and(|errors| {
+            errors
+                .iter()
+                .any(|e| e.pointer(&format!("/parameters/{param}")).is_some())
+        })
+}
+
+/// The time a post id was made: X ids are snowflakes, milliseconds since
+/// 2010-11-04T01:42:54.657Z in the bits above the 22 low ones.
+pub fn snowflake_millis(id: u64) -> i64 {
+    (id >> 22) as i64 + 1_288_834_974_657
+}
+
+/// The smallest id made at or after `millis` (epoch milliseconds).
+pub fn snowflake_at(millis: i64) -> u64 {
+    ((millis - 1_288_834_974_657).max(0) as u64) << 22
 }
 
 /// Parses a search page and merges each tweet's author from `includes.users`.

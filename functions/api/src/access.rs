@@ -90,6 +90,22 @@ impl SignIn {
         })
     }
 
+    /// The dashboard's Content-Security-Policy: its own origin, and Cognito's
+    /// endpoint for sign-in and refresh (nothing else may be fetched).
+    pub fn csp(&self) -> String {
+        let url = self.cognito_url.as_str();
+        let origin = match url.find("://") {
+            Some(i) => match url[i + 3..].find('/') {
+                Some(j) => &url[..i + 3 + j],
+                None => url,
+            },
+            None => url,
+        };
+        format!(
+            "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self' {origin}"
+        )
+    }
+
     pub fn me_json(&self, caller: &Caller) -> Value {
         json!({
             "username": caller.username,
@@ -103,6 +119,20 @@ impl SignIn {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_page_may_connect_to_its_origin_and_cognito_only() {
+        let s = SignIn {
+            region: "eu-west-1".into(),
+            user_pool_id: "p".into(),
+            client_id: "c".into(),
+            cognito_url: "https://cognito-idp.eu-west-1.amazonaws.com/".into(),
+            dashboard_key: None,
+        };
+        assert!(s
+            .csp()
+            .ends_with("connect-src 'self' https://cognito-idp.eu-west-1.amazonaws.com"));
+    }
 
     #[test]
     fn the_groups_claim_in_each_shape_the_gateway_gives() {

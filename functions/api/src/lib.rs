@@ -38,6 +38,8 @@ pub struct Function {
     pub tables: Tables,
     pub alerts: tickerpulse_aws::alerts::AlertRules,
     pub sign_in: access::SignIn,
+    /// The dashboard's Content-Security-Policy.
+    pub csp: HeaderValue,
     pub watchlist: Watchlist,
     pub cors_origin: HeaderValue,
 }
@@ -46,6 +48,7 @@ impl Function {
     pub async fn from_env(env: &dyn Env) -> Result<Self, HandlerError> {
         let conf = sdk::load(env).await;
         let origin = config::optional(env, CORS_ALLOW_ORIGIN, "*");
+        let sign_in = access::SignIn::from_env(env)?;
         Ok(Self {
             tables: Tables {
                 client: sdk::dynamodb_client(&conf),
@@ -58,7 +61,14 @@ impl Function {
                 client: sdk::dynamodb_client(&conf),
                 table: config::required(env, ALERT_RULES_TABLE)?,
             },
-            sign_in: access::SignIn::from_env(env)?,
+            csp: HeaderValue::from_str(&sign_in.csp()).map_err(|_| {
+                HandlerError::Config(config::ConfigError::Invalid {
+                    name: access::COGNITO_URL,
+                    value: sign_in.cognito_url.clone(),
+                    reason: "not a header value".into(),
+                })
+            })?,
+            sign_in,
             watchlist: tickerpulse_aws::watchlist::load(env).await?,
             cors_origin: HeaderValue::from_str(&origin).map_err(|_| {
                 HandlerError::Config(config::ConfigError::Invalid {
@@ -146,7 +156,7 @@ impl Function {
                 return r;
             }
         }
-        if let Some(r) = dashboard::asset(path) {
+        if let Some(r) = dashboard::asset(path, &self.csp) {
             return r;
         }
         let query = request.query_string_parameters();
