@@ -171,6 +171,7 @@ pub async fn load_and_run(stack: &LocalStack, source: &str, tweets: Vec<Value>) 
     let raw_bucket = bucket_of(t, "RawBucket")?;
     let stage_bucket = bucket_of(t, "StageBucket")?;
     stack.x_api.replace(tweets);
+    stack.x_api.live_after_newest();
 
     // Ingest: the schedule's event, as EventBridge sends it. One run takes every
     // page (a deployed ingest stops at INGEST_MAX_PAGES and its time budget).
@@ -178,6 +179,10 @@ pub async fn load_and_run(stack: &LocalStack, source: &str, tweets: Vec<Value>) 
     let mut ingest_env = env.clone();
     ingest_env.insert("INGEST_MAX_PAGES".into(), "100000000".into());
     ingest_env.insert("INGEST_TIME_BUDGET_SECS".into(), "86400".into());
+    // The demo's tweets span months: read as a plan with full-archive search
+    // would (recent search keeps 7 days).
+    ingest_env.insert("X_SEARCH_ENDPOINT".into(), "all".into());
+    ingest_env.insert("INGEST_MAX_RESULTS".into(), "500".into());
     let ingest = tickerpulse_fn_ingest::Function::from_env(&ingest_env)
         .await
         .map_err(|e| anyhow!("ingest: {e}"))?;

@@ -241,7 +241,9 @@ async fn run(cli: Cli) -> Result<i32> {
                     let mut env = local::handler_env(&template, running.as_ref().map(|f| f.port))?;
                     if let Some(f) = &running {
                         // The ids moto gave the user pool, in place of the template's names.
-                        if let Some(ids) = tickerpulse_local::cognito::lookup(&template, &env).await? {
+                        if let Some(ids) =
+                            tickerpulse_local::cognito::lookup(&template, &env).await?
+                        {
                             env.extend(tickerpulse_local::cognito::env_of(&ids, &f.endpoint()));
                         }
                     }

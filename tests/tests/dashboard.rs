@@ -34,10 +34,7 @@ async fn dashboard_in_chromium_and_the_api_under_schemathesis() {
         .await
         .unwrap();
     let base = format!("http://{}/", listener.local_addr().unwrap());
-    let tokens = stack
-        .add_user(USER, PASSWORD, &["editors"])
-        .await
-        .unwrap();
+    let tokens = stack.add_user(USER, PASSWORD, &["editors"]).await.unwrap();
     let server = tickerpulse::serve::ApiServer::guarded(
         tickerpulse_fn_api::Function::from_env(&env).await.unwrap(),
         Some(KEY.into()),

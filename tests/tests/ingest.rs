@@ -1,6 +1,8 @@
 //! ingest end to end: a fake X API on loopback (real tweet objects from a recorded
 //! page, given cashtags, plus generated tweets; pagination; a 503 and a 429),
-//! the local stack's Firehose, the real transform, and the raw zone in S3.
+//! the local stack's Firehose, the real transform, and the raw zone in S3. The
+//! fake keeps recent search's 7 days on the real clock, so the tweets are made
+//! hours ago, with snowflake ids of their times, as X's are.
 
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -10,11 +12,36 @@ use tickerpulse_local::fakex::{FakeX, Fault};
 static RAW: std::sync::LazyLock<String> =
     std::sync::LazyLock::new(|| tickerpulse_e2e::bucket("RawBucket"));
 
+/// The start of the hour six hours ago: the tests' "hour 10".
+fn base_ms() -> i64 {
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    (now / 3600 - 6) * 3600 * 1000
+}
+
+fn at(hour: u32, minute: u64) -> (i64, String) {
+    let ms = base_ms() + (hour as i64 - 10) * 3_600_000 + minute as i64 * 60_000;
+    let t = time::OffsetDateTime::from_unix_timestamp(ms / 1000).unwrap();
+    (
+        ms,
+        t.format(&time::format_description::well_known::Rfc3339)
+            .unwrap(),
+    )
+}
+
+fn rfc3339(hour: u32) -> String {
+    at(hour, 0).1.replace(".000", "")
+}
+
+fn id_at(ms: i64, i: u64) -> String {
+    (tickerpulse_xapi::client::snowflake_at(ms) + i).to_string()
+}
+
 fn generated(i: u64, ticker: &str, hour: u32) -> Value {
+    let (ms, created) = at(hour, i % 60);
     json!({
-        "id": (1_500_000_000_000_000_000u64 + i).to_string(),
+        "id": id_at(ms, i),
         "text": format!("${ticker} looking strong today, great volume #{i}"),
-        "created_at": format!("2026-11-20T{hour:02}:{:02}:00.000Z", i % 60),
+        "created_at": created,
         "author_id": format!("{}", 900 + i % 4),
         "lang": "en",
         "entities": {"cashtags": [{"start": 0, "end": ticker.len() + 1, "tag": ticker}]},
@@ -40,8 +67,13 @@ fn recorded() -> Vec<Value> {
         .unwrap()
         .iter()
         .filter(|t| t["lang"] == "en" && !t["text"].as_str().unwrap().starts_with("RT @"))
-        .map(|t| {
+        .enumerate()
+        .map(|(i, t)| {
             let mut t = t.clone();
+            // Made in hour 10, as the generated ones (recent search keeps 7 days).
+            let (ms, created) = at(10, 30 + i as u64 % 30);
+            t["id"] = json!(id_at(ms, 500 + i as u64));
+            t["created_at"] = json!(created);
             t["text"] = json!(format!("$MSFT {}", t["text"].as_str().unwrap()));
             t["entities"]["cashtags"] = json!([{"start": 0, "end": 5, "tag": "MSFT"}]);
             if let Some(u) = users.get(t["author_id"].as_str().unwrap()) {
@@ -78,9 +110,12 @@ async fn ingest_polls_pages_retries_and_lands_every_tweet() {
     let mut tweets: Vec<Value> = (0..45)
         .map(|i| generated(i, ["AAPL", "TSLA", "NVDA"][i as usize % 3], 10))
         .collect();
-    tweets.push(json!({"id": "1500000000000000900", "text": "$AAPL hola", "created_at": "2026-11-20T10:00:00.000Z", "lang": "es"}));
-    tweets.push(json!({"id": "1500000000000000901", "text": "RT @x: $AAPL up", "created_at": "2026-11-20T10:00:00.000Z", "lang": "en"}));
-    tweets.push(json!({"id": "1500000000000000902", "text": "$DOGE not watched", "created_at": "2026-11-20T10:00:00.000Z", "lang": "en"}));
+    let (ms, created) = at(10, 0);
+    tweets.push(
+        json!({"id": id_at(ms, 900), "text": "$AAPL hola", "created_at": created, "lang": "es"}),
+    );
+    tweets.push(json!({"id": id_at(ms, 901), "text": "RT @x: $AAPL up", "created_at": created, "lang": "en"}));
+    tweets.push(json!({"id": id_at(ms, 902), "text": "$DOGE not watched", "created_at": created, "lang": "en"}));
     fake.add(tweets);
     fake.add(real.clone());
     let expected = 45 + real.len();
@@ -142,11 +177,17 @@ async fn ingest_polls_pages_retries_and_lands_every_tweet() {
         real_line["author_username"].is_string(),
         "the author was merged from includes.users"
     );
+    let hour10 = time::OffsetDateTime::from_unix_timestamp(base_ms() / 1000).unwrap();
+    let prefix = format!(
+        "raw/tweets/year={}/month={:02}/day={:02}/hour={:02}/",
+        hour10.year(),
+        hour10.month() as u8,
+        hour10.day(),
+        hour10.hour()
+    );
     assert!(
-        !list_keys(&c.s3, &RAW, "raw/tweets/year=2026/month=11/day=20/hour=10/")
-            .await
-            .unwrap()
-            .is_empty()
+        !list_keys(&c.s3, &RAW, &prefix).await.unwrap().is_empty(),
+        "{prefix}"
     );
 
     // The cursor holds: a second run fetches nothing new.
@@ -175,14 +216,17 @@ async fn ingest_polls_pages_retries_and_lands_every_tweet() {
 
     // Backfill walks windows independently of the cursors.
     let backfill = ingest
-        .handle(json!({"start_time": "2026-11-20T10:00:00Z", "end_time": "2026-11-20T11:00:00Z", "window": "30m"}))
+        .handle(json!({"start_time": rfc3339(10), "end_time": rfc3339(11), "window": "30m"}))
         .await
         .unwrap();
     assert_eq!(backfill.mode, "backfill");
-    assert_eq!(backfill.tweets, 45, "{backfill:?}");
+    assert_eq!(backfill.tweets, 45 + real.len(), "{backfill:?}");
     assert!(backfill.failed_windows.is_empty());
     // Every tweet of the hour was sent again (at least once): compact deduplicates.
-    assert_eq!(landed_lines(&c.s3).await.len(), expected + 5 + 3 + 45);
+    assert_eq!(
+        landed_lines(&c.s3).await.len(),
+        expected + 5 + 3 + 45 + real.len()
+    );
 
     // Bad events are invalid input, not crashes.
     let err = ingest

@@ -9,9 +9,26 @@ use aws_sdk_dynamodb::types::AttributeValue;
 /// Ingest's `since_id` per query. A cursor only moves forward.
 #[allow(async_fn_in_trait)]
 pub trait CursorStore {
-    async fn get(&self, query_key: &str) -> Result<Option<u64>, HandlerError>;
-    /// Moves the cursor to `id` if it is ahead of the stored one; returns whether it moved.
+    async fn get(&self, query_key: &str) -> Result<Cursor, HandlerError>;
+    /// Moves the cursor to `id` if it is ahead of the stored one, and forgets a
+    /// pending pagination; returns whether it moved.
     async fn advance(&self, query_key: &str, id: u64, query: &str) -> Result<bool, HandlerError>;
+    /// Keeps the cursor and remembers where an unfinished pagination stopped.
+    async fn hold(&self, query_key: &str, pending: &Pending) -> Result<(), HandlerError>;
+}
+
+/// A query's cursor: the newest post fetched (`since_id`), and a pagination a
+/// run left unfinished (its `next_token` and the newest id it began with).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Cursor {
+    pub since_id: Option<u64>,
+    pub pending: Option<Pending>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Pending {
+    pub next_token: String,
+    pub newest: u64,
 }
 
 pub struct DynamoCursors {
@@ -24,7 +41,7 @@ fn pk(query_key: &str) -> AttributeValue {
 }
 
 impl CursorStore for DynamoCursors {
-    async fn get(&self, query_key: &str) -> Result<Option<u64>, HandlerError> {
+    async fn get(&self, query_key: &str) -> Result<Cursor, HandlerError> {
         let out = self
             .client
             .get_item()
@@ -35,11 +52,22 @@ impl CursorStore for DynamoCursors {
             .send()
             .await
             .map_err(|e| HandlerError::from_sdk("reading an ingest cursor", e))?;
-        Ok(out
-            .item()
-            .and_then(|i| i.get("since_id"))
-            .and_then(|v| v.as_n().ok())
-            .and_then(|n| n.parse().ok()))
+        let item = out.item();
+        let n = |k: &str| {
+            item.and_then(|i| i.get(k))
+                .and_then(|v| v.as_n().ok())
+                .and_then(|n| n.parse().ok())
+        };
+        let token = item
+            .and_then(|i| i.get("pending_token"))
+            .and_then(|v| v.as_s().ok())
+            .cloned();
+        Ok(Cursor {
+            since_id: n("since_id"),
+            pending: token
+                .zip(n("pending_newest"))
+                .map(|(next_token, newest)| Pending { next_token, newest }),
+        })
     }
 
     async fn advance(&self, query_key: &str, id: u64, query: &str) -> Result<bool, HandlerError> {
@@ -56,6 +84,144 @@ impl CursorStore for DynamoCursors {
             .send()
             .await;
         conditional("moving an ingest cursor", result)
+    }
+
+    async fn hold(&self, query_key: &str, pending: &Pending) -> Result<(), HandlerError> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key("PK", pk(query_key))
+            .key("SK", AttributeValue::S("since_id".into()))
+            .update_expression("SET pending_token = :t, pending_newest = :n")
+            .expression_attribute_values(":t", AttributeValue::S(pending.next_token.clone()))
+            .expression_attribute_values(":n", AttributeValue::N(pending.newest.to_string()))
+            .send()
+            .await
+            .map_err(|e| HandlerError::from_sdk("holding an ingest pagination", e))?;
+        Ok(())
+    }
+}
+
+/// The posts read from X per calendar month (UTC), and a usage cap X reported:
+/// `PK = usage`, `SK = posts#YYYY-MM` with `Posts`, and `SK = cap` with
+/// `Until` (epoch seconds) when X answered `UsageCapExceeded`.
+pub struct Usage {
+    pub client: aws_sdk_dynamodb::Client,
+    pub table: String,
+}
+
+pub const USAGE_PK: &str = "usage";
+
+/// What the usage record says.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UsageRecord {
+    pub month: String,
+    pub posts: u64,
+    /// X refused for the cap until then (epoch seconds).
+    pub capped_until: Option<i64>,
+}
+
+impl Usage {
+    pub async fn read(&self, month: &str) -> Result<UsageRecord, HandlerError> {
+        let get = |sk: String| {
+            self.client
+                .get_item()
+                .table_name(&self.table)
+                .key("PK", AttributeValue::S(USAGE_PK.into()))
+                .key("SK", AttributeValue::S(sk))
+                .consistent_read(true)
+                .send()
+        };
+        let n = |out: &aws_sdk_dynamodb::operation::get_item::GetItemOutput, k: &str| {
+            out.item()
+                .and_then(|i| i.get(k))
+                .and_then(|v| v.as_n().ok())
+                .and_then(|n| n.parse::<i64>().ok())
+        };
+        let posts = get(format!("posts#{month}"))
+            .await
+            .map_err(|e| HandlerError::from_sdk("reading the X usage", e))?;
+        let cap = get("cap".into())
+            .await
+            .map_err(|e| HandlerError::from_sdk("reading the X usage cap", e))?;
+        Ok(UsageRecord {
+            month: month.to_string(),
+            posts: n(&posts, "Posts").unwrap_or(0).max(0) as u64,
+            capped_until: n(&cap, "Until"),
+        })
+    }
+
+    /// Adds posts read this month.
+    pub async fn add(&self, month: &str, posts: u64) -> Result<(), HandlerError> {
+        if posts == 0 {
+            return Ok(());
+        }
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key("PK", AttributeValue::S(USAGE_PK.into()))
+            .key("SK", AttributeValue::S(format!("posts#{month}")))
+            .update_expression("ADD Posts :n")
+            .expression_attribute_values(":n", AttributeValue::N(posts.to_string()))
+            .send()
+            .await
+            .map_err(|e| HandlerError::from_sdk("counting the X usage", e))?;
+        Ok(())
+    }
+
+    /// Records that X refused for the usage cap until `until` (epoch seconds).
+    pub async fn capped(&self, until: i64) -> Result<(), HandlerError> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .item("PK", AttributeValue::S(USAGE_PK.into()))
+            .item("SK", AttributeValue::S("cap".into()))
+            .item("Until", AttributeValue::N(until.to_string()))
+            .item("ExpiresAt", AttributeValue::N((until + 86_400).to_string()))
+            .send()
+            .await
+            .map_err(|e| HandlerError::from_sdk("recording the X usage cap", e))?;
+        Ok(())
+    }
+
+    /// How far a backfill got: the windows done of the backfill `id`.
+    pub async fn backfill_done(&self, id: &str) -> Result<usize, HandlerError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("PK", AttributeValue::S("backfill".into()))
+            .key("SK", AttributeValue::S(id.into()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| HandlerError::from_sdk("reading a backfill checkpoint", e))?;
+        Ok(out
+            .item()
+            .and_then(|i| i.get("Done"))
+            .and_then(|v| v.as_n().ok())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0))
+    }
+
+    /// Checkpoints a backfill: its first `done` windows are done.
+    pub async fn backfill_checkpoint(
+        &self,
+        id: &str,
+        done: usize,
+        total: usize,
+    ) -> Result<(), HandlerError> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .item("PK", AttributeValue::S("backfill".into()))
+            .item("SK", AttributeValue::S(id.into()))
+            .item("Done", AttributeValue::N(done.to_string()))
+            .item("Total", AttributeValue::N(total.to_string()))
+            .send()
+            .await
+            .map_err(|e| HandlerError::from_sdk("checkpointing a backfill", e))?;
+        Ok(())
     }
 }
 

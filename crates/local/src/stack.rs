@@ -288,6 +288,9 @@ pub async fn proxy_state(
             .collect::<Result<Vec<_>, _>>()
             .context("events/x-api-tweets.jsonl")?,
     );
+    // The sample tweets are from 2020: the fake lives then, so recent search
+    // (7 days before its clock) serves them as X served them at the time.
+    state.x_api.live_after_newest();
     Ok(Arc::new(state))
 }
 

@@ -137,7 +137,13 @@ impl XApi {
             self.base,
             self.endpoint.path(),
             encode(&p.query),
-            p.max_results.clamp(10, 100)
+            p.max_results.clamp(
+                10,
+                match self.endpoint {
+                    Endpoint::Recent => 100,
+                    Endpoint::All => 500,
+                }
+            )
         );
         if let Some(id) = p.since_id {
             url.push_str(&format!("&since_id={id}"));

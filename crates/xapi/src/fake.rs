@@ -1,17 +1,37 @@
-//! A fake X API v2 recent search, for tests and the demo (the local stack serves
-//! it on loopback: `tickerpulse_local::fakex`). It serves
-//! tweet objects as the API does (newest first, `includes.users`, `meta` with
-//! `newest_id` and `next_token`), honours `query` (cashtags, `lang:`,
-//! `-is:retweet`), `since_id`, `start_time`/`end_time` and `max_results`, checks the
-//! bearer token, and can be told to answer the next requests with a 429 (with
-//! `x-rate-limit-reset`) or a 5xx.
+//! A fake X API v2 search, for tests and the demo (the local stack serves it on
+//! loopback: `tickerpulse_local::fakex`). It serves tweet objects as the API
+//! does (newest first, `includes.users`, `meta` with `newest_id` and
+//! `next_token`), honours `query` (cashtags, `lang:`, `-is:retweet`),
+//! `since_id`, `start_time`/`end_time` and `max_results`, checks the bearer
+//! token, and refuses what X refuses, with X's bodies and headers:
+//!
+//! - recent search (`/2/tweets/search/recent`) keeps the last 7 days of its
+//!   clock: a `since_id` made before that, or a `start_time` before it, is a
+//!   400 "Invalid Request" naming the parameter (the body of
+//!   rooteco/tweetscape#421; docs.x.com/x-api/posts/search-recent-posts:
+//!   "the last seven days"); an `end_time` less than 10 s before now too;
+//! - `since_id` with `start_time` or `end_time` is a 400 (as X answers it:
+//!   plhery/node-twitter-api-v2#152);
+//! - `max_results` outside 10..=100 (recent) or 10..=500 (full archive) is a 400;
+//! - every answer carries `x-rate-limit-limit`, `-remaining` and `-reset` of a
+//!   15-minute window (docs.x.com/x-api/fundamentals/rate-limits); past the
+//!   limit, a 429 `{"title": "Too Many Requests", ...}`;
+//! - a plan's monthly post cap: once the posts served this month reach it, a 429
+//!   `{"title": "UsageCapExceeded", "period": "Monthly", ...}` with the rate
+//!   limit headers untouched (xdevplatform/xdk#25;
+//!   docs.x.com/x-api/fundamentals/post-cap);
+//! - full-archive search (`/2/tweets/search/all`) has no 7-day window.
+//!
+//! Its clock is the real one unless a test or the demo sets it (`set_clock`):
+//! tweets made after the clock are not served yet. It can also be told to
+//! answer the next requests with a 429 (with `x-rate-limit-reset`) or a 5xx.
 
 use bytes::Bytes;
 use http::{Response, StatusCode};
 use http_body_util::Full;
 use serde_json::{json, Value};
 use std::collections::{HashMap, VecDeque};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 #[derive(Debug, Clone, PartialEq)]
@@ -34,6 +54,16 @@ pub struct FakeXState {
     pub requests: AtomicUsize,
     /// Tweets returned so far (all pages, all queries).
     pub served: AtomicUsize,
+    /// The fake's now, epoch milliseconds; 0 follows the real clock.
+    pub clock_ms: AtomicI64,
+    /// Requests a 15-minute window allows (0: 450, recent search's app limit).
+    pub rate_limit: AtomicUsize,
+    /// The plan's monthly post cap (0: none).
+    pub monthly_cap: AtomicUsize,
+    /// Posts served in `month` (`YYYY-MM` of the clock).
+    usage: Mutex<(String, usize)>,
+    /// Requests in the current 15-minute window (its start, epoch seconds).
+    window: Mutex<(i64, usize)>,
     /// The tweets sorted newest first with what queries match on, built on the
     /// first search after a change: a page costs its own tweets, not a scan and a
     /// sort of every tweet (the scale demo serves a million).
@@ -54,6 +84,43 @@ impl FakeXState {
         Self {
             token: token.to_string(),
             ..Default::default()
+        }
+    }
+
+    /// Sets the fake's clock (epoch milliseconds).
+    pub fn set_clock(&self, ms: i64) {
+        self.clock_ms.store(ms, Ordering::Relaxed);
+    }
+
+    /// Sets the clock a minute after the newest tweet: the fake lives at the
+    /// time of its data (recorded or generated tweets of past years).
+    pub fn live_after_newest(&self) {
+        let tweets = self.tweets.lock().unwrap_or_else(|e| e.into_inner());
+        let newest = tweets
+            .iter()
+            .filter_map(|t| t.get("created_at").and_then(Value::as_str))
+            .filter_map(|s| tickerpulse_core::partition::parse_rfc3339(s).ok())
+            .max();
+        if let Some(t) = newest {
+            self.set_clock((t.unix_timestamp_nanos() / 1_000_000) as i64 + 60_000);
+        }
+    }
+
+    pub fn now_ms(&self) -> i64 {
+        match self.clock_ms.load(Ordering::Relaxed) {
+            0 => (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64,
+            ms => ms,
+        }
+    }
+
+    /// Posts served this month of the clock.
+    pub fn used_this_month(&self) -> usize {
+        let month = month_of(self.now_ms());
+        let u = self.usage.lock().unwrap_or_else(|e| e.into_inner());
+        if u.0 == month {
+            u.1
+        } else {
+            0
         }
     }
 
@@ -134,6 +201,34 @@ fn reply(status: StatusCode, body: Value, headers: &[(&str, String)]) -> Respons
         .unwrap_or_else(|_| Response::new(Full::new(Bytes::new())))
 }
 
+fn month_of(ms: i64) -> String {
+    let t = time::OffsetDateTime::from_unix_timestamp(ms / 1000)
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    format!("{:04}-{:02}", t.year(), t.month() as u8)
+}
+
+fn iso(ms: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(ms / 1000)
+        .ok()
+        .and_then(|t| {
+            t.format(time::macros::format_description!(
+                "[year]-[month]-[day]T[hour]:[minute]Z"
+            ))
+            .ok()
+        })
+        .unwrap_or_default()
+}
+
+/// X's 400 for a parameter it refuses.
+fn invalid(param: &str, value: &str, message: String) -> Value {
+    json!({
+        "errors": [{"parameters": {param: [value]}, "message": message}],
+        "title": "Invalid Request",
+        "detail": "One or more parameters to your request was invalid.",
+        "type": "https://api.twitter.com/2/problems/invalid-request",
+    })
+}
+
 fn tweet_tags(t: &Value) -> Vec<String> {
     let mut tags: Vec<String> = t
         .pointer("/entities/cashtags")
@@ -156,13 +251,17 @@ fn tweet_tags(t: &Value) -> Vec<String> {
 /// Answers one request.
 pub fn answer(st: &FakeXState, req: &http::request::Parts) -> Response<Full<Bytes>> {
     st.requests.fetch_add(1, Ordering::Relaxed);
-    if req.uri.path() != "/2/tweets/search/recent" {
-        return reply(
-            StatusCode::NOT_FOUND,
-            json!({"title": "Not Found Error"}),
-            &[],
-        );
-    }
+    let archive = match req.uri.path() {
+        "/2/tweets/search/recent" => false,
+        "/2/tweets/search/all" => true,
+        _ => {
+            return reply(
+                StatusCode::NOT_FOUND,
+                json!({"errors": [{"message": "Sorry, that page does not exist", "code": 34}]}),
+                &[],
+            )
+        }
+    };
     let auth = req
         .headers
         .get("authorization")
@@ -171,8 +270,39 @@ pub fn answer(st: &FakeXState, req: &http::request::Parts) -> Response<Full<Byte
     if auth != format!("Bearer {}", st.token) {
         return reply(
             StatusCode::UNAUTHORIZED,
-            json!({"title": "Unauthorized", "status": 401}),
+            json!({"title": "Unauthorized", "type": "about:blank", "status": 401, "detail": "Unauthorized"}),
             &[],
+        );
+    }
+    let now_ms = st.now_ms();
+    // The 15-minute window of the rate limit, and its headers on every answer.
+    let limit = match st.rate_limit.load(Ordering::Relaxed) {
+        0 => 450,
+        n => n,
+    };
+    let (reset, remaining) = {
+        let mut w = st.window.lock().unwrap_or_else(|e| e.into_inner());
+        let start = now_ms / 1000 / 900 * 900;
+        if w.0 != start {
+            *w = (start, 0);
+        }
+        w.1 += 1;
+        (start + 900, limit.saturating_sub(w.1))
+    };
+    let over = {
+        let w = st.window.lock().unwrap_or_else(|e| e.into_inner());
+        w.1 > limit
+    };
+    let rate_headers = [
+        ("x-rate-limit-limit", limit.to_string()),
+        ("x-rate-limit-remaining", remaining.to_string()),
+        ("x-rate-limit-reset", reset.to_string()),
+    ];
+    if over {
+        return reply(
+            StatusCode::TOO_MANY_REQUESTS,
+            json!({"title": "Too Many Requests", "detail": "Too Many Requests", "type": "about:blank", "status": 429}),
+            &rate_headers,
         );
     }
     if let Some(fault) = st
@@ -186,8 +316,9 @@ pub fn answer(st: &FakeXState, req: &http::request::Parts) -> Response<Full<Byte
                 let reset = time::OffsetDateTime::now_utc().unix_timestamp() + reset_in_secs;
                 reply(
                     StatusCode::TOO_MANY_REQUESTS,
-                    json!({"title": "Too Many Requests", "status": 429}),
+                    json!({"title": "Too Many Requests", "detail": "Too Many Requests", "type": "about:blank", "status": 429}),
                     &[
+                        ("x-rate-limit-limit", limit.to_string()),
                         ("x-rate-limit-reset", reset.to_string()),
                         ("x-rate-limit-remaining", "0".into()),
                     ],
@@ -195,28 +326,113 @@ pub fn answer(st: &FakeXState, req: &http::request::Parts) -> Response<Full<Byte
             }
             Fault::Status(code) => reply(
                 StatusCode::from_u16(code).unwrap_or(StatusCode::SERVICE_UNAVAILABLE),
-                json!({"title": "Service Unavailable", "status": code}),
-                &[],
+                json!({"title": "Service Unavailable", "detail": "Service Unavailable", "type": "about:blank", "status": code}),
+                &rate_headers,
             ),
         };
+    }
+    let cap = st.monthly_cap.load(Ordering::Relaxed);
+    if cap > 0 && st.used_this_month() >= cap {
+        return reply(
+            StatusCode::TOO_MANY_REQUESTS,
+            json!({
+                "account_id": 1_234_567_890u64,
+                "product_name": "standard-basic",
+                "title": "UsageCapExceeded",
+                "period": "Monthly",
+                "scope": "Product",
+                "detail": "Usage cap exceeded: Monthly product cap",
+                "type": "https://api.twitter.com/2/problems/usage-capped",
+            }),
+            &rate_headers,
+        );
     }
     let params: HashMap<String, String> =
         form_urlencoded::parse(req.uri.query().unwrap_or_default().as_bytes())
             .into_owned()
             .collect();
+    let refuse = |body: Value| reply(StatusCode::BAD_REQUEST, body, &rate_headers);
     let Some(query) = params.get("query") else {
-        return reply(
-            StatusCode::BAD_REQUEST,
-            json!({"title": "Invalid Request", "detail": "query is required"}),
-            &[],
-        );
+        return refuse(invalid(
+            "query",
+            "",
+            "The `query` query parameter can not be empty".into(),
+        ));
     };
     if query.len() > 512 {
-        return reply(
-            StatusCode::BAD_REQUEST,
-            json!({"title": "Invalid Request", "detail": "query is longer than 512"}),
-            &[],
-        );
+        return refuse(invalid(
+            "query",
+            query,
+            format!(
+                "The `query` query parameter value is too long: {} characters, 512 is the most",
+                query.len()
+            ),
+        ));
+    }
+    let most = if archive { 500 } else { 100 };
+    if let Some(m) = params.get("max_results") {
+        if !m.parse::<usize>().is_ok_and(|n| (10..=most).contains(&n)) {
+            return refuse(invalid(
+                "max_results",
+                m,
+                format!(
+                    "The `max_results` query parameter value [{m}] is not between 10 and {most}"
+                ),
+            ));
+        }
+    }
+    if params.contains_key("since_id")
+        && (params.contains_key("start_time") || params.contains_key("end_time"))
+    {
+        return refuse(invalid(
+            "since_id",
+            &params["since_id"],
+            "Invalid use of 'since_id' or 'until_id' in conjunction with 'start_time' or 'end_time'.".into(),
+        ));
+    }
+    let window_start = now_ms - crate::client::RECENT_WINDOW_SECS * 1000;
+    let parse_ms = |s: &str| {
+        tickerpulse_core::partition::parse_rfc3339(s)
+            .ok()
+            .map(|t| (t.unix_timestamp_nanos() / 1_000_000) as i64)
+    };
+    if !archive {
+        if let Some(s) = params.get("since_id") {
+            if s.parse::<u64>()
+                .is_ok_and(|id| crate::client::snowflake_millis(id) < window_start)
+            {
+                return refuse(invalid(
+                    "since_id",
+                    s,
+                    format!(
+                        "Invalid 'since_id':'{s}'. 'since_id' must be a tweet id created after {}. Please use a 'since_id' that is larger than {}",
+                        iso(window_start),
+                        crate::client::snowflake_at(window_start)
+                    ),
+                ));
+            }
+        }
+        if let Some(s) = params.get("start_time") {
+            if parse_ms(s).is_some_and(|t| t < window_start) {
+                return refuse(invalid(
+                    "start_time",
+                    s,
+                    format!(
+                        "Invalid 'start_time':'{s}'. 'start_time' must be on or after {}",
+                        iso(window_start)
+                    ),
+                ));
+            }
+        }
+    }
+    if let Some(e) = params.get("end_time") {
+        if parse_ms(e).is_some_and(|t| t > now_ms - 10_000) {
+            return refuse(invalid(
+                "end_time",
+                e,
+                format!("Invalid 'end_time':'{e}'. 'end_time' must be a minimum of 10 seconds prior to the request time."),
+            ));
+        }
     }
     let wanted: Vec<String> = query
         .split(|c: char| c.is_whitespace() || c == '(' || c == ')')
@@ -233,8 +449,7 @@ pub fn answer(st: &FakeXState, req: &http::request::Parts) -> Response<Full<Byte
     let max = params
         .get("max_results")
         .and_then(|m| m.parse::<usize>().ok())
-        .unwrap_or(10)
-        .clamp(10, 100);
+        .unwrap_or(10);
     let from: usize = params
         .get("next_token")
         .and_then(|t| t.strip_prefix('p'))
@@ -253,9 +468,18 @@ pub fn answer(st: &FakeXState, req: &http::request::Parts) -> Response<Full<Byte
             && !(no_retweets && e.is_rt)
             && start.is_none_or(|s| e.created.is_some_and(|c| c >= s))
             && end.is_none_or(|x| e.created.is_some_and(|c| c < x))
+            // Made by now, and (recent search) within its 7 days.
+            && e.created.is_some_and(|c| {
+                let ms = (c.unix_timestamp_nanos() / 1_000_000) as i64;
+                ms <= now_ms && (archive || ms >= window_start)
+            })
     };
     let Some(newest) = index[..upper].iter().find(|e| matches(e)) else {
-        return reply(StatusCode::OK, json!({"meta": {"result_count": 0}}), &[]);
+        return reply(
+            StatusCode::OK,
+            json!({"meta": {"result_count": 0}}),
+            &rate_headers,
+        );
     };
     let mut page: Vec<&Value> = Vec::with_capacity(max);
     let mut next = from.min(upper);
@@ -267,6 +491,14 @@ pub fn answer(st: &FakeXState, req: &http::request::Parts) -> Response<Full<Byte
     }
     let more = index[next..upper].iter().any(matches);
     st.served.fetch_add(page.len(), Ordering::Relaxed);
+    {
+        let month = month_of(now_ms);
+        let mut u = st.usage.lock().unwrap_or_else(|e| e.into_inner());
+        if u.0 != month {
+            *u = (month, 0);
+        }
+        u.1 += page.len();
+    }
     let users = st.users.lock().unwrap_or_else(|e| e.into_inner());
     let mut included: Vec<Value> = Vec::new();
     for t in &page {
@@ -292,7 +524,7 @@ pub fn answer(st: &FakeXState, req: &http::request::Parts) -> Response<Full<Byte
     reply(
         StatusCode::OK,
         json!({"data": page, "includes": {"users": included}, "meta": meta}),
-        &[],
+        &rate_headers,
     )
 }
 

@@ -11,7 +11,7 @@ pub mod window;
 #[cfg(feature = "fake")]
 pub mod fake;
 
-pub use client::{parse_page, Page, SearchParams, XApi, XApiError, FIELDS};
+pub use client::{parse_page, Endpoint, Page, SearchParams, XApi, XApiError, FIELDS};
 pub use query::{build_queries, query_key};
 pub use search::{search_within, Budget, Stop};
 pub use window::{parse_window, windows, WindowError};

@@ -21,6 +21,9 @@ pub enum Stop {
     /// Rate limited past the budget or the retries: the next run resumes.
     #[error("rate limited past this run's time budget")]
     RateLimited,
+    /// The plan's usage cap is reached: no retry passes before the period ends.
+    #[error("the plan's {period} usage cap is reached")]
+    Capped { period: String },
     /// Server errors or transport failures after every retry: a later try may pass.
     #[error("{error} after {attempts} retries")]
     Exhausted { error: XApiError, attempts: u32 },
@@ -56,6 +59,8 @@ pub async fn search_within(
                 attempt += 1;
                 tokio::time::sleep(wait).await;
             }
+            // Waiting cannot help before the period ends: no retry is spent.
+            Err(XApiError::UsageCapped { period }) => return Err(Stop::Capped { period }),
             Err(e @ (XApiError::Server(_) | XApiError::Transport(_))) => {
                 let wait = Backoff::exponential(budget.retry_base).delay(attempt);
                 if attempt >= budget.retries || budget.started.elapsed() + wait >= budget.budget {

@@ -1,14 +1,16 @@
-//! ingest: polls the X API v2 recent search for the watch list and sends tweets to
+//! ingest: polls the X API v2 search for the watch list and sends tweets to
 //! Firehose. Triggered by an EventBridge schedule, or with a backfill event
 //! `{"start_time": ..., "end_time": ..., "window": "15m"}`. The X API itself is
-//! `tickerpulse_xapi`; the poll and backfill loops are in [`run`].
+//! `tickerpulse_xapi`; the poll and backfill loops are in [`run`], the monthly
+//! post budget in [`budget`].
 
+pub mod budget;
 mod run;
 
 use serde::{Deserialize, Serialize};
 use std::time::{Duration, Instant};
 use tickerpulse_aws::firehose::{FirehoseSink, RecordSink};
-use tickerpulse_aws::state::{CursorStore, DynamoCursors};
+use tickerpulse_aws::state::{CursorStore, DynamoCursors, Usage};
 use tickerpulse_aws::{sdk, HandlerError};
 use tickerpulse_core::config::{self, Env};
 use tickerpulse_xapi::{build_queries, parse_window, windows, XApi};
@@ -47,9 +49,26 @@ pub struct IngestReport {
     pub retries: usize,
     /// Backfill windows that failed, to rerun alone.
     pub failed_windows: Vec<(String, String)>,
+    /// Queries whose pagination stopped at the run's time or posts: the next
+    /// run resumes them from their `next_token`.
+    pub queries_unfinished: usize,
+    /// The posts this run could read of the month's budget (`None`: no budget).
+    pub run_allowance: Option<u64>,
+    /// X answered that the plan's monthly cap is reached: runs wait for the month.
+    pub usage_capped: bool,
+    /// Cursors that fell out of recent search's 7 days and restarted inside it.
+    pub cursor_resets: Vec<budget::Gap>,
+    /// A backfill's windows, where this run began, and how many are done.
+    pub windows_total: usize,
+    pub windows_resumed_from: usize,
+    pub windows_done: usize,
 }
 
 pub struct Settings {
+    /// Posts the plan may read a month, spread over the month's runs (0: none).
+    pub monthly_budget: u64,
+    /// Seconds between scheduled runs (the schedule's rate).
+    pub interval_secs: u64,
     pub max_results: u32,
     pub max_pages: usize,
     pub budget: Duration,
@@ -61,6 +80,8 @@ pub struct Function<S: RecordSink = FirehoseSink, C: CursorStore = DynamoCursors
     pub x: XApi,
     pub sink: S,
     pub cursors: C,
+    /// Posts read per month, the cap and backfill checkpoints (the state table).
+    pub usage: Option<Usage>,
     pub queries: Vec<String>,
     pub settings: Settings,
 }
@@ -82,7 +103,15 @@ impl Function {
         let conf = sdk::load(env).await;
         let token = bearer_token(env, &conf).await?;
         let base = config::optional(env, "X_API_BASE_URL", "https://api.x.com");
-        let x = XApi::new(&base, token).map_err(|e| HandlerError::Fatal(e.to_string()))?;
+        let mut x = XApi::new(&base, token).map_err(|e| HandlerError::Fatal(e.to_string()))?;
+        let endpoint = config::optional(env, "X_SEARCH_ENDPOINT", "recent");
+        x.endpoint = tickerpulse_xapi::client::Endpoint::parse(&endpoint).ok_or_else(|| {
+            HandlerError::Config(config::ConfigError::Invalid {
+                name: "X_SEARCH_ENDPOINT",
+                value: endpoint.clone(),
+                reason: "want recent or all (full-archive search, on plans that have it)".into(),
+            })
+        })?;
         let watchlist = tickerpulse_aws::watchlist::load(env).await?;
         let lang = config::optional(env, "INGEST_LANG", "en");
         let queries = build_queries(
@@ -93,6 +122,8 @@ impl Function {
         );
         let long = |name, default| config::number(env, name, default, 0..=u64::MAX);
         let settings = Settings {
+            monthly_budget: long("X_MONTHLY_POST_BUDGET", 0)?,
+            interval_secs: long("INGEST_INTERVAL_SECS", 300)?.max(60),
             max_results: config::number(env, "INGEST_MAX_RESULTS", 100u32, 0..=u32::MAX)?,
             max_pages: config::number(env, "INGEST_MAX_PAGES", 50usize, 0..=usize::MAX)?,
             budget: Duration::from_secs(long("INGEST_TIME_BUDGET_SECS", 240)?),
@@ -107,8 +138,12 @@ impl Function {
             },
             cursors: DynamoCursors {
                 client: sdk::dynamodb_client(&conf),
-                table,
+                table: table.clone(),
             },
+            usage: Some(Usage {
+                client: sdk::dynamodb_client(&conf),
+                table,
+            }),
             queries,
             settings,
         })
@@ -123,8 +158,9 @@ impl<S: RecordSink, C: CursorStore> Function<S, C> {
             ))
         })?;
         let started = Instant::now();
+        let clock = budget::Clock::now();
         let report = match request {
-            IngestRequest::Scheduled { .. } => self.poll(started).await?,
+            IngestRequest::Scheduled { .. } => self.poll(started, &clock).await?,
             IngestRequest::Backfill {
                 start_time,
                 end_time,
@@ -132,13 +168,36 @@ impl<S: RecordSink, C: CursorStore> Function<S, C> {
             } => {
                 let invalid =
                     |e: tickerpulse_xapi::WindowError| HandlerError::InvalidInput(e.to_string());
-                let w = parse_window(window.as_deref().unwrap_or("15m")).map_err(invalid)?;
+                let window = window.unwrap_or_else(|| "15m".into());
+                let w = parse_window(&window).map_err(invalid)?;
                 let windows = windows(&start_time, &end_time, w).map_err(invalid)?;
-                self.backfill(&windows, started).await?
+                self.recent_enough(&start_time, &clock)?;
+                let id = format!("{start_time}|{end_time}|{window}");
+                self.backfill(&id, &windows, started, &clock).await?
             }
         };
         tracing::info!(?report, "ingest done");
         Ok(report)
+    }
+}
+
+impl<S: RecordSink, C: CursorStore> Function<S, C> {
+    /// Recent search keeps 7 days: an older start is refused before any call.
+    fn recent_enough(&self, start: &str, clock: &budget::Clock) -> Result<(), HandlerError> {
+        if self.x.endpoint != tickerpulse_xapi::client::Endpoint::Recent {
+            return Ok(());
+        }
+        let start_ms = tickerpulse_core::partition::parse_rfc3339(start)
+            .map(|t| (t.unix_timestamp_nanos() / 1_000_000) as i64)
+            .map_err(|e| HandlerError::InvalidInput(e.to_string()))?;
+        let oldest = clock.now_ms - tickerpulse_xapi::client::RECENT_WINDOW_SECS * 1000 + 60_000;
+        if start_ms < oldest {
+            return Err(HandlerError::InvalidInput(format!(
+                "start_time {start} is older than recent search's 7 days; \
+                 backfill older posts with full-archive search (X_SEARCH_ENDPOINT=all, Pro and Enterprise plans)"
+            )));
+        }
+        Ok(())
     }
 }
 

@@ -1,17 +1,23 @@
 //! The poll and backfill loops: every query's pages to Firehose, cursors moved
-//! only when every tweet up to them reached Firehose.
+//! only when every tweet up to them reached Firehose, within the run's share of
+//! the plan's monthly posts.
 
+use crate::budget::{self, Clock};
 use crate::{Function, IngestReport};
 use std::time::Instant;
 use tickerpulse_aws::firehose::{send_all, RecordSink};
-use tickerpulse_aws::state::CursorStore;
+use tickerpulse_aws::state::{CursorStore, Pending};
 use tickerpulse_aws::HandlerError;
-use tickerpulse_xapi::{query_key, search_within, Budget, SearchParams, Stop};
+use tickerpulse_xapi::{query_key, search_within, Budget, SearchParams, Stop, XApiError};
 
 /// Why a query stopped before its last page.
-enum Halt {
+pub(crate) enum Halt {
     /// Rate limited past the budget: the next run resumes.
     RateLimited,
+    /// The plan's usage cap: nothing passes before the month ends.
+    Capped,
+    /// The cursor is older than recent search keeps.
+    Stale(u64),
     Failed(HandlerError),
 }
 
@@ -21,30 +27,48 @@ impl From<Stop> for Halt {
     fn from(stop: Stop) -> Self {
         match stop {
             Stop::RateLimited => Halt::RateLimited,
+            Stop::Capped { .. } => Halt::Capped,
+            Stop::Refused(XApiError::StaleSinceId { since_id }) => Halt::Stale(since_id),
             e @ Stop::Exhausted { .. } => Halt::Failed(HandlerError::Retryable(e.to_string())),
             Stop::Refused(e) => Halt::Failed(HandlerError::Fatal(e.to_string())),
         }
     }
 }
 
+/// How one query's pagination ended.
+pub(crate) struct Outcome {
+    /// The newest id of the result set (every page gives it).
+    pub newest: Option<u64>,
+    pub all_sent: bool,
+    /// Where the pagination stopped, if it did before its last page.
+    pub next_token: Option<String>,
+}
+
 impl<S: RecordSink, C: CursorStore> Function<S, C> {
-    /// All pages of one query; returns the newest id of the first page and
-    /// whether every tweet reached Firehose.
-    async fn run_query(
+    /// The pages of one query while the time budget and `posts_left` last.
+    pub(crate) async fn run_query(
         &self,
         mut params: SearchParams,
         started: Instant,
         report: &mut IngestReport,
-    ) -> Result<(Option<u64>, bool), Halt> {
+        posts_left: &mut Option<u64>,
+    ) -> Result<Outcome, Halt> {
         let budget = Budget {
             started,
             budget: self.settings.budget,
             retries: self.settings.retries,
             retry_base: self.settings.retry_base,
         };
-        let mut newest = None;
-        let mut all_sent = true;
-        for page_no in 0..self.settings.max_pages {
+        let mut out = Outcome {
+            newest: None,
+            all_sent: true,
+            next_token: params.next_token.clone(),
+        };
+        for _ in 0..self.settings.max_pages {
+            if let Some(left) = *posts_left {
+                // A page costs up to max_results posts: ask for no more than is left.
+                params.max_results = self.settings.max_results.min(left.max(10) as u32);
+            }
             let page = match search_within(&self.x, &params, &budget, &mut report.retries).await {
                 Ok(page) => page,
                 Err(stop) => {
@@ -53,10 +77,11 @@ impl<S: RecordSink, C: CursorStore> Function<S, C> {
                 }
             };
             report.pages += 1;
-            if page_no == 0 {
-                newest = page.newest_id;
-            }
+            out.newest = out.newest.or(page.newest_id);
             report.tweets += page.tweets.len();
+            if let Some(left) = posts_left.as_mut() {
+                *left = left.saturating_sub(page.tweets.len() as u64);
+            }
             let records: Vec<Vec<u8>> = page
                 .tweets
                 .iter()
@@ -75,65 +100,179 @@ impl<S: RecordSink, C: CursorStore> Function<S, C> {
                 if failed > 0 {
                     tracing::error!(failed, codes = ?sent.failed, "Firehose refused records after retries");
                     report.failed_records += failed;
-                    all_sent = false;
+                    out.all_sent = false;
                 }
             }
-            match page.next_token {
-                Some(token) if started.elapsed() < self.settings.budget => {
-                    params.next_token = Some(token)
-                }
-                _ => break,
+            out.next_token = page.next_token;
+            let Some(token) = &out.next_token else { break };
+            if started.elapsed() >= self.settings.budget || posts_left.is_some_and(|l| l < 10) {
+                break;
             }
+            params.next_token = Some(token.clone());
         }
-        Ok((newest, all_sent))
+        Ok(out)
     }
 
-    pub(crate) async fn poll(&self, started: Instant) -> Result<IngestReport, HandlerError> {
+    pub(crate) async fn poll(
+        &self,
+        started: Instant,
+        clock: &Clock,
+    ) -> Result<IngestReport, HandlerError> {
         let mut report = IngestReport {
             mode: "scheduled",
             queries: self.queries.len(),
             ..Default::default()
         };
-        for query in &self.queries {
-            if started.elapsed() >= self.settings.budget {
+        let month = budget::month(clock.now_ms);
+        let usage = match &self.usage {
+            Some(u) => Some(u.read(&month).await?),
+            None => None,
+        };
+        if let Some(until) = usage.as_ref().and_then(|u| u.capped_until) {
+            if until * 1000 > clock.now_ms {
+                // X said the month's posts are spent: asking again only burns requests.
+                report.usage_capped = true;
+                return Ok(report);
+            }
+        }
+        let mut posts_left = budget::run_allowance(
+            self.settings.monthly_budget,
+            usage.as_ref().map_or(0, |u| u.posts),
+            clock.now_ms,
+            self.settings.interval_secs,
+        );
+        report.run_allowance = posts_left;
+        // Runs start at a different query so a small allowance reaches each in turn.
+        let first = budget::first_query(
+            clock.now_ms,
+            self.settings.interval_secs,
+            self.queries.len(),
+        );
+        let order = self
+            .queries
+            .iter()
+            .cycle()
+            .skip(first)
+            .take(self.queries.len());
+        for query in order {
+            if started.elapsed() >= self.settings.budget || posts_left.is_some_and(|l| l < 10) {
                 break;
             }
             let key = query_key(query);
-            let since_id = self.cursors.get(&key).await?;
-            let params = SearchParams {
+            let mut cursor = self.cursors.get(&key).await?;
+            let mut params = SearchParams {
                 query: query.clone(),
-                since_id,
+                since_id: cursor.since_id,
+                next_token: cursor.pending.as_ref().map(|p| p.next_token.clone()),
                 max_results: self.settings.max_results,
                 ..Default::default()
             };
-            match self.run_query(params, started, &mut report).await {
-                Ok((newest, all_sent)) => {
-                    report.queries_completed += 1;
-                    // The cursor moves only when every tweet up to it reached Firehose.
-                    if let (Some(id), true) = (newest, all_sent) {
-                        if self.cursors.advance(&key, id, query).await? {
-                            report.cursors_advanced += 1;
+            let mut outcome = self
+                .run_query(params.clone(), started, &mut report, &mut posts_left)
+                .await;
+            if let Err(Halt::Stale(old)) = outcome {
+                // A gap: the cursor fell out of the 7 days (the cap, an outage).
+                // Restart inside the window and say what was lost.
+                let restart = tickerpulse_xapi::client::snowflake_at(clock.window_start_ms());
+                tracing::warn!(query = %key, since_id = old, restart, "cursor older than recent search keeps: restarting inside the window");
+                self.cursors.advance(&key, restart, query).await?;
+                report
+                    .cursor_resets
+                    .push(budget::Gap::new(&key, old, restart));
+                cursor.pending = None;
+                params.since_id = Some(restart);
+                params.next_token = None;
+                outcome = self
+                    .run_query(params, started, &mut report, &mut posts_left)
+                    .await;
+            }
+            match outcome {
+                Ok(o) => {
+                    // The newest id of an unfinished pagination is the one it began with.
+                    let newest = cursor.pending.as_ref().map(|p| p.newest).or(o.newest);
+                    match (o.next_token, newest) {
+                        (Some(token), Some(newest)) if o.all_sent => {
+                            self.cursors
+                                .hold(
+                                    &key,
+                                    &Pending {
+                                        next_token: token,
+                                        newest,
+                                    },
+                                )
+                                .await?;
+                            report.queries_unfinished += 1;
                         }
+                        (None, Some(id)) if o.all_sent => {
+                            report.queries_completed += 1;
+                            // The cursor moves only when every tweet up to it reached Firehose.
+                            if self.cursors.advance(&key, id, query).await? {
+                                report.cursors_advanced += 1;
+                            }
+                        }
+                        _ => report.queries_completed += 1,
                     }
                 }
                 Err(Halt::RateLimited) => break,
-                Err(Halt::Failed(e)) => return Err(e),
+                Err(Halt::Capped) => {
+                    report.usage_capped = true;
+                    if let Some(u) = &self.usage {
+                        u.capped(budget::next_month_secs(clock.now_ms)).await?;
+                    }
+                    break;
+                }
+                Err(Halt::Stale(id)) => {
+                    return Err(HandlerError::Fatal(format!(
+                        "since_id {id} refused again after restarting inside the window"
+                    )))
+                }
+                Err(Halt::Failed(e)) => {
+                    self.record_usage(&month, &report).await?;
+                    return Err(e);
+                }
             }
         }
+        self.record_usage(&month, &report).await?;
+        budget::emit_metrics(&report);
         Ok(report)
     }
 
+    async fn record_usage(&self, month: &str, report: &IngestReport) -> Result<(), HandlerError> {
+        match &self.usage {
+            Some(u) => u.add(month, report.tweets as u64).await,
+            None => Ok(()),
+        }
+    }
+
+    /// The windows of a backfill from the checkpoint `id` left, each while the
+    /// time budget lasts; stops between windows and checkpoints, so a rerun of
+    /// the same event resumes.
     pub(crate) async fn backfill(
         &self,
+        id: &str,
         windows: &[(String, String)],
         started: Instant,
+        clock: &Clock,
     ) -> Result<IngestReport, HandlerError> {
         let mut report = IngestReport {
             mode: "backfill",
             queries: self.queries.len(),
+            windows_total: windows.len(),
             ..Default::default()
         };
-        for (start, end) in windows {
+        let done = match &self.usage {
+            Some(u) => u.backfill_done(id).await?.min(windows.len()),
+            None => 0,
+        };
+        report.windows_resumed_from = done;
+        let month = budget::month(clock.now_ms);
+        let mut unlimited = None;
+        let mut next = done;
+        for (start, end) in &windows[done..] {
+            // A window is started only with time to finish one more query.
+            if started.elapsed() + self.settings.budget / 10 >= self.settings.budget {
+                break;
+            }
             let mut ok = true;
             for query in &self.queries {
                 let params = SearchParams {
@@ -143,12 +282,15 @@ impl<S: RecordSink, C: CursorStore> Function<S, C> {
                     max_results: self.settings.max_results,
                     ..Default::default()
                 };
-                match self.run_query(params, started, &mut report).await {
-                    Ok((_, all_sent)) => {
+                match self
+                    .run_query(params, started, &mut report, &mut unlimited)
+                    .await
+                {
+                    Ok(o) if o.next_token.is_none() => {
                         report.queries_completed += 1;
-                        ok &= all_sent;
+                        ok &= o.all_sent;
                     }
-                    Err(Halt::RateLimited) => {
+                    Ok(_) | Err(Halt::RateLimited) | Err(Halt::Capped) | Err(Halt::Stale(_)) => {
                         ok = false;
                         break;
                     }
@@ -162,7 +304,14 @@ impl<S: RecordSink, C: CursorStore> Function<S, C> {
             if !ok {
                 report.failed_windows.push((start.clone(), end.clone()));
             }
+            next += 1;
         }
+        report.windows_done = next;
+        if let Some(u) = &self.usage {
+            u.backfill_checkpoint(id, next, windows.len()).await?;
+        }
+        self.record_usage(&month, &report).await?;
+        budget::emit_metrics(&report);
         Ok(report)
     }
 }
