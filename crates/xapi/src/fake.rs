@@ -569,3 +569,114 @@ mod tests {
         assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
     }
 }
+
+#[cfg(test)]
+mod strict {
+    use super::*;
+
+    fn get(uri: &str) -> http::request::Parts {
+        let (parts, ()) = http::Request::get(uri)
+            .header("authorization", "Bearer t")
+            .body(())
+            .unwrap()
+            .into_parts();
+        parts
+    }
+
+    fn body(r: Response<Full<Bytes>>) -> (u16, Value, http::HeaderMap) {
+        use http_body_util::BodyExt;
+        let status = r.status().as_u16();
+        let headers = r.headers().clone();
+        let bytes = futures_lite_block(r.into_body().collect())
+            .map(|c| c.to_bytes())
+            .unwrap_or_default();
+        (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null), headers)
+    }
+
+    fn futures_lite_block<F: std::future::Future>(f: F) -> F::Output {
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+            .block_on(f)
+    }
+
+    const NOW: i64 = 1_764_900_000_000; // 2025-12-05T02:00:00Z
+
+    fn state(n: u64) -> FakeXState {
+        let st = FakeXState::with_token("t");
+        st.set_clock(NOW);
+        st.add((0..n).map(|i| {
+            let ms = NOW - (5 + i as i64) * 60_000;
+            json!({"id": (crate::client::snowflake_at(ms) + i).to_string(), "text": format!("$TSLA {i}"),
+                   "created_at": time::OffsetDateTime::from_unix_timestamp(ms / 1000).unwrap()
+                       .format(&time::format_description::well_known::Rfc3339).unwrap(),
+                   "author_id": "1", "lang": "en"})
+        }));
+        st
+    }
+
+    #[test]
+    fn pages_resume_from_their_token_without_losing_a_tweet() {
+        let st = state(60);
+        let (_, first, _) = body(answer(&st, &get("/2/tweets/search/recent?query=%24TSLA&max_results=25")));
+        assert_eq!(first["data"].as_array().unwrap().len(), 25);
+        let token = first["meta"]["next_token"].as_str().unwrap().to_string();
+        let (_, rest, _) = body(answer(
+            &st,
+            &get(&format!("/2/tweets/search/recent?query=%24TSLA&max_results=100&next_token={token}")),
+        ));
+        assert_eq!(rest["data"].as_array().unwrap().len(), 35, "{}", rest["meta"]);
+    }
+
+    #[test]
+    fn what_x_refuses_the_fake_refuses_with_xs_bodies() {
+        let st = state(3);
+        // max_results outside 10..=100.
+        let (s, b, h) = body(answer(&st, &get("/2/tweets/search/recent?query=%24TSLA&max_results=5")));
+        assert_eq!((s, b["title"].as_str()), (400, Some("Invalid Request")));
+        assert!(b["errors"][0]["parameters"]["max_results"].is_array(), "{b}");
+        assert!(h.contains_key("x-rate-limit-remaining"));
+        // since_id with start_time.
+        let (s, _, _) = body(answer(&st, &get("/2/tweets/search/recent?query=%24TSLA&since_id=5&start_time=2025-12-04T00:00:00Z")));
+        assert_eq!(s, 400);
+        // A since_id older than 7 days.
+        let old = crate::client::snowflake_at(NOW - 8 * 86_400_000);
+        let (s, b, _) = body(answer(&st, &get(&format!("/2/tweets/search/recent?query=%24TSLA&since_id={old}"))));
+        assert_eq!(s, 400);
+        assert!(b["errors"][0]["message"].as_str().unwrap().contains("must be a tweet id created after"), "{b}");
+        // A start_time older than 7 days, on recent search but not the archive.
+        let (s, _, _) = body(answer(&st, &get("/2/tweets/search/recent?query=%24TSLA&start_time=2025-11-01T00:00:00Z")));
+        assert_eq!(s, 400);
+        let (s, _, _) = body(answer(&st, &get("/2/tweets/search/all?query=%24TSLA&start_time=2025-11-01T00:00:00Z&max_results=500")));
+        assert_eq!(s, 200);
+        // An end_time less than 10 s ago.
+        let (s, _, _) = body(answer(&st, &get("/2/tweets/search/recent?query=%24TSLA&end_time=2025-12-05T02:00:00Z")));
+        assert_eq!(s, 400);
+    }
+
+    #[test]
+    fn the_window_the_rate_limit_and_the_monthly_cap() {
+        let st = state(3);
+        // Tweets older than 7 days are not in recent search, but are in the archive.
+        st.add([json!({"id": crate::client::snowflake_at(NOW - 9 * 86_400_000).to_string(), "text": "$TSLA old",
+                       "created_at": "2025-11-26T02:00:00Z", "author_id": "1", "lang": "en"})]);
+        let (_, recent, _) = body(answer(&st, &get("/2/tweets/search/recent?query=%24TSLA")));
+        assert_eq!(recent["meta"]["result_count"], 3);
+        let (_, all, _) = body(answer(&st, &get("/2/tweets/search/all?query=%24TSLA")));
+        assert_eq!(all["meta"]["result_count"], 4);
+        // The monthly cap: X's 429 body, rate-limit headers untouched.
+        st.monthly_cap.store(7, Ordering::Relaxed);
+        let (s, b, h) = body(answer(&st, &get("/2/tweets/search/recent?query=%24TSLA")));
+        assert_eq!((s, b["title"].as_str(), b["period"].as_str()), (429, Some("UsageCapExceeded"), Some("Monthly")));
+        assert_ne!(h["x-rate-limit-remaining"], "0");
+        assert_eq!(crate::client::usage_cap(&serde_json::to_vec(&b).unwrap()).as_deref(), Some("Monthly"));
+        st.monthly_cap.store(0, Ordering::Relaxed);
+        // The rate limit: the window's limit, then a 429 with the window's reset.
+        st.rate_limit.store(5, Ordering::Relaxed);
+        let mut last = 0;
+        for _ in 0..3 {
+            last = body(answer(&st, &get("/2/tweets/search/recent?query=%24TSLA"))).0;
+        }
+        assert_eq!(last, 429);
+    }
+}

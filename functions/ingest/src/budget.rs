@@ -46,25 +46,36 @@ pub fn next_month_secs(ms: i64) -> i64 {
         .unwrap_or(0)
 }
 
-/// The posts this run may read: what is left of the month's budget shared
-/// equally by the runs left in the month (one every `interval_secs`), so the
-/// cap is never spent early. `None` without a budget.
-pub fn run_allowance(budget: u64, used: u64, now_ms: i64, interval_secs: u64) -> Option<u64> {
+/// The first second of the month (UTC), epoch seconds.
+pub fn month_start_secs(ms: i64) -> i64 {
+    let t = utc(ms);
+    time::Date::from_calendar_date(t.year(), t.month(), 1)
+        .map(|d| d.midnight().assume_utc().unix_timestamp())
+        .unwrap_or(0)
+}
+
+/// The posts this run may read: the month's budget paced evenly over the
+/// month (by now, the share of the month gone by), less what was read. However
+/// often runs come, the cap is never spent early and never passed.
+/// `None` without a budget.
+pub fn run_allowance(budget: u64, used: u64, now_ms: i64) -> Option<u64> {
     if budget == 0 {
         return None;
     }
-    let left = budget.saturating_sub(used);
-    let secs_left = (next_month_secs(now_ms) - now_ms / 1000).max(1) as u64;
-    let runs_left = secs_left.div_ceil(interval_secs.max(1)).max(1);
-    Some(left.div_ceil(runs_left))
+    let start = month_start_secs(now_ms);
+    let length = (next_month_secs(now_ms) - start).max(1) as u128;
+    let gone = (now_ms / 1000 - start).clamp(0, length as i64) as u128;
+    let paced = (budget as u128 * gone / length) as u64;
+    Some(paced.saturating_sub(used))
 }
 
-/// The query a run starts with: consecutive runs start one further along.
-pub fn first_query(now_ms: i64, interval_secs: u64, queries: usize) -> usize {
+/// The query a run starts with: one further along every minute, so a small
+/// allowance reaches each query in turn.
+pub fn first_query(now_ms: i64, queries: usize) -> usize {
     if queries == 0 {
         return 0;
     }
-    ((now_ms / 1000) as u64 / interval_secs.max(1) % queries as u64) as usize
+    ((now_ms / 60_000) as u64 % queries as u64) as usize
 }
 
 /// A cursor that fell out of recent search's 7 days and was restarted: the
@@ -149,58 +160,51 @@ mod tests {
     }
 
     #[test]
-    fn the_budget_is_shared_by_the_runs_left() {
-        // 10,000 posts, the 1st at midnight, a run every 5 minutes: 8,928 runs
-        // in December, 2 posts a run (rounded up).
-        let start = ms("2026-12-01T00:00:00Z");
-        assert_eq!(run_allowance(10_000, 0, start, 300), Some(2));
-        // Half spent with half the month left: the same pace.
+    fn the_budget_is_paced_over_the_month() {
+        // 31 days in December: by noon of the 16th, 15.5 days, half the budget.
         let mid = ms("2026-12-16T12:00:00Z");
-        assert_eq!(run_allowance(10_000, 5_000, mid, 300), Some(2));
-        // Spent: nothing; no budget: no limit.
-        assert_eq!(run_allowance(10_000, 10_000, mid, 300), Some(0));
-        assert_eq!(run_allowance(0, 123, mid, 300), None);
-        // The last run of the month may read all that is left.
-        let last = ms("2026-12-31T23:58:00Z");
-        assert_eq!(run_allowance(10_000, 9_000, last, 300), Some(1_000));
+        assert_eq!(run_allowance(10_000, 0, mid), Some(5_000));
+        assert_eq!(run_allowance(10_000, 4_000, mid), Some(1_000));
+        // Ahead of the pace: nothing until the month catches up.
+        assert_eq!(run_allowance(10_000, 6_000, mid), Some(0));
+        assert_eq!(run_allowance(10_000, 0, ms("2026-12-01T00:00:00Z")), Some(0));
+        // No budget: no limit.
+        assert_eq!(run_allowance(0, 123, mid), None);
+        // The month's last second: all of it.
+        assert_eq!(
+            run_allowance(10_000, 9_000, ms("2026-12-31T23:59:59Z")),
+            Some(999)
+        );
     }
 
     #[test]
-    fn a_whole_month_of_runs_never_passes_the_budget() {
+    fn a_month_of_runs_never_passes_the_budget_nor_spends_it_in_a_day() {
         let budget = 15_000u64;
         let mut used = 0u64;
-        let mut t = ms("2026-11-01T00:00:00Z");
-        let end = ms("2026-12-01T00:00:00Z");
+        let start = ms("2026-11-01T00:00:00Z");
+        let mut t = start;
         let mut runs = 0;
-        while t < end {
+        let mut first_day = 0;
+        while t < ms("2026-12-01T00:00:00Z") {
             // Each run reads its whole allowance (the most it may).
-            used += run_allowance(budget, used, t, 300).unwrap();
+            used += run_allowance(budget, used, t).unwrap();
             assert!(used <= budget, "{used} after {runs} runs");
+            if t < start + 86_400_000 {
+                first_day = used;
+            }
             t += 300_000;
             runs += 1;
         }
         assert_eq!(runs, 8640);
-        assert!(
-            used >= budget * 99 / 100,
-            "the month's budget is used: {used}"
-        );
-        // Never more than a fair share in a day: 1/30 of the budget, rounded up per run.
-        let first_day: u64 = (0..288)
-            .scan(0u64, |u, i| {
-                let a = run_allowance(budget, *u, ms("2026-11-01T00:00:00Z") + i * 300_000, 300)
-                    .unwrap();
-                *u += a;
-                Some(a)
-            })
-            .sum();
-        assert!(first_day <= budget / 30 + 288, "{first_day}");
+        assert!(used >= budget * 99 / 100, "the month's budget is used: {used}");
+        assert!(first_day <= budget / 30 + 1, "the first day read {first_day}");
     }
 
     #[test]
     fn runs_take_turns_at_the_first_query() {
         let t = ms("2026-12-05T03:00:00Z");
-        let a = first_query(t, 300, 7);
-        assert_eq!(first_query(t + 300_000, 300, 7), (a + 1) % 7);
-        assert_eq!(first_query(t, 300, 0), 0);
+        let a = first_query(t, 7);
+        assert_eq!(first_query(t + 60_000, 7), (a + 1) % 7);
+        assert_eq!(first_query(t, 0), 0);
     }
 }

@@ -24,6 +24,10 @@ pub enum IngestRequest {
         end_time: String,
         #[serde(default)]
         window: Option<String>,
+        /// At most this many windows this invocation (the rest on a rerun of
+        /// the same event, which resumes from the checkpoint).
+        #[serde(default)]
+        max_windows: Option<usize>,
     },
     /// An EventBridge scheduled event (`detail-type: Scheduled Event`).
     Scheduled {
@@ -65,10 +69,8 @@ pub struct IngestReport {
 }
 
 pub struct Settings {
-    /// Posts the plan may read a month, spread over the month's runs (0: none).
+    /// Posts the plan may read a month, paced over the month (0: none).
     pub monthly_budget: u64,
-    /// Seconds between scheduled runs (the schedule's rate).
-    pub interval_secs: u64,
     pub max_results: u32,
     pub max_pages: usize,
     pub budget: Duration,
@@ -123,7 +125,6 @@ impl Function {
         let long = |name, default| config::number(env, name, default, 0..=u64::MAX);
         let settings = Settings {
             monthly_budget: long("X_MONTHLY_POST_BUDGET", 0)?,
-            interval_secs: long("INGEST_INTERVAL_SECS", 300)?.max(60),
             max_results: config::number(env, "INGEST_MAX_RESULTS", 100u32, 0..=u32::MAX)?,
             max_pages: config::number(env, "INGEST_MAX_PAGES", 50usize, 0..=usize::MAX)?,
             budget: Duration::from_secs(long("INGEST_TIME_BUDGET_SECS", 240)?),
@@ -165,6 +166,7 @@ impl<S: RecordSink, C: CursorStore> Function<S, C> {
                 start_time,
                 end_time,
                 window,
+                max_windows,
             } => {
                 let invalid =
                     |e: tickerpulse_xapi::WindowError| HandlerError::InvalidInput(e.to_string());
@@ -173,7 +175,8 @@ impl<S: RecordSink, C: CursorStore> Function<S, C> {
                 let windows = windows(&start_time, &end_time, w).map_err(invalid)?;
                 self.recent_enough(&start_time, &clock)?;
                 let id = format!("{start_time}|{end_time}|{window}");
-                self.backfill(&id, &windows, started, &clock).await?
+                self.backfill(&id, &windows, max_windows, started, &clock)
+                    .await?
             }
         };
         tracing::info!(?report, "ingest done");

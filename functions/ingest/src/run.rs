@@ -139,15 +139,10 @@ impl<S: RecordSink, C: CursorStore> Function<S, C> {
             self.settings.monthly_budget,
             usage.as_ref().map_or(0, |u| u.posts),
             clock.now_ms,
-            self.settings.interval_secs,
         );
         report.run_allowance = posts_left;
         // Runs start at a different query so a small allowance reaches each in turn.
-        let first = budget::first_query(
-            clock.now_ms,
-            self.settings.interval_secs,
-            self.queries.len(),
-        );
+        let first = budget::first_query(clock.now_ms, self.queries.len());
         let order = self
             .queries
             .iter()
@@ -251,6 +246,7 @@ impl<S: RecordSink, C: CursorStore> Function<S, C> {
         &self,
         id: &str,
         windows: &[(String, String)],
+        max_windows: Option<usize>,
         started: Instant,
         clock: &Clock,
     ) -> Result<IngestReport, HandlerError> {
@@ -268,7 +264,8 @@ impl<S: RecordSink, C: CursorStore> Function<S, C> {
         let month = budget::month(clock.now_ms);
         let mut unlimited = None;
         let mut next = done;
-        for (start, end) in &windows[done..] {
+        let last = max_windows.map_or(windows.len(), |m| (done + m).min(windows.len()));
+        for (start, end) in &windows[done..last] {
             // A window is started only with time to finish one more query.
             if started.elapsed() + self.settings.budget / 10 >= self.settings.budget {
                 break;
