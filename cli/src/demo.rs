@@ -182,6 +182,8 @@ pub async fn load_and_run(stack: &LocalStack, source: &str, tweets: Vec<Value>) 
     // The demo's tweets span months: read as a plan with full-archive search
     // would (recent search keeps 7 days).
     ingest_env.insert("X_SEARCH_ENDPOINT".into(), "all".into());
+    // The fake's posts cost nothing: no monthly budget.
+    ingest_env.insert("X_MONTHLY_POST_BUDGET".into(), "0".into());
     ingest_env.insert("INGEST_MAX_RESULTS".into(), "500".into());
     let ingest = tickerpulse_fn_ingest::Function::from_env(&ingest_env)
         .await

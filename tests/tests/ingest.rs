@@ -127,6 +127,7 @@ async fn ingest_polls_pages_retries_and_lands_every_tweet() {
     env.insert("X_BEARER_TOKEN".into(), "test-token".into());
     env.insert("INGEST_MAX_RESULTS".into(), "10".into());
     env.insert("INGEST_RETRY_BASE_MS".into(), "20".into());
+    env.insert("X_MONTHLY_POST_BUDGET".into(), "0".into());
     let ingest = tickerpulse_fn_ingest::Function::from_env(&env)
         .await
         .unwrap();

@@ -48,12 +48,16 @@ fn tsla_query() -> (String, String) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ingest_survives_the_window_the_budget_the_cap_and_resumes_a_backfill() {
-    let stack = start_stack("x-limits").await.expect("starting the local stack");
+    let stack = start_stack("x-limits")
+        .await
+        .expect("starting the local stack");
     let fake = FakeX::start("t").await.unwrap();
     let mut env = stack.env().unwrap();
     env.insert("X_API_BASE_URL".into(), fake.base_url());
     env.insert("X_BEARER_TOKEN".into(), "t".into());
     env.insert("INGEST_RETRY_BASE_MS".into(), "20".into());
+    // No budget but where the test sets one (the template's default is 10,000).
+    env.insert("X_MONTHLY_POST_BUDGET".into(), "0".into());
     let schedule = json!({"detail-type": "Scheduled Event", "source": "aws.events", "detail": {}});
     let conf = tickerpulse_aws::sdk::load(&env).await;
     let db = aws_sdk_dynamodb::Client::new(&conf);
@@ -73,7 +77,9 @@ async fn ingest_survives_the_window_the_budget_the_cap_and_resumes_a_backfill() 
     fake.add(tweets(0, 30, 60, 1));
     let stale = snowflake_at(now_ms() - 10 * 86_400_000);
     cursors.advance(&key, stale, &query).await.unwrap();
-    let ingest = tickerpulse_fn_ingest::Function::from_env(&env).await.unwrap();
+    let ingest = tickerpulse_fn_ingest::Function::from_env(&env)
+        .await
+        .unwrap();
     let report = ingest.handle(schedule.clone()).await.unwrap();
     assert_eq!(report.cursor_resets.len(), 1, "{report:?}");
     let gap = &report.cursor_resets[0];
@@ -87,7 +93,10 @@ async fn ingest_survives_the_window_the_budget_the_cap_and_resumes_a_backfill() 
     );
     // The next run goes on from there without another reset.
     let again = ingest.handle(schedule.clone()).await.unwrap();
-    assert!(again.cursor_resets.is_empty() && again.tweets == 0, "{again:?}");
+    assert!(
+        again.cursor_resets.is_empty() && again.tweets == 0,
+        "{again:?}"
+    );
 
     // 2. The monthly budget: this month's pace less what was read is all a run
     // may read. Usage just under the pace leaves 25 posts.
@@ -108,7 +117,10 @@ async fn ingest_survives_the_window_the_budget_the_cap_and_resumes_a_backfill() 
     let allowance = r.run_allowance.unwrap();
     assert!((25..=50).contains(&allowance), "{r:?}");
     assert!(r.tweets as u64 <= allowance && r.tweets >= 20, "{r:?}");
-    assert_eq!(r.queries_unfinished, 1, "the pagination stopped at the budget: {r:?}");
+    assert_eq!(
+        r.queries_unfinished, 1,
+        "the pagination stopped at the budget: {r:?}"
+    );
     let served = fake.state.served.load(std::sync::atomic::Ordering::Relaxed) - served_before;
     assert_eq!(served, r.tweets, "X served no more than the run read");
     // A budget with room: the held pagination resumes, and nothing is lost.
@@ -127,12 +139,20 @@ async fn ingest_survives_the_window_the_budget_the_cap_and_resumes_a_backfill() 
     let end = now_ms() / 60_000 * 60_000 - 60_000;
     let event = json!({"start_time": rfc3339(end - 3 * 3_600_000), "end_time": rfc3339(end), "window": "30m", "max_windows": 2});
     let b1 = ingest.handle(event.clone()).await.unwrap();
-    assert_eq!((b1.windows_total, b1.windows_resumed_from, b1.windows_done), (6, 0, 2), "{b1:?}");
+    assert_eq!(
+        (b1.windows_total, b1.windows_resumed_from, b1.windows_done),
+        (6, 0, 2),
+        "{b1:?}"
+    );
     let b2 = ingest.handle(event.clone()).await.unwrap();
     assert_eq!((b2.windows_resumed_from, b2.windows_done), (2, 4), "{b2:?}");
     let b3 = ingest.handle(event.clone()).await.unwrap();
     let b4 = ingest.handle(event.clone()).await.unwrap();
-    assert_eq!((b3.windows_done, b4.windows_resumed_from, b4.tweets), (6, 6, 0), "{b3:?} {b4:?}");
+    assert_eq!(
+        (b3.windows_done, b4.windows_resumed_from, b4.tweets),
+        (6, 6, 0),
+        "{b3:?} {b4:?}"
+    );
     let in_range = 30 + 50; // every tweet above was made in the last 3 hours
     assert_eq!(b1.tweets + b2.tweets + b3.tweets, in_range);
     // Older than recent search keeps: refused before any call, with what to do.
@@ -157,12 +177,29 @@ async fn ingest_survives_the_window_the_budget_the_cap_and_resumes_a_backfill() 
     assert!(capped.usage_capped, "{capped:?}");
     assert_eq!(capped.retries, 0, "a cap is not retried: {capped:?}");
     assert!(started.elapsed() < std::time::Duration::from_secs(10));
-    assert!(capped.tweets >= 100, "the page before the cap was read: {capped:?}");
+    assert!(
+        capped.tweets >= 100,
+        "the page before the cap was read: {capped:?}"
+    );
     let until = usage.read(&month).await.unwrap().capped_until.unwrap();
-    assert_eq!(until, tickerpulse_fn_ingest::budget::next_month_secs(now_ms()));
+    assert_eq!(
+        until,
+        tickerpulse_fn_ingest::budget::next_month_secs(now_ms())
+    );
     let requests = fake.requests();
     let skipped = ingest.handle(schedule.clone()).await.unwrap();
     assert!(skipped.usage_capped && skipped.pages == 0, "{skipped:?}");
     assert_eq!(fake.requests(), requests, "no call to X while capped");
+    // The API shows the month's usage and the cap.
+    let api = tickerpulse_fn_api::Function::from_env(&env).await.unwrap();
+    let shown = tickerpulse::demo::api_get(&api, "/usage", "")
+        .await
+        .unwrap();
+    assert_eq!(shown["month"], month.as_str());
+    assert_eq!(
+        shown["posts_read"].as_u64(),
+        Some(usage.read(&month).await.unwrap().posts)
+    );
+    assert!(shown["capped_until"].is_string(), "{shown}");
     stack.stop().await;
 }

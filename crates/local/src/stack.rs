@@ -62,6 +62,10 @@ pub fn handler_env(template: &Template, port: Option<u16>) -> Result<BTreeMap<St
         );
         // The proxy answers the X API recent search too.
         env.insert("X_API_BASE_URL".into(), format!("http://127.0.0.1:{port}"));
+        // The fake X API's posts cost nothing, and a paced budget reads almost
+        // nothing in a month's first hour: no budget locally (tests that test
+        // the budget set one).
+        env.insert("X_MONTHLY_POST_BUDGET".into(), "0".into());
         env.insert("AWS_ACCESS_KEY_ID".into(), "testing".into());
         env.insert("AWS_SECRET_ACCESS_KEY".into(), "testing".into());
     }

@@ -590,7 +590,11 @@ mod strict {
         let bytes = futures_lite_block(r.into_body().collect())
             .map(|c| c.to_bytes())
             .unwrap_or_default();
-        (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null), headers)
+        (
+            status,
+            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+            headers,
+        )
     }
 
     fn futures_lite_block<F: std::future::Future>(f: F) -> F::Output {
@@ -618,39 +622,77 @@ mod strict {
     #[test]
     fn pages_resume_from_their_token_without_losing_a_tweet() {
         let st = state(60);
-        let (_, first, _) = body(answer(&st, &get("/2/tweets/search/recent?query=%24TSLA&max_results=25")));
+        let (_, first, _) = body(answer(
+            &st,
+            &get("/2/tweets/search/recent?query=%24TSLA&max_results=25"),
+        ));
         assert_eq!(first["data"].as_array().unwrap().len(), 25);
         let token = first["meta"]["next_token"].as_str().unwrap().to_string();
         let (_, rest, _) = body(answer(
             &st,
-            &get(&format!("/2/tweets/search/recent?query=%24TSLA&max_results=100&next_token={token}")),
+            &get(&format!(
+                "/2/tweets/search/recent?query=%24TSLA&max_results=100&next_token={token}"
+            )),
         ));
-        assert_eq!(rest["data"].as_array().unwrap().len(), 35, "{}", rest["meta"]);
+        assert_eq!(
+            rest["data"].as_array().unwrap().len(),
+            35,
+            "{}",
+            rest["meta"]
+        );
     }
 
     #[test]
     fn what_x_refuses_the_fake_refuses_with_xs_bodies() {
         let st = state(3);
         // max_results outside 10..=100.
-        let (s, b, h) = body(answer(&st, &get("/2/tweets/search/recent?query=%24TSLA&max_results=5")));
+        let (s, b, h) = body(answer(
+            &st,
+            &get("/2/tweets/search/recent?query=%24TSLA&max_results=5"),
+        ));
         assert_eq!((s, b["title"].as_str()), (400, Some("Invalid Request")));
-        assert!(b["errors"][0]["parameters"]["max_results"].is_array(), "{b}");
+        assert!(
+            b["errors"][0]["parameters"]["max_results"].is_array(),
+            "{b}"
+        );
         assert!(h.contains_key("x-rate-limit-remaining"));
         // since_id with start_time.
-        let (s, _, _) = body(answer(&st, &get("/2/tweets/search/recent?query=%24TSLA&since_id=5&start_time=2025-12-04T00:00:00Z")));
+        let (s, _, _) = body(answer(
+            &st,
+            &get(
+                "/2/tweets/search/recent?query=%24TSLA&since_id=5&start_time=2025-12-04T00:00:00Z",
+            ),
+        ));
         assert_eq!(s, 400);
         // A since_id older than 7 days.
         let old = crate::client::snowflake_at(NOW - 8 * 86_400_000);
-        let (s, b, _) = body(answer(&st, &get(&format!("/2/tweets/search/recent?query=%24TSLA&since_id={old}"))));
+        let (s, b, _) = body(answer(
+            &st,
+            &get(&format!(
+                "/2/tweets/search/recent?query=%24TSLA&since_id={old}"
+            )),
+        ));
         assert_eq!(s, 400);
-        assert!(b["errors"][0]["message"].as_str().unwrap().contains("must be a tweet id created after"), "{b}");
+        assert!(
+            b["errors"][0]["message"]
+                .as_str()
+                .unwrap()
+                .contains("must be a tweet id created after"),
+            "{b}"
+        );
         // A start_time older than 7 days, on recent search but not the archive.
-        let (s, _, _) = body(answer(&st, &get("/2/tweets/search/recent?query=%24TSLA&start_time=2025-11-01T00:00:00Z")));
+        let (s, _, _) = body(answer(
+            &st,
+            &get("/2/tweets/search/recent?query=%24TSLA&start_time=2025-11-01T00:00:00Z"),
+        ));
         assert_eq!(s, 400);
         let (s, _, _) = body(answer(&st, &get("/2/tweets/search/all?query=%24TSLA&start_time=2025-11-01T00:00:00Z&max_results=500")));
         assert_eq!(s, 200);
         // An end_time less than 10 s ago.
-        let (s, _, _) = body(answer(&st, &get("/2/tweets/search/recent?query=%24TSLA&end_time=2025-12-05T02:00:00Z")));
+        let (s, _, _) = body(answer(
+            &st,
+            &get("/2/tweets/search/recent?query=%24TSLA&end_time=2025-12-05T02:00:00Z"),
+        ));
         assert_eq!(s, 400);
     }
 
@@ -667,9 +709,15 @@ mod strict {
         // The monthly cap: X's 429 body, rate-limit headers untouched.
         st.monthly_cap.store(7, Ordering::Relaxed);
         let (s, b, h) = body(answer(&st, &get("/2/tweets/search/recent?query=%24TSLA")));
-        assert_eq!((s, b["title"].as_str(), b["period"].as_str()), (429, Some("UsageCapExceeded"), Some("Monthly")));
+        assert_eq!(
+            (s, b["title"].as_str(), b["period"].as_str()),
+            (429, Some("UsageCapExceeded"), Some("Monthly"))
+        );
         assert_ne!(h["x-rate-limit-remaining"], "0");
-        assert_eq!(crate::client::usage_cap(&serde_json::to_vec(&b).unwrap()).as_deref(), Some("Monthly"));
+        assert_eq!(
+            crate::client::usage_cap(&serde_json::to_vec(&b).unwrap()).as_deref(),
+            Some("Monthly")
+        );
         st.monthly_cap.store(0, Ordering::Relaxed);
         // The rate limit: the window's limit, then a 429 with the window's reset.
         st.rate_limit.store(5, Ordering::Relaxed);

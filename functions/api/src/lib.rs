@@ -38,6 +38,9 @@ pub struct Function {
     pub tables: Tables,
     pub alerts: tickerpulse_aws::alerts::AlertRules,
     pub sign_in: access::SignIn,
+    /// The X posts read this month, against `x_budget` (0: none).
+    pub usage: tickerpulse_aws::state::Usage,
+    pub x_budget: u64,
     /// The dashboard's Content-Security-Policy.
     pub csp: HeaderValue,
     pub watchlist: Watchlist,
@@ -69,6 +72,11 @@ impl Function {
                 })
             })?,
             sign_in,
+            usage: tickerpulse_aws::state::Usage {
+                client: sdk::dynamodb_client(&conf),
+                table: config::required(env, config::STATE_TABLE)?,
+            },
+            x_budget: config::number(env, "X_MONTHLY_POST_BUDGET", 0u64, 0..=u64::MAX)?,
             watchlist: tickerpulse_aws::watchlist::load(env).await?,
             cors_origin: HeaderValue::from_str(&origin).map_err(|_| {
                 HandlerError::Config(config::ConfigError::Invalid {
@@ -190,6 +198,7 @@ impl Function {
             "/words" => self.words(&values).await,
             "/tweets" => self.tweets(&values).await,
             "/runs" => self.runs(&values).await,
+            "/usage" => self.x_usage(&values).await,
             p => match p
                 .strip_prefix("/tickers/")
                 .and_then(|r| r.strip_suffix("/trend"))
@@ -251,6 +260,22 @@ impl Function {
                 )
             }
         }
+    }
+
+    /// The X posts read this month against the plan's budget, and a cap X reported.
+    async fn x_usage(&self, values: &HashMap<String, String>) -> Answer {
+        Params::new(values, &[])?;
+        let now = time::OffsetDateTime::now_utc();
+        let month = format!("{:04}-{:02}", now.year(), now.month() as u8);
+        let u = self.usage.read(&month).await?;
+        let capped = u.capped_until.filter(|t| *t > now.unix_timestamp());
+        Ok(json!({
+            "month": u.month,
+            "posts_read": u.posts,
+            "monthly_budget": (self.x_budget > 0).then_some(self.x_budget),
+            "capped_until": capped.and_then(|t| time::OffsetDateTime::from_unix_timestamp(t).ok())
+                .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok()),
+        }))
     }
 
     fn watchlist_route(&self, values: &HashMap<String, String>) -> Answer {

@@ -167,7 +167,10 @@ mod tests {
         assert_eq!(run_allowance(10_000, 4_000, mid), Some(1_000));
         // Ahead of the pace: nothing until the month catches up.
         assert_eq!(run_allowance(10_000, 6_000, mid), Some(0));
-        assert_eq!(run_allowance(10_000, 0, ms("2026-12-01T00:00:00Z")), Some(0));
+        assert_eq!(
+            run_allowance(10_000, 0, ms("2026-12-01T00:00:00Z")),
+            Some(0)
+        );
         // No budget: no limit.
         assert_eq!(run_allowance(0, 123, mid), None);
         // The month's last second: all of it.
@@ -196,8 +199,14 @@ mod tests {
             runs += 1;
         }
         assert_eq!(runs, 8640);
-        assert!(used >= budget * 99 / 100, "the month's budget is used: {used}");
-        assert!(first_day <= budget / 30 + 1, "the first day read {first_day}");
+        assert!(
+            used >= budget * 99 / 100,
+            "the month's budget is used: {used}"
+        );
+        assert!(
+            first_day <= budget / 30 + 1,
+            "the first day read {first_day}"
+        );
     }
 
     #[test]
