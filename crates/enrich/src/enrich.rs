@@ -318,6 +318,10 @@ pub enum Rejection {
     TooLong(usize),
     #[error("created_at {0:?} is not an RFC 3339 timestamp")]
     BadTimestamp(String),
+    /// Before X existed, or more than a day after Firehose received it: one
+    /// such record would move every "newest period" default.
+    #[error("created_at {0:?} is outside the sane window (2006-03-21 to a day after arrival)")]
+    TimeOutOfRange(String),
     /// Excluded by configuration: delivered nowhere (Firehose `Dropped`).
     #[error("language {0:?} is not watched")]
     LanguageNotWatched(String),
@@ -461,6 +465,21 @@ fn mentions_in_text<'a>(text: &'a str, out: &mut Vec<Cow<'a, str>>) {
     }
 }
 
+/// X's first post was made on 2006-03-21.
+const FIRST_POST_DAYS: i64 = 13_228; // days from 1970-01-01 to 2006-03-21
+
+/// Whether an hour is one a post can have been made in: not before X's first
+/// post, and not more than a day after Firehose received it (`arrival_ms`).
+pub fn sane_time(p: &HourPartition, arrival_ms: Option<i64>) -> bool {
+    let days = tickerpulse_core::civil::days_from_civil(
+        i64::from(p.year),
+        i64::from(p.month),
+        i64::from(p.day),
+    );
+    let hour_ms = (days * 24 + i64::from(p.hour)) * 3_600_000;
+    days >= FIRST_POST_DAYS && arrival_ms.is_none_or(|a| hour_ms <= a + 86_400_000)
+}
+
 impl Enricher {
     /// Enriches one record's bytes. `arrival_ms` is Firehose's arrival time.
     /// The record borrows from `data` wherever the tweet had no JSON escapes.
@@ -490,6 +509,9 @@ impl Enricher {
         let created_at = raw.created_at.ok_or(Rejection::Missing("created_at"))?;
         let partition = HourPartition::of_timestamp(&created_at)
             .map_err(|_| Rejection::BadTimestamp(created_at.to_string()))?;
+        if !sane_time(&partition, arrival_ms) {
+            return Err(Rejection::TimeOutOfRange(created_at.to_string()));
+        }
         let lang = raw.lang.map(ascii_lowercase);
         // A tweet without a language is kept: only a language that is not watched drops it.
         if let Some(l) = &lang {
@@ -766,13 +788,39 @@ mod tests {
     }
 
     #[test]
+    fn times_before_x_or_past_arrival_are_refused_with_the_reason() {
+        let e = enricher(&["en"]);
+        let tweet =
+            |at: &str| format!(r#"{{"id":"1","text":"$TSLA","created_at":"{at}","lang":"en"}}"#);
+        let arrival = Some(1_764_900_000_000); // 2025-12-05T02:00:00Z
+        for bad in [
+            "9999-12-31T23:59:59Z",
+            "1970-01-01T00:00:00Z",
+            "2006-03-20T23:59:59Z",
+            "2025-12-06T03:00:00Z",
+        ] {
+            let err = e.enrich(tweet(bad).as_bytes(), arrival).unwrap_err();
+            assert_eq!(err, Rejection::TimeOutOfRange(bad.into()));
+            assert!(!err.is_drop(), "a ProcessingFailed, with its reason");
+        }
+        for good in [
+            "2006-03-21T00:00:00Z",
+            "2025-12-05T01:59:00Z",
+            "2025-12-06T01:00:00Z",
+        ] {
+            assert!(e.enrich(tweet(good).as_bytes(), arrival).is_ok(), "{good}");
+        }
+    }
+
+    #[test]
     fn a_full_x_api_tweet() {
         let data = br#"{"id":"1250226011345805312","text":"$TSLA breaking out, great quarter #Tesla @elonmusk https://t.co/x","created_at":"2020-04-15T01:03:46.000Z","author_id":"2244994945","lang":"en",
           "entities":{"cashtags":[{"start":0,"end":5,"tag":"tsla"}],"hashtags":[{"tag":"Tesla"}],"mentions":[{"username":"elonmusk"}],"urls":[{"url":"https://t.co/x","expanded_url":"https://tesla.com"}]},
           "public_metrics":{"retweet_count":3,"reply_count":1,"like_count":12,"quote_count":0},
           "referenced_tweets":[{"type":"quoted","id":"1"}],
           "author":{"id":"2244994945","username":"marketwatcher","verified":false,"public_metrics":{"followers_count":1520}}}"#;
-        let (t, p) = enricher(&["en"]).enrich(data, Some(5)).unwrap();
+        let arrival = 1_586_913_000_000; // 2020-04-15T01:10:00Z
+        let (t, p) = enricher(&["en"]).enrich(data, Some(arrival)).unwrap();
         assert_eq!(p.label(), "2020-04-15-01");
         assert_eq!(t.tickers, ["TSLA"]);
         assert_eq!(t.watched_tickers, ["TSLA"]);
@@ -784,7 +832,7 @@ mod tests {
         assert_eq!(t.like_count, Some(12));
         assert_eq!(t.sentiment.compound, 0.6249);
         assert_eq!(t.sentiment.label, "positive");
-        assert_eq!(t.arrival_ms, Some(5));
+        assert_eq!(t.arrival_ms, Some(arrival));
     }
 
     #[test]

@@ -20,7 +20,7 @@ fn function() -> Function {
 fn record(id: &str, data: &[u8]) -> InputRecord {
     InputRecord {
         record_id: id.into(),
-        approximate_arrival_timestamp: Some(1),
+        approximate_arrival_timestamp: Some(1_587_000_000_000), // 2020-04-16, after the tweets
         data: B64.encode(data),
     }
 }
