@@ -513,6 +513,15 @@ async fn run(cli: Cli) -> Result<i32> {
 }
 
 fn main() {
+    // Output piped into `head` and the like: die quietly of SIGPIPE when the
+    // reader goes, as Unix tools do, instead of panicking in println! (Rust
+    // ignores SIGPIPE by default, so a closed pipe is an error every print
+    // would have to handle).
+    #[cfg(unix)]
+    // SAFETY: called first, before any thread exists; SIG_DFL is a valid handler.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => e.exit(),

@@ -226,3 +226,34 @@ fn smoke_passes_on_a_local_stack() {
     }
     assert!(!stdout.contains("FAIL"), "{stdout}");
 }
+
+#[test]
+fn output_into_a_closed_pipe_ends_quietly() {
+    // `tickerpulse local env | head -1`.
+    use std::os::unix::process::ExitStatusExt;
+    let h = home("pipe");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tickerpulse"))
+        .args(["local", "env"])
+        .current_dir(root())
+        .env("TICKERPULSE_HOME", &h)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The reader leaves before the first line (as `head` does after its last):
+    // every line meets a broken pipe.
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_ne!(out.status.code(), Some(101), "{stderr}");
+    assert!(
+        out.status.success() || out.status.signal() == Some(libc_sigpipe()),
+        "{:?} {stderr}",
+        out.status
+    );
+}
+
+fn libc_sigpipe() -> i32 {
+    13
+}

@@ -391,6 +391,15 @@ async fn every_endpoint() {
         .map(|p| p["mentions"].as_u64().unwrap())
         .collect();
     assert_eq!(days, [2, 2]);
+    // One rule for tickers: `$TSLA` percent-encoded in the path is TSLA, as
+    // `?ticker=%24TSLA` is.
+    assert_eq!(
+        api.ok("/tickers/%24TSLA/trend", "granularity=hour").await["points"],
+        trend["points"]
+    );
+    let by_param = api.ok("/tweets", "ticker=%24TSLA").await;
+    assert_eq!(by_param["ticker"], "TSLA");
+    assert_eq!(by_param, api.ok("/tweets", "ticker=TSLA").await);
     assert_eq!(
         api.ok("/tickers/AAPL/trend", "granularity=day&limit=1")
             .await["points"][0]["period"],

@@ -203,7 +203,12 @@ impl Function {
                 .strip_prefix("/tickers/")
                 .and_then(|r| r.strip_suffix("/trend"))
             {
-                Some(ticker) if !ticker.contains('/') => self.trend(ticker, &values).await,
+                // The path segment as the client encoded it (`%24TSLA`): one
+                // rule for tickers, in paths as in query strings.
+                Some(ticker) if !ticker.contains('/') => {
+                    let ticker = percent_encoding::percent_decode_str(ticker).decode_utf8_lossy();
+                    self.trend(&ticker, &values).await
+                }
                 _ => Err(Failure::Refused(ApiError::not_found(format!(
                     "no such endpoint: {path} (see the OpenAPI file, api/openapi.yaml)"
                 )))),
