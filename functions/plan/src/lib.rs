@@ -124,19 +124,18 @@ impl<L: Lake> Function<L> {
             }
         }
         let lake = &self.lake;
-        let found: Vec<Vec<HourPartition>> = futures_util::stream::iter(days)
+        let mut listings = futures_util::stream::iter(days)
             .map(|d| async move { lake.raw_hours_of_day(&d).await })
-            .buffered(LISTINGS_IN_FLIGHT)
-            .try_collect()
-            .await?;
-        let mut partitions: Vec<&HourPartition> = found
-            .iter()
-            .flatten()
-            .filter(|h| wanted.contains(h))
-            .collect();
-        partitions.sort();
-        partitions.dedup();
-        Ok(partitions.into_iter().map(HourPartition::path).collect())
+            .buffered(LISTINGS_IN_FLIGHT);
+        let mut partitions: std::collections::BTreeSet<HourPartition> = Default::default();
+        while let Some(day) = listings.try_next().await? {
+            partitions.extend(day.into_iter().filter(|h| wanted.contains(h)));
+            // Past the cap the range is refused: no need to list the rest.
+            if partitions.len() > MAX_PARTITIONS_PER_RUN {
+                break;
+            }
+        }
+        Ok(partitions.iter().map(HourPartition::path).collect())
     }
 
     pub async fn handle(&self, request: PlanRequest) -> Result<Plan, HandlerError> {
@@ -147,8 +146,7 @@ impl<L: Lake> Function<L> {
                 let partitions = self.existing(&hours).await?;
                 if partitions.len() > MAX_PARTITIONS_PER_RUN {
                     return Err(HandlerError::InvalidInput(format!(
-                        "{from} to {to} holds {} hour partitions; a run takes at most {MAX_PARTITIONS_PER_RUN} (Step Functions' 256 KB state): split the range",
-                        partitions.len()
+                        "{from} to {to} holds more than {MAX_PARTITIONS_PER_RUN} hour partitions, the most a run takes (Step Functions' 256 KB state): split the range",
                     )));
                 }
                 tracing::info!(

@@ -39,6 +39,8 @@ fn planner<L: Lake>(lake: L) -> Function<L> {
 /// taking a little while as S3's do.
 #[derive(Default)]
 struct CountingLake {
+    /// Every hour has data (else three a day).
+    dense: bool,
     listings: AtomicUsize,
     in_flight: AtomicUsize,
     most_in_flight: AtomicUsize,
@@ -53,9 +55,15 @@ impl Lake for CountingLake {
         self.most_in_flight.fetch_max(now, Ordering::SeqCst);
         tokio::time::sleep(std::time::Duration::from_millis(2)).await;
         self.in_flight.fetch_sub(1, Ordering::SeqCst);
-        Ok([0, 12, 23]
+        let hours: Vec<u8> = if self.dense {
+            (0..24).collect()
+        } else {
+            vec![0, 12, 23]
+        };
+        Ok(hours
+            .into_iter()
             .map(|h| HourPartition::new(p.year, p.month, p.day, h).unwrap())
-            .to_vec())
+            .collect())
     }
 }
 
@@ -73,10 +81,35 @@ async fn the_longest_range_lists_each_day_once_and_in_parallel() {
     // Three hours of data a day: more than a run takes, refused with the way out.
     let err = plan.unwrap_err();
     assert_eq!(err.error_type(), "TickerPulse.InvalidInput");
-    assert!(err.to_string().contains("1098 hour partitions"), "{err}");
-    assert_eq!(f.lake.listings.load(Ordering::SeqCst), 366);
+    assert!(
+        err.to_string().contains("more than 1000 hour partitions"),
+        "{err}"
+    );
+    // The 1,001st partition is on day 334: the listings stop there (with
+    // those already in flight).
+    let listed = f.lake.listings.load(Ordering::SeqCst);
+    assert!(
+        (334..=334 + LISTINGS_IN_FLIGHT).contains(&listed),
+        "{listed}"
+    );
     let most = f.lake.most_in_flight.load(Ordering::SeqCst);
     assert!(most > 1 && most <= LISTINGS_IN_FLIGHT, "{most} in flight");
+
+    // Every hour with data: refused after 42 days' listings, not a year's.
+    let f = planner(CountingLake {
+        dense: true,
+        ..Default::default()
+    });
+    let err = f
+        .handle(PlanRequest {
+            from: Some("2024-01-01T00:00:00Z".into()),
+            to: Some("2024-12-31T23:00:00Z".into()),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.error_type(), "TickerPulse.InvalidInput");
+    let listed = f.lake.listings.load(Ordering::SeqCst);
+    assert!((42..=42 + LISTINGS_IN_FLIGHT).contains(&listed), "{listed}");
 
     let f = planner(CountingLake::default());
     let plan = f
