@@ -19,10 +19,23 @@ pub enum WatchlistError {
     BadSymbol { line: usize, symbol: String },
 }
 
-/// Tickers by normalized symbol (`BRK.B`), with their names.
+/// Dated symbol changes and delistings (see data/README.md).
+pub const BUNDLED_ALIASES: &str = include_str!("../data/symbol-aliases.csv");
+
+/// Tickers by normalized symbol (`BRK.B`), with their names, and the dated
+/// aliases that send an old symbol to today's ticker.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Watchlist {
     names: HashMap<String, String, crate::hash::FxBuild>,
+    /// Old symbol -> (last day it meant `ticker`, days since 1970, exclusive; ticker).
+    aliases: HashMap<String, Vec<(i64, String)>, crate::hash::FxBuild>,
+}
+
+/// `YYYY-MM-DD` as days since 1970-01-01.
+fn day_number(date: &str) -> Option<i64> {
+    let mut parts = date.trim().splitn(3, '-').map(|p| p.parse::<i64>().ok());
+    let (y, m, d) = (parts.next()??, parts.next()??, parts.next()??);
+    ((1..=12).contains(&m) && (1..=31).contains(&d)).then(|| crate::civil::days_from_civil(y, m, d))
 }
 
 /// Upper-cases a symbol and writes class shares with a dot (`brk-b`, `BRK/B` -> `BRK.B`).
@@ -67,7 +80,57 @@ impl Watchlist {
     pub fn bundled() -> Self {
         Self::from_csv(BUNDLED_SP500).unwrap_or_else(|_| Self {
             names: HashMap::default(),
+            aliases: HashMap::default(),
         })
+    }
+
+    /// Adds dated aliases from a CSV `symbol,ticker,until[,note]`: `symbol` in a
+    /// post made before `until` (a date) counts under `ticker`.
+    pub fn with_aliases(mut self, text: &str) -> Result<Self, WatchlistError> {
+        let rows = crate::csv::parse(text.trim_start_matches('\u{feff}'), b',')?;
+        for (i, row) in rows.iter().enumerate().skip(1) {
+            let bad = |s: &str| WatchlistError::BadSymbol {
+                line: i + 1,
+                symbol: s.to_string(),
+            };
+            let (Some(symbol), Some(ticker), Some(until)) = (row.first(), row.get(1), row.get(2))
+            else {
+                continue;
+            };
+            let symbol = normalize_symbol(symbol).ok_or_else(|| bad(symbol))?;
+            let ticker = normalize_symbol(ticker).ok_or_else(|| bad(ticker))?;
+            let until = day_number(until).ok_or_else(|| bad(until))?;
+            self.aliases
+                .entry(symbol)
+                .or_default()
+                .push((until, ticker));
+        }
+        Ok(self)
+    }
+
+    /// The ticker a symbol counted under on a day (days since 1970), if it is
+    /// watched: an alias of that day, or the symbol itself if it is on the list.
+    pub fn watched_on<'a>(&'a self, symbol: &'a str, day: i64) -> Option<&'a str> {
+        let aliased = self.aliases.get(symbol).and_then(|list| {
+            list.iter()
+                .filter(|(until, _)| day < *until)
+                .min_by_key(|(until, _)| *until)
+                .map(|(_, t)| t.as_str())
+        });
+        match aliased {
+            // An alias to itself keeps a delisted ticker's history.
+            Some(t) if t == symbol || self.contains(t) => Some(t),
+            _ => self.names.get_key_value(symbol).map(|(k, _)| k.as_str()),
+        }
+    }
+
+    /// On the list, or a delisted ticker whose history is kept.
+    pub fn known(&self, symbol: &str) -> bool {
+        self.contains(symbol)
+            || self
+                .aliases
+                .get(symbol)
+                .is_some_and(|l| l.iter().any(|(_, t)| t == symbol))
     }
 
     /// Parses a CSV whose header names a `symbol` column and, optionally, a
@@ -98,7 +161,11 @@ impl Watchlist {
         if names.is_empty() {
             return Err(WatchlistError::Empty);
         }
-        Ok(Self { names })
+        Self {
+            names,
+            aliases: HashMap::default(),
+        }
+        .with_aliases(BUNDLED_ALIASES)
     }
 
     pub fn contains(&self, symbol: &str) -> bool {
@@ -185,6 +252,47 @@ pub fn for_each_cashtag<'a>(text: &'a str, mut each: impl FnMut(Cow<'a, str>)) {
             each(Cow::Borrowed(symbol));
         }
         i = end;
+    }
+}
+
+#[cfg(test)]
+mod alias_tests {
+    use super::*;
+
+    fn day(s: &str) -> i64 {
+        day_number(s).unwrap()
+    }
+
+    #[test]
+    fn dated_aliases_send_old_symbols_to_the_ticker_of_their_day() {
+        let w = Watchlist::bundled();
+        assert_eq!(w.watched_on("FB", day("2020-04-15")), Some("META"));
+        assert_eq!(w.watched_on("FB", day("2022-06-08")), Some("META"));
+        assert_eq!(w.watched_on("FB", day("2022-06-09")), None);
+        assert_eq!(w.watched_on("META", day("2020-04-15")), Some("META"));
+        assert_eq!(w.watched_on("TWTR", day("2021-01-01")), Some("TWTR"));
+        assert_eq!(w.watched_on("TWTR", day("2022-11-08")), None);
+        assert_eq!(w.watched_on("ANTM", day("2021-01-01")), Some("ELV"));
+        assert_eq!(w.watched_on("AAPL", day("2021-01-01")), Some("AAPL"));
+        assert_eq!(w.watched_on("DOGE", day("2021-01-01")), None);
+        assert!(w.known("TWTR") && !w.contains("TWTR") && !w.known("FB"));
+    }
+
+    #[test]
+    fn every_alias_leads_to_a_listed_ticker_or_keeps_a_delisted_one() {
+        let w = Watchlist::bundled();
+        for (symbol, list) in &w.aliases {
+            for (_, ticker) in list {
+                assert!(
+                    w.contains(ticker) || ticker == symbol,
+                    "{symbol} -> {ticker} is on no list"
+                );
+            }
+        }
+        assert!(w.aliases.len() >= 9);
+        assert!(Watchlist::bundled()
+            .with_aliases("symbol,ticker,until\nFB,META,2022-13-01\n")
+            .is_err());
     }
 }
 

@@ -534,11 +534,21 @@ impl Enricher {
             }
         }
         scan_text(&body, &mut tickers, cashtags_of_text);
-        let watched_tickers = tickers
-            .iter()
-            .filter(|t| self.watchlist.contains(t))
-            .cloned()
-            .collect();
+        // Each symbol counts under the ticker it meant on the post's day ($FB in
+        // 2020 is META's), per the watch list's dated aliases.
+        let day = tickerpulse_core::civil::days_from_civil(
+            i64::from(partition.year),
+            i64::from(partition.month),
+            i64::from(partition.day),
+        );
+        let mut watched_tickers: Vec<Cow<'a, str>> = Vec::new();
+        for t in &tickers {
+            match self.watchlist.watched_on(t, day) {
+                Some(w) if w == t.as_ref() => push_unique(&mut watched_tickers, t.clone()),
+                Some(w) => push_unique(&mut watched_tickers, Cow::Owned(w.to_string())),
+                None => {}
+            }
+        }
         let mut hashtags = Vec::new();
         let mut mentions = Vec::new();
         // The text is scanned when the API gave no entities of the kind.
@@ -785,6 +795,23 @@ mod tests {
             watchlist: Watchlist::bundled(),
             languages: langs.iter().map(|s| s.to_string()).collect(),
         }
+    }
+
+    #[test]
+    fn a_renamed_symbol_counts_under_the_ticker_of_its_day() {
+        let e = enricher(&["en"]);
+        let post = |at: &str, text: &str| {
+            format!(r#"{{"id":"1","text":"{text}","created_at":"{at}","lang":"en"}}"#)
+        };
+        // 2020: $FB was Facebook, today's META; $TWTR was watched until delisted.
+        let p = post("2020-04-15T01:00:00Z", "$FB and $TWTR up, $META too");
+        let (t, _) = e.enrich(p.as_bytes(), None).unwrap();
+        assert_eq!(t.tickers, ["FB", "TWTR", "META"]);
+        assert_eq!(t.watched_tickers, ["META", "TWTR"]);
+        // After the rename $FB is no longer Meta, and TWTR is gone.
+        let p = post("2023-01-10T01:00:00Z", "$FB and $TWTR");
+        let (t, _) = e.enrich(p.as_bytes(), None).unwrap();
+        assert!(t.watched_tickers.is_empty(), "{:?}", t.watched_tickers);
     }
 
     #[test]

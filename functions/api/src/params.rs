@@ -162,7 +162,8 @@ pub fn watched_ticker(raw: &str, watchlist: &Watchlist) -> Result<String, ApiErr
             format!("{raw:?} is not a ticker symbol (like TSLA or BRK.B)"),
         )
     })?;
-    if !watchlist.contains(&symbol) {
+    // The list, and delisted tickers whose history is kept (TWTR).
+    if !watchlist.known(&symbol) {
         return Err(ApiError::bad(
             "unknown_ticker",
             format!("{symbol} is not on the watch list"),
