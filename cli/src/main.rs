@@ -200,7 +200,17 @@ async fn run(cli: Cli) -> Result<i32> {
                 LocalAction::Up { port } => {
                     init_logs("warn");
                     let exe = std::env::current_exe().context("locating the tickerpulse binary")?;
-                    let (file, created) = local::up(&template, port, &exe).await?;
+                    let (file, created, restart) = local::up(&template, port, &exe).await?;
+                    match restart {
+                        local::Restart::Fresh => {}
+                        local::Restart::Proxy => println!(
+                            "the proxy had stopped: started it again; moto and everything in it were kept"
+                        ),
+                        local::Restart::Moto => println!(
+                            "moto had stopped, and moto keeps the stack only in memory: started it again \
+                             and created the resources again, EMPTY (no tweets, tables or runs); the proxy was kept"
+                        ),
+                    }
                     println!(
                         "local stack up at {} (moto pid {}, proxy pid {})",
                         file.endpoint(),

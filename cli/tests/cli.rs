@@ -190,6 +190,48 @@ fn local_up_status_down_leave_no_process_behind() {
     let e = one_line_error(&tickerpulse(&h, &["local", "up", "--port", "0"]));
     assert!(e.contains("already running"), "{e}");
 
+    // The proxy dies: `up` starts only the proxy again; moto and its contents stay.
+    let kill = |pid: u32| {
+        // SAFETY: a plain signal to a child process this test started.
+        unsafe { libc::kill(pid as i32, libc::SIGKILL) };
+        for _ in 0..100 {
+            if !tickerpulse_local::stack::alive(pid) {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        panic!("pid {pid} survived SIGKILL");
+    };
+    let recorded = |h: &Path| -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(h.join("local.json")).unwrap()).unwrap()
+    };
+    kill(pids[1]);
+    let out = tickerpulse(&h, &["local", "up", "--port", "0"]);
+    let said = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        out.status.success() && said.contains("the proxy had stopped"),
+        "{said}"
+    );
+    assert_eq!(recorded(&h)["moto_pid"].as_u64(), Some(u64::from(pids[0])));
+    let listed = tickerpulse(&h, &["pipeline", "executions"]);
+    assert!(
+        String::from_utf8_lossy(&listed.stdout).contains("cli-day"),
+        "moto's contents were kept"
+    );
+    // moto dies: `up` says plainly that the stack starts again empty, and keeps the proxy.
+    let proxy = recorded(&h)["proxy_pid"].as_u64().unwrap() as u32;
+    kill(pids[0]);
+    let out = tickerpulse(&h, &["local", "up", "--port", "0"]);
+    let said = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(out.status.success() && said.contains("EMPTY"), "{said}");
+    assert_eq!(recorded(&h)["proxy_pid"].as_u64(), Some(u64::from(proxy)));
+    let listed = tickerpulse(&h, &["pipeline", "executions"]);
+    assert!(!String::from_utf8_lossy(&listed.stdout).contains("cli-day"));
+    let pids = [
+        recorded(&h)["moto_pid"].as_u64().unwrap() as u32,
+        recorded(&h)["proxy_pid"].as_u64().unwrap() as u32,
+    ];
+
     let down = tickerpulse(&h, &["local", "down"]);
     assert!(down.status.success());
     for pid in pids {

@@ -128,6 +128,7 @@ async fn ingest_polls_pages_retries_and_lands_every_tweet() {
     env.insert("INGEST_MAX_RESULTS".into(), "10".into());
     env.insert("INGEST_RETRY_BASE_MS".into(), "20".into());
     env.insert("X_MONTHLY_POST_BUDGET".into(), "0".into());
+    env.insert("X_SEARCH_ENDPOINT".into(), "recent".into());
     let ingest = tickerpulse_fn_ingest::Function::from_env(&env)
         .await
         .unwrap();

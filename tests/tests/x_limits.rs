@@ -58,6 +58,9 @@ async fn ingest_survives_the_window_the_budget_the_cap_and_resumes_a_backfill() 
     env.insert("INGEST_RETRY_BASE_MS".into(), "20".into());
     // No budget but where the test sets one (the template's default is 10,000).
     env.insert("X_MONTHLY_POST_BUDGET".into(), "0".into());
+    // Recent search, the deployed default (the local stack reads its 2020
+    // sample through the archive).
+    env.insert("X_SEARCH_ENDPOINT".into(), "recent".into());
     let schedule = json!({"detail-type": "Scheduled Event", "source": "aws.events", "detail": {}});
     let conf = tickerpulse_aws::sdk::load(&env).await;
     let db = aws_sdk_dynamodb::Client::new(&conf);

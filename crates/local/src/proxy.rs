@@ -286,7 +286,9 @@ async fn handle(
     };
     state.latency.delay(&parts.headers).await;
     let path = parts.uri.path().to_string();
-    if parts.method == hyper::Method::GET && path == "/2/tweets/search/recent" {
+    if parts.method == hyper::Method::GET
+        && (path == "/2/tweets/search/recent" || path == "/2/tweets/search/all")
+    {
         return Ok(tickerpulse_xapi::fake::answer(&state.x_api, &parts));
     }
     if parts.method == hyper::Method::POST {

@@ -66,6 +66,10 @@ pub fn handler_env(template: &Template, port: Option<u16>) -> Result<BTreeMap<St
         // nothing in a month's first hour: no budget locally (tests that test
         // the budget set one).
         env.insert("X_MONTHLY_POST_BUDGET".into(), "0".into());
+        // The sample tweets span April to July 2020: the local stack reads them
+        // as full-archive search does (recent search keeps 7 days, and the
+        // fake holds it to that: tests of the window ask for recent).
+        env.insert("X_SEARCH_ENDPOINT".into(), "all".into());
         env.insert("AWS_ACCESS_KEY_ID".into(), "testing".into());
         env.insert("AWS_SECRET_ACCESS_KEY".into(), "testing".into());
     }
@@ -703,14 +707,94 @@ pub fn running(state: &Path) -> Result<Option<StackFile>> {
     Ok(read_stack_file(state)?.filter(|f| alive(f.moto_pid) && alive(f.proxy_pid)))
 }
 
+/// What `local up` did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Restart {
+    /// Nothing was recorded, or nothing recorded was alive: a new stack.
+    Fresh,
+    /// The proxy had died; moto (and everything in it) was kept.
+    Proxy,
+    /// moto had died: moto keeps its state in memory only, so the stack was
+    /// provisioned again, empty; the proxy was kept.
+    Moto,
+}
+
+fn spawn_proxy(
+    template: &Template,
+    exe: &Path,
+    port: u16,
+    moto_port: u16,
+    state: &Path,
+) -> Result<(Child, PathBuf)> {
+    let proxy_log = state.join("proxy.log");
+    let log = std::fs::File::create(&proxy_log)?;
+    let mut cmd = Command::new(exe);
+    cmd.args([
+        "local",
+        "proxy",
+        "--port",
+        &port.to_string(),
+        "--moto-port",
+        &moto_port.to_string(),
+    ])
+    .env("TICKERPULSE_TEMPLATE", &template.path)
+    .stdin(Stdio::null())
+    .stdout(log.try_clone()?)
+    .stderr(log);
+    {
+        use std::os::unix::process::CommandExt;
+        cmd.process_group(0);
+    }
+    let child = cmd
+        .spawn()
+        .with_context(|| format!("starting {} local proxy", exe.display()))?;
+    Ok((child, proxy_log))
+}
+
 /// `tickerpulse local up`: starts moto and a detached proxy process, provisions the
-/// template and records both PIDs.
-pub async fn up(template: &Template, port: u16, exe: &Path) -> Result<(StackFile, Vec<String>)> {
+/// template and records both PIDs. When one recorded process survives, only the
+/// other is started again, on the same ports: a dead proxy costs nothing, a dead
+/// moto loses the stack's contents (moto keeps them in memory only).
+pub async fn up(
+    template: &Template,
+    port: u16,
+    exe: &Path,
+) -> Result<(StackFile, Vec<String>, Restart)> {
     let state = state_dir(template);
     if let Some(f) = running(&state)? {
         bail!("a local stack is already running on {} (moto pid {}, proxy pid {}); `tickerpulse local down` stops it", f.endpoint(), f.moto_pid, f.proxy_pid);
     }
-    // Leftovers of a half-dead stack.
+    if let Some(mut f) = read_stack_file(&state)? {
+        let (moto_alive, proxy_alive) = (alive(f.moto_pid), alive(f.proxy_pid));
+        if moto_alive && !proxy_alive {
+            let (mut proxy, log) = spawn_proxy(template, exe, f.port, f.moto_port, &state)?;
+            f.proxy_pid = proxy.id();
+            std::fs::write(stack_file(&state), serde_json::to_string_pretty(&f)?)?;
+            wait_ready(
+                &format!("{}/moto-api/", f.endpoint()),
+                Some(&mut proxy),
+                &log,
+            )
+            .await?;
+            return Ok((f, Vec::new(), Restart::Proxy));
+        }
+        if proxy_alive && !moto_alive {
+            let moto_log = state.join("moto.log");
+            let mut moto = spawn_moto(template, f.moto_port, f.port, &moto_log, true)?;
+            f.moto_pid = moto.id();
+            std::fs::write(stack_file(&state), serde_json::to_string_pretty(&f)?)?;
+            wait_ready(
+                &format!("http://127.0.0.1:{}/moto-api/", f.moto_port),
+                Some(&mut moto),
+                &moto_log,
+            )
+            .await?;
+            configure_moto(f.moto_port).await?;
+            let created = provision(template, f.port).await?;
+            return Ok((f, created, Restart::Moto));
+        }
+    }
+    // Leftovers of a dead stack.
     down(template).await?;
     std::fs::create_dir_all(&state).with_context(|| format!("creating {}", state.display()))?;
     let port = bind_loopback(port)?.local_addr()?.port();
@@ -726,28 +810,7 @@ pub async fn up(template: &Template, port: u16, exe: &Path) -> Result<(StackFile
         )
         .await?;
         configure_moto(moto_port).await?;
-        let proxy_log = state.join("proxy.log");
-        let log = std::fs::File::create(&proxy_log)?;
-        let mut cmd = Command::new(exe);
-        cmd.args([
-            "local",
-            "proxy",
-            "--port",
-            &port.to_string(),
-            "--moto-port",
-            &moto_port.to_string(),
-        ])
-        .env("TICKERPULSE_TEMPLATE", &template.path)
-        .stdin(Stdio::null())
-        .stdout(log.try_clone()?)
-        .stderr(log);
-        {
-            use std::os::unix::process::CommandExt;
-            cmd.process_group(0);
-        }
-        let mut proxy = cmd
-            .spawn()
-            .with_context(|| format!("starting {} local proxy", exe.display()))?;
+        let (mut proxy, proxy_log) = spawn_proxy(template, exe, port, moto_port, &state)?;
         let file = StackFile {
             port,
             moto_port,
@@ -774,7 +837,7 @@ pub async fn up(template: &Template, port: u16, exe: &Path) -> Result<(StackFile
         }
     };
     match provision(template, port).await {
-        Ok(created) => Ok((file, created)),
+        Ok(created) => Ok((file, created, Restart::Fresh)),
         Err(e) => {
             let _ = down(template).await;
             Err(e)

@@ -139,6 +139,32 @@ pub fn metrics_line(r: &crate::IngestReport, now_ms: i64) -> String {
 mod tests {
     use super::*;
 
+    #[test]
+    fn the_metrics_line_is_cloudwatch_embedded_metric_format() {
+        let r = crate::IngestReport {
+            tweets: 120,
+            usage_capped: true,
+            cursor_resets: vec![Gap::new("q", 1 << 40, 1 << 41)],
+            ..Default::default()
+        };
+        let v: serde_json::Value = serde_json::from_str(&metrics_line(&r, 5)).unwrap();
+        let m = &v["_aws"]["CloudWatchMetrics"][0];
+        assert_eq!(m["Namespace"], "TickerPulse/Ingest");
+        assert_eq!(v["_aws"]["Timestamp"], 5);
+        for metric in m["Metrics"].as_array().unwrap() {
+            let name = metric["Name"].as_str().unwrap();
+            assert!(v[name].is_number(), "{name} has its value at the top level");
+        }
+        assert_eq!(
+            (
+                v["PostsRead"].as_u64(),
+                v["CursorResets"].as_u64(),
+                v["UsageCapped"].as_u64()
+            ),
+            (Some(120), Some(1), Some(1))
+        );
+    }
+
     fn ms(s: &str) -> i64 {
         (tickerpulse_core::partition::parse_rfc3339(s)
             .unwrap()

@@ -71,6 +71,9 @@ pub struct IngestReport {
 pub struct Settings {
     /// Posts the plan may read a month, paced over the month (0: none).
     pub monthly_budget: u64,
+    /// Prints the run's CloudWatch metrics (EMF) on stdout: in Lambda only,
+    /// where stdout is the log group (locally it would mix with the output).
+    pub emit_metrics: bool,
     pub max_results: u32,
     pub max_pages: usize,
     pub budget: Duration,
@@ -125,6 +128,9 @@ impl Function {
         let long = |name, default| config::number(env, name, default, 0..=u64::MAX);
         let settings = Settings {
             monthly_budget: long("X_MONTHLY_POST_BUDGET", 0)?,
+            emit_metrics: env
+                .var("AWS_LAMBDA_FUNCTION_NAME")
+                .is_some_and(|n| !n.is_empty()),
             max_results: config::number(env, "INGEST_MAX_RESULTS", 100u32, 0..=u32::MAX)?,
             max_pages: config::number(env, "INGEST_MAX_PAGES", 50usize, 0..=usize::MAX)?,
             budget: Duration::from_secs(long("INGEST_TIME_BUDGET_SECS", 240)?),

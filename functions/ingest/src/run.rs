@@ -228,7 +228,9 @@ impl<S: RecordSink, C: CursorStore> Function<S, C> {
             }
         }
         self.record_usage(&month, &report).await?;
-        budget::emit_metrics(&report);
+        if self.settings.emit_metrics {
+            budget::emit_metrics(&report);
+        }
         Ok(report)
     }
 
@@ -308,7 +310,9 @@ impl<S: RecordSink, C: CursorStore> Function<S, C> {
             u.backfill_checkpoint(id, next, windows.len()).await?;
         }
         self.record_usage(&month, &report).await?;
-        budget::emit_metrics(&report);
+        if self.settings.emit_metrics {
+            budget::emit_metrics(&report);
+        }
         Ok(report)
     }
 }
