@@ -181,7 +181,11 @@ async fn firehose_delivery_runs_transform_and_keeps_every_record() {
     assert_eq!(landed.len(), 6);
     // Failed: in the error prefix with their original bytes.
     let mut failed: Vec<Vec<u8>> = Vec::new();
-    for key in list_keys(&c.s3, &RAW, "raw-errors/").await.unwrap() {
+    let mut raw_data: Vec<String> = Vec::new();
+    for key in list_keys(&c.s3, &RAW, "raw-errors/processing-failed/")
+        .await
+        .unwrap()
+    {
         assert!(
             key.starts_with("raw-errors/processing-failed/year="),
             "{key}"
@@ -190,6 +194,7 @@ async fn firehose_delivery_runs_transform_and_keeps_every_record() {
         for line in String::from_utf8(text).unwrap().lines() {
             let v: Value = serde_json::from_str(line).unwrap();
             assert_eq!(v["errorCode"], "Lambda.ProcessingFailedStatus");
+            raw_data.push(v["rawData"].as_str().unwrap().to_string());
             failed.push(
                 base64::engine::general_purpose::STANDARD
                     .decode(v["rawData"].as_str().unwrap())
@@ -203,6 +208,32 @@ async fn firehose_delivery_runs_transform_and_keeps_every_record() {
     assert_eq!(failed, want, "the unreadable records, byte for byte");
     // Every record: 6 landed + 1 dropped (language not watched) + 3 failed.
     assert_eq!(landed.len() + 1 + failed.len(), records.len());
+    // Why each failed, beside them: the same rawData, with the transform's reason.
+    let mut reasons: Vec<(String, String)> = Vec::new();
+    for key in list_keys(&c.s3, &RAW, "raw-errors/reasons/year=")
+        .await
+        .unwrap()
+    {
+        let text = get_object(&c.s3, &RAW, &key).await.unwrap();
+        for line in String::from_utf8(text).unwrap().lines() {
+            let v: Value = serde_json::from_str(line).unwrap();
+            reasons.push((
+                v["rawData"].as_str().unwrap().to_string(),
+                v["reason"].as_str().unwrap().to_string(),
+            ));
+        }
+    }
+    reasons.sort();
+    raw_data.sort();
+    assert_eq!(
+        reasons.iter().map(|r| r.0.clone()).collect::<Vec<_>>(),
+        raw_data,
+        "one reason for each of Firehose's error records"
+    );
+    let said: Vec<&str> = reasons.iter().map(|r| r.1.as_str()).collect();
+    assert!(said.iter().any(|r| r.contains("not a JSON tweet object")), "{said:?}");
+    assert!(said.iter().any(|r| r.contains("tweet has no created_at")), "{said:?}");
+    assert!(said.iter().any(|r| r.contains("not UTF-8")), "{said:?}");
 
     // Firehose's own validation.
     let err = c

@@ -127,6 +127,41 @@ pub async fn get_bytes(
         .into_bytes())
 }
 
+/// Where the transform says why it failed records: beside Firehose's own error
+/// records (`raw-errors/processing-failed/...`, whose message is generic), by
+/// the same arrival hour.
+pub const ERROR_REASONS_PREFIX: &str = "raw-errors/reasons";
+
+/// The key of one batch's reasons: `raw-errors/reasons/year=/month=/day=/hour=/<name>.jsonl`.
+pub fn error_reasons_key(arrival_ms: i64, name: &str) -> String {
+    let (y, m, d) = tickerpulse_core::civil::civil_from_days(arrival_ms.div_euclid(86_400_000));
+    let hour = arrival_ms.div_euclid(3_600_000).rem_euclid(24);
+    format!(
+        "{ERROR_REASONS_PREFIX}/year={y:04}/month={m:02}/day={d:02}/hour={hour:02}/{name}.jsonl"
+    )
+}
+
+/// Writes one batch's reasons (JSON lines); returns the key.
+pub async fn put_error_reasons(
+    client: &aws_sdk_s3::Client,
+    bucket: &str,
+    arrival_ms: i64,
+    name: &str,
+    lines: Vec<u8>,
+) -> Result<String, HandlerError> {
+    let key = error_reasons_key(arrival_ms, name);
+    client
+        .put_object()
+        .bucket(bucket)
+        .key(&key)
+        .content_type("application/x-ndjson")
+        .body(lines.into())
+        .send()
+        .await
+        .map_err(|e| HandlerError::from_sdk(&format!("writing s3://{bucket}/{key}"), e))?;
+    Ok(key)
+}
+
 /// Uploads a local file (streamed from disk, not held in memory).
 pub async fn put_file(
     client: &aws_sdk_s3::Client,

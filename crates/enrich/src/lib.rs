@@ -233,6 +233,18 @@ pub enum BatchError {
     Response(String),
 }
 
+/// A record returned as ProcessingFailed, and why: Firehose's own error record
+/// says only "ProcessingFailed status returned from Lambda", so the transform
+/// writes these beside it (`rawData` is the same base64 as Firehose's).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Failure {
+    pub record_id: String,
+    pub arrival_timestamp: Option<i64>,
+    pub reason: String,
+    pub raw_data: String,
+}
+
 /// Transforms batches with one enricher.
 pub struct Transformer {
     pub enricher: Enricher,
@@ -260,6 +272,26 @@ impl Transformer {
         &self,
         records: &[RecordRef<'_>],
     ) -> Result<(ResponseJson, Counts), BatchError> {
+        self.transform_explained(records, &mut None)
+    }
+
+    /// [`Self::transform_records`], and why each failed record failed
+    /// (collected only when `failures` is `Some`).
+    pub fn transform_explained(
+        &self,
+        records: &[RecordRef<'_>],
+        failures: &mut Option<Vec<Failure>>,
+    ) -> Result<(ResponseJson, Counts), BatchError> {
+        let mut fail = |input: &RecordRef<'_>, reason: String| {
+            if let Some(f) = failures.as_mut() {
+                f.push(Failure {
+                    record_id: input.record_id.to_string(),
+                    arrival_timestamp: input.approximate_arrival_timestamp,
+                    reason,
+                    raw_data: input.data.to_string(),
+                });
+            }
+        };
         let mut counts = Counts::default();
         // Bytes the response needs at the least for the records not yet done:
         // their original data, returned as ProcessingFailed if it comes to that.
@@ -303,6 +335,7 @@ impl Transformer {
                         counts.over_size_limit += 1;
                         counts.failed += 1;
                         tracing::warn!(record_id = %input.record_id, "response would pass 6 MB: returned as ProcessingFailed");
+                        fail(input, "the batch's response would pass Lambda's 6 MB: sent back for a retry".into());
                         write_original(&mut out, input, RecordResult::ProcessingFailed);
                     } else {
                         counts.ok += 1;
@@ -328,6 +361,7 @@ impl Transformer {
                 Err(rejection) => {
                     counts.failed += 1;
                     tracing::warn!(record_id = %input.record_id, reason = %rejection, "processing failed");
+                    fail(input, rejection.to_string());
                     write_original(&mut out, input, RecordResult::ProcessingFailed);
                 }
             }
