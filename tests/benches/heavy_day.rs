@@ -177,6 +177,7 @@ async fn hour_at(per_hour: u64) -> Vec<Measured> {
     let r = clean
         .handle(tickerpulse_fn_clean::PartitionTask {
             partition: HOUR.into(),
+            rejected: 0,
         })
         .await
         .unwrap();

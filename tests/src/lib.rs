@@ -249,6 +249,7 @@ pub async fn compact_and_clean(env: &std::collections::BTreeMap<String, String>,
     clean
         .handle(tickerpulse_fn_clean::PartitionTask {
             partition: partition.into(),
+            rejected: 0,
         })
         .await
         .unwrap();

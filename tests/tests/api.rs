@@ -230,6 +230,7 @@ async fn every_endpoint() {
                 partitions: 1,
                 partitions_changed: 1,
                 rows_in: 0,
+                rows_rejected: 0,
                 items_written: 0,
                 items_deleted: 0,
                 recent_tweets_written: 0,

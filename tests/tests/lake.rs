@@ -109,6 +109,7 @@ async fn raw_to_stage1_to_stage2_exact_idempotent_and_readable_by_every_engine()
     };
     let clean_task = || CleanTask {
         partition: PARTITION.into(),
+        rejected: 0,
     };
 
     let first = tweet(
@@ -179,6 +180,20 @@ async fn raw_to_stage1_to_stage2_exact_idempotent_and_readable_by_every_engine()
         .rejects
         .iter()
         .any(|r| r.source.ends_with("-broken.gz")));
+    // Named beside the data, not only in the log.
+    let report_key = format!("raw-errors/rejected-lines/{PARTITION}/rejects.jsonl");
+    let report = tickerpulse_e2e::get_object(&c.s3, &tickerpulse_e2e::RAW_BUCKET, &report_key)
+        .await
+        .unwrap();
+    let named: Vec<serde_json::Value> = String::from_utf8(report)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(named.len(), 2, "{named:?}");
+    assert!(named
+        .iter()
+        .any(|r| r["line"] == 3 && r["reason"].as_str().is_some_and(|s| !s.is_empty())));
     let stage1_key = format!("stage1/tweets/{PARTITION}/part-00000.zstd.parquet");
     assert_eq!(
         r1.output.as_deref(),

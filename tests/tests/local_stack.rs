@@ -231,8 +231,14 @@ async fn firehose_delivery_runs_transform_and_keeps_every_record() {
         "one reason for each of Firehose's error records"
     );
     let said: Vec<&str> = reasons.iter().map(|r| r.1.as_str()).collect();
-    assert!(said.iter().any(|r| r.contains("not a JSON tweet object")), "{said:?}");
-    assert!(said.iter().any(|r| r.contains("tweet has no created_at")), "{said:?}");
+    assert!(
+        said.iter().any(|r| r.contains("not a JSON tweet object")),
+        "{said:?}"
+    );
+    assert!(
+        said.iter().any(|r| r.contains("tweet has no created_at")),
+        "{said:?}"
+    );
     assert!(said.iter().any(|r| r.contains("not UTF-8")), "{said:?}");
 
     // Firehose's own validation.

@@ -115,6 +115,33 @@ async fn scheduled_runs_process_what_changed_and_nothing_else() {
         "{out}"
     );
     assert_eq!(day_mentions(&c.dynamodb).await, "7");
+
+    // A raw line compact cannot read: counted in the run's record (and so in
+    // /v1/runs), and named beside the data.
+    tickerpulse_e2e::put_raw(
+        &c.s3,
+        "year=2020/month=04/day=15/hour=03",
+        "torn.gz",
+        &["{\"tweet_id\": \"torn".to_string()],
+    )
+    .await;
+    let hour = json!({"from": "2020-04-15T03:00:00Z", "to": "2020-04-15T03:59:59Z"});
+    run_execution(&c.sfn, PIPELINE, "range-1", &hour)
+        .await
+        .unwrap();
+    let record = run_record(&c.dynamodb, "range-1")
+        .await
+        .unwrap()
+        .expect("run recorded");
+    assert_eq!(record["RowsRejected"].as_n().unwrap(), "1");
+    let named = tickerpulse_e2e::get_object(
+        &c.s3,
+        &tickerpulse_e2e::RAW_BUCKET,
+        "raw-errors/rejected-lines/year=2020/month=04/day=15/hour=03/rejects.jsonl",
+    )
+    .await
+    .unwrap();
+    assert!(String::from_utf8(named).unwrap().contains("torn.gz"));
     stack.stop().await;
 }
 

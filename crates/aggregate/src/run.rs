@@ -75,6 +75,14 @@ impl AggregateRequest {
         }
     }
 
+    /// Raw lines compact rejected in this run's partitions (the Map's results).
+    pub fn rows_rejected(&self) -> u64 {
+        self.processed
+            .iter()
+            .filter_map(|r| r["rejected"].as_u64())
+            .sum()
+    }
+
     /// The partitions that failed in this run, with what the Map state said.
     pub fn failed(&self) -> BTreeMap<String, String> {
         let mut failed = BTreeMap::new();

@@ -162,6 +162,47 @@ pub async fn put_error_reasons(
     Ok(key)
 }
 
+/// Where compact names the raw lines of a partition it could not read (JSON
+/// lines of source, line and reason), in the raw bucket beside the data.
+pub fn rejected_lines_key(partition: &tickerpulse_core::HourPartition) -> String {
+    format!(
+        "raw-errors/rejected-lines/{}/rejects.jsonl",
+        partition.path()
+    )
+}
+
+/// Writes a partition's rejected lines, or removes a report the partition no
+/// longer needs (`lines` empty).
+pub async fn put_rejected_lines(
+    client: &aws_sdk_s3::Client,
+    bucket: &str,
+    partition: &tickerpulse_core::HourPartition,
+    lines: Vec<u8>,
+) -> Result<(), HandlerError> {
+    let key = rejected_lines_key(partition);
+    let context = format!("writing s3://{bucket}/{key}");
+    if lines.is_empty() {
+        client
+            .delete_object()
+            .bucket(bucket)
+            .key(&key)
+            .send()
+            .await
+            .map_err(|e| HandlerError::from_sdk(&context, e))?;
+        return Ok(());
+    }
+    client
+        .put_object()
+        .bucket(bucket)
+        .key(&key)
+        .content_type("application/x-ndjson")
+        .body(lines.into())
+        .send()
+        .await
+        .map_err(|e| HandlerError::from_sdk(&context, e))?;
+    Ok(())
+}
+
 /// Uploads a local file (streamed from disk, not held in memory).
 pub async fn put_file(
     client: &aws_sdk_s3::Client,

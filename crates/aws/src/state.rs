@@ -332,6 +332,10 @@ pub struct RunRecord {
     pub partitions: u64,
     pub partitions_changed: u64,
     pub rows_in: u64,
+    /// Raw lines compact could not read; each partition's are named in
+    /// `raw-errors/rejected-lines/<partition>/rejects.jsonl` of the raw bucket.
+    #[serde(default)]
+    pub rows_rejected: u64,
     pub items_written: u64,
     pub items_deleted: u64,
     pub recent_tweets_written: u64,
@@ -368,6 +372,7 @@ pub async fn put_run(
         ("Partitions".to_string(), n(run.partitions)),
         ("PartitionsChanged".to_string(), n(run.partitions_changed)),
         ("RowsIn".to_string(), n(run.rows_in)),
+        ("RowsRejected".to_string(), n(run.rows_rejected)),
         ("ItemsWritten".to_string(), n(run.items_written)),
         ("ItemsDeleted".to_string(), n(run.items_deleted)),
         (
@@ -405,6 +410,7 @@ pub fn run_from_item(
             partitions: n("Partitions"),
             partitions_changed: n("PartitionsChanged"),
             rows_in: n("RowsIn"),
+            rows_rejected: n("RowsRejected"),
             items_written: n("ItemsWritten"),
             items_deleted: n("ItemsDeleted"),
             recent_tweets_written: n("RecentTweetsWritten"),

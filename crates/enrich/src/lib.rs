@@ -335,7 +335,11 @@ impl Transformer {
                         counts.over_size_limit += 1;
                         counts.failed += 1;
                         tracing::warn!(record_id = %input.record_id, "response would pass 6 MB: returned as ProcessingFailed");
-                        fail(input, "the batch's response would pass Lambda's 6 MB: sent back for a retry".into());
+                        fail(
+                            input,
+                            "the batch's response would pass Lambda's 6 MB: sent back for a retry"
+                                .into(),
+                        );
                         write_original(&mut out, input, RecordResult::ProcessingFailed);
                     } else {
                         counts.ok += 1;

@@ -89,6 +89,7 @@ impl Function {
             partitions,
             partitions_changed: r.partitions_changed,
             rows_in: r.rows_in,
+            rows_rejected: request.rows_rejected(),
             items_written: r.items_written,
             items_deleted: r.items_deleted,
             recent_tweets_written: r.recent_tweets_written,

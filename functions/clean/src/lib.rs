@@ -17,11 +17,17 @@ use tickerpulse_lake::{layout, CleanStats, LakeError, SpamRules};
 pub struct PartitionTask {
     /// `year=YYYY/month=MM/day=DD/hour=HH`
     pub partition: String,
+    /// Raw lines compact could not read (passed on to the run's record).
+    #[serde(default)]
+    pub rejected: u64,
 }
 
 #[derive(Debug, Serialize, Deserialize, PartialEq)]
 pub struct CleanResult {
     pub partition: String,
+    /// Compact's rejected raw lines, passed on.
+    #[serde(default)]
+    pub rejected: u64,
     pub cleaned_output: String,
     pub spam_output: String,
     #[serde(flatten)]
@@ -109,6 +115,7 @@ impl Function {
         );
         Ok(CleanResult {
             partition: partition.path(),
+            rejected: task.rejected,
             cleaned_output: format!("s3://{}/{cleaned_key}", self.stage_bucket),
             spam_output: format!("s3://{}/{spam_key}", self.stage_bucket),
             stats,

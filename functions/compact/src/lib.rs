@@ -121,9 +121,15 @@ impl Function {
             bytes_out,
             "compacted"
         );
+        let mut named = Vec::new();
         for r in &stats.rejects {
             tracing::warn!(source = %r.source, line = r.line, reason = %r.reason, "raw line not compacted (kept in the raw zone)");
+            if serde_json::to_writer(&mut named, r).is_ok() {
+                named.push(b'\n');
+            }
         }
+        // Named beside the data, where `/v1/runs`' rows_rejected points.
+        lake::put_rejected_lines(&self.s3, &self.raw_bucket, &partition, named).await?;
         Ok(CompactResult {
             partition: partition.path(),
             output: Some(format!("s3://{}/{key}", self.stage_bucket)),

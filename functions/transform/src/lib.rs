@@ -7,9 +7,9 @@ use tickerpulse_core::watchlist::Watchlist;
 use tickerpulse_vader::{Analyzer, Mode};
 
 pub use tickerpulse_enrich::{
-    enrich, read_records, BatchError, Counts, Failure, FirehoseEvent, FirehoseResponse, InputRecord,
-    Metadata, OutputRecord, RecordRef, RecordResult, ResponseJson, Transformer, DEFAULT_LANGUAGES,
-    RESPONSE_LIMIT,
+    enrich, read_records, BatchError, Counts, Failure, FirehoseEvent, FirehoseResponse,
+    InputRecord, Metadata, OutputRecord, RecordRef, RecordResult, ResponseJson, Transformer,
+    DEFAULT_LANGUAGES, RESPONSE_LIMIT,
 };
 
 pub struct Function {
@@ -92,8 +92,15 @@ impl Function {
     /// Puts why each record failed beside Firehose's error records. The batch's
     /// answer does not wait on it: a failed write is logged, and the records
     /// still reach `raw-errors/` through Firehose.
-    async fn write_reasons(&self, s3: &aws_sdk_s3::Client, bucket: &str, failures: &[tickerpulse_enrich::Failure]) {
-        let Some(first) = failures.first() else { return };
+    async fn write_reasons(
+        &self,
+        s3: &aws_sdk_s3::Client,
+        bucket: &str,
+        failures: &[tickerpulse_enrich::Failure],
+    ) {
+        let Some(first) = failures.first() else {
+            return;
+        };
         let mut lines = Vec::new();
         for f in failures {
             if serde_json::to_writer(&mut lines, f).is_ok() {
@@ -106,10 +113,17 @@ impl Function {
                 .map_or(0, |d| d.as_millis())) as i64
         });
         // One object a batch: named by its first record (record ids are unique).
-        let name = format!("{:016x}", tickerpulse_core::hash::stable(first.record_id.as_bytes()));
+        let name = format!(
+            "{:016x}",
+            tickerpulse_core::hash::stable(first.record_id.as_bytes())
+        );
         match tickerpulse_aws::lake::put_error_reasons(s3, bucket, arrival, &name, lines).await {
-            Ok(key) => tracing::info!(failed = failures.len(), %key, "reasons of the failed records written"),
-            Err(e) => tracing::error!(error = %e, "the failed records' reasons could not be written"),
+            Ok(key) => {
+                tracing::info!(failed = failures.len(), %key, "reasons of the failed records written")
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "the failed records' reasons could not be written")
+            }
         }
     }
 
