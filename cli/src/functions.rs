@@ -13,14 +13,14 @@ use tokio::sync::Mutex;
 
 /// A constructed handler.
 pub enum Handler {
-    /// Boxed: it holds HTTP and SDK clients, several times the others' size.
+    /// Boxed (ingest and api): they hold HTTP and SDK clients, several times the others' size.
     Ingest(Box<tickerpulse_fn_ingest::Function>),
     Transform(tickerpulse_fn_transform::Function),
     Plan(tickerpulse_fn_plan::Function),
     Compact(tickerpulse_fn_compact::Function),
     Clean(tickerpulse_fn_clean::Function),
     Aggregate(tickerpulse_fn_aggregate::Function),
-    Api(tickerpulse_fn_api::Function),
+    Api(Box<tickerpulse_fn_api::Function>),
     Track(tickerpulse_fn_track::Function),
 }
 
@@ -56,7 +56,7 @@ impl Handler {
             "aggregate" => {
                 Handler::Aggregate(tickerpulse_fn_aggregate::Function::from_env(env).await?)
             }
-            "api" => Handler::Api(tickerpulse_fn_api::Function::from_env(env).await?),
+            "api" => Handler::Api(Box::new(tickerpulse_fn_api::Function::from_env(env).await?)),
             "track" => Handler::Track(tickerpulse_fn_track::Function::from_env(env).await?),
             other => return Err(InvokeError::UnknownFunction(other.to_string())),
         })
