@@ -254,3 +254,30 @@ pub async fn compact_and_clean(env: &std::collections::BTreeMap<String, String>,
         .await
         .unwrap();
 }
+
+/// `tickerpulse serve` as deployed (the key and the user pool's authorizer) on
+/// a free loopback port, for tests: its address, and a sender that stops it.
+pub async fn serve_guarded(
+    stack: &LocalStack,
+    key: &str,
+) -> Result<(
+    std::net::SocketAddr,
+    tokio::sync::oneshot::Sender<()>,
+    tokio::task::JoinHandle<()>,
+)> {
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
+    let addr = listener.local_addr()?;
+    let function = tickerpulse_fn_api::Function::from_env(&stack.env()?)
+        .await
+        .map_err(|e| anyhow::anyhow!("api: {e}"))?;
+    let server = tickerpulse::serve::ApiServer::guarded(
+        function,
+        Some(key.into()),
+        Some(stack.authorizer().await?),
+    );
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let serving = tokio::spawn(tickerpulse::serve::serve(listener, server, async move {
+        let _ = stopped.await;
+    }));
+    Ok((addr, stop, serving))
+}

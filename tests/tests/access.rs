@@ -73,7 +73,6 @@ async fn tokens_keys_and_groups_decide_who_reads_and_who_writes() {
     let stack = start_stack("access")
         .await
         .expect("starting the local stack");
-    let env = stack.env().unwrap();
     let editor = stack
         .add_user("ann", "Editor-password-1", &["editors"])
         .await
@@ -85,19 +84,8 @@ async fn tokens_keys_and_groups_decide_who_reads_and_who_writes() {
     // moto holds the pool's password policy (MinimumLength 12).
     assert!(stack.add_user("cid", "Short-1", &[]).await.is_err());
 
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
-        .await
-        .unwrap();
-    let base = listener.local_addr().unwrap().to_string();
-    let server = tickerpulse::serve::ApiServer::guarded(
-        tickerpulse_fn_api::Function::from_env(&env).await.unwrap(),
-        Some(KEY.into()),
-        Some(stack.authorizer().await.unwrap()),
-    );
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let serving = tokio::spawn(tickerpulse::serve::serve(listener, server, async move {
-        let _ = stopped.await;
-    }));
+    let (addr, stop, serving) = tickerpulse_e2e::serve_guarded(&stack, KEY).await.unwrap();
+    let base = addr.to_string();
     let b = base.as_str();
     let ann = Some(editor.id_token.as_str());
     let bob = Some(reader.id_token.as_str());

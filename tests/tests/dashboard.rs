@@ -29,21 +29,9 @@ async fn dashboard_in_chromium_and_the_api_under_schemathesis() {
     assert!(figures.balanced(), "{figures:?}");
     assert!(figures.cleaned > 1_000 && figures.spam > 100, "{figures:?}");
 
-    let env = stack.env().unwrap();
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
-        .await
-        .unwrap();
-    let base = format!("http://{}/", listener.local_addr().unwrap());
     let tokens = stack.add_user(USER, PASSWORD, &["editors"]).await.unwrap();
-    let server = tickerpulse::serve::ApiServer::guarded(
-        tickerpulse_fn_api::Function::from_env(&env).await.unwrap(),
-        Some(KEY.into()),
-        Some(stack.authorizer().await.unwrap()),
-    );
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let serving = tokio::spawn(tickerpulse::serve::serve(listener, server, async move {
-        let _ = stopped.await;
-    }));
+    let (addr, stop, serving) = tickerpulse_e2e::serve_guarded(&stack, KEY).await.unwrap();
+    let base = format!("http://{addr}/");
 
     let root = root();
     let artifacts = root.join("target/test-artifacts");

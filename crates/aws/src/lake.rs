@@ -150,16 +150,27 @@ pub async fn put_error_reasons(
     lines: Vec<u8>,
 ) -> Result<String, HandlerError> {
     let key = error_reasons_key(arrival_ms, name);
+    put_jsonl(client, bucket, &key, lines).await?;
+    Ok(key)
+}
+
+/// Writes JSON lines to `key`.
+async fn put_jsonl(
+    client: &aws_sdk_s3::Client,
+    bucket: &str,
+    key: &str,
+    lines: Vec<u8>,
+) -> Result<(), HandlerError> {
     client
         .put_object()
         .bucket(bucket)
-        .key(&key)
+        .key(key)
         .content_type("application/x-ndjson")
         .body(lines.into())
         .send()
         .await
         .map_err(|e| HandlerError::from_sdk(&format!("writing s3://{bucket}/{key}"), e))?;
-    Ok(key)
+    Ok(())
 }
 
 /// Where compact names the raw lines of a partition it could not read (JSON
@@ -180,7 +191,6 @@ pub async fn put_rejected_lines(
     lines: Vec<u8>,
 ) -> Result<(), HandlerError> {
     let key = rejected_lines_key(partition);
-    let context = format!("writing s3://{bucket}/{key}");
     if lines.is_empty() {
         client
             .delete_object()
@@ -188,19 +198,10 @@ pub async fn put_rejected_lines(
             .key(&key)
             .send()
             .await
-            .map_err(|e| HandlerError::from_sdk(&context, e))?;
+            .map_err(|e| HandlerError::from_sdk(&format!("deleting s3://{bucket}/{key}"), e))?;
         return Ok(());
     }
-    client
-        .put_object()
-        .bucket(bucket)
-        .key(&key)
-        .content_type("application/x-ndjson")
-        .body(lines.into())
-        .send()
-        .await
-        .map_err(|e| HandlerError::from_sdk(&context, e))?;
-    Ok(())
+    put_jsonl(client, bucket, &key, lines).await
 }
 
 /// Uploads a local file (streamed from disk, not held in memory).
