@@ -137,6 +137,26 @@ async fn ingest_survives_the_window_the_budget_the_cap_and_resumes_a_backfill() 
     assert_eq!(r2.queries_unfinished, 0);
     assert!(cursors.get(&key).await.unwrap().pending.is_none());
     assert!(usage.read(&month).await.unwrap().posts >= paced - 25 + 50);
+    // A held token X no longer honours (a 400 naming next_token): the query is
+    // read again from its cursor, the hold dropped, and the run goes on.
+    let newest = cursors.get(&key).await.unwrap().since_id.unwrap();
+    cursors
+        .hold(
+            &key,
+            &tickerpulse_aws::state::Pending {
+                next_token: "expired".into(),
+                newest,
+            },
+        )
+        .await
+        .unwrap();
+    let recovered = roomy.handle(schedule.clone()).await.unwrap();
+    assert_eq!(
+        (recovered.tweets, recovered.queries_unfinished),
+        (0, 0),
+        "{recovered:?}"
+    );
+    assert!(cursors.get(&key).await.unwrap().pending.is_none());
 
     // 3. A backfill in chunks: two windows a run, checkpointed, resumed.
     let end = now_ms() / 60_000 * 60_000 - 60_000;

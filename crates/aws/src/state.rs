@@ -15,6 +15,8 @@ pub trait CursorStore {
     async fn advance(&self, query_key: &str, id: u64, query: &str) -> Result<bool, HandlerError>;
     /// Keeps the cursor and remembers where an unfinished pagination stopped.
     async fn hold(&self, query_key: &str, pending: &Pending) -> Result<(), HandlerError>;
+    /// Forgets a held pagination (its token was refused).
+    async fn drop_pending(&self, query_key: &str) -> Result<(), HandlerError>;
 }
 
 /// A query's cursor: the newest post fetched (`since_id`), and a pagination a
@@ -98,6 +100,19 @@ impl CursorStore for DynamoCursors {
             .send()
             .await
             .map_err(|e| HandlerError::from_sdk("holding an ingest pagination", e))?;
+        Ok(())
+    }
+
+    async fn drop_pending(&self, query_key: &str) -> Result<(), HandlerError> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key("PK", pk(query_key))
+            .key("SK", AttributeValue::S("since_id".into()))
+            .update_expression("REMOVE pending_token, pending_newest")
+            .send()
+            .await
+            .map_err(|e| HandlerError::from_sdk("dropping an ingest pagination", e))?;
         Ok(())
     }
 }

@@ -56,6 +56,9 @@ pub enum XApiError {
     /// 400 naming `since_id`: the cursor is older than recent search's 7 days.
     #[error("since_id {since_id} is older than recent search keeps")]
     StaleSinceId { since_id: u64 },
+    /// 400 naming `next_token`: a held pagination X no longer honours.
+    #[error("X no longer honours the pagination token")]
+    StaleNextToken,
     #[error("X API server error {0}")]
     Server(u16),
     /// 4xx other than 429: the request is wrong; retrying cannot help.
@@ -189,6 +192,9 @@ impl XApi {
                 None => XApiError::RateLimited { reset_epoch: reset },
             }),
             500..=599 => Err(XApiError::Server(status)),
+            400 if p.next_token.is_some() && names_parameter(&body, "next_token") => {
+                Err(XApiError::StaleNextToken)
+            }
             400 if p.since_id.is_some() && names_parameter(&body, "since_id") => {
                 Err(XApiError::StaleSinceId {
                     since_id: p.since_id.unwrap_or_default(),

@@ -450,11 +450,20 @@ pub fn answer(st: &FakeXState, req: &http::request::Parts) -> Response<Full<Byte
         .get("max_results")
         .and_then(|m| m.parse::<usize>().ok())
         .unwrap_or(10);
-    let from: usize = params
-        .get("next_token")
-        .and_then(|t| t.strip_prefix('p'))
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(0);
+    let from: usize = match params.get("next_token") {
+        None => 0,
+        Some(token) => match token.strip_prefix('p').and_then(|n| n.parse().ok()) {
+            Some(n) => n,
+            // A token this fake never gave (or one X no longer honours).
+            None => {
+                return refuse(invalid(
+                    "next_token",
+                    token,
+                    format!("The `next_token` query parameter value [{token}] is not valid"),
+                ))
+            }
+        },
+    };
     let parse_time = |s: &str| tickerpulse_core::partition::parse_rfc3339(s).ok();
     let start = start.as_deref().and_then(parse_time);
     let end = end.as_deref().and_then(parse_time);
@@ -550,6 +559,8 @@ mod tests {
                        "created_at": "2020-01-01T00:00:00.000Z",
                        "entities": {"cashtags": [{"tag": "A"}]}}),
         ]);
+        // Recent search: the fake lives just after the tweet.
+        st.live_after_newest();
         let resp = answer(
             &st,
             &get("/2/tweets/search/recent?query=%28%24A%29+lang%3Aen", "t"),
@@ -688,6 +699,13 @@ mod strict {
         assert_eq!(s, 400);
         let (s, _, _) = body(answer(&st, &get("/2/tweets/search/all?query=%24TSLA&start_time=2025-11-01T00:00:00Z&max_results=500")));
         assert_eq!(s, 200);
+        // A pagination token it never gave.
+        let (s, b, _) = body(answer(
+            &st,
+            &get("/2/tweets/search/recent?query=%24TSLA&next_token=zz"),
+        ));
+        assert_eq!(s, 400);
+        assert!(b["errors"][0]["parameters"]["next_token"].is_array(), "{b}");
         // An end_time less than 10 s ago.
         let (s, _, _) = body(answer(
             &st,

@@ -18,6 +18,8 @@ pub(crate) enum Halt {
     Capped,
     /// The cursor is older than recent search keeps.
     Stale(u64),
+    /// A held pagination's token is refused.
+    StaleToken,
     Failed(HandlerError),
 }
 
@@ -29,6 +31,7 @@ impl From<Stop> for Halt {
             Stop::RateLimited => Halt::RateLimited,
             Stop::Capped { .. } => Halt::Capped,
             Stop::Refused(XApiError::StaleSinceId { since_id }) => Halt::Stale(since_id),
+            Stop::Refused(XApiError::StaleNextToken) => Halt::StaleToken,
             e @ Stop::Exhausted { .. } => Halt::Failed(HandlerError::Retryable(e.to_string())),
             Stop::Refused(e) => Halt::Failed(HandlerError::Fatal(e.to_string())),
         }
@@ -165,6 +168,17 @@ impl<S: RecordSink, C: CursorStore> Function<S, C> {
             let mut outcome = self
                 .run_query(params.clone(), started, &mut report, &mut posts_left)
                 .await;
+            if let Err(Halt::StaleToken) = outcome {
+                // The held pagination cannot resume: read the query again from
+                // its cursor (what was read twice, compaction keeps once).
+                tracing::warn!(query = %key, "held pagination token refused: reading from the cursor again");
+                self.cursors.drop_pending(&key).await?;
+                cursor.pending = None;
+                params.next_token = None;
+                outcome = self
+                    .run_query(params.clone(), started, &mut report, &mut posts_left)
+                    .await;
+            }
             if let Err(Halt::Stale(old)) = outcome {
                 // A gap: the cursor fell out of the 7 days (the cap, an outage).
                 // Restart inside the window and say what was lost.
@@ -220,6 +234,11 @@ impl<S: RecordSink, C: CursorStore> Function<S, C> {
                     return Err(HandlerError::Fatal(format!(
                         "since_id {id} refused again after restarting inside the window"
                     )))
+                }
+                Err(Halt::StaleToken) => {
+                    return Err(HandlerError::Fatal(
+                        "a pagination token was refused on a fresh pagination".into(),
+                    ))
                 }
                 Err(Halt::Failed(e)) => {
                     self.record_usage(&month, &report).await?;
@@ -289,7 +308,11 @@ impl<S: RecordSink, C: CursorStore> Function<S, C> {
                         report.queries_completed += 1;
                         ok &= o.all_sent;
                     }
-                    Ok(_) | Err(Halt::RateLimited) | Err(Halt::Capped) | Err(Halt::Stale(_)) => {
+                    Ok(_)
+                    | Err(Halt::RateLimited)
+                    | Err(Halt::Capped)
+                    | Err(Halt::Stale(_))
+                    | Err(Halt::StaleToken) => {
                         ok = false;
                         break;
                     }
