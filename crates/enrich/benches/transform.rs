@@ -48,6 +48,10 @@ fn tweet(i: usize, text: &str, created: &str) -> serde_json::Value {
     })
 }
 
+/// When the records reached Firehose: after every tweet of the set (April to
+/// July 2020), as in life (the transform refuses a time more than a day past arrival).
+const ARRIVAL_MS: u64 = 1_596_240_000_000; // 2020-08-01T00:00:00Z
+
 fn main() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let csv = std::fs::read_to_string(root.join("../../data/taborda-2020/taborda-2020.csv"))
@@ -68,7 +72,7 @@ fn main() {
         let mut data = serde_json::to_vec(&tweet(i, &r[2], &r[1])).expect("json");
         data.push(b'\n');
         let encoded = b64.encode(&data);
-        let record = serde_json::json!({"recordId": format!("{i:020}"), "approximateArrivalTimestamp": 1_586_912_626_000u64, "data": encoded});
+        let record = serde_json::json!({"recordId": format!("{i:020}"), "approximateArrivalTimestamp": ARRIVAL_MS, "data": encoded});
         let len = record.to_string().len() + 1;
         if size + len > EVENT_LIMIT {
             break;

@@ -556,7 +556,11 @@ impl Iterator for EnrichedLines {
             let Ok(json) = serde_json::to_vec(&tweet) else {
                 continue;
             };
-            if let Ok((enriched, _)) = self.enricher.enrich(&json, Some(0)) {
+            // It reaches Firehose a second after it is made.
+            let arrival = tickerpulse_core::partition::parse_rfc3339(&tweet.created_at)
+                .map(|t| (t.unix_timestamp_nanos() / 1_000_000) as i64 + 1_000)
+                .ok();
+            if let Ok((enriched, _)) = self.enricher.enrich(&json, arrival) {
                 if let Ok(line) = serde_json::to_string(&enriched) {
                     return Some(line);
                 }
