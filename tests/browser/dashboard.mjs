@@ -159,11 +159,25 @@ try {
     assert.equal(await chart.getAttribute("data-points"), String(trend.points.length));
     assert.equal(await chart.getAttribute("data-mentions"), String(trend.points.reduce((s, p) => s + p.mentions, 0)));
     assert.equal(await page.locator('[data-testid="chart"] canvas').count(), 1, "uPlot drew the chart");
+    // Periods without tweets: zero mentions and no sentiment, never a line drawn across them.
+    const [xs, mentions, compound, positive] = await page.evaluate(() => state.chart.data.map((s) => Array.from(s)));
+    const real = new Map(trend.points.map((p) => [Date.parse(p.start) / 1000, p]));
+    assert.equal(xs.filter((x) => real.has(x)).length, trend.points.length, "every point drawn");
+    for (let i = 0; i < xs.length; i++) {
+      const p = real.get(xs[i]);
+      if (p) {
+        assert.equal(mentions[i], p.mentions);
+      } else {
+        assert.equal(mentions[i], 0, `an empty period has no mentions at ${xs[i]}`);
+        assert.ok(compound[i] === null && positive[i] === null, "and no sentiment");
+      }
+      if (i > 0) assert.ok(xs[i] > xs[i - 1], "time moves forward");
+    }
     const tweets = await api("tweets", { ticker, limit: 10 });
     assert.equal(await text("ticker-tweets-title"), "$" + ticker);
     assert.deepEqual(await attrs('[data-testid="ticker-tweets"] li', "data-tweet-id"), tweets.tweets.map((t) => t.tweet_id));
     assert.deepEqual(await attrs('[data-testid="ticker-tweets"] li', "class"), tweets.tweets.map((t) => t.label));
-    checks += 3;
+    checks += 4;
     return trend;
   }
 

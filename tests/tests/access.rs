@@ -224,6 +224,17 @@ async fn tokens_keys_and_groups_decide_who_reads_and_who_writes() {
     }
     let (_, mine) = call(b, "GET", "/alerts", ann, Some(KEY), None).await;
     assert_eq!(mine["rules"].as_array().map(Vec::len), Some(0), "{mine}");
+    // A threshold finer than DynamoDB's numbers (schemathesis found it as a
+    // 500): stored to a millionth.
+    let tiny = r#"{"ticker":"AAPL","metric":"positive_ratio","op":"above","threshold":2.868549570860184e-245}"#;
+    let (s, stored) = call(b, "POST", "/alerts", ann, Some(KEY), Some(tiny)).await;
+    assert_eq!(
+        (s, stored["threshold"].as_f64()),
+        (201, Some(0.0)),
+        "{stored}"
+    );
+    let path = format!("/alerts/{}", stored["id"].as_str().unwrap());
+    assert_eq!(call(b, "DELETE", &path, ann, Some(KEY), None).await.0, 204);
 
     // A user keeps at most MAX_RULES_PER_USER rules.
     for _ in 0..tickerpulse_core::alerts::MAX_RULES_PER_USER {

@@ -127,6 +127,15 @@ impl NewRule {
     }
 }
 
+impl NewRule {
+    /// The threshold as stored: rounded to a millionth (DynamoDB numbers stop
+    /// at 1e-130, and a finer threshold means nothing for these figures), and
+    /// never -0.
+    pub fn stored_threshold(&self) -> f64 {
+        (self.threshold * 1e6).round() / 1e6 + 0.0
+    }
+}
+
 impl Rule {
     /// Whether a figure meets the rule (strictly above or below its threshold).
     pub fn fires(&self, value: f64) -> bool {
@@ -183,6 +192,18 @@ mod tests {
         assert!(r.fires(-0.31));
         assert!(!r.fires(-0.3));
         assert!(!r.fires(0.2));
+    }
+
+    #[test]
+    fn thresholds_are_stored_to_a_millionth() {
+        let r = new("positive_ratio", 2.868549570860184e-245).unwrap();
+        assert_eq!(r.stored_threshold().to_string(), "0");
+        let r = new("mean_compound", -0.30000000000000004).unwrap();
+        assert_eq!(r.stored_threshold(), -0.3);
+        let r = new("mean_compound", -1e-9).unwrap();
+        assert_eq!(r.stored_threshold().to_string(), "0");
+        let r = new("mentions", 1e12).unwrap();
+        assert_eq!(r.stored_threshold().to_string(), "1000000000000");
     }
 
     #[test]

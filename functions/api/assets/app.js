@@ -226,14 +226,46 @@ async function loadTickerTweets() {
   list.replaceChildren(...b.tweets.map(tweetItem));
 }
 
+// The start of the period after `x` (epoch seconds) at a granularity.
+function nextPeriod(x, granularity) {
+  const step = { "15min": 900, hour: 3600, day: 86400 }[granularity];
+  if (step) return x + step;
+  const d = new Date(x * 1000);
+  const next = granularity === "year"
+    ? Date.UTC(d.getUTCFullYear() + 1, 0, 1)
+    : Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1);
+  return next / 1000;
+}
+
+// The chart's series with the periods that had no tweets put back: zero
+// mentions, and no sentiment (a gap in the line, not a slope across it).
+function withGaps(points, granularity) {
+  const xs = [], mentions = [], compound = [], positive = [];
+  const push = (x, m, c, p) => { xs.push(x); mentions.push(m); compound.push(c); positive.push(p); };
+  points.forEach((p, i) => {
+    const x = Date.parse(p.start) / 1000;
+    if (i > 0) {
+      const first = nextPeriod(xs[xs.length - 1], granularity);
+      if (first < x) {
+        push(first, 0, null, null);
+        // The last empty period before this one, so mentions stay at zero across the gap.
+        let last = first;
+        while (nextPeriod(last, granularity) < x) last = nextPeriod(last, granularity);
+        if (last > first) push(last, 0, null, null);
+      }
+    }
+    push(x, p.mentions, p.mean_compound, p.positive_ratio);
+  });
+  return [xs, mentions, compound, positive];
+}
+
 async function loadTrend() {
   const box = $("chart");
   const current = request("trend");
   if (!state.ticker) { box.replaceChildren(); return; }
   const b = await api(`tickers/${encodeURIComponent(state.ticker)}/trend`, { granularity: $("granularity").value, limit: 2000 });
   if (!current()) return;
-  const xs = b.points.map((p) => Date.parse(p.start) / 1000);
-  const data = [xs, b.points.map((p) => p.mentions), b.points.map((p) => p.mean_compound), b.points.map((p) => p.positive_ratio)];
+  const data = withGaps(b.points, b.granularity);
   const total = b.points.reduce((s, p) => s + p.mentions, 0);
   document.querySelector('[data-testid="trend-summary"]').textContent =
     `${b.points.length} ${b.granularity} points, ${fmt(total)} mentions of ${b.ticker}`;

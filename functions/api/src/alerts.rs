@@ -84,7 +84,7 @@ pub(crate) async fn create(
         ticker,
         metric: new.metric,
         op: new.op,
-        threshold: new.threshold,
+        threshold: new.stored_threshold(),
         created_at: now
             .replace_nanosecond(0)
             .unwrap_or(now)
