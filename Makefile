@@ -10,7 +10,7 @@ export SAM_CLI_TELEMETRY := 0
 export SAM_CLI_BETA_RUST_CARGO_LAMBDA := 1
 CARGO ?= cargo
 
-.PHONY: setup java browser wrk vendor-check bench-api rust-targets demo test executions logs bench-lake bench-aggregate bench-heavy-day lint fmt-check clippy cargo-test template-check sam-build check-arm64 local-up local-down local-status clean-local
+.PHONY: train-sentiment eval-sentiment sentiment-check setup java browser wrk vendor-check bench-api rust-targets demo test executions logs bench-lake bench-aggregate bench-heavy-day lint fmt-check clippy cargo-test template-check sam-build check-arm64 local-up local-down local-status clean-local
 
 ## setup: pinned Python tools into .venv, npm tools (asl-validator, playwright-core, uPlot) into node_modules,
 ## the arm64 Rust target, Java for Spark and Debian's Chromium for the browser test (idempotent)
@@ -55,7 +55,7 @@ demo: setup
 	$(CARGO) run --release --quiet -p tickerpulse -- demo
 
 ## test: everything CI checks
-test: setup lint vendor-check cargo-test template-check sam-build
+test: setup lint vendor-check cargo-test sentiment-check template-check sam-build
 
 lint: fmt-check clippy
 
@@ -100,6 +100,18 @@ local-status:
 ## bench-sentiment: this VADER against Python vaderSentiment, same sentences, one core
 bench-sentiment: setup
 	taskset -c 0 $(CARGO) bench -p tickerpulse-vader --bench sentiment
+
+## train-sentiment: the model mode's weights (crates/vader/data/model.bin) from data/, byte for byte
+train-sentiment: setup
+	$(VENV)/bin/python training/sentiment/train.py train
+
+## eval-sentiment: k-fold and cross-source macro-F1 of vader, finance and model (docs/sentiment.md)
+eval-sentiment: setup
+	$(VENV)/bin/python training/sentiment/train.py eval
+
+# The committed weights are what the training script makes of the committed data.
+sentiment-check: setup
+	$(VENV)/bin/python training/sentiment/train.py check
 
 ## bench-transform: the transform handler on a full Firehose batch, against a Python transform
 bench-transform: setup

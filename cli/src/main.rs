@@ -95,7 +95,8 @@ enum Command {
     },
     /// Scores one text per line from stdin with VADER; writes one JSON object per line.
     Score {
-        /// `vader` (exactly vaderSentiment 3.3.2) or `finance` (with market slang).
+        /// `vader` (exactly vaderSentiment 3.3.2), `finance` (with market slang) or `model`
+        /// (the trained classifier: adds the class probabilities, see docs/sentiment.md).
         #[arg(long, default_value = "vader")]
         mode: String,
     },

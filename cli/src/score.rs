@@ -25,16 +25,27 @@ pub fn score_lines(mode: Mode, mut input: impl BufRead, output: impl Write) -> s
             }
             match std::str::from_utf8(&line) {
                 Ok(text) => {
-                    let s = analyzer.polarity_scores(text);
-                    writeln!(
+                    let sentiment = analyzer.sentiment(text);
+                    let s = sentiment.scores;
+                    write!(
                         out,
-                        "{{\"compound\":{},\"pos\":{},\"neu\":{},\"neg\":{},\"label\":\"{}\"}}",
+                        "{{\"compound\":{},\"pos\":{},\"neu\":{},\"neg\":{},\"label\":\"{}\"",
                         fmt(s.compound),
                         fmt(s.pos),
                         fmt(s.neu),
                         fmt(s.neg),
-                        s.label().as_str()
+                        sentiment.label.as_str()
                     )?;
+                    if let Some(p) = sentiment.probabilities {
+                        write!(
+                            out,
+                            ",\"p\":{{\"positive\":{},\"neutral\":{},\"negative\":{}}}",
+                            fmt(p.positive),
+                            fmt(p.neutral),
+                            fmt(p.negative)
+                        )?;
+                    }
+                    writeln!(out, "}}")?;
                 }
                 Err(e) => writeln!(
                     out,
@@ -84,5 +95,27 @@ mod tests {
             serde_json::json!({"compound": 0.0, "pos": 0.0, "neu": 0.0, "neg": 0.0, "label": "neutral"})
         );
         assert_eq!(lines[4]["label"], "neutral");
+        assert!(lines[0].get("p").is_none());
+    }
+
+    #[test]
+    fn model_mode_adds_the_class_probabilities_and_their_label() {
+        let mut out = Vec::new();
+        score_lines(
+            Mode::Model,
+            &b"$AAPL beats and raises, shares jump 8%\n"[..],
+            &mut out,
+        )
+        .unwrap();
+        let line: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        let p = &line["p"];
+        let sum: f64 = ["positive", "neutral", "negative"]
+            .iter()
+            .map(|k| p[k].as_f64().unwrap())
+            .sum();
+        assert!((sum - 1.0).abs() < 1e-12, "{line}");
+        assert_eq!(line["label"], "positive", "{line}");
+        // VADER's compound (finance mode's) stays beside them.
+        assert!(line["compound"].as_f64().unwrap() > 0.0, "{line}");
     }
 }

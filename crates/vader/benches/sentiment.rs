@@ -33,22 +33,9 @@ fn main() {
     black_box(first);
 
     let rounds = 20;
-    let mut best = f64::MAX;
-    for mode in [Mode::Vader, Mode::Finance] {
-        let analyzer = Analyzer::new(mode);
-        let mut times = Vec::new();
-        for _ in 0..rounds {
-            let t = Instant::now();
-            for s in &sentences {
-                black_box(analyzer.polarity_scores(black_box(s)));
-            }
-            times.push(t.elapsed().as_secs_f64());
-        }
-        times.sort_by(f64::total_cmp);
-        let median = times[times.len() / 2];
-        if mode == Mode::Vader {
-            best = median;
-        }
+    let medians = interleaved(&sentences, &[Mode::Vader, Mode::Finance], rounds);
+    let best = medians[0];
+    for (mode, median) in [Mode::Vader, Mode::Finance].iter().zip(&medians) {
         println!(
             "rust  {:<7}: {:>10.0} sentences/s (median of {rounds} passes, {:.1} ms a pass)",
             mode.as_str(),
@@ -102,4 +89,112 @@ print(json.dumps({"construct": construct, "median": times[1]}))
         construct.as_secs_f64() * 1e3,
         py_construct * 1e3
     );
+    tweets(root, &python);
+}
+
+/// Median seconds a pass over `texts` of each mode, the modes' passes
+/// interleaved so that a noisy moment hits them alike.
+fn interleaved(texts: &[&str], modes: &[Mode], rounds: usize) -> Vec<f64> {
+    let mut times = vec![Vec::new(); modes.len()];
+    for _ in 0..rounds {
+        for (mode, times) in modes.iter().zip(&mut times) {
+            let analyzer = Analyzer::new(*mode);
+            let t = Instant::now();
+            for s in texts {
+                black_box(analyzer.sentiment(black_box(s)));
+            }
+            times.push(t.elapsed().as_secs_f64());
+        }
+    }
+    times
+        .iter_mut()
+        .map(|t| {
+            t.sort_by(f64::total_cmp);
+            t[t.len() / 2]
+        })
+        .collect()
+}
+
+/// The three modes on real stock tweets (every text in `data/`'s tweet sets),
+/// beside the same model in Python: the repository's feature code and
+/// scikit-learn's `predict_proba` over all tweets at once (its fastest use),
+/// given the finance-mode scores (which Python does not have) for free.
+fn tweets(root: &Path, python: &Path) {
+    let read = |path: &str, separator: u8, name: &str| -> Vec<String> {
+        let text = std::fs::read_to_string(root.join("../..").join(path)).expect("reading tweets");
+        let rows = tickerpulse_core::csv::parse(&text, separator).expect("csv");
+        let at = rows[0].iter().position(|c| c == name).expect("column");
+        rows[1..].iter().filter_map(|r| r.get(at).cloned()).collect()
+    };
+    let mut owned = read("data/taborda-2020/taborda-2020.csv", b';', "text");
+    owned.extend(read("data/surge-ai/surge-ai-sentiment.csv", b',', "Tweet Text"));
+    owned.extend(read(
+        "data/twitter-financial-news/twitter-financial-news-train.csv",
+        b',',
+        "text",
+    ));
+    let texts: Vec<&str> = owned.iter().map(String::as_str).collect();
+    let chars: usize = texts.iter().map(|s| s.chars().count()).sum();
+    println!(
+        "\ncorpus: {} stock tweets (taborda-2020, surge-ai, Twitter Financial News; {:.0} characters on average)",
+        texts.len(),
+        chars as f64 / texts.len() as f64
+    );
+    let modes = [Mode::Vader, Mode::Finance, Mode::Model];
+    let rounds = 15;
+    let medians = interleaved(&texts, &modes, rounds);
+    for (mode, median) in modes.iter().zip(&medians) {
+        println!(
+            "rust  {:<7}: {:>10.0} tweets/s (median of {rounds} interleaved passes, {:.1} ms a pass)",
+            mode.as_str(),
+            texts.len() as f64 / median,
+            median * 1e3
+        );
+    }
+
+    let finance = Analyzer::new(Mode::Finance);
+    let mut input = Vec::new();
+    for text in &texts {
+        let s = finance.polarity_scores(text);
+        serde_json::to_writer(
+            &mut input,
+            &serde_json::json!({"text": text, "fin": [s.compound, s.pos, s.neu, s.neg]}),
+        )
+        .expect("json");
+        input.push(b'\n');
+    }
+    let script = r#"
+import json, sys, time
+sys.path.insert(0, sys.argv[1])
+import train
+model = train.read_model(train.WEIGHTS)
+items = [json.loads(l) for l in sys.stdin]
+texts, fins = [i["text"] for i in items], [i["fin"] for i in items]
+times = []
+for _ in range(3):
+    t = time.perf_counter()
+    model.predict_proba(train.matrix(texts, fins))
+    times.append(time.perf_counter() - t)
+times.sort()
+print(json.dumps({"median": times[1]}))
+"#;
+    let mut child = Command::new(python)
+        .args(["-c", script])
+        .arg(root.join("../../training/sentiment"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("python");
+    let mut stdin = child.stdin.take().expect("stdin");
+    let writer = std::thread::spawn(move || stdin.write_all(&input));
+    let out = child.wait_with_output().expect("python");
+    writer.join().expect("writer").expect("write");
+    assert!(out.status.success(), "the python model failed");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("python output");
+    let py = v["median"].as_f64().expect("median");
+    println!(
+        "python model  : {:>10.0} tweets/s (features in Python, scikit-learn predict_proba on the batch; median of 3)",
+        texts.len() as f64 / py
+    );
+    println!("ratio (rust model / python model): {:.1}x on one core", py / medians[2]);
 }

@@ -17,6 +17,7 @@ use std::fmt;
 use std::str::FromStr;
 
 mod hash;
+pub mod model;
 pub mod py;
 mod rule_words;
 #[cfg(test)]
@@ -73,6 +74,8 @@ pub enum Mode {
     /// VADER with the finance lexicon extension.
     #[default]
     Finance,
+    /// The trained classifier (`model.rs`) over n-grams and finance mode's scores.
+    Model,
 }
 
 impl Mode {
@@ -80,6 +83,15 @@ impl Mode {
         match self {
             Mode::Vader => "vader",
             Mode::Finance => "finance",
+            Mode::Model => "model",
+        }
+    }
+
+    /// The lexicon the VADER scores come from: finance for the model.
+    fn lexicon(self) -> Mode {
+        match self {
+            Mode::Model => Mode::Finance,
+            other => other,
         }
     }
 }
@@ -91,7 +103,7 @@ impl fmt::Display for Mode {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown sentiment mode {0:?} (want vader or finance)")]
+#[error("unknown sentiment mode {0:?} (want vader, finance or model)")]
 pub struct UnknownMode(pub String);
 
 impl FromStr for Mode {
@@ -100,6 +112,7 @@ impl FromStr for Mode {
         match s.trim().to_ascii_lowercase().as_str() {
             "vader" => Ok(Mode::Vader),
             "finance" => Ok(Mode::Finance),
+            "model" => Ok(Mode::Model),
             _ => Err(UnknownMode(s.to_string())),
         }
     }
@@ -113,6 +126,14 @@ pub struct Scores {
     pub pos: f64,
     pub neu: f64,
     pub neg: f64,
+}
+
+/// What [`Analyzer::sentiment`] finds.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Sentiment {
+    pub scores: Scores,
+    pub probabilities: Option<model::Probabilities>,
+    pub label: Label,
 }
 
 /// The usual thresholds on the compound score.
@@ -360,6 +381,7 @@ struct Scratch {
     lower: String,
     tokens: Vec<Token>,
     sentiments: Vec<f64>,
+    model: model::ModelScratch,
 }
 
 thread_local! {
@@ -401,6 +423,41 @@ impl Analyzer {
         self.mode
     }
 
+    /// The text's sentiment: VADER's scores (finance mode's for the model),
+    /// and in model mode the class probabilities, whose likeliest class is
+    /// the label (elsewhere the label comes from the compound score).
+    pub fn sentiment(&self, text: &str) -> Sentiment {
+        SCRATCH.with(|cell| match cell.try_borrow_mut() {
+            Ok(mut scratch) => self.sentiment_with(text, &mut scratch),
+            Err(_) => self.sentiment_with(text, &mut Scratch::default()),
+        })
+    }
+
+    fn sentiment_with(&self, text: &str, scratch: &mut Scratch) -> Sentiment {
+        let scores = self.score(text, scratch);
+        if self.mode != Mode::Model {
+            return Sentiment {
+                scores,
+                probabilities: None,
+                label: scores.label(),
+            };
+        }
+        let p = model::probabilities(text, &scores, &mut scratch.model);
+        // The first likeliest in the order (negative, neutral, positive), as numpy's argmax.
+        let label = if p.negative >= p.neutral && p.negative >= p.positive {
+            Label::Negative
+        } else if p.neutral >= p.positive {
+            Label::Neutral
+        } else {
+            Label::Positive
+        };
+        Sentiment {
+            scores,
+            probabilities: Some(p),
+            label,
+        }
+    }
+
     /// Scores a text as `SentimentIntensityAnalyzer().polarity_scores(text)` does.
     pub fn polarity_scores(&self, text: &str) -> Scores {
         SCRATCH.with(|cell| match cell.try_borrow_mut() {
@@ -410,11 +467,13 @@ impl Analyzer {
     }
 
     fn score(&self, text: &str, scratch: &mut Scratch) -> Scores {
+        let mode = self.mode.lexicon();
         let Scratch {
             text: buf,
             lower,
             tokens,
             sentiments,
+            ..
         } = scratch;
 
         let text: &str = if replace_emoji(text, buf) {
@@ -474,21 +533,21 @@ impl Analyzer {
             };
             let apostrophe =
                 (!ascii || classes & APOSTROPHE != 0) && word.as_bytes().contains(&b'\'');
-            let cashtag = self.mode == Mode::Finance
+            let cashtag = mode == Mode::Finance
                 && raw.starts_with('$')
                 && stripped.chars().next().is_some_and(char::is_alphabetic);
             // Finance mode: the raw token as market notation, without brackets
             // (every notation has a digit or a '%').
-            let notation = if self.mode == Mode::Finance && classes & DIGIT_OR_PERCENT != 0 {
+            let notation = if mode == Mode::Finance && classes & DIGIT_OR_PERCENT != 0 {
                 notation_core(raw)
             } else {
                 None
             };
-            let lex = match (cashtag, self.mode) {
+            let lex = match (cashtag, mode) {
                 (true, _) => None,
                 (false, Mode::Vader) => info.lex,
                 // A finance valence of 0 takes the word out of the lexicon.
-                (false, Mode::Finance) => match info.finance {
+                (false, Mode::Finance | Mode::Model) => match info.finance {
                     Some(0.0) => None,
                     Some(v) => Some(v),
                     None => info.lex,
@@ -510,7 +569,7 @@ impl Analyzer {
                 // cheaper than a substring search.
                 negated: info.negated || (apostrophe && word.contains("n't")),
                 rule: info.rule,
-                phrases: match (self.mode, info.phrases) {
+                phrases: match (mode, info.phrases) {
                     (Mode::Finance, Some(p)) => p,
                     _ => 0,
                 },
@@ -520,7 +579,7 @@ impl Analyzer {
                 percent: notation.is_some_and(is_percent),
             });
         }
-        if self.mode == Mode::Finance {
+        if mode == Mode::Finance {
             apply_phrases(text, lower, tokens);
             apply_market_notation(tokens);
         }

@@ -26,7 +26,7 @@ fn mode(env: &dyn Env) -> Result<Mode, HandlerError> {
         HandlerError::Config(config::ConfigError::Invalid {
             name: config::SENTIMENT_MODE,
             value: raw,
-            reason: "want vader or finance".into(),
+            reason: "want vader, finance or model".into(),
         })
     })
 }

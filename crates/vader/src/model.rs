@@ -1,0 +1,299 @@
+//! The `model` mode: a multinomial logistic regression over hashed word and
+//! character n-grams and the finance-mode scores, trained by
+//! `training/sentiment/train.py` (`make train-sentiment`) and embedded here.
+//!
+//! The features are defined in `training/sentiment/features.py`; this file
+//! computes the same, byte for byte (the tests hold the probabilities to
+//! scikit-learn's). Everything works on the text's UTF-8 bytes, so Python and
+//! Rust cannot disagree on Unicode case or categories.
+
+use crate::Scores;
+
+/// The weights file: magic, buckets, dense features, classes (u32 LE), the
+/// classes' intercepts, then each feature's weights for (negative, neutral,
+/// positive) side by side, all f32 LE.
+static WEIGHTS: &[u8] = include_bytes!("../data/model.bin");
+const MAGIC: &[u8; 8] = b"TPSM0001";
+const HEADER: usize = 8 + 12;
+const CLASSES: usize = 3;
+/// Hashed columns; the dense lexicon features follow them.
+pub const BUCKETS: usize = 1 << 18;
+const DENSE: usize = 4;
+
+const FNV_OFFSET: u32 = 0x811C_9DC5;
+const FNV_PRIME: u32 = 0x0100_0193;
+
+/// The probability of each class, summing to 1.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Probabilities {
+    pub negative: f64,
+    pub neutral: f64,
+    pub positive: f64,
+}
+
+/// A byte range of `Scratch::tokens`, and whether it is a placeholder.
+#[derive(Debug, Clone, Copy)]
+struct Span {
+    start: u32,
+    end: u32,
+    placeholder: bool,
+}
+
+/// Buffers reused from call to call.
+#[derive(Default)]
+pub(crate) struct ModelScratch {
+    bytes: Vec<u8>,
+    spans: Vec<Span>,
+    padded: Vec<u8>,
+    lower: Vec<u8>,
+}
+
+#[inline]
+fn fnv_start(namespace: u8) -> u32 {
+    (FNV_OFFSET ^ u32::from(namespace)).wrapping_mul(FNV_PRIME)
+}
+
+#[inline]
+fn fnv(mut h: u32, data: &[u8]) -> u32 {
+    for &b in data {
+        h = (h ^ u32::from(b)).wrapping_mul(FNV_PRIME);
+    }
+    h
+}
+
+/// `bytes.split()`'s whitespace: ASCII space, \t, \n, \v, \f, \r.
+#[inline]
+fn is_space(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r')
+}
+
+/// `string.punctuation` without `%`, `+` and `-`.
+#[inline]
+fn is_strip(b: u8) -> bool {
+    b.is_ascii_punctuation() && !matches!(b, b'%' | b'+' | b'-')
+}
+
+fn strip(mut w: &[u8], pred: impl Fn(u8) -> bool) -> &[u8] {
+    while let [first, rest @ ..] = w {
+        if !pred(*first) {
+            break;
+        }
+        w = rest;
+    }
+    while let [rest @ .., last] = w {
+        if !pred(*last) {
+            break;
+        }
+        w = rest;
+    }
+    w
+}
+
+/// Appends the normalized form of a lower-cased raw token (see features.py's
+/// `token`) to `out`; None when the token is dropped, else whether the form is
+/// a placeholder.
+fn normalize(t: &[u8], out: &mut Vec<u8>) -> Option<bool> {
+    let placeholder = |out: &mut Vec<u8>, p: &[u8]| {
+        out.extend_from_slice(p);
+        Some(true)
+    };
+    if t.starts_with(b"http://") || t.starts_with(b"https://") || t.starts_with(b"www.") {
+        return placeholder(out, b"<url>");
+    }
+    if t.len() > 1 && t[0] == b'@' {
+        return placeholder(out, b"<user>");
+    }
+    if t.len() > 1 && t[0] == b'$' && t[1].is_ascii_lowercase() {
+        return placeholder(out, b"<cash>");
+    }
+    let w = strip(t, is_strip);
+    if w.is_empty() {
+        // Not a placeholder: its character n-gram " ! " is a feature.
+        return if t.contains(&b'!') {
+            out.push(b'!');
+            Some(false)
+        } else if t.contains(&b'?') {
+            out.push(b'?');
+            Some(false)
+        } else {
+            None
+        };
+    }
+    if w.iter().any(u8::is_ascii_digit) {
+        let core = strip_start(w, |b| b == b'+' || b == b'-');
+        if let Some((b'%', number)) = core.split_last() {
+            if number
+                .iter()
+                .all(|&b| b.is_ascii_digit() || b == b'.' || b == b',')
+            {
+                out.extend_from_slice(b"<pct");
+                if matches!(w[0], b'+' | b'-') {
+                    out.push(w[0]);
+                }
+                out.push(b'>');
+                return Some(true);
+            }
+        }
+        if core.iter().all(|b| b"0123456789.,:/kmbx".contains(b)) {
+            return placeholder(out, b"<num>");
+        }
+    }
+    let w = strip(w, |b| matches!(b, b'+' | b'-' | b'%'));
+    if w.is_empty() {
+        return None;
+    }
+    // Runs of three or more equal bytes shrink to two.
+    let start = out.len();
+    for &b in w {
+        let n = out.len() - start;
+        if n >= 2 && out[out.len() - 1] == b && out[out.len() - 2] == b {
+            continue;
+        }
+        out.push(b);
+    }
+    Some(false)
+}
+
+fn strip_start(mut w: &[u8], pred: impl Fn(u8) -> bool) -> &[u8] {
+    while let [first, rest @ ..] = w {
+        if !pred(*first) {
+            break;
+        }
+        w = rest;
+    }
+    w
+}
+
+/// One feature's weights (negative, neutral, positive).
+#[inline]
+fn weights(column: usize) -> [f64; CLASSES] {
+    let at = HEADER + 4 * CLASSES * (1 + column);
+    let w = &WEIGHTS[at..at + 4 * CLASSES];
+    let f = |i: usize| f64::from(f32::from_le_bytes([w[i], w[i + 1], w[i + 2], w[i + 3]]));
+    [f(0), f(4), f(8)]
+}
+
+#[inline]
+fn add(sum: &mut [f64; CLASSES], column: u32) {
+    let w = weights(column as usize & (BUCKETS - 1));
+    for k in 0..CLASSES {
+        sum[k] += w[k];
+    }
+}
+
+/// Checks the embedded weights' header (a test and the first use call it).
+pub fn check_weights() -> Result<(), String> {
+    let u = |at: usize| {
+        u32::from_le_bytes([
+            WEIGHTS[at],
+            WEIGHTS[at + 1],
+            WEIGHTS[at + 2],
+            WEIGHTS[at + 3],
+        ])
+    };
+    if WEIGHTS.len() < HEADER || &WEIGHTS[..8] != MAGIC {
+        return Err("model.bin: bad magic".into());
+    }
+    let (buckets, dense, classes) = (u(8) as usize, u(12) as usize, u(16) as usize);
+    let want = HEADER + 4 * classes + 4 * classes * (buckets + dense);
+    if (buckets, dense, classes) != (BUCKETS, DENSE, CLASSES) || WEIGHTS.len() != want {
+        return Err(format!(
+            "model.bin: {buckets} buckets, {dense} dense, {classes} classes, {} bytes",
+            WEIGHTS.len()
+        ));
+    }
+    Ok(())
+}
+
+/// The class probabilities of `text`, whose finance-mode scores are `fin`.
+pub(crate) fn probabilities(text: &str, fin: &Scores, scratch: &mut ModelScratch) -> Probabilities {
+    let ModelScratch {
+        bytes,
+        spans,
+        padded,
+        lower,
+    } = scratch;
+    bytes.clear();
+    spans.clear();
+    for raw in text
+        .as_bytes()
+        .split(|&b| is_space(b))
+        .filter(|t| !t.is_empty())
+    {
+        lower.clear();
+        lower.extend(raw.iter().map(u8::to_ascii_lowercase));
+        let start = bytes.len();
+        if let Some(placeholder) = normalize(lower, bytes) {
+            spans.push(Span {
+                start: start as u32,
+                end: bytes.len() as u32,
+                placeholder,
+            });
+        }
+    }
+    let token = |s: &Span| &bytes[s.start as usize..s.end as usize];
+
+    let (mut words, mut nw) = ([0.0; CLASSES], 0usize);
+    for (i, s) in spans.iter().enumerate() {
+        // A cashtag, mention or link is no unigram, only context in bigrams.
+        if !matches!(token(s), b"<cash>" | b"<user>" | b"<url>") {
+            add(&mut words, fnv(fnv_start(b'w'), token(s)));
+            nw += 1;
+        }
+        if let Some(next) = spans.get(i + 1) {
+            let h = fnv(fnv(fnv_start(b'b'), token(s)), b" ");
+            add(&mut words, fnv(h, token(next)));
+            nw += 1;
+        }
+    }
+    let (mut chars, mut nc) = ([0.0; CLASSES], 0usize);
+    for s in spans.iter().filter(|s| !s.placeholder) {
+        padded.clear();
+        padded.push(b' ');
+        padded.extend_from_slice(token(s));
+        padded.push(b' ');
+        for n in 3..=5 {
+            for gram in padded.windows(n) {
+                add(&mut chars, fnv(fnv_start(b'c'), gram));
+                nc += 1;
+            }
+        }
+    }
+
+    // The intercepts come first, then the features' weights.
+    let mut z: [f64; CLASSES] = std::array::from_fn(|k| {
+        let at = HEADER + 4 * k;
+        f64::from(f32::from_le_bytes([
+            WEIGHTS[at],
+            WEIGHTS[at + 1],
+            WEIGHTS[at + 2],
+            WEIGHTS[at + 3],
+        ]))
+    });
+    for (sum, n) in [(words, nw), (chars, nc)] {
+        if n > 0 {
+            let v = 1.0 / (n as f64).sqrt();
+            for k in 0..CLASSES {
+                z[k] += sum[k] * v;
+            }
+        }
+    }
+    let c = fin.compound;
+    for (i, x) in [c.max(0.0), (-c).max(0.0), fin.pos, fin.neg]
+        .into_iter()
+        .enumerate()
+    {
+        let w = weights(BUCKETS + i);
+        for k in 0..CLASSES {
+            z[k] += x * w[k];
+        }
+    }
+    let max = z.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let e = z.map(|v| (v - max).exp());
+    let total: f64 = e.iter().sum();
+    Probabilities {
+        negative: e[0] / total,
+        neutral: e[1] / total,
+        positive: e[2] / total,
+    }
+}

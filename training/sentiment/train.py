@@ -1,0 +1,297 @@
+"""Trains the `model` sentiment mode and evaluates it; `make train-sentiment`.
+
+    python training/sentiment/train.py train    # writes crates/vader/data/model.bin
+    python training/sentiment/train.py eval     # k-fold and cross-source tables
+    python training/sentiment/train.py score    # JSON lines in, probabilities out
+    python training/sentiment/train.py check    # the committed weights rebuild byte for byte
+
+The data are the labelled sets in `data/` (see `load`); the finance-mode VADER
+scores that the model takes as features come from the project's own scorer
+(`tickerpulse score --mode finance`), the same code the Lambda runs. Seeds are
+fixed and BLAS runs on one thread, so `train` writes the same bytes every time.
+"""
+
+import os
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+os.environ.setdefault("MKL_NUM_THREADS", "1")
+
+import csv  # noqa: E402
+import hashlib  # noqa: E402
+import json  # noqa: E402
+import struct  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import warnings  # noqa: E402
+
+import numpy as np  # noqa: E402
+from scipy import sparse  # noqa: E402
+from sklearn.linear_model import LogisticRegression  # noqa: E402
+from sklearn.model_selection import StratifiedGroupKFold  # noqa: E402
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import features  # noqa: E402
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+WEIGHTS = os.path.join(ROOT, "crates", "vader", "data", "model.bin")
+CLASSES = ["negative", "neutral", "positive"]
+# Fixed before any evaluation and not tuned on any test set: L2 strength and
+# class weights that make every class count alike (the metric is macro-F1).
+C = 1.0
+MAGIC = b"TPSM0001"
+
+
+def load():
+    """(source, text, label) of every labelled row the model may train on."""
+    rows = []
+    path = os.path.join(ROOT, "data", "twitter-financial-news", "twitter-financial-news-train.csv")
+    with open(path, newline="", encoding="utf-8") as f:
+        tfn = {"0": "negative", "1": "positive", "2": "neutral"}
+        for r in csv.DictReader(f):
+            rows.append(("twitter-financial-news", r["text"], tfn[r["label"]]))
+    path = os.path.join(ROOT, "data", "taborda-2020", "taborda-2020.csv")
+    with open(path, newline="", encoding="utf-8") as f:
+        for r in csv.DictReader(f, delimiter=";"):
+            if r["sentiment"]:
+                rows.append(("taborda-2020", r["text"], r["sentiment"]))
+    path = os.path.join(ROOT, "data", "surge-ai", "surge-ai-sentiment.csv")
+    with open(path, newline="", encoding="utf-8") as f:
+        for r in csv.DictReader(f):
+            rows.append(("surge-ai", r["Tweet Text"], r["Sentiment"].lower()))
+    path = os.path.join(ROOT, "data", "taborda-2020", "agent-labels.csv")
+    if os.path.exists(path):
+        texts = {}
+        with open(os.path.join(ROOT, "data", "taborda-2020", "taborda-2020.csv"), newline="", encoding="utf-8") as f:
+            for r in csv.DictReader(f, delimiter=";"):
+                if not r["sentiment"]:
+                    texts[r["id"]] = r["text"]
+        with open(path, newline="", encoding="utf-8") as f:
+            for r in csv.DictReader(f):
+                if r["id"] in texts:
+                    rows.append(("taborda-2020-agent", texts[r["id"]], r["label"]))
+    return rows
+
+
+def cli_scores(texts, mode):
+    """(compound, pos, neu, neg) of each text from the project's own scorer."""
+    cargo = os.environ.get("CARGO", "cargo")
+    cmd = [cargo, "run", "--quiet", "-p", "tickerpulse", "--", "score", "--mode", mode]
+    data = "".join(t.replace("\r", " ").replace("\n", " ") + "\n" for t in texts)
+    out = subprocess.run(cmd, input=data.encode(), capture_output=True, check=True, cwd=ROOT).stdout
+    lines = out.decode().splitlines()
+    assert len(lines) == len(texts), (len(lines), len(texts))
+    return [tuple(json.loads(l)[k] for k in ("compound", "pos", "neu", "neg")) for l in lines]
+
+
+def matrix(texts, fins):
+    """The sparse feature matrix of texts, given their finance-mode scores."""
+    indptr, indices, values = [0], [], []
+    for text, fin in zip(texts, fins):
+        row = features.hashed(text)
+        for col in sorted(row):
+            indices.append(col)
+            values.append(row[col])
+        for i, v in enumerate(features.dense(fin)):
+            indices.append(features.BUCKETS + i)
+            values.append(v)
+        indptr.append(len(indices))
+    shape = (len(texts), features.BUCKETS + features.DENSE)
+    return sparse.csr_matrix((np.array(values), np.array(indices), np.array(indptr)), shape=shape)
+
+
+def group_key(text):
+    """Rows with the same words (URLs, mentions and cashtags aside) are one group."""
+    return hashlib.sha1(b" ".join(features.tokens(text))).hexdigest()
+
+
+def fit(x, y):
+    model = LogisticRegression(C=C, class_weight="balanced", max_iter=5000, tol=1e-6)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model.fit(x, y)
+    # The shipped weights are float32: predict with exactly those.
+    model.coef_ = model.coef_.astype(np.float32).astype(np.float64)
+    model.intercept_ = model.intercept_.astype(np.float32).astype(np.float64)
+    return model
+
+
+def predict(model, x, binary):
+    """Labels; on a two-class set, the likelier of positive and negative."""
+    p = model.predict_proba(x)
+    classes = list(model.classes_)
+    if binary:
+        pos, neg = classes.index("positive"), classes.index("negative")
+        return np.where(p[:, pos] >= p[:, neg], "positive", "negative")
+    return np.array(classes)[p.argmax(axis=1)]
+
+
+def lexicon_label(fin, binary):
+    c = fin[0]
+    if binary:
+        return "positive" if c >= 0 else "negative"
+    return "positive" if c >= 0.05 else ("negative" if c <= -0.05 else "neutral")
+
+
+def macro_f1(truth, pred, labels):
+    f1s = []
+    for c in labels:
+        tp = sum(1 for t, p in zip(truth, pred) if t == c and p == c)
+        fp = sum(1 for t, p in zip(truth, pred) if t != c and p == c)
+        fn = sum(1 for t, p in zip(truth, pred) if t == c and p != c)
+        f1s.append(0.0 if tp == 0 else 2 * tp / (2 * tp + fp + fn))
+    return sum(f1s) / len(f1s)
+
+
+def dedupe(rows):
+    """One row per (source, words, label): retweets and copies count once."""
+    seen, out = set(), []
+    for r in rows:
+        key = (r[0], group_key(r[1]), r[2])
+        if key not in seen:
+            seen.add(key)
+            out.append(r)
+    return out
+
+
+def prepared():
+    rows = dedupe(load())
+    texts = [r[1] for r in rows]
+    fins = cli_scores(texts, "finance")
+    vaders = cli_scores(texts, "vader")
+    x = matrix(texts, fins)
+    y = np.array([r[2] for r in rows])
+    sources = np.array([r[0] for r in rows])
+    groups = np.array([group_key(t) for t in texts])
+    return rows, x, y, sources, groups, fins, vaders
+
+
+def evaluate():
+    rows, x, y, sources, groups, fins, vaders = prepared()
+    names = sorted(set(sources))
+    print(f"rows after de-duplication: {len(rows)}")
+    for s in names:
+        counts = {c: int(((sources == s) & (y == c)).sum()) for c in CLASSES}
+        print(f"  {s}: {int((sources == s).sum())} {counts}")
+
+    def table(title, pred_of):
+        print(f"\n{title}\n")
+        print("| source | rows | classes | vader | finance | model | model - finance |")
+        print("|---|---|---|---|---|---|---|")
+        gains = []
+        for s in names:
+            m = sources == s
+            binary = set(y[m]) <= {"positive", "negative"}
+            labels = ["negative", "positive"] if binary else CLASSES
+            truth = list(y[m])
+            idx = np.flatnonzero(m)
+            v = macro_f1(truth, [lexicon_label(vaders[i], binary) for i in idx], labels)
+            f = macro_f1(truth, [lexicon_label(fins[i], binary) for i in idx], labels)
+            p = macro_f1(truth, list(pred_of(s, binary)), labels)
+            gains.append(p - f)
+            print(f"| {s} | {m.sum()} | {len(labels)} | {v:.3f} | {f:.3f} | {p:.3f} | {p - f:+.3f} |")
+        print(f"\nmean gain over finance: {np.mean(gains):+.3f}")
+
+    # k-fold: 5 folds stratified by source and label, a group never split.
+    strata = np.array([f"{s}/{c}" for s, c in zip(sources, y)])
+    oof_multi = np.empty(len(y), dtype=object)
+    oof_binary = np.empty(len(y), dtype=object)
+    folds = StratifiedGroupKFold(n_splits=5, shuffle=True, random_state=0)
+    for train, test in folds.split(x, strata, groups):
+        model = fit(x[train], y[train])
+        oof_multi[test] = predict(model, x[test], False)
+        oof_binary[test] = predict(model, x[test], True)
+    table(
+        "5-fold cross-validation (all sources pooled; each row predicted by the fold that did not train on it)",
+        lambda s, binary: (oof_binary if binary else oof_multi)[sources == s],
+    )
+
+    # Cross-source: train on every other source (minus any row whose words
+    # appear in the held-out source), test on the held-out one.
+    def held_out(strict):
+        def run(s, binary):
+            test = sources == s
+            train = ~test & ~np.isin(groups, groups[test])
+            if strict:  # no other labels of the same corpus either
+                corpus = s.split("-agent")[0]
+                train &= ~np.char.startswith(sources.astype(str), corpus)
+            model = fit(x[train], y[train])
+            return predict(model, x[test], binary)
+
+        return run
+
+    table("Cross-source (train on all other sources, test on this one)", held_out(False))
+    if any(s.endswith("-agent") for s in names):
+        table(
+            "Cross-source, strict (the held-out corpus's other labels, human or agent, left out too)",
+            held_out(True),
+        )
+
+
+def write_weights(model, path):
+    classes = list(model.classes_)
+    assert classes == CLASSES, classes
+    coef = model.coef_.astype("<f4")  # (3, features)
+    intercept = model.intercept_.astype("<f4")
+    with open(path, "wb") as f:
+        f.write(MAGIC)
+        f.write(struct.pack("<III", features.BUCKETS, features.DENSE, len(CLASSES)))
+        f.write(intercept.tobytes())
+        # Column-major: a feature's three weights are adjacent (one cache line).
+        f.write(np.ascontiguousarray(coef.T).tobytes())
+
+
+def read_model(path):
+    """A scikit-learn model holding the shipped weights."""
+    with open(path, "rb") as f:
+        data = f.read()
+    assert data[:8] == MAGIC
+    buckets, dense, k = struct.unpack("<III", data[8:20])
+    intercept = np.frombuffer(data[20 : 20 + 4 * k], dtype="<f4")
+    coef = np.frombuffer(data[20 + 4 * k :], dtype="<f4").reshape(buckets + dense, k).T
+    model = LogisticRegression()
+    model.classes_ = np.array(CLASSES)
+    model.coef_ = coef.astype(np.float64)
+    model.intercept_ = intercept.astype(np.float64)
+    return model
+
+
+def train():
+    rows, x, y, *_ = prepared()
+    model = fit(x, y)
+    write_weights(model, WEIGHTS)
+    digest = hashlib.sha256(open(WEIGHTS, "rb").read()).hexdigest()
+    print(f"trained on {len(rows)} rows; wrote {os.path.relpath(WEIGHTS, ROOT)} sha256 {digest}")
+
+
+def check():
+    """Rebuilds the weights into a scratch file and compares them byte for byte."""
+    global WEIGHTS
+    committed = WEIGHTS
+    WEIGHTS = committed + ".check"
+    try:
+        train()
+        same = open(WEIGHTS, "rb").read() == open(committed, "rb").read()
+    finally:
+        if os.path.exists(WEIGHTS):
+            os.remove(WEIGHTS)
+        WEIGHTS = committed
+    if not same:
+        sys.exit(f"{os.path.relpath(committed, ROOT)} is not what the training data make: run `make train-sentiment`")
+    print("the committed weights rebuild byte for byte")
+
+
+def score():
+    """JSON lines {"text", "fin": [compound, pos, neu, neg]} in; the shipped
+    model's probabilities [negative, neutral, positive] out, by scikit-learn."""
+    model = read_model(WEIGHTS)
+    items = [json.loads(l) for l in sys.stdin if l.strip()]
+    if not items:
+        return
+    x = matrix([i["text"] for i in items], [i["fin"] for i in items])
+    for p in model.predict_proba(x):
+        print(json.dumps([float(v) for v in p]))
+
+
+if __name__ == "__main__":
+    {"train": train, "eval": evaluate, "score": score, "check": check}[sys.argv[1] if len(sys.argv) > 1 else "train"]()
