@@ -2,7 +2,8 @@
 
 usage: read_parquet.py pyarrow|duckdb|spark FILE...
 
-Each file gives {"rows": N, "tweet_ids": [...], "columns": {name: type}, "first": {...}}
+Each file gives {"rows": N, "tweet_ids": [...], "columns": {name: type}, "first": {...},
+"p_positive": [...]} (the model mode's positive probability of each row, null where absent)
 so the Rust tests can compare what pyarrow, DuckDB and Spark read with what
 was written. Spark stands in for Athena and Glue, which read with Java too.
 """
@@ -18,6 +19,7 @@ def with_pyarrow(path):
     return {
         "rows": table.num_rows,
         "tweet_ids": [r["tweet_id"] for r in rows],
+        "p_positive": [r.get("sentiment_p_positive") for r in rows],
         "columns": {f.name: str(f.type) for f in table.schema},
         "first": {k: str(v) for k, v in rows[0].items()} if rows else None,
     }
@@ -30,10 +32,12 @@ def with_duckdb(path):
     rel = con.sql(f"SELECT * FROM read_parquet('{path}')")
     cols = dict(zip(rel.columns, [str(t) for t in rel.types]))
     ids = [r[0] for r in con.sql(f"SELECT tweet_id FROM read_parquet('{path}')").fetchall()]
+    probs = [r[0] for r in con.sql(f"SELECT sentiment_p_positive FROM read_parquet('{path}')").fetchall()]
     first = rel.limit(1).fetchall()
     return {
         "rows": len(ids),
         "tweet_ids": ids,
+        "p_positive": probs,
         "columns": cols,
         "first": {k: str(v) for k, v in zip(rel.columns, first[0])} if first else None,
     }
@@ -57,6 +61,7 @@ def with_spark(paths):
         out[path] = {
             "rows": len(rows),
             "tweet_ids": [r["tweet_id"] for r in rows],
+            "p_positive": [r["sentiment_p_positive"] for r in rows],
             "columns": {f.name: f.dataType.simpleString() for f in df.schema.fields},
             "first": {k: str(v) for k, v in rows[0].asDict().items()} if rows else None,
         }

@@ -13,6 +13,11 @@ struct Cli {
     /// The SAM template (default: template.yaml of this checkout).
     #[arg(long, global = true)]
     template: Option<PathBuf>,
+    /// Template parameters for the local stack, as `sam deploy
+    /// --parameter-overrides` takes them: `Name=Value` pairs separated by
+    /// spaces, e.g. `SentimentMode=model`.
+    #[arg(long, global = true, env = "TICKERPULSE_PARAMETER_OVERRIDES")]
+    parameter_overrides: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -185,18 +190,22 @@ fn init_logs(default: &str) {
         .try_init();
 }
 
-fn load_template(cli_path: &Option<PathBuf>) -> Result<Template> {
+fn load_template(cli_path: &Option<PathBuf>, overrides: &Option<String>) -> Result<Template> {
     let path = match cli_path {
         Some(p) => p.clone(),
         None => find_template()?,
     };
-    Template::load(&path)
+    let mut template = Template::load(&path)?;
+    if let Some(pairs) = overrides {
+        template.override_parameters(pairs)?;
+    }
+    Ok(template)
 }
 
 async fn run(cli: Cli) -> Result<i32> {
     match cli.command {
         Command::Local { action } => {
-            let template = load_template(&cli.template)?;
+            let template = load_template(&cli.template, &cli.parameter_overrides)?;
             match action {
                 LocalAction::Up { port } => {
                     init_logs("warn");
@@ -323,7 +332,7 @@ async fn run(cli: Cli) -> Result<i32> {
             no_wait,
         } => {
             init_logs("error");
-            let template = load_template(&cli.template)?;
+            let template = load_template(&cli.template, &cli.parameter_overrides)?;
             tickerpulse::demo::run(template, port, api_port, api_key, synthetic, no_wait).await?;
             Ok(0)
         }
@@ -340,7 +349,7 @@ async fn run(cli: Cli) -> Result<i32> {
                 let conf = tickerpulse_aws::sdk::load(&tickerpulse_core::config::ProcessEnv).await;
                 (conf, machine)
             } else {
-                let template = load_template(&cli.template)?;
+                let template = load_template(&cli.template, &cli.parameter_overrides)?;
                 let running = local::running(&local::state_dir(&template))?
                     .context("the local stack is not running (`tickerpulse local up`, or --aws for a deployed stack)")?;
                 let env = local::handler_env(&template, Some(running.port))?;
@@ -404,7 +413,7 @@ async fn run(cli: Cli) -> Result<i32> {
                         .await;
                 (f, None)
             } else {
-                let template = load_template(&cli.template)?;
+                let template = load_template(&cli.template, &cli.parameter_overrides)?;
                 let running = local::running(&local::state_dir(&template))?
                     .context("the local stack is not running (`tickerpulse local up`, or --aws)")?;
                 let mut env = local::handler_env(&template, Some(running.port))?;
@@ -460,7 +469,8 @@ async fn run(cli: Cli) -> Result<i32> {
                 let user = username.zip(password);
                 tickerpulse::smoke::aws(&stack_name, api_key, user, wait).await?
             } else {
-                tickerpulse::smoke::local(load_template(&cli.template)?).await?
+                tickerpulse::smoke::local(load_template(&cli.template, &cli.parameter_overrides)?)
+                    .await?
             };
             println!(
                 "{}",
@@ -498,7 +508,7 @@ async fn run(cli: Cli) -> Result<i32> {
             let handler = if aws {
                 Handler::build(&function, &tickerpulse_core::config::ProcessEnv).await?
             } else {
-                let template = load_template(&cli.template)?;
+                let template = load_template(&cli.template, &cli.parameter_overrides)?;
                 let running = local::running(&local::state_dir(&template))?;
                 if running.is_none() {
                     tracing::warn!("the local stack is not running: AWS calls of the handler will fail (`tickerpulse local up`)");

@@ -27,7 +27,14 @@ pub fn scratch_dir(name: &str) -> PathBuf {
 
 /// Starts a local stack for one test.
 pub async fn start_stack(name: &str) -> Result<LocalStack> {
-    let template = Template::load(&root().join("template.yaml"))?;
+    start_stack_with(name, "").await
+}
+
+/// A local stack with template parameters overridden (`Name=Value ...`, as
+/// `sam deploy --parameter-overrides` takes them).
+pub async fn start_stack_with(name: &str, overrides: &str) -> Result<LocalStack> {
+    let mut template = Template::load(&root().join("template.yaml"))?;
+    template.override_parameters(overrides)?;
     LocalStack::start(
         template,
         &scratch_dir(name),

@@ -292,6 +292,8 @@ async fn every_endpoint() {
             "positive_ratio": 0.4, "negative_ratio": 0.4, "neutral_ratio": 0.2,
             // (5106 - 4404 + 0 + 3182 - 2732) / 5 = 230.4 ten-thousandths
             "mean_compound": 0.023,
+            // The lexicon modes give no class probabilities (tests/tests/model_mode.rs).
+            "mean_p_positive": null, "mean_p_neutral": null, "mean_p_negative": null,
             "ticker_mentions": 6, "unique_authors": 5,
         })
     );
@@ -313,6 +315,7 @@ async fn every_endpoint() {
             "positive_ratio": 0.6667, "negative_ratio": 0.3333, "neutral_ratio": 0.0,
             // (5106 - 4404 + 3182) / 3 = 1294.67
             "mean_compound": 0.1295,
+            "mean_p_positive": null, "mean_p_neutral": null, "mean_p_negative": null,
         })
     );
     assert_eq!(board["tickers_in_period"], 3);

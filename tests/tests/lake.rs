@@ -125,13 +125,19 @@ async fn raw_to_stage1_to_stage2_exact_idempotent_and_readable_by_every_engine()
         "tickerpulse-tweets-1-2020-04-15-01-10-00-a.gz",
         gzip_lines(&[
             line(&first),
-            line(&tweet(
-                "1002",
-                7,
-                "$AAPL missed estimates, terrible quarter",
-                &["AAPL"],
-                &["AAPL"],
-            )),
+            line(&{
+                // As the model sentiment mode writes it.
+                let mut t = tweet(
+                    "1002",
+                    7,
+                    "$AAPL missed estimates, terrible quarter",
+                    &["AAPL"],
+                    &["AAPL"],
+                );
+                t["sentiment"]["probabilities"] =
+                    json!({"positive": 0.125, "neutral": 0.25, "negative": 0.625});
+                t
+            }),
             line(&tweet(
                 "1003",
                 9,
@@ -227,13 +233,19 @@ async fn raw_to_stage1_to_stage2_exact_idempotent_and_readable_by_every_engine()
                 &["MSFT"],
                 &["MSFT"],
             )),
-            line(&tweet(
-                "1002",
-                7,
-                "$AAPL missed estimates, terrible quarter",
-                &["AAPL"],
-                &["AAPL"],
-            )),
+            line(&{
+                // As the model sentiment mode writes it.
+                let mut t = tweet(
+                    "1002",
+                    7,
+                    "$AAPL missed estimates, terrible quarter",
+                    &["AAPL"],
+                    &["AAPL"],
+                );
+                t["sentiment"]["probabilities"] =
+                    json!({"positive": 0.125, "neutral": 0.25, "negative": 0.625});
+                t
+            }),
         ]),
     )
     .await;
@@ -322,6 +334,23 @@ async fn raw_to_stage1_to_stage2_exact_idempotent_and_readable_by_every_engine()
                 file.display()
             );
             assert_eq!(got["rows"], json!(ids.len()), "{engine}");
+            // The model mode's probability where the record had one, null elsewhere.
+            let want: Vec<Value> = ids
+                .iter()
+                .map(|id| {
+                    if *id == "1002" {
+                        json!(0.125)
+                    } else {
+                        Value::Null
+                    }
+                })
+                .collect();
+            assert_eq!(
+                got["p_positive"],
+                json!(want),
+                "{engine} on {}",
+                file.display()
+            );
         }
         let stage1 = &seen[&files[0].display().to_string()];
         let types = &stage1["columns"];

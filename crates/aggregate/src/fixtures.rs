@@ -136,3 +136,32 @@ pub fn rows(
         });
     proptest::collection::vec(row, 1..max_rows)
 }
+
+/// `batch` with the model mode's probability columns, one entry a row
+/// (`None`: a row of the lexicon modes, null in all three).
+pub fn with_probabilities(batch: &RecordBatch, rows: &[Option<[f64; 3]>]) -> RecordBatch {
+    let mut fields: Vec<Field> = batch
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| f.as_ref().clone())
+        .collect();
+    let mut columns = batch.columns().to_vec();
+    for (k, name) in [
+        "sentiment_p_positive",
+        "sentiment_p_neutral",
+        "sentiment_p_negative",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let mut b = Float64Builder::new();
+        for r in rows {
+            b.append_option(r.map(|p| p[k]));
+        }
+        fields.push(Field::new(*name, DataType::Float64, true));
+        columns.push(Arc::new(b.finish()));
+    }
+    RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)
+        .unwrap_or_else(|e| panic!("fixture batch: {e}"))
+}

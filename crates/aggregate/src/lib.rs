@@ -49,10 +49,22 @@ pub struct Counts {
     pub neutral: u64,
     /// Sum of compound scores in ten-thousandths (compound has four decimals).
     pub compound_e4: i64,
+    /// Mentions whose tweet has class probabilities (the model mode), and the
+    /// sums of those probabilities in millionths (positive, neutral, negative):
+    /// integers, so that sums merge exactly in any order.
+    #[serde(default)]
+    pub scored: u64,
+    #[serde(default)]
+    pub probability_e6: [i64; 3],
+}
+
+/// A probability in millionths.
+pub fn probability_e6(p: f64) -> i64 {
+    (p * 1_000_000.0).round() as i64
 }
 
 impl Counts {
-    fn add(&mut self, label: Label, compound_e4: i64) {
+    fn add(&mut self, label: Label, compound_e4: i64, probabilities: Option<[i64; 3]>) {
         self.mentions += 1;
         match label {
             Label::Positive => self.positive += 1,
@@ -60,6 +72,12 @@ impl Counts {
             Label::Neutral => self.neutral += 1,
         }
         self.compound_e4 += compound_e4;
+        if let Some(p) = probabilities {
+            self.scored += 1;
+            for (sum, p) in self.probability_e6.iter_mut().zip(p) {
+                *sum += p;
+            }
+        }
     }
 
     pub fn merge(&mut self, o: &Counts) {
@@ -68,6 +86,20 @@ impl Counts {
         self.negative += o.negative;
         self.neutral += o.neutral;
         self.compound_e4 += o.compound_e4;
+        self.scored += o.scored;
+        for (sum, p) in self.probability_e6.iter_mut().zip(o.probability_e6) {
+            *sum += p;
+        }
+    }
+
+    /// The mean probability of each class (positive, neutral, negative) over
+    /// the mentions that have them, four decimals; `None` when none has
+    /// (the lexicon modes).
+    pub fn mean_probabilities(&self) -> Option<[f64; 3]> {
+        (self.scored > 0).then(|| {
+            self.probability_e6
+                .map(|sum| (sum as f64 / self.scored as f64 / 100.0).round() / 10_000.0)
+        })
     }
 
     fn ratio(&self, n: u64) -> f64 {
@@ -208,6 +240,10 @@ pub const COLUMNS: &[&str] = &[
     "text_clean",
     "sentiment_compound",
     "sentiment_label",
+    // Absent from files written before the model mode: read as none.
+    "sentiment_p_positive",
+    "sentiment_p_neutral",
+    "sentiment_p_negative",
 ];
 
 impl Aggregator {
@@ -221,6 +257,16 @@ impl Aggregator {
         let text = column(batch, "text_clean")?.as_string::<i32>();
         let compound = column(batch, "sentiment_compound")?.as_primitive::<Float64Type>();
         let label = column(batch, "sentiment_label")?.as_string::<i32>();
+        let probability = |name| {
+            batch
+                .column_by_name(name)
+                .map(|c| c.as_primitive::<Float64Type>())
+        };
+        let probabilities = [
+            probability("sentiment_p_positive"),
+            probability("sentiment_p_neutral"),
+            probability("sentiment_p_negative"),
+        ];
         let mut row_tickers: Vec<u32> = Vec::with_capacity(8);
         let mut row_words: Vec<u32> = Vec::with_capacity(32);
         for i in 0..batch.num_rows() {
@@ -230,6 +276,12 @@ impl Aggregator {
             let hour = micros.div_euclid(level::MICROS_PER_HOUR);
             let label = Label::parse(label.value(i));
             let compound_e4 = (compound.value(i) * 10_000.0).round() as i64;
+            let probabilities = match probabilities {
+                [Some(p), Some(n), Some(m)] if !p.is_null(i) && !n.is_null(i) && !m.is_null(i) => {
+                    Some([p, n, m].map(|c| probability_e6(c.value(i))))
+                }
+                _ => None,
+            };
             let author = (!author.is_null(i)).then(|| author_hash(author.value(i)));
             row_tickers.clear();
             let offsets = tickers.value_offsets();
@@ -247,7 +299,7 @@ impl Aggregator {
             });
             for &t in row_tickers.iter().chain(std::iter::once(&OVERALL)) {
                 let acc = self.quarters.entry((quarter, t)).or_default();
-                acc.counts.add(label, compound_e4);
+                acc.counts.add(label, compound_e4, probabilities);
                 if let Some(a) = author {
                     acc.authors.push(a);
                 }

@@ -117,7 +117,28 @@ pub fn ticker_summary_schema() -> Arc<Schema> {
         Field::new("neutral_ratio", DataType::Float64, false),
         Field::new("mean_compound", DataType::Float64, false),
         Field::new("unique_authors", DataType::Int64, false),
+        mean_p("mean_p_positive"),
+        mean_p("mean_p_neutral"),
+        mean_p("mean_p_negative"),
     ]))
+}
+
+/// The mean class probability of the mentions the model mode scored (null
+/// when none was: the lexicon modes).
+fn mean_p(name: &str) -> Field {
+    Field::new(name, DataType::Float64, true)
+}
+
+/// Builders of the three mean probabilities.
+fn mean_p_builders() -> [Float64Builder; 3] {
+    std::array::from_fn(|_| Float64Builder::new())
+}
+
+fn append_mean_p(builders: &mut [Float64Builder; 3], c: &crate::Counts) {
+    let means = c.mean_probabilities();
+    for (k, b) in builders.iter_mut().enumerate() {
+        b.append_option(means.map(|m| m[k]));
+    }
 }
 
 pub fn overall_summary_schema() -> Arc<Schema> {
@@ -135,6 +156,9 @@ pub fn overall_summary_schema() -> Arc<Schema> {
         Field::new("unique_authors", DataType::Int64, false),
         Field::new("top_hashtags", list.clone(), false),
         Field::new("top_words", list, false),
+        mean_p("mean_p_positive"),
+        mean_p("mean_p_neutral"),
+        mean_p("mean_p_negative"),
     ]))
 }
 
@@ -166,6 +190,7 @@ pub fn write_ticker_summaries<W: Write + Send>(
     );
     let mut u: Vec<Int64Builder> = (0..5).map(|_| Int64Builder::new()).collect();
     let mut f: Vec<Float64Builder> = (0..4).map(|_| Float64Builder::new()).collect();
+    let mut p = mean_p_builders();
     for t in items {
         key.append_value(t.bucket.key());
         level.append_value(t.bucket.level.name());
@@ -189,6 +214,7 @@ pub fn write_ticker_summaries<W: Write + Send>(
         ]) {
             b.append_value(v);
         }
+        append_mean_p(&mut p, c);
     }
     let mut columns: Vec<ArrayRef> = vec![
         Arc::new(key.finish()),
@@ -200,6 +226,7 @@ pub fn write_ticker_summaries<W: Write + Send>(
     columns.extend(u.iter_mut().map(|b| Arc::new(b.finish()) as ArrayRef));
     columns.extend(f.iter_mut().map(|b| Arc::new(b.finish()) as ArrayRef));
     columns.extend(authors.map(|a| Arc::new(a) as ArrayRef));
+    columns.extend(p.iter_mut().map(|b| Arc::new(b.finish()) as ArrayRef));
     let batch = RecordBatch::try_new(ticker_summary_schema(), columns)?;
     let mut w = parquet::arrow::ArrowWriter::try_new(sink, ticker_summary_schema(), Some(props()))?;
     w.write(&batch)?;
@@ -221,6 +248,7 @@ pub fn write_overall_summaries<W: Write + Send>(
     let mut authors = Int64Builder::new();
     let mut tags = ListBuilder::new(StringBuilder::new()).with_field(item());
     let mut words = ListBuilder::new(StringBuilder::new()).with_field(item());
+    let mut p = mean_p_builders();
     for o in items {
         key.append_value(o.bucket.key());
         level.append_value(o.bucket.level.name());
@@ -236,6 +264,7 @@ pub fn write_overall_summaries<W: Write + Send>(
             b.append_value(signed(v));
         }
         mean.append_value(c.mean_compound());
+        append_mean_p(&mut p, c);
         authors.append_value(signed(o.unique_authors));
         for (h, _) in &o.hashtags {
             tags.values().append_value(h);
@@ -256,6 +285,7 @@ pub fn write_overall_summaries<W: Write + Send>(
     columns.push(Arc::new(authors.finish()));
     columns.push(Arc::new(tags.finish()));
     columns.push(Arc::new(words.finish()));
+    columns.extend(p.iter_mut().map(|b| Arc::new(b.finish()) as ArrayRef));
     let batch = RecordBatch::try_new(overall_summary_schema(), columns)?;
     let mut w =
         parquet::arrow::ArrowWriter::try_new(sink, overall_summary_schema(), Some(props()))?;

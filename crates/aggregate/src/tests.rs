@@ -180,7 +180,8 @@ fn words_hashtags_and_authors_of_a_small_hour() {
             positive: 1,
             negative: 1,
             neutral: 0,
-            compound_e4: 2_000
+            compound_e4: 2_000,
+            ..Default::default()
         }
     );
     assert_eq!(
@@ -209,4 +210,64 @@ fn words_hashtags_and_authors_of_a_small_hour() {
         .map(|o| o.bucket.key())
         .collect();
     assert_eq!(quarters, ["2021-12-31-20:00", "2021-12-31-20:15"]);
+}
+
+#[test]
+fn class_probabilities_are_averaged_over_the_mentions_that_have_them() {
+    let row = |minute: i64, tickers: Vec<&'static str>| Row {
+        micros: START + minute * 60_000_000,
+        author: Some(1),
+        tickers,
+        label: Label::Positive,
+        compound_e4: 1_000,
+        text: "x",
+    };
+    let rows = vec![
+        row(0, vec!["AAPL"]),
+        row(1, vec!["AAPL", "TSLA"]),
+        row(2, vec!["AAPL"]),
+    ];
+    let probabilities = [
+        Some([0.7, 0.2, 0.1]),
+        Some([0.1, 0.3, 0.6]),
+        None, // a lexicon-mode row: counted, not in the means
+    ];
+    let with = crate::fixtures::with_probabilities(&batch(&rows), &probabilities);
+    let mut agg = Aggregator::default();
+    agg.push_batch(&with).unwrap();
+    let (tickers, overall) = agg.finish();
+    let hour = Bucket::quarter_of(START).at(Level::Hour);
+    let counts = |t: &str| {
+        tickers
+            .iter()
+            .find(|s| s.bucket == hour && s.ticker == t)
+            .unwrap()
+            .counts
+    };
+    let aapl = counts("AAPL");
+    assert_eq!((aapl.mentions, aapl.scored), (3, 2));
+    assert_eq!(aapl.mean_probabilities(), Some([0.4, 0.25, 0.35]));
+    assert_eq!(counts("TSLA").mean_probabilities(), Some([0.1, 0.3, 0.6]));
+    let all = overall.iter().find(|o| o.bucket == hour).unwrap().counts;
+    assert_eq!(all.mean_probabilities(), Some([0.4, 0.25, 0.35]));
+
+    // A stage 2 file written before the model mode has no such columns.
+    let mut agg = Aggregator::default();
+    agg.push_batch(&batch(&rows)).unwrap();
+    let (tickers, _) = agg.finish();
+    let aapl = tickers
+        .iter()
+        .find(|s| s.bucket == hour && s.ticker == "AAPL")
+        .unwrap();
+    assert_eq!(
+        (aapl.counts.scored, aapl.counts.mean_probabilities()),
+        (0, None)
+    );
+    // Sums merge exactly in any order (integers).
+    let (mut a, mut b) = (Counts::default(), Counts::default());
+    a.merge(&counts("AAPL"));
+    a.merge(&counts("TSLA"));
+    b.merge(&counts("TSLA"));
+    b.merge(&counts("AAPL"));
+    assert_eq!(a, b);
 }

@@ -12,7 +12,8 @@ use tickerpulse_aggregate::{Bucket, Counts, Level};
 
 pub type Item = HashMap<String, AttributeValue>;
 
-const COUNT_ATTRS: &str = "Mentions, Positive, Negative, Neutral, CompoundSumE4";
+/// What `get_counts` reads, named where the items are written.
+const COUNT_ATTRS: &str = crate::serving::COUNT_ATTRIBUTES;
 
 fn s(v: impl Into<String>) -> AttributeValue {
     AttributeValue::S(v.into())

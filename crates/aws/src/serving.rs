@@ -37,7 +37,22 @@ fn counts_attrs(item: &mut Item, c: &Counts) {
     item.insert("NegativeRatio".into(), n(c.negative_ratio()));
     item.insert("NeutralRatio".into(), n(c.neutral_ratio()));
     item.insert("MeanCompound".into(), n(c.mean_compound()));
+    // The model mode's class probabilities: written only where some mention has them.
+    if c.scored > 0 {
+        item.insert("Scored".into(), n(c.scored));
+        for (name, sum) in PROBABILITY_SUMS.iter().zip(c.probability_e6) {
+            item.insert((*name).into(), n(sum));
+        }
+    }
 }
+
+/// The attributes of the probability sums (positive, neutral, negative), in millionths.
+const PROBABILITY_SUMS: [&str; 3] = ["PPositiveSumE6", "PNeutralSumE6", "PNegativeSumE6"];
+
+/// Every attribute `get_counts` reads, for the projections of the readers
+/// (a test holds it to what `counts_attrs` writes).
+pub const COUNT_ATTRIBUTES: &str =
+    "Mentions, Positive, Negative, Neutral, CompoundSumE4, Scored, PPositiveSumE6, PNeutralSumE6, PNegativeSumE6";
 
 fn counted(list: &[(String, u64)]) -> AttributeValue {
     AttributeValue::M(list.iter().map(|(w, c)| (w.clone(), n(c))).collect())
@@ -95,6 +110,9 @@ pub fn get_counts(item: &Item) -> Option<Counts> {
         negative: get_n(item, "Negative")?,
         neutral: get_n(item, "Neutral")?,
         compound_e4: get_n(item, "CompoundSumE4")?,
+        // Absent from items of the lexicon modes and from items written before.
+        scored: get_n(item, "Scored").unwrap_or(0),
+        probability_e6: PROBABILITY_SUMS.map(|name| get_n(item, name).unwrap_or(0)),
     })
 }
 
@@ -526,4 +544,39 @@ pub async fn recent_tweets(
         tweets: all.into_iter().map(|(_, r)| r).collect(),
         next,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What is written is what is read, and the readers' projection names
+    /// every attribute the counts are read from.
+    #[test]
+    fn counts_round_trip_through_an_item_and_the_projection_names_them_all() {
+        let mut c = Counts {
+            mentions: 3,
+            positive: 1,
+            negative: 1,
+            neutral: 1,
+            compound_e4: -42,
+            scored: 2,
+            probability_e6: [700_000, 250_000, 1_050_000],
+        };
+        for scored in [true, false] {
+            if !scored {
+                c.scored = 0;
+                c.probability_e6 = [0; 3];
+            }
+            let mut item = Item::new();
+            counts_attrs(&mut item, &c);
+            assert_eq!(get_counts(&item), Some(c));
+            let projected: Vec<&str> = COUNT_ATTRIBUTES.split(", ").collect();
+            let read: Item = item
+                .into_iter()
+                .filter(|(k, _)| projected.contains(&k.as_str()))
+                .collect();
+            assert_eq!(get_counts(&read), Some(c), "through the projection");
+        }
+    }
 }

@@ -73,6 +73,19 @@ pub struct Sentiment<'a> {
     /// The scorer that produced these figures.
     #[serde(borrow)]
     pub scorer: Cow<'a, str>,
+    /// The class probabilities of the `model` mode, whose likeliest class is
+    /// the label; absent in the lexicon modes (and in records written before
+    /// the model existed, which read the same: the field is optional).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub probabilities: Option<Probabilities>,
+}
+
+/// The probability of each class, summing to 1.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Probabilities {
+    pub positive: f64,
+    pub neutral: f64,
+    pub negative: f64,
 }
 
 impl EnrichedTweet<'_> {
@@ -152,6 +165,15 @@ impl EnrichedTweet<'_> {
         push_str(out, &s.mode);
         out.extend_from_slice(b",\"scorer\":");
         push_str(out, &s.scorer);
+        if let Some(p) = &s.probabilities {
+            out.extend_from_slice(b",\"probabilities\":{\"positive\":");
+            push_f64(out, p.positive);
+            out.extend_from_slice(b",\"neutral\":");
+            push_f64(out, p.neutral);
+            out.extend_from_slice(b",\"negative\":");
+            push_f64(out, p.negative);
+            out.push(b'}');
+        }
         out.extend_from_slice(b"},\"arrival_ms\":");
         match self.arrival_ms {
             Some(v) if v < 0 => {
@@ -187,7 +209,7 @@ fn push_opt_u64(out: &mut Vec<u8>, v: Option<u64>) {
 }
 
 /// Floats as serde_json writes them (the shortest form that reads back, `null`
-/// for NaN and infinities): only four a record, so serde_json itself.
+/// for NaN and infinities): only four to seven a record, so serde_json itself.
 fn push_f64(out: &mut Vec<u8>, v: f64) {
     // Writing a number into a Vec cannot fail.
     let _ = serde_json::to_writer(&mut *out, &v);
@@ -289,6 +311,11 @@ mod tests {
                 label: "neutral".into(),
                 mode: "finance".into(),
                 scorer: "vader-3.3.2".into(),
+                probabilities: arrival.map(|a| Probabilities {
+                    positive: a as f64 / 3.0,
+                    neutral: 1e-300,
+                    negative: 0.5,
+                }),
             },
             arrival_ms: arrival,
         }

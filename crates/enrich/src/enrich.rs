@@ -3,7 +3,7 @@
 
 use serde::Deserialize;
 use std::borrow::Cow;
-use tickerpulse_core::tweet::{EnrichedTweet, Sentiment, SCHEMA_VERSION};
+use tickerpulse_core::tweet::{EnrichedTweet, Probabilities, Sentiment, SCHEMA_VERSION};
 use tickerpulse_core::watchlist::{for_each_cashtag, normalized_symbol, Watchlist};
 use tickerpulse_core::HourPartition;
 use tickerpulse_json::json_keys;
@@ -581,7 +581,8 @@ impl Enricher {
         let metrics = raw.public_metrics.unwrap_or_default();
         let author = raw.author.unwrap_or_default();
         let author_id = raw.author_id.or(author.id).map(Id::into_cow);
-        let scores = self.analyzer.polarity_scores(&body);
+        let sentiment = self.analyzer.sentiment(&body);
+        let scores = sentiment.scores;
         let tweet = EnrichedTweet {
             schema_version: SCHEMA_VERSION,
             tweet_id: id,
@@ -610,9 +611,14 @@ impl Enricher {
                 pos: scores.pos,
                 neu: scores.neu,
                 neg: scores.neg,
-                label: Cow::Borrowed(scores.label().as_str()),
+                label: Cow::Borrowed(sentiment.label.as_str()),
                 mode: Cow::Borrowed(self.analyzer.mode().as_str()),
                 scorer: Cow::Borrowed(tickerpulse_vader::VERSION),
+                probabilities: sentiment.probabilities.map(|p| Probabilities {
+                    positive: p.positive,
+                    neutral: p.neutral,
+                    negative: p.negative,
+                }),
             },
             arrival_ms,
         };

@@ -391,8 +391,10 @@ pub fn clean<W1: Write + Send, W2: Write + Send>(
     let mut cleaned = codec::writer(cleaned_sink, cleaned_schema())?;
     let mut spam = codec::writer(spam_sink, spam_schema())?;
     let mut stats = CleanStats::default();
+    let stage1 = codec::stage1_schema();
     for batch in reader {
-        let batch = batch?;
+        // A file written before the class probabilities reads with them null.
+        let batch = codec::conform(&batch?, &stage1)?;
         let n = batch.num_rows();
         stats.rows_in += n as u64;
         let watched_index = batch.schema().index_of("watched_tickers").map_err(|_| {

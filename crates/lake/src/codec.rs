@@ -71,7 +71,36 @@ pub fn tweet_fields() -> Vec<Field> {
         Field::new("sentiment_mode", DataType::Utf8, false),
         Field::new("scorer", DataType::Utf8, false),
         Field::new("arrival_time", utc(), true),
+        // The model mode's class probabilities (null in the lexicon modes, and
+        // in files written before them: `conform` reads those).
+        Field::new("sentiment_p_positive", DataType::Float64, true),
+        Field::new("sentiment_p_neutral", DataType::Float64, true),
+        Field::new("sentiment_p_negative", DataType::Float64, true),
     ]
+}
+
+/// A batch of an older file with the columns of `schema`: the columns it has,
+/// by name, and nulls for the nullable ones added since (the class
+/// probabilities). A column it lacks that is not nullable is an error.
+pub fn conform(batch: &RecordBatch, schema: &SchemaRef) -> Result<RecordBatch, LakeError> {
+    if batch.schema().fields() == schema.fields() {
+        return Ok(batch.clone());
+    }
+    let columns = schema
+        .fields()
+        .iter()
+        .map(|f| match batch.column_by_name(f.name()) {
+            Some(c) => Ok(c.clone()),
+            None if f.is_nullable() => {
+                Ok(arrow_array::new_null_array(f.data_type(), batch.num_rows()))
+            }
+            None => Err(LakeError::Invalid(format!(
+                "the file has no column {:?}",
+                f.name()
+            ))),
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(RecordBatch::try_new(schema.clone(), columns)?)
 }
 
 pub fn stage1_schema() -> SchemaRef {
@@ -244,6 +273,9 @@ pub struct TweetColumns {
     mode: StringBuilder,
     scorer: StringBuilder,
     arrival_time: TimestampMicrosecondBuilder,
+    p_positive: Float64Builder,
+    p_neutral: Float64Builder,
+    p_negative: Float64Builder,
     rows: usize,
 }
 
@@ -293,6 +325,9 @@ impl TweetColumns {
             mode: StringBuilder::new(),
             scorer: StringBuilder::new(),
             arrival_time: ts(),
+            p_positive: Float64Builder::new(),
+            p_neutral: Float64Builder::new(),
+            p_negative: Float64Builder::new(),
             rows: 0,
         }
     }
@@ -340,6 +375,10 @@ impl TweetColumns {
         self.scorer.append_value(&t.sentiment.scorer);
         self.arrival_time
             .append_option(t.arrival_ms.and_then(|ms| ms.checked_mul(1_000)));
+        let p = t.sentiment.probabilities;
+        self.p_positive.append_option(p.map(|p| p.positive));
+        self.p_neutral.append_option(p.map(|p| p.neutral));
+        self.p_negative.append_option(p.map(|p| p.negative));
         self.rows += 1;
     }
 
@@ -375,6 +414,9 @@ impl TweetColumns {
             Arc::new(self.mode.finish()),
             Arc::new(self.scorer.finish()),
             Arc::new(self.arrival_time.finish()),
+            Arc::new(self.p_positive.finish()),
+            Arc::new(self.p_neutral.finish()),
+            Arc::new(self.p_negative.finish()),
         ];
         self.rows = 0;
         Ok(RecordBatch::try_new(stage1_schema(), columns)?)

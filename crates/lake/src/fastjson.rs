@@ -7,6 +7,7 @@
 //! agree (a test checks it on generated and hand-written lines).
 
 use crate::codec::{SentimentRecord, TweetRecord};
+use tickerpulse_core::tweet::Probabilities;
 use tickerpulse_json::json_keys;
 use tickerpulse_json::Cursor;
 
@@ -18,7 +19,32 @@ json_keys!(SentimentKey {
     "label" => Label,
     "mode" => Mode,
     "scorer" => Scorer,
+    "probabilities" => Probabilities,
 });
+
+json_keys!(ClassKey {
+    "positive" => Positive,
+    "neutral" => Neutral,
+    "negative" => Negative,
+});
+
+/// The model mode's class probabilities (all three, or the line goes to serde).
+fn probabilities(c: &mut Cursor<'_>) -> Option<Probabilities> {
+    let (mut positive, mut neutral, mut negative) = (None, None, None);
+    c.object(|c, key| {
+        match key {
+            ClassKey::Positive => positive = Some(c.f64()?),
+            ClassKey::Neutral => neutral = Some(c.f64()?),
+            ClassKey::Negative => negative = Some(c.f64()?),
+        }
+        Some(())
+    })?;
+    Some(Probabilities {
+        positive: positive?,
+        neutral: neutral?,
+        negative: negative?,
+    })
+}
 
 json_keys!(RecordKey {
     "schema_version" => SchemaVersion,
@@ -49,7 +75,7 @@ json_keys!(RecordKey {
 
 fn sentiment<'a>(c: &mut Cursor<'a>) -> Option<SentimentRecord<'a>> {
     let (mut compound, mut pos, mut neu, mut neg) = (None, None, None, None);
-    let (mut label, mut mode, mut scorer) = (None, None, None);
+    let (mut label, mut mode, mut scorer, mut probs) = (None, None, None, None);
     c.object(|c, key| {
         match key {
             SentimentKey::Compound => compound = Some(c.f64()?),
@@ -59,6 +85,7 @@ fn sentiment<'a>(c: &mut Cursor<'a>) -> Option<SentimentRecord<'a>> {
             SentimentKey::Label => label = Some(c.string()?),
             SentimentKey::Mode => mode = Some(c.string()?),
             SentimentKey::Scorer => scorer = Some(c.string()?),
+            SentimentKey::Probabilities => probs = Some(probabilities(c)?),
         }
         Some(())
     })?;
@@ -70,6 +97,7 @@ fn sentiment<'a>(c: &mut Cursor<'a>) -> Option<SentimentRecord<'a>> {
         label: label?,
         mode: mode?,
         scorer: scorer?,
+        probabilities: probs,
     })
 }
 
@@ -212,6 +240,30 @@ mod tests {
             assert_ne!(line, lines[0]);
             agree(&line);
             assert!(decode(&line).is_some(), "{line}");
+        }
+        // The model mode's probabilities: read when whole, else as serde does.
+        for (probs, fast) in [
+            (r#"{"positive":0.5,"neutral":0.25,"negative":0.25}"#, true),
+            (r#"{"negative":1e-9,"positive":0.9,"neutral":0.1}"#, true),
+            (r#"null"#, false),
+            (r#"{"positive":0.5,"neutral":0.5}"#, false),
+            (
+                r#"{"positive":0.5,"neutral":0.5,"negative":0,"negative":0}"#,
+                false,
+            ),
+            (r#"{"positive":"0.5","neutral":0.5,"negative":0}"#, false),
+        ] {
+            let line = lines[0].replacen(
+                "\"},\"arrival_ms\"",
+                &format!("\",\"probabilities\":{probs}}},\"arrival_ms\""),
+                1,
+            );
+            assert_ne!(line, lines[0]);
+            agree(&line);
+            assert_eq!(decode(&line).is_some(), fast, "{line}");
+            if fast {
+                assert!(decode(&line).unwrap().sentiment.probabilities.is_some());
+            }
         }
         // A key given twice, predicted or not: serde refuses it, so must we.
         for (from, to) in [

@@ -738,6 +738,10 @@ fn spawn_proxy(
         &moto_port.to_string(),
     ])
     .env("TICKERPULSE_TEMPLATE", &template.path)
+    .env(
+        "TICKERPULSE_PARAMETER_OVERRIDES",
+        template.parameter_overrides(),
+    )
     .stdin(Stdio::null())
     .stdout(log.try_clone()?)
     .stderr(log);

@@ -18,6 +18,10 @@ pub struct Template {
     resources: serde_yaml_ng::Mapping,
     outputs: serde_yaml_ng::Mapping,
     parameters: BTreeMap<String, String>,
+    /// Each parameter's `AllowedValues`, where it has them.
+    allowed: BTreeMap<String, Vec<String>>,
+    /// The parameters set by `set_parameter`, in order.
+    overridden: Vec<(String, String)>,
     globals_env: BTreeMap<String, Value>,
     stack_name: String,
     account: String,
@@ -167,6 +171,7 @@ impl Template {
             .cloned()
             .unwrap_or_default();
         let mut parameters = BTreeMap::new();
+        let mut allowed = BTreeMap::new();
         if let Some(params) = doc.get("Parameters").and_then(Value::as_mapping) {
             for (k, v) in params {
                 let key = k.as_str().unwrap_or_default().to_string();
@@ -175,6 +180,13 @@ impl Template {
                     .map(scalar_to_string)
                     .transpose()?
                     .unwrap_or_default();
+                if let Some(values) = v.get("AllowedValues").and_then(Value::as_sequence) {
+                    let values = values
+                        .iter()
+                        .map(scalar_to_string)
+                        .collect::<Result<Vec<_>>>()?;
+                    allowed.insert(key.clone(), values);
+                }
                 parameters.insert(key, default);
             }
         }
@@ -195,11 +207,51 @@ impl Template {
             resources,
             outputs,
             parameters,
+            allowed,
+            overridden: Vec::new(),
             globals_env,
             stack_name: stack_name.into(),
             account: account.into(),
             region: region.into(),
         })
+    }
+
+    /// Sets a parameter as `sam deploy --parameter-overrides` does: only a
+    /// parameter the template declares, and one of its `AllowedValues`.
+    pub fn set_parameter(&mut self, name: &str, value: &str) -> Result<()> {
+        if !self.parameters.contains_key(name) {
+            bail!("the template has no parameter {name:?}");
+        }
+        if let Some(values) = self.allowed.get(name) {
+            if !values.iter().any(|v| v == value) {
+                bail!("{name} must be one of {values:?}, not {value:?}");
+            }
+        }
+        self.parameters.insert(name.into(), value.into());
+        self.overridden.push((name.into(), value.into()));
+        Ok(())
+    }
+
+    /// The overrides applied, as `Name=Value` pairs separated by spaces (what
+    /// `override_parameters` reads), for a process started with the same stack.
+    pub fn parameter_overrides(&self) -> String {
+        self.overridden
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    /// Applies `Name=Value` pairs separated by spaces (the form of
+    /// `sam deploy --parameter-overrides`), e.g. `SentimentMode=model`.
+    pub fn override_parameters(&mut self, pairs: &str) -> Result<()> {
+        for pair in pairs.split_whitespace() {
+            let (name, value) = pair
+                .split_once('=')
+                .ok_or_else(|| anyhow!("a parameter override is Name=Value, not {pair:?}"))?;
+            self.set_parameter(name, value)?;
+        }
+        Ok(())
     }
 
     /// The directory the template lives in (the project root).
@@ -1034,5 +1086,12 @@ mod tests {
         assert!(t.resolve_string(&bad).is_err());
         let param: Value = serde_yaml_ng::from_str("!Ref SentimentMode").unwrap();
         assert_eq!(t.resolve_string(&param).unwrap(), "finance");
+        let mut t = t;
+        t.override_parameters("SentimentMode=model").unwrap();
+        assert_eq!(t.resolve_string(&param).unwrap(), "model");
+        assert_eq!(t.parameter_overrides(), "SentimentMode=model");
+        for bad in ["SentimentMode=bert", "NoSuchParameter=1", "SentimentMode"] {
+            assert!(t.override_parameters(bad).is_err(), "{bad}");
+        }
     }
 }

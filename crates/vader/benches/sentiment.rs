@@ -124,10 +124,17 @@ fn tweets(root: &Path, python: &Path) {
         let text = std::fs::read_to_string(root.join("../..").join(path)).expect("reading tweets");
         let rows = tickerpulse_core::csv::parse(&text, separator).expect("csv");
         let at = rows[0].iter().position(|c| c == name).expect("column");
-        rows[1..].iter().filter_map(|r| r.get(at).cloned()).collect()
+        rows[1..]
+            .iter()
+            .filter_map(|r| r.get(at).cloned())
+            .collect()
     };
     let mut owned = read("data/taborda-2020/taborda-2020.csv", b';', "text");
-    owned.extend(read("data/surge-ai/surge-ai-sentiment.csv", b',', "Tweet Text"));
+    owned.extend(read(
+        "data/surge-ai/surge-ai-sentiment.csv",
+        b',',
+        "Tweet Text",
+    ));
     owned.extend(read(
         "data/twitter-financial-news/twitter-financial-news-train.csv",
         b',',
@@ -196,5 +203,8 @@ print(json.dumps({"median": times[1]}))
         "python model  : {:>10.0} tweets/s (features in Python, scikit-learn predict_proba on the batch; median of 3)",
         texts.len() as f64 / py
     );
-    println!("ratio (rust model / python model): {:.1}x on one core", py / medians[2]);
+    println!(
+        "ratio (rust model / python model): {:.1}x on one core",
+        py / medians[2]
+    );
 }

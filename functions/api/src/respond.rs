@@ -26,8 +26,10 @@ pub(crate) fn error_response(e: &ApiError) -> Response<Body> {
     json_response(e.status, &json!({"error": e.code, "message": e.message}))
 }
 
-/// The JSON of a set of counts.
+/// The JSON of a set of counts; the mean class probabilities are null where
+/// no mention was scored by the model mode.
 pub fn counts_json(c: &Counts) -> Value {
+    let p = c.mean_probabilities();
     json!({
         "mentions": c.mentions,
         "positive": c.positive,
@@ -37,6 +39,9 @@ pub fn counts_json(c: &Counts) -> Value {
         "negative_ratio": c.negative_ratio(),
         "neutral_ratio": c.neutral_ratio(),
         "mean_compound": c.mean_compound(),
+        "mean_p_positive": p.map(|p| p[0]),
+        "mean_p_neutral": p.map(|p| p[1]),
+        "mean_p_negative": p.map(|p| p[2]),
     })
 }
 
