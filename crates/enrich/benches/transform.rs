@@ -88,16 +88,17 @@ fn main() {
         event_bytes.len() as f64 / 1048576.0
     );
 
-    let function = Transformer {
+    let transformer = |mode| Transformer {
         enricher: Enricher {
-            analyzer: Analyzer::new(Mode::Finance),
+            analyzer: Analyzer::new(mode),
             watchlist: Watchlist::bundled(),
             languages: vec!["en".into()],
         },
     };
+    let (function, model) = (transformer(Mode::Finance), transformer(Mode::Model));
     // One batch: the payload as the Lambda runtime hands it over (see
     // functions/transform), and the response as the runtime writes it out.
-    let run_once = || {
+    let run_with = |function: &Transformer| {
         let t = Instant::now();
         let (response, counts) = function
             .transform_json(black_box(&event_bytes))
@@ -107,6 +108,7 @@ fn main() {
         assert_eq!(counts.ok, n, "{counts:?}");
         (elapsed, black_box(out).len())
     };
+    let run_once = || run_with(&function);
     // BENCH_TRANSFORM_ROUNDS and BENCH_TRANSFORM_RUST_ONLY are for profiling
     // (valgrind, perf) and A/B runs: Rust batches only, no breakdown or Python.
     if std::env::var_os("BENCH_TRANSFORM_RUST_ONLY").is_some() {
@@ -196,10 +198,12 @@ for _ in sys.stdin:
         .and_then(|v| v.parse().ok())
         .unwrap_or(7);
     let (mut rust_times, mut python_times, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+    let mut model_times = Vec::new();
     for _ in 0..pairs.max(1) {
         let mut turn: Vec<f64> = (0..3).map(|_| run_once().0).collect();
         turn.sort_by(f64::total_cmp);
         rust_times.extend_from_slice(&turn);
+        model_times.extend((0..3).map(|_| run_with(&model).0));
         writeln!(to_python, "go").expect("asking python for a batch");
         let mut line = String::new();
         std::io::BufRead::read_line(&mut from_python, &mut line).expect("python's answer");
@@ -218,15 +222,22 @@ for _ in sys.stdin:
         v[v.len() / 2]
     };
     let (rust, py) = (median(&mut rust_times), median(&mut python_times));
+    let model_median = median(&mut model_times);
     println!(
-        "taking turns ({} turns of 3 Rust batches and 1 Python batch):",
+        "taking turns ({} turns of 3 Rust batches in finance mode, 3 in model mode and 1 Python batch):",
         ratios.len()
     );
     println!(
-        "  rust   transform: {:>9.0} records/s ({:.1} ms a batch, median of {})",
+        "  rust   transform: {:>9.0} records/s ({:.1} ms a batch, median of {}; finance mode)",
         n as f64 / rust,
         rust * 1e3,
         rust_times.len()
+    );
+    println!(
+        "  rust   transform: {:>9.0} records/s ({:.1} ms a batch, median of {}; model mode)",
+        n as f64 / model_median,
+        model_median * 1e3,
+        model_times.len()
     );
     println!(
         "  python transform: {:>9.0} records/s ({:.1} ms a batch, median of {})",
@@ -239,5 +250,10 @@ for _ in sys.stdin:
         "ratio (rust / python): {ratio:.1}x (median of the turns' ratios; they ranged {:.1}x to {:.1}x)",
         ratios[0],
         ratios[ratios.len() - 1]
+    );
+    println!(
+        "ratio (rust model mode / python, medians): {:.1}x; model mode costs {:.0}% more than finance mode",
+        py / model_median,
+        (model_median / rust - 1.0) * 100.0
     );
 }
