@@ -42,6 +42,39 @@ C = 1.0
 MAGIC = b"TPSM0001"
 
 
+# Where each source comes from and under what license (every row the model
+# trains on carries its source; docs/sentiment.md has the details).
+LICENSES = {
+    "twitter-financial-news": "MIT (zeroshot/twitter-financial-news-sentiment v1.0.0)",
+    "taborda-2020": "CC BY 4.0 (Taborda et al., DOI 10.21227/g8vy-5w61)",
+    "taborda-2020-agent": "tweets CC BY 4.0 (Taborda et al.); labels this project's (GUIDELINE.md)",
+    "surge-ai": "MIT (github.com/surge-ai/stock-sentiment)",
+}
+
+
+def agreement():
+    """The blind labels of the 1,300 human-labelled taborda rows against the
+    human labels: raw agreement, Cohen's kappa and the confusion matrix."""
+    base = os.path.join(ROOT, "data", "taborda-2020")
+    with open(os.path.join(base, "taborda-2020.csv"), newline="", encoding="utf-8") as f:
+        human = {r["id"]: r["sentiment"] for r in csv.DictReader(f, delimiter=";") if r["sentiment"]}
+    with open(os.path.join(base, "blind-agent-labels.csv"), newline="", encoding="utf-8") as f:
+        blind = {r["id"]: r["label"] for r in csv.DictReader(f)}
+    pairs = [(human[i], blind[i]) for i in human if i in blind]
+    n = len(pairs)
+    observed = sum(h == a for h, a in pairs) / n
+    expected = sum(
+        sum(h == c for h, _ in pairs) * sum(a == c for _, a in pairs) for c in CLASSES
+    ) / (n * n)
+    kappa = (observed - expected) / (1 - expected)
+    f1 = macro_f1([h for h, _ in pairs], [a for _, a in pairs], CLASSES)
+    print(f"blind agent labels vs the human labels of taborda-2020: {n} rows, "
+          f"agreement {observed:.3f}, Cohen's kappa {kappa:.3f}, macro-F1 {f1:.3f}")
+    print("  rows: human label; columns: agent label (negative, neutral, positive)")
+    for h in CLASSES:
+        print(f"  {h:>8}: {[sum(1 for x, a in pairs if x == h and a == c) for c in CLASSES]}")
+
+
 def load():
     """(source, text, label) of every labelled row the model may train on."""
     rows = []
@@ -167,12 +200,13 @@ def prepared():
 
 
 def evaluate():
+    agreement()
     rows, x, y, sources, groups, fins, vaders = prepared()
     names = sorted(set(sources))
     print(f"rows after de-duplication: {len(rows)}")
     for s in names:
         counts = {c: int(((sources == s) & (y == c)).sum()) for c in CLASSES}
-        print(f"  {s}: {int((sources == s).sum())} {counts}")
+        print(f"  {s}: {int((sources == s).sum())} {counts}; {LICENSES[s]}")
 
     def table(title, pred_of):
         print(f"\n{title}\n")
