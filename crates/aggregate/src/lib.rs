@@ -11,6 +11,7 @@ pub mod output;
 pub mod run;
 pub mod serving;
 pub mod sketch;
+pub mod trending;
 pub mod words;
 
 pub use level::{Bucket, Level};
