@@ -25,6 +25,20 @@ fn tweet(id: &str, minute: u32, text: &str, tickers: &[&str], watched: &[&str]) 
     tickerpulse_e2e::enriched(id, &created, text, tickers, watched, (0.6249, "positive"))
 }
 
+/// Tweet 1002 as the model sentiment mode writes it (with class probabilities).
+fn scored_by_the_model() -> Value {
+    let mut t = tweet(
+        "1002",
+        7,
+        "$AAPL missed estimates, terrible quarter",
+        &["AAPL"],
+        &["AAPL"],
+    );
+    t["sentiment"]["probabilities"] =
+        json!({"positive": 0.125, "neutral": 0.25, "negative": 0.625});
+    t
+}
+
 /// Only the fields the schema requires.
 fn minimal(id: &str) -> Value {
     json!({
@@ -125,19 +139,7 @@ async fn raw_to_stage1_to_stage2_exact_idempotent_and_readable_by_every_engine()
         "tickerpulse-tweets-1-2020-04-15-01-10-00-a.gz",
         gzip_lines(&[
             line(&first),
-            line(&{
-                // As the model sentiment mode writes it.
-                let mut t = tweet(
-                    "1002",
-                    7,
-                    "$AAPL missed estimates, terrible quarter",
-                    &["AAPL"],
-                    &["AAPL"],
-                );
-                t["sentiment"]["probabilities"] =
-                    json!({"positive": 0.125, "neutral": 0.25, "negative": 0.625});
-                t
-            }),
+            line(&scored_by_the_model()),
             line(&tweet(
                 "1003",
                 9,
@@ -233,19 +235,7 @@ async fn raw_to_stage1_to_stage2_exact_idempotent_and_readable_by_every_engine()
                 &["MSFT"],
                 &["MSFT"],
             )),
-            line(&{
-                // As the model sentiment mode writes it.
-                let mut t = tweet(
-                    "1002",
-                    7,
-                    "$AAPL missed estimates, terrible quarter",
-                    &["AAPL"],
-                    &["AAPL"],
-                );
-                t["sentiment"]["probabilities"] =
-                    json!({"positive": 0.125, "neutral": 0.25, "negative": 0.625});
-                t
-            }),
+            line(&scored_by_the_model()),
         ]),
     )
     .await;

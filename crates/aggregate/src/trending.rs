@@ -109,7 +109,10 @@ impl Hourly {
 
     /// The hourly mean and spread (population standard deviation) of mentions
     /// over `hours`, silent hours counting as zero.
-    fn baseline(series: &BTreeMap<i64, Counts>, hours: std::ops::RangeInclusive<i64>) -> (f64, f64) {
+    fn baseline(
+        series: &BTreeMap<i64, Counts>,
+        hours: std::ops::RangeInclusive<i64>,
+    ) -> (f64, f64) {
         let n = (hours.end() - hours.start() + 1) as f64;
         let (mut sum, mut squares) = (0.0, 0.0);
         for (_, c) in series.range(hours) {
@@ -269,7 +272,11 @@ mod tests {
         assert_eq!(trends[0].ticker, "T10");
         assert!(trends[0].mentions >= 40 && trends[0].previous_mentions < 20);
         // Up from below, or from under the minimum the hour before.
-        assert!(trends[0].rank_change.is_none_or(|c| c > 0), "{:?}", trends[0]);
+        assert!(
+            trends[0].rank_change.is_none_or(|c| c > 0),
+            "{:?}",
+            trends[0]
+        );
         let low = spiked.trending(ANCHOR, Window::Hour, 1);
         assert!(low[0].previous_rank.is_some_and(|p| p > 1), "{:?}", low[0]);
         // The 7-day window hardly notices one hour.

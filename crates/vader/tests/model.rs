@@ -5,14 +5,12 @@
 //! and the probabilities with scikit-learn's `predict_proba` over the shipped
 //! weights. Plus loading, determinism, sums and a few golden texts.
 
+mod common;
+
+use common::{python, root, Rng};
 use std::io::Write;
-use std::path::Path;
 use std::process::{Command, Stdio};
 use tickerpulse_vader::{model, Analyzer, Label, Mode};
-
-fn root() -> &'static Path {
-    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
-}
 
 fn column(path: &str, separator: u8, name: &str) -> Vec<String> {
     let text = std::fs::read_to_string(root().join(path)).unwrap();
@@ -22,20 +20,6 @@ fn column(path: &str, separator: u8, name: &str) -> Vec<String> {
         .iter()
         .filter_map(|r| r.get(at).cloned())
         .collect()
-}
-
-/// xorshift64*: deterministic, no dependency.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
-        items[(self.next() % items.len() as u64) as usize]
-    }
 }
 
 /// Texts aimed at each normalization: URLs, mentions, cashtags, signed
@@ -142,16 +126,6 @@ fn texts() -> Vec<String> {
     texts.extend(generated(2000));
     texts.push(String::new());
     texts
-}
-
-fn python() -> std::path::PathBuf {
-    let venv = root().join(".venv/bin/python");
-    assert!(
-        venv.exists(),
-        "{} is missing: run `make setup`",
-        venv.display()
-    );
-    venv
 }
 
 #[test]

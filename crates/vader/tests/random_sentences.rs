@@ -3,27 +3,13 @@
 //! ALL CAPS, `!`/`?` runs, odd Unicode whitespace and case), scored here and by
 //! Python vaderSentiment 3.3.2 from the project's .venv: every score must match.
 
+mod common;
+
+use common::{python, Rng};
 use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use tickerpulse_vader::{emoji_chars, lexicon_words, Analyzer, Mode};
-
-/// xorshift64*: deterministic, no dependency.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-    fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
-        items[self.below(items.len())]
-    }
-}
 
 const MODIFIERS: &[&str] = &[
     "very",
@@ -165,16 +151,6 @@ fn sentence(rng: &mut Rng, lexicon: &[&str], emoji: &[String]) -> String {
         s.insert_str(0, rng.pick(SPACES));
     }
     s
-}
-
-fn python() -> std::path::PathBuf {
-    let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin/python");
-    assert!(
-        venv.exists(),
-        "{} is missing: run `make setup`",
-        venv.display()
-    );
-    venv
 }
 
 #[test]
