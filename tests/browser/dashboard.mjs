@@ -186,6 +186,39 @@ try {
   const first = board.tickers[0].ticker;
   await checkTicker(first);
 
+  // A click on a period of the trend lists that period's tweets (the newest
+  // day: the recent-tweets table keeps the latest days, and days are far
+  // enough apart on the chart to click one).
+  {
+    await page.selectOption('[data-testid="granularity"]', "day");
+    await ready();
+    const days = await api(`tickers/${first}/trend`, { granularity: "day", limit: 2000 });
+    const newest = days.points[days.points.length - 1];
+    const x = Date.parse(newest.start) / 1000;
+    const [px, py] = await page.evaluate((x) => {
+      const r = state.chart.over.getBoundingClientRect();
+      // On the point, kept inside the plot (the newest point is its right edge).
+      return [r.left + Math.min(state.chart.valToPos(x, "x"), r.width - 2), r.top + r.height / 2];
+    }, x);
+    await page.mouse.click(px, py);
+    await ready();
+    const next = await page.evaluate((x) => nextPeriod(x, document.querySelector('[data-testid="granularity"]').value), x);
+    const iso = (t) => new Date(t * 1000).toISOString().replace(".000Z", "Z");
+    const period = await api("tweets", { ticker: first, from: iso(x), to: iso(next), limit: 100 });
+    assert.ok(period.tweets.length > 0, "the newest period has tweets");
+    assert.ok(period.tweets.length <= newest.mentions, "no more than its mentions");
+    assert.deepEqual(await attrs('[data-testid="ticker-tweets"] li', "data-tweet-id"), period.tweets.map((t) => t.tweet_id));
+    assert.equal(await text("ticker-tweets-window"), `from ${iso(x)} to ${iso(next)}`);
+    await page.click('[data-testid="ticker-tweets-latest"]');
+    await ready();
+    const latest = await api("tweets", { ticker: first, limit: 10 });
+    assert.deepEqual(await attrs('[data-testid="ticker-tweets"] li', "data-tweet-id"), latest.tweets.map((t) => t.tweet_id));
+    assert.equal(await text("ticker-tweets-window"), "");
+    checks += 4;
+    await page.selectOption('[data-testid="granularity"]', "hour");
+    await ready();
+  }
+
   // Recent tweets, coloured by sentiment, paged, filtered by ticker.
   const recent = await api("tweets", { limit: 20 });
   assert.deepEqual(await attrs('[data-testid="recent-tweets"] li', "data-tweet-id"), recent.tweets.map((t) => t.tweet_id));

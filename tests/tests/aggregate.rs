@@ -263,8 +263,21 @@ async fn serving_tables_exact_incremental_idempotent_and_throttle_proof() {
     assert_eq!(recent, ["2001", "2002", "2003", "2005", "2006"]);
     assert_eq!(feed("ticker#TSLA".into()).await, ["2001", "2002", "2005"]);
     // Readers merge the shards, newest first, or read one ticker's feed.
+    use tickerpulse_aws::serving::RecentRange;
     let read = |limit, ticker, before| {
-        tickerpulse_aws::serving::recent_tweets(db, RECENT, limit, ticker, before)
+        let range = RecentRange {
+            before,
+            ..RecentRange::default()
+        };
+        tickerpulse_aws::serving::recent_tweets(db, RECENT, limit, ticker, range)
+    };
+    let within = |limit, ticker, from, to, before| {
+        let range = RecentRange {
+            from: Some(from),
+            to: Some(to),
+            before,
+        };
+        tickerpulse_aws::serving::recent_tweets(db, RECENT, limit, ticker, range)
     };
     let ids = |page: tickerpulse_aws::serving::RecentPage| -> Vec<String> {
         page.tweets.into_iter().map(|r| r.tweet_id).collect()
@@ -283,6 +296,38 @@ async fn serving_tables_exact_incremental_idempotent_and_throttle_proof() {
         .await
         .unwrap();
     assert_eq!(ids(page2), ["2003", "2002"]);
+
+    // A window of creation times, `from` included and `to` not: a period of
+    // the trend chart.
+    let (h1, h2) = ("2020-04-15T01:00:00Z", "2020-04-15T02:00:00Z");
+    let hour = within(10, None, h1, h2, None).await.unwrap();
+    assert_eq!(ids(hour), ["2003", "2002", "2001"]);
+    let edges = within(
+        10,
+        None,
+        "2020-04-15T01:20:00Z",
+        "2020-04-15T02:05:00Z",
+        None,
+    );
+    assert_eq!(ids(edges.await.unwrap()), ["2003", "2002"]);
+    let tsla = within(10, Some("TSLA"), h1, h2, None).await.unwrap();
+    assert_eq!(ids(tsla), ["2002", "2001"]);
+    // Paged within the window: the token is the upper bound, never repeated.
+    let day = ("2020-04-15T00:00:00Z", "2020-04-16T00:00:00Z");
+    let p1 = within(2, None, day.0, day.1, None).await.unwrap();
+    let token = p1.next.clone().expect("more");
+    assert_eq!(ids(p1), ["2006", "2005"]);
+    let p2 = within(2, None, day.0, day.1, Some(&token)).await.unwrap();
+    let token = p2.next.clone().expect("more");
+    assert_eq!(ids(p2), ["2003", "2002"]);
+    let p3 = within(2, None, day.0, day.1, Some(&token)).await.unwrap();
+    assert_eq!((ids(p3.clone()), p3.next), (vec!["2001".to_string()], None));
+    // An empty window reads nothing.
+    assert!(within(5, None, h2, h1, None)
+        .await
+        .unwrap()
+        .tweets
+        .is_empty());
 
     // The run is recorded, and its summaries are in the analytics zone.
     let run = run_record(db, "r1")

@@ -439,6 +439,30 @@ async fn every_endpoint() {
         ids(&api.ok("/tweets", "ticker=$tsla&limit=2").await),
         ["3004", "3002"]
     );
+    // Within a window of creation times: a period of the trend chart.
+    assert_eq!(
+        ids(&api.ok("/tweets", "from=2020-04-16&to=2020-04-17").await),
+        ["3007", "3006"]
+    );
+    assert_eq!(
+        ids(&api
+            .ok(
+                "/tweets",
+                "ticker=MSFT&from=2020-04-15&to=2020-04-16T00:00:00Z"
+            )
+            .await),
+        ["3005"]
+    );
+    assert_eq!(
+        ids(&api.ok("/tweets", "from=2020-04-16T10:30:00Z").await),
+        ["3007"],
+        "from includes its second"
+    );
+    assert_eq!(
+        ids(&api.ok("/tweets", "to=2020-04-16T10:30:00Z&limit=2").await),
+        ["3006", "3005"],
+        "to excludes its second"
+    );
 
     // Hashtags and words of a period.
     let tags = api.ok("/hashtags", q).await;
@@ -531,6 +555,12 @@ async fn every_endpoint() {
     api.refused("/tickers/TSLA/trend", "from=yesterday", "bad_parameter")
         .await;
     api.refused("/tickers/TSLA/trend", "granularity=minute", "bad_parameter")
+        .await;
+    api.refused("/tweets", "from=2020-04-16&to=2020-04-15", "bad_parameter")
+        .await;
+    api.refused("/tweets", "from=2020-04-16&to=2020-04-16", "bad_parameter")
+        .await;
+    api.refused("/tweets", "from=yesterday", "bad_parameter")
         .await;
     api.refused("/tweets", "ticker=ZZZZ", "unknown_ticker")
         .await;

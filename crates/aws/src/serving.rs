@@ -477,21 +477,50 @@ pub struct RecentPage {
     pub next: Option<String>,
 }
 
+/// Which recent tweets to read: a window of creation times, and where a
+/// previous page ended.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RecentRange<'a> {
+    /// Created at or after (`2020-04-15T13:00:00Z`, the sort keys' form).
+    pub from: Option<&'a str>,
+    /// Created before.
+    pub to: Option<&'a str>,
+    /// Older than this `TimestampTweetId` (a page token).
+    pub before: Option<&'a str>,
+}
+
 /// The newest `limit` tweets (of one ticker's feed, or merged from the shards of
-/// the all-tickers feed), newest first, older than `before` (a
-/// `TimestampTweetId`) if given. Every read is a `Query` on one feed.
+/// the all-tickers feed), newest first, within `range`. Every read is a `Query`
+/// on one feed. Sort keys are `<created_at>#<id>` with the time in one fixed
+/// form, so `BETWEEN from AND to` holds exactly the times in `[from, to)`: no
+/// key equals a bare time.
 pub async fn recent_tweets(
     client: &aws_sdk_dynamodb::Client,
     table: &str,
     limit: usize,
     ticker: Option<&str>,
-    before: Option<&str>,
+    range: RecentRange<'_>,
 ) -> Result<RecentPage, HandlerError> {
+    let RecentRange { from, to, before } = range;
+    // The upper bound: the page token or `to`, whichever is lower. Only a page
+    // token is a real key; BETWEEN includes it, so it is dropped below.
+    let upper = match (to, before) {
+        (Some(t), Some(b)) => Some(if b < t { b } else { t }),
+        (t, b) => b.or(t),
+    };
     let feeds: Vec<String> = match ticker {
         Some(t) => vec![feed_ticker(t)],
         None => (0..RECENT_SHARDS).map(|k| format!("all#{k}")).collect(),
     };
     let limit = limit.max(1);
+    if let (Some(a), Some(b)) = (from, upper) {
+        if a >= b {
+            return Ok(RecentPage {
+                tweets: Vec::new(),
+                next: None,
+            });
+        }
+    }
     let mut all: Vec<(String, RecentTweetRow)> = Vec::new();
     let mut more = false;
     for feed in feeds {
@@ -502,14 +531,21 @@ pub async fn recent_tweets(
                 .query()
                 .table_name(table)
                 .scan_index_forward(false)
-                .limit(i32::try_from(limit + 1).unwrap_or(i32::MAX))
+                .limit(i32::try_from(limit + 2).unwrap_or(i32::MAX))
                 .expression_attribute_values(":f", s(&feed))
                 .set_exclusive_start_key(start.take());
-            q = match before {
-                Some(b) => q
+            q = match (from, upper) {
+                (Some(a), Some(b)) => q
+                    .key_condition_expression("Feed = :f AND TimestampTweetId BETWEEN :a AND :b")
+                    .expression_attribute_values(":a", s(a))
+                    .expression_attribute_values(":b", s(b)),
+                (Some(a), None) => q
+                    .key_condition_expression("Feed = :f AND TimestampTweetId >= :a")
+                    .expression_attribute_values(":a", s(a)),
+                (None, Some(b)) => q
                     .key_condition_expression("Feed = :f AND TimestampTweetId < :b")
                     .expression_attribute_values(":b", s(b)),
-                None => q.key_condition_expression("Feed = :f"),
+                (None, None) => q.key_condition_expression("Feed = :f"),
             };
             let page = q
                 .send()
@@ -520,6 +556,9 @@ pub async fn recent_tweets(
                     item.get("TimestampTweetId").and_then(|v| v.as_s().ok()),
                     parse_recent(item),
                 ) {
+                    if Some(sk.as_str()) == before {
+                        continue;
+                    }
                     all.push((sk.clone(), row));
                     found += 1;
                 }

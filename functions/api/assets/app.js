@@ -4,7 +4,7 @@
 "use strict";
 
 const $ = (id) => document.getElementById(id);
-const state = { level: "day", period: "", ticker: "", recentPage: null, chart: null };
+const state = { level: "day", period: "", ticker: "", recentPage: null, chart: null, tweetsWindow: null };
 
 function fmt(n) { return Number(n).toLocaleString("en-US"); }
 function pct(r) { return (r * 100).toFixed(1) + "%"; }
@@ -216,12 +216,21 @@ async function loadRecent(more) {
   $("more").disabled = !b.next_page;
 }
 
+// A time as the API takes it: RFC 3339, UTC, seconds.
+function iso(x) { return new Date(x * 1000).toISOString().replace(".000Z", "Z"); }
+
+// The ticker's tweets: the latest, or those of the period clicked on the trend.
 async function loadTickerTweets() {
   document.querySelector('[data-testid="ticker-tweets-title"]').textContent = state.ticker ? "$" + state.ticker : "–";
+  const w = state.tweetsWindow;
+  document.querySelector('[data-testid="ticker-tweets-window"]').textContent = w ? `from ${iso(w.from)} to ${iso(w.to)}` : "";
+  $("ticker-tweets-latest").hidden = !w;
   const list = document.querySelector('[data-testid="ticker-tweets"]');
   const current = request("ticker-tweets");
   if (!state.ticker) { list.replaceChildren(); return; }
-  const b = await api("tweets", { ticker: state.ticker, limit: 10 });
+  const params = { ticker: state.ticker, limit: 10 };
+  if (w) { params.from = iso(w.from); params.to = iso(w.to); params.limit = 100; }
+  const b = await api("tweets", params);
   if (!current()) return;
   list.replaceChildren(...b.tweets.map(tweetItem));
 }
@@ -283,6 +292,19 @@ async function loadTrend() {
   if (state.chart) state.chart.destroy();
   box.replaceChildren();
   state.chart = new uPlot(opts, data, box);
+  // A click (not a drag) on a point lists that period's tweets below: the
+  // period of the point nearest the click.
+  const u = state.chart;
+  u.over.addEventListener("click", (e) => {
+    if (u.select.width > 0) return;
+    const t = u.posToVal(e.clientX - u.over.getBoundingClientRect().left, "x");
+    const xs = u.data[0];
+    let i = -1;
+    xs.forEach((x, k) => { if (i < 0 || Math.abs(x - t) < Math.abs(xs[i] - t)) i = k; });
+    if (i < 0) return;
+    state.tweetsWindow = { from: xs[i], to: nextPeriod(xs[i], b.granularity) };
+    guard(loadTickerTweets)();
+  });
 }
 
 async function loadWords() {
@@ -321,6 +343,7 @@ async function loadTickers() {
 
 async function selectTicker(t) {
   state.ticker = t;
+  state.tweetsWindow = null;
   $("ticker").value = t;
   document.body.dataset.ticker = t;
   await Promise.all([loadTrend(), loadTickerTweets(), $("words-ticker").checked ? loadWords() : null]);
@@ -390,6 +413,7 @@ $("ticker").addEventListener("change", guard(() => selectTicker($("ticker").valu
 $("granularity").addEventListener("change", guard(loadTrend));
 $("words-ticker").addEventListener("change", guard(loadWords));
 $("recent-filter").addEventListener("change", guard(() => loadRecent(false)));
+$("ticker-tweets-latest").addEventListener("click", guard(() => { state.tweetsWindow = null; return loadTickerTweets(); }));
 $("more").addEventListener("click", guard(() => loadRecent(true)));
 window.addEventListener("resize", () => { if (state.chart) state.chart.setSize({ width: $("chart").clientWidth, height: 260 }); });
 

@@ -476,8 +476,17 @@ impl Function {
     }
 
     async fn tweets(&self, values: &HashMap<String, String>) -> Answer {
-        let p = Params::new(values, &["ticker", "limit", "page"])?;
+        let p = Params::new(values, &["ticker", "limit", "page", "from", "to"])?;
         let ticker = p.ticker(&self.watchlist)?;
+        let (from, to) = (p.time("from")?, p.time("to")?);
+        if let (Some(a), Some(b)) = (&from, &to) {
+            if a >= b {
+                return Err(Failure::Refused(ApiError::bad(
+                    "bad_parameter",
+                    format!("from={a} must be before to={b}"),
+                )));
+            }
+        }
         let limit = p.limit("limit", 20, 1..=100)?;
         let before = match p.get("page") {
             Some(t) => Some(params::read_page_token(
@@ -492,7 +501,11 @@ impl Function {
             &self.tables.recent_table,
             limit,
             ticker.as_deref(),
-            before.as_deref(),
+            tickerpulse_aws::serving::RecentRange {
+                from: from.as_deref(),
+                to: to.as_deref(),
+                before: before.as_deref(),
+            },
         )
         .await?;
         Ok(json!({
