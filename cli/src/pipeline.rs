@@ -111,17 +111,8 @@ pub async fn run(
                 "MapIterationSucceeded" | "MapIterationFailed" | "MapIterationAborted" => done += 1,
                 _ => {}
             }
-            if let Some(line) = describe_event(e) {
-                if !e.r#type().as_str().starts_with("MapIteration") {
-                    // Without a terminal the spinner is hidden, and so are its lines.
-                    if bar.is_hidden() {
-                        println!("{line}");
-                    } else {
-                        bar.println(line);
-                    }
-                }
-            }
         }
+        print_events(&bar, &events[shown.min(events.len())..]);
         shown = events.len();
         // A Distributed Map reports its children through its map run.
         if let Ok(runs) = sfn.list_map_runs().execution_arn(&arn).send().await {
@@ -147,6 +138,10 @@ pub async fn run(
             .await
             .map_err(|e| sdk_error("following the pipeline", e))?;
         if d.status() != &ExecutionStatus::Running {
+            // The execution may have ended after the history above was read:
+            // the events since then, before the verdict.
+            let events = history(sfn, &arn).await?;
+            print_events(&bar, &events[shown.min(events.len())..]);
             bar.finish_and_clear();
             let took = d
                 .stop_date()
@@ -175,6 +170,23 @@ pub async fn run(
         tokio::time::sleep(Duration::from_millis(250)).await;
     };
     Ok(status)
+}
+
+/// The lines of these events, above the spinner (map iterations are counted
+/// in the spinner, not listed).
+fn print_events(bar: &indicatif::ProgressBar, events: &[HistoryEvent]) {
+    for e in events {
+        if let Some(line) = describe_event(e) {
+            if !e.r#type().as_str().starts_with("MapIteration") {
+                // Without a terminal the spinner is hidden, and so are its lines.
+                if bar.is_hidden() {
+                    println!("{line}");
+                } else {
+                    bar.println(line);
+                }
+            }
+        }
+    }
 }
 
 /// One row of `pipeline executions`.
