@@ -20,6 +20,7 @@ pub enum Handler {
     Compact(tickerpulse_fn_compact::Function),
     Clean(tickerpulse_fn_clean::Function),
     Aggregate(tickerpulse_fn_aggregate::Function),
+    Pulse(tickerpulse_fn_pulse::Function),
     Api(Box<tickerpulse_fn_api::Function>),
     Track(tickerpulse_fn_track::Function),
 }
@@ -56,6 +57,7 @@ impl Handler {
             "aggregate" => {
                 Handler::Aggregate(tickerpulse_fn_aggregate::Function::from_env(env).await?)
             }
+            "pulse" => Handler::Pulse(tickerpulse_fn_pulse::Function::from_env(env).await?),
             "api" => Handler::Api(Box::new(tickerpulse_fn_api::Function::from_env(env).await?)),
             "track" => Handler::Track(tickerpulse_fn_track::Function::from_env(env).await?),
             other => return Err(InvokeError::UnknownFunction(other.to_string())),
@@ -77,6 +79,7 @@ impl Handler {
             Handler::Clean(f) => to_json(f.handle(parse("clean", payload)?).await?),
             Handler::Aggregate(f) => to_json(f.handle(parse("aggregate", payload)?).await?),
             Handler::Track(f) => to_json(f.handle(parse("track", payload)?).await?),
+            Handler::Pulse(f) => to_json(f.handle(parse("pulse", payload)?).await?),
             Handler::Api(f) => {
                 let request =
                     lambda_http::request::from_str(&payload.to_string()).map_err(|e| {

@@ -3,54 +3,10 @@
 //! route, the usage plan's key after it, and the editors group in front of
 //! every write.
 
-use serde_json::Value;
 use std::process::Command;
-use tickerpulse_e2e::{root, start_stack};
+use tickerpulse_e2e::{call, root, start_stack};
 
 const KEY: &str = "access-test-key";
-
-/// One request: (status, JSON body).
-async fn call(
-    base: &str,
-    method: &str,
-    path: &str,
-    token: Option<&str>,
-    key: Option<&str>,
-    body: Option<&str>,
-) -> (u16, Value) {
-    use std::io::{Read, Write};
-    let (base, method, path) = (base.to_string(), method.to_string(), path.to_string());
-    let (token, key, body) = (
-        token.map(String::from),
-        key.map(String::from),
-        body.unwrap_or_default().to_string(),
-    );
-    tokio::task::spawn_blocking(move || {
-        let mut s = std::net::TcpStream::connect(base.as_str()).unwrap();
-        let mut head =
-            format!("{method} /v1{path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n");
-        if let Some(t) = token {
-            head.push_str(&format!("Authorization: {t}\r\n"));
-        }
-        if let Some(k) = key {
-            head.push_str(&format!("x-api-key: {k}\r\n"));
-        }
-        if !body.is_empty() {
-            head.push_str(&format!(
-                "Content-Type: application/json\r\nContent-Length: {}\r\n",
-                body.len()
-            ));
-        }
-        write!(s, "{head}\r\n{body}").unwrap();
-        let mut out = String::new();
-        s.read_to_string(&mut out).unwrap();
-        let status: u16 = out[9..12].parse().unwrap();
-        let text = out.split_once("\r\n\r\n").map(|x| x.1).unwrap_or("");
-        (status, serde_json::from_str(text).unwrap_or(Value::Null))
-    })
-    .await
-    .unwrap()
-}
 
 /// `token` signed again by moto's key with `exp` at now + `offset` seconds.
 fn reminted(token: &str, offset: i64) -> String {

@@ -55,6 +55,7 @@ fn accepts(binary: &str, payload: &Value) -> Result<(), String> {
         "aggregate" => {
             serde_json::from_value::<tickerpulse_fn_aggregate::AggregateRequest>(p).map(|_| ())
         }
+        "pulse" => serde_json::from_value::<tickerpulse_fn_pulse::PulseRequest>(p).map(|_| ()),
         other => return Err(format!("no request type known for {other}")),
     };
     r.map_err(|e| e.to_string())
@@ -130,9 +131,17 @@ fn every_task_names_a_built_function_and_sends_what_its_handler_accepts() {
     binaries.sort();
     assert_eq!(
         binaries,
-        ["aggregate", "aggregate", "clean", "compact", "plan"],
+        [
+            "aggregate",
+            "aggregate",
+            "clean",
+            "compact",
+            "plan",
+            "pulse"
+        ],
         "the pipeline's function tasks (aggregate also records failed runs)"
     );
     // And a payload the handlers must refuse, so the check above can fail.
     assert!(accepts("compact", &json!({"partition": "x", "extra": 1})).is_err());
+    assert!(accepts("pulse", &json!({"run": "x"})).is_err());
 }

@@ -4,6 +4,7 @@
 //! ten-thousandths), so a level is exactly the sum of the level below in any
 //! order and however the data was split into runs.
 
+pub mod alerting;
 pub mod fixtures;
 pub mod leaderboard;
 pub mod level;

@@ -20,50 +20,16 @@ pub const BASELINE_HOURS: i64 = 168;
 /// The floor of the baseline's hourly spread, in mentions.
 pub const MIN_SPREAD: f64 = 1.0;
 
-/// A rolling window of hours.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Window {
-    Hour,
-    Day,
-    Week,
-}
+pub use tickerpulse_core::window::Window;
 
-impl Window {
-    pub fn hours(self) -> i64 {
-        match self {
-            Window::Hour => 1,
-            Window::Day => 24,
-            Window::Week => 168,
-        }
-    }
-
-    /// `1h`, `24h` or `7d`.
-    pub fn name(self) -> &'static str {
-        match self {
-            Window::Hour => "1h",
-            Window::Day => "24h",
-            Window::Week => "7d",
-        }
-    }
-
-    pub fn parse(name: &str) -> Option<Window> {
-        match name {
-            "1h" => Some(Window::Hour),
-            "24h" => Some(Window::Day),
-            "7d" => Some(Window::Week),
-            _ => None,
-        }
-    }
-
-    /// The hours one query must read for a window ending at `anchor`: the
-    /// window, the window before it, and the baseline of each.
-    pub fn span(self, anchor: i64) -> std::ops::RangeInclusive<i64> {
-        (anchor - 2 * self.hours() - BASELINE_HOURS + 1)..=anchor
-    }
+/// The hours one query must read for a window ending at `anchor`: the
+/// window, the window before it, and the baseline of each.
+pub fn span(window: Window, anchor: i64) -> std::ops::RangeInclusive<i64> {
+    (anchor - 2 * window.hours() - BASELINE_HOURS + 1)..=anchor
 }
 
 /// One ticker's place in a window.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Trend {
     pub ticker: String,
     /// Rank by score among the tickers with `min_mentions` (1 is first).
@@ -81,6 +47,16 @@ pub struct Trend {
     pub baseline_spread: f64,
     /// The window's sentiment counts.
     pub counts: Counts,
+}
+
+/// One ticker's figures over one window.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Figures {
+    pub counts: Counts,
+    /// The z-score against the baseline (unrounded).
+    pub score: f64,
+    pub baseline_mean: f64,
+    pub baseline_spread: f64,
 }
 
 /// Hourly counts by ticker: `hour` is hours since the Unix epoch.
@@ -124,36 +100,65 @@ impl Hourly {
         (mean, (squares / n - mean * mean).max(0.0).sqrt())
     }
 
+    /// The tickers with any mention in the hours read.
+    pub fn tickers(&self) -> impl Iterator<Item = &str> {
+        self.by_ticker.keys().map(String::as_str)
+    }
+
+    /// One ticker's figures over the window ending at `anchor` (zero for a
+    /// ticker never seen).
+    pub fn figures(&self, ticker: &str, window: Window, anchor: i64) -> Figures {
+        match self.by_ticker.get(ticker) {
+            Some(series) => Self::figures_of(series, window, anchor),
+            None => Figures {
+                counts: Counts::default(),
+                score: 0.0,
+                baseline_mean: 0.0,
+                baseline_spread: 0.0,
+            },
+        }
+    }
+
+    fn figures_of(series: &BTreeMap<i64, Counts>, window: Window, anchor: i64) -> Figures {
+        let w = window.hours();
+        let counts = Self::sum(series, (anchor - w + 1)..=anchor);
+        let (mean, spread) =
+            Self::baseline(series, (anchor - w - BASELINE_HOURS + 1)..=(anchor - w));
+        let expected = mean * w as f64;
+        let score =
+            (counts.mentions as f64 - expected) / (spread.max(MIN_SPREAD) * (w as f64).sqrt());
+        Figures {
+            counts,
+            score,
+            baseline_mean: mean,
+            baseline_spread: spread,
+        }
+    }
+
     /// Scores of every ticker with `min_mentions` in the window ending at
     /// `anchor`, ranked.
     fn ranked(&self, anchor: i64, window: Window, min_mentions: u64) -> Vec<Trend> {
         let w = window.hours();
-        let current = (anchor - w + 1)..=anchor;
         let previous = (anchor - 2 * w + 1)..=(anchor - w);
-        let baseline = (anchor - w - BASELINE_HOURS + 1)..=(anchor - w);
         let mut out: Vec<Trend> = self
             .by_ticker
             .iter()
             .filter_map(|(ticker, series)| {
-                let counts = Self::sum(series, current.clone());
-                if counts.mentions < min_mentions.max(1) {
+                let f = Self::figures_of(series, window, anchor);
+                if f.counts.mentions < min_mentions.max(1) {
                     return None;
                 }
-                let (mean, spread) = Self::baseline(series, baseline.clone());
-                let expected = mean * w as f64;
-                let score = (counts.mentions as f64 - expected)
-                    / (spread.max(MIN_SPREAD) * (w as f64).sqrt());
                 Some(Trend {
                     ticker: ticker.clone(),
                     rank: 0,
                     previous_rank: None,
                     rank_change: None,
-                    score: (score * 100.0).round() / 100.0,
-                    mentions: counts.mentions,
+                    score: (f.score * 100.0).round() / 100.0,
+                    mentions: f.counts.mentions,
                     previous_mentions: Self::sum(series, previous.clone()).mentions,
-                    baseline_mean: (mean * 1000.0).round() / 1000.0,
-                    baseline_spread: (spread * 1000.0).round() / 1000.0,
-                    counts,
+                    baseline_mean: (f.baseline_mean * 1000.0).round() / 1000.0,
+                    baseline_spread: (f.baseline_spread * 1000.0).round() / 1000.0,
+                    counts: f.counts,
                 })
             })
             .collect();
@@ -312,6 +317,6 @@ mod tests {
             assert_eq!(Window::parse(w.name()), Some(w));
         }
         assert_eq!(Window::parse("2h"), None);
-        assert_eq!(Window::Day.span(1000), (1000 - 48 - 168 + 1)..=1000);
+        assert_eq!(span(Window::Day, 1000), (1000 - 48 - 168 + 1)..=1000);
     }
 }

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 
 /// Every item of every page a query returns, through `parse` (the items it
 /// refuses are skipped). `context` names the read in an error.
-pub(crate) async fn query_all<T>(
+pub async fn query_all<T>(
     query: QueryFluentBuilder,
     context: &str,
     mut parse: impl FnMut(&HashMap<String, AttributeValue>) -> Option<T>,
@@ -24,7 +24,7 @@ pub(crate) async fn query_all<T>(
 
 /// The outcome of a conditional write: true if written, false if its
 /// condition did not hold, an error for anything else.
-pub(crate) fn conditional<T, E, R>(
+pub fn conditional<T, E, R>(
     context: &str,
     result: Result<T, aws_sdk_dynamodb::error::SdkError<E, R>>,
 ) -> Result<bool, HandlerError>

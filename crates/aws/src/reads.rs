@@ -77,48 +77,12 @@ pub struct Point {
 impl Tables {
     /// The newest periods of a level, newest first.
     pub async fn periods(&self, level: Level, limit: usize) -> Result<Vec<Period>, HandlerError> {
-        let out = self
-            .client
-            .query()
-            .table_name(&self.overall_table)
-            .index_name("Level-Timestamp")
-            .key_condition_expression("#l = :l")
-            .expression_attribute_names("#l", "Level")
-            .expression_attribute_values(":l", s(level.name()))
-            .scan_index_forward(false)
-            .limit(i32::try_from(limit).unwrap_or(i32::MAX))
-            .send()
-            .await
-            .map_err(|e| HandlerError::from_sdk("reading the periods", e))?;
-        Ok(out
-            .items()
-            .iter()
-            .filter_map(|i| {
-                Some(Period {
-                    bucket: Bucket::parse(i.get("DetailLevel")?.as_s().ok()?)?,
-                    tweets: get_n(i, "Mentions").unwrap_or(0),
-                })
-            })
-            .collect())
+        periods(&self.client, &self.overall_table, level, limit).await
     }
 
     /// Every ticker of one period (all pages).
     pub async fn tickers_of(&self, bucket: Bucket) -> Result<Vec<TickerRow>, HandlerError> {
-        let query = self
-            .client
-            .query()
-            .table_name(&self.ticker_table)
-            .key_condition_expression("DetailLevel = :k")
-            .expression_attribute_values(":k", s(bucket.key()))
-            .projection_expression(format!("Ticker, UniqueAuthors, {COUNT_ATTRS}"));
-        query_all(query, "reading the leaderboard", |i| {
-            Some(TickerRow {
-                ticker: string(i, "Ticker")?,
-                counts: get_counts(i)?,
-                unique_authors: get_n(i, "UniqueAuthors").unwrap_or(0),
-            })
-        })
-        .await
+        tickers_of(&self.client, &self.ticker_table, bucket).await
     }
 
     /// A ticker's series at a level, oldest first: the newest `limit` points in
@@ -221,4 +185,57 @@ impl Tables {
             words: get_counted(i, "Words"),
         }))
     }
+}
+
+/// The newest periods of a level, newest first.
+pub async fn periods(
+    client: &Client,
+    overall_table: &str,
+    level: Level,
+    limit: usize,
+) -> Result<Vec<Period>, HandlerError> {
+    let out = client
+        .query()
+        .table_name(overall_table)
+        .index_name("Level-Timestamp")
+        .key_condition_expression("#l = :l")
+        .expression_attribute_names("#l", "Level")
+        .expression_attribute_values(":l", s(level.name()))
+        .scan_index_forward(false)
+        .limit(i32::try_from(limit).unwrap_or(i32::MAX))
+        .send()
+        .await
+        .map_err(|e| HandlerError::from_sdk("reading the periods", e))?;
+    Ok(out
+        .items()
+        .iter()
+        .filter_map(|i| {
+            Some(Period {
+                bucket: Bucket::parse(i.get("DetailLevel")?.as_s().ok()?)?,
+                tweets: get_n(i, "Mentions").unwrap_or(0),
+            })
+        })
+        .collect())
+}
+
+/// Every ticker of one period (all pages).
+pub async fn tickers_of(
+    client: &Client,
+    ticker_table: &str,
+    bucket: Bucket,
+) -> Result<Vec<TickerRow>, HandlerError> {
+    let query = client
+        .query()
+        .table_name(ticker_table)
+        .key_condition_expression("DetailLevel = :k")
+        .expression_attribute_values(":k", s(bucket.key()))
+        .projection_expression(format!("Ticker, UniqueAuthors, {COUNT_ATTRS}"));
+    query_all(query, "reading the leaderboard", |i| {
+        Some(TickerRow {
+            ticker: string(i, "Ticker")?,
+            counts: get_counts(i)?,
+            unique_authors: get_n(i, "UniqueAuthors").unwrap_or(0),
+        })
+    })
+    .await
 }

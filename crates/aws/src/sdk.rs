@@ -63,3 +63,11 @@ pub fn describe(err: &(dyn std::error::Error + 'static)) -> String {
     }
     text
 }
+
+pub fn sns_client(conf: &SdkConfig) -> aws_sdk_sns::Client {
+    aws_sdk_sns::Client::new(conf)
+}
+
+pub fn eventbridge_client(conf: &SdkConfig) -> aws_sdk_eventbridge::Client {
+    aws_sdk_eventbridge::Client::new(conf)
+}

@@ -19,6 +19,14 @@ pub const OVERALL_SUMMARY_TABLE: &str = "OVERALL_SUMMARY_TABLE";
 pub const STATE_TABLE: &str = "STATE_TABLE";
 /// Firehose delivery stream that ingest writes to.
 pub const DELIVERY_STREAM: &str = "DELIVERY_STREAM";
+/// The users' alert rules.
+pub const ALERT_RULES_TABLE: &str = "ALERT_RULES_TABLE";
+/// Alerts fired: one item per firing, kept for `ALERT_HISTORY_DAYS`.
+pub const ALERT_HISTORY_TABLE: &str = "ALERT_HISTORY_TABLE";
+/// SNS topic that alerts are published to.
+pub const ALERT_TOPIC_ARN: &str = "ALERT_TOPIC_ARN";
+/// EventBridge bus that alerts are sent to.
+pub const ALERT_EVENT_BUS: &str = "ALERT_EVENT_BUS";
 /// `vader` or `finance`.
 pub const SENTIMENT_MODE: &str = "SENTIMENT_MODE";
 

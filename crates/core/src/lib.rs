@@ -9,5 +9,6 @@ pub mod partition;
 pub mod retry;
 pub mod tweet;
 pub mod watchlist;
+pub mod window;
 
 pub use partition::{HourPartition, PartitionError};

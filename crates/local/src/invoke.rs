@@ -16,6 +16,7 @@ pub const FUNCTIONS: &[&str] = &[
     "compact",
     "clean",
     "aggregate",
+    "pulse",
     "api",
     "track",
 ];

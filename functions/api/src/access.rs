@@ -109,6 +109,7 @@ impl SignIn {
     pub fn me_json(&self, caller: &Caller) -> Value {
         json!({
             "username": caller.username,
+            "sub": caller.sub,
             "groups": caller.groups,
             "can_write": caller.can_write(),
             "api_key": self.dashboard_key,

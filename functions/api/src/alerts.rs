@@ -6,7 +6,7 @@ use crate::params::{watched_ticker, ApiError};
 use crate::respond::{Answer, Failure};
 use serde_json::{json, Value};
 use tickerpulse_aws::alerts::AlertRules;
-use tickerpulse_core::alerts::{NewRule, Rule, MAX_RULES_PER_USER};
+use tickerpulse_core::alerts::{NewRule, Rule, ANY_TICKER, MAX_RULES_PER_USER};
 use tickerpulse_core::watchlist::Watchlist;
 
 /// Bodies larger than this are refused before parsing.
@@ -15,7 +15,9 @@ pub const MAX_BODY: usize = 4096;
 pub fn rule_json(r: &Rule) -> Value {
     json!({
         "id": r.id, "ticker": r.ticker, "metric": r.metric.name(), "op": r.op.name(),
-        "threshold": r.threshold, "created_at": r.created_at,
+        "threshold": r.threshold, "window": r.window.name(),
+        "cooldown_hours": r.cooldown_hours, "min_mentions": r.min_mentions,
+        "created_at": r.created_at,
     })
 }
 
@@ -64,7 +66,11 @@ pub(crate) async fn create(
         .map_err(|e| ApiError::bad("bad_body", format!("not an alert rule: {e}")))?;
     new.check()
         .map_err(|e| ApiError::bad("bad_body", e.to_string()))?;
-    let ticker = watched_ticker(&new.ticker, watchlist)?;
+    let ticker = if new.ticker == ANY_TICKER {
+        new.ticker.clone()
+    } else {
+        watched_ticker(&new.ticker, watchlist)?
+    };
     if store.list(&caller.sub).await?.len() >= MAX_RULES_PER_USER {
         return Err(Failure::Refused(ApiError {
             status: 409,
@@ -85,6 +91,9 @@ pub(crate) async fn create(
         metric: new.metric,
         op: new.op,
         threshold: new.stored_threshold(),
+        window: new.window,
+        cooldown_hours: new.cooldown_hours,
+        min_mentions: new.min_mentions,
         created_at: now
             .replace_nanosecond(0)
             .unwrap_or(now)

@@ -9,6 +9,7 @@ pub mod access;
 mod alerts;
 pub mod dashboard;
 pub mod params;
+mod pulse;
 mod respond;
 
 use lambda_http::http::{header, HeaderValue, Method};
@@ -31,12 +32,11 @@ use tickerpulse_core::watchlist::Watchlist;
 /// default; the dashboard itself is same-origin).
 pub const CORS_ALLOW_ORIGIN: &str = "CORS_ALLOW_ORIGIN";
 
-/// `ALERT_RULES_TABLE`: the users' alert rules.
-pub const ALERT_RULES_TABLE: &str = "ALERT_RULES_TABLE";
-
 pub struct Function {
     pub tables: Tables,
     pub alerts: tickerpulse_aws::alerts::AlertRules,
+    pub trending: tickerpulse_aws::pulse::Trending,
+    pub history: tickerpulse_aws::pulse::AlertHistory,
     pub sign_in: access::SignIn,
     /// The X posts read this month, against `x_budget` (0: none).
     pub usage: tickerpulse_aws::state::Usage,
@@ -62,7 +62,16 @@ impl Function {
             },
             alerts: tickerpulse_aws::alerts::AlertRules {
                 client: sdk::dynamodb_client(&conf),
-                table: config::required(env, ALERT_RULES_TABLE)?,
+                table: config::required(env, config::ALERT_RULES_TABLE)?,
+            },
+            trending: tickerpulse_aws::pulse::Trending {
+                client: sdk::dynamodb_client(&conf),
+                table: config::required(env, config::OVERALL_SUMMARY_TABLE)?,
+            },
+            history: tickerpulse_aws::pulse::AlertHistory {
+                client: sdk::dynamodb_client(&conf),
+                table: config::required(env, config::ALERT_HISTORY_TABLE)?,
+                keep_days: 0,
             },
             csp: HeaderValue::from_str(&sign_in.csp()).map_err(|_| {
                 HandlerError::Config(config::ConfigError::Invalid {
@@ -190,6 +199,11 @@ impl Function {
                 },
                 None => Err(unauthorized()),
             },
+            "/alert-history" => match access::caller(request) {
+                Some(c) => pulse::history(&self.history, &c, &values).await,
+                None => Err(unauthorized()),
+            },
+            "/trending" => pulse::trending(&self.trending, &self.watchlist, &values).await,
             "/tickers" => self.watchlist_route(&values),
             "/periods" => self.periods(&values).await,
             "/leaderboard" => self.leaderboard(&values).await,

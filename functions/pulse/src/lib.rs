@@ -1,0 +1,169 @@
+//! pulse: after each pipeline run, ranks what is trending over the rolling
+//! 1 h, 24 h and 7 d windows ending at the newest hour with data, then
+//! evaluates every alert rule there and delivers each new crossing once, to
+//! SNS and EventBridge, recording it in the alert history first.
+
+use futures_util::{stream, StreamExt, TryStreamExt};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use tickerpulse_aggregate::alerting::{self, hour_bucket, hour_of};
+use tickerpulse_aggregate::level::Level;
+use tickerpulse_aggregate::trending::{span, Hourly};
+use tickerpulse_aws::alerts::AlertRules;
+use tickerpulse_aws::pulse::{AlertHistory, Claim, Fired, Notifier, Ranking, Trending};
+use tickerpulse_aws::{reads, sdk, HandlerError};
+use tickerpulse_core::alerts::MAX_COOLDOWN_HOURS;
+use tickerpulse_core::config::{self, Env};
+use tickerpulse_core::window::Window;
+use time::format_description::well_known::Rfc3339;
+
+/// Hour partitions read at once.
+const READS_IN_FLIGHT: usize = 8;
+
+/// The state machine passes the execution name; a hand invocation may pass nothing.
+#[derive(Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct PulseRequest {
+    #[serde(default)]
+    pub run_id: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize, Serialize, PartialEq)]
+pub struct PulseResult {
+    /// The newest hour with data, where every window ends (none before the first run).
+    pub anchor: Option<String>,
+    pub hours_read: u64,
+    /// Tickers ranked per window.
+    pub trending: HashMap<String, u64>,
+    pub rules: u64,
+    pub crossings: u64,
+    pub delivered: u64,
+    /// Firings an earlier attempt recorded but did not finish delivering.
+    pub redelivered: u64,
+    /// Firings delivered by an earlier run or attempt (a repeat).
+    pub already_delivered: u64,
+}
+
+pub struct Function {
+    pub dynamodb: aws_sdk_dynamodb::Client,
+    pub ticker_table: String,
+    pub overall_table: String,
+    pub rules: AlertRules,
+    pub history: AlertHistory,
+    pub notifier: Notifier,
+    /// Mentions a ticker needs in a window to be ranked.
+    pub min_mentions: u64,
+}
+
+impl Function {
+    pub async fn from_env(env: &dyn Env) -> Result<Self, HandlerError> {
+        let conf = sdk::load(env).await;
+        let dynamodb = sdk::dynamodb_client(&conf);
+        Ok(Self {
+            ticker_table: config::required(env, config::TICKER_SUMMARY_TABLE)?,
+            overall_table: config::required(env, config::OVERALL_SUMMARY_TABLE)?,
+            rules: AlertRules {
+                client: dynamodb.clone(),
+                table: config::required(env, config::ALERT_RULES_TABLE)?,
+            },
+            history: AlertHistory {
+                client: dynamodb.clone(),
+                table: config::required(env, config::ALERT_HISTORY_TABLE)?,
+                keep_days: config::number(env, "ALERT_HISTORY_DAYS", 90i64, 1..=3650)?,
+            },
+            notifier: Notifier {
+                sns: sdk::sns_client(&conf),
+                events: sdk::eventbridge_client(&conf),
+                topic_arn: config::required(env, config::ALERT_TOPIC_ARN)?,
+                event_bus: config::optional(env, config::ALERT_EVENT_BUS, "default"),
+            },
+            min_mentions: config::number(env, "TRENDING_MIN_MENTIONS", 5u64, 1..=1_000_000)?,
+            dynamodb,
+        })
+    }
+
+    /// Hourly counts by ticker over `hours` (one Query per hour partition).
+    async fn hourly(&self, hours: std::ops::RangeInclusive<i64>) -> Result<Hourly, HandlerError> {
+        let rows: Vec<(i64, Vec<reads::TickerRow>)> = stream::iter(hours)
+            .map(|h| async move {
+                let rows = reads::tickers_of(&self.dynamodb, &self.ticker_table, hour_bucket(h));
+                Ok::<_, HandlerError>((h, rows.await?))
+            })
+            .buffer_unordered(READS_IN_FLIGHT)
+            .try_collect()
+            .await?;
+        let mut hourly = Hourly::default();
+        for (h, rows) in rows {
+            for r in rows {
+                hourly.add(h, &r.ticker, &r.counts);
+            }
+        }
+        Ok(hourly)
+    }
+
+    pub async fn handle(&self, request: PulseRequest) -> Result<PulseResult, HandlerError> {
+        let mut r = PulseResult::default();
+        let newest = reads::periods(&self.dynamodb, &self.overall_table, Level::Hour, 1).await?;
+        let Some(newest) = newest.first().map(|p| hour_of(&p.bucket)) else {
+            tracing::info!("no hour has data yet: nothing to rank or evaluate");
+            return Ok(r);
+        };
+        let hours = span(Window::Week, newest);
+        r.hours_read = (hours.end() - hours.start() + 1) as u64;
+        let hourly = self.hourly(hours).await?;
+        let now = time::OffsetDateTime::now_utc();
+        let now_text = now
+            .replace_nanosecond(0)
+            .unwrap_or(now)
+            .format(&Rfc3339)
+            .unwrap_or_default();
+        let trending = Trending {
+            client: self.dynamodb.clone(),
+            table: self.overall_table.clone(),
+        };
+        for window in Window::ALL {
+            let trends = hourly.trending(newest, window, self.min_mentions);
+            r.trending.insert(window.name().into(), trends.len() as u64);
+            trending
+                .put(&Ranking {
+                    window,
+                    anchor: hour_bucket(newest).timestamp(),
+                    computed_at: now_text.clone(),
+                    run_id: request.run_id.clone().unwrap_or_default(),
+                    min_mentions: self.min_mentions,
+                    trends,
+                })
+                .await?;
+        }
+        r.anchor = Some(hour_bucket(newest).timestamp());
+
+        let rules = self.rules.all().await?;
+        r.rules = rules.len() as u64;
+        let crossings = alerting::crossings(&rules, &hourly, newest);
+        r.crossings = crossings.len() as u64;
+        // The last firing of each (rule, ticker), from each owner's history as
+        // far back as the longest cooldown.
+        let since = hour_bucket(newest - i64::from(MAX_COOLDOWN_HOURS) - 1).timestamp();
+        let mut last_fired = HashMap::new();
+        let mut owners: Vec<&str> = crossings.iter().map(|f| f.owner.as_str()).collect();
+        owners.dedup();
+        for owner in owners {
+            last_fired.extend(self.history.last_fired(owner, &since).await?);
+        }
+        for firing in alerting::cooled(crossings, &rules, &last_fired) {
+            let fired = Fired::new(&firing, &now_text);
+            match self.history.claim(&fired, now.unix_timestamp()).await? {
+                Claim::Delivered => {
+                    r.already_delivered += 1;
+                    continue;
+                }
+                Claim::Undelivered => r.redelivered += 1,
+                Claim::New => r.delivered += 1,
+            }
+            self.notifier.deliver(&fired).await?;
+            self.history.mark_delivered(&fired).await?;
+            tracing::info!(alert_id = %fired.id, ticker = %fired.ticker, value = fired.value, "alert delivered");
+        }
+        Ok(r)
+    }
+}
