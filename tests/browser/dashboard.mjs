@@ -135,9 +135,13 @@ try {
     }
     assert.equal(await text("overall-mentions"), fmt(o.ticker_mentions));
     assert.equal(await text("overall-authors"), fmt(o.unique_authors));
+    // The period's sentiment share, as a bar.
+    const share = page.locator('[data-testid="overall-share"]');
+    for (const k of ["positive", "negative", "neutral"]) assert.equal(await share.getAttribute(`data-${k}`), pct(o[`${k}_ratio`]), `${k} share`);
     const top = await page.inputValue('[data-testid="top"]');
     const sort = await page.inputValue('[data-testid="sort"]');
-    const board = await api("leaderboard", { level, period, sort, limit: top });
+    const minMentions = await page.inputValue('[data-testid="min-mentions"]');
+    const board = await api("leaderboard", { level, period, sort, limit: top, min_mentions: minMentions });
     const rows = await page.$$eval('[data-testid="leaderboard"] tbody tr', (trs) =>
       trs.map((tr) => [...tr.children].map((td) => td.textContent.trim())));
     assert.deepEqual(rows, board.tickers.map((t) =>
@@ -147,8 +151,22 @@ try {
     const tags = await api("hashtags", { level, period, limit: 15 });
     assert.deepEqual(await attrs('[data-testid="hashtags"] li', "data-count"), tags.hashtags.map((h) => String(h.count)));
     assert.deepEqual((await texts('[data-testid="hashtags"] li')).map((t) => t.split(" ")[0]), tags.hashtags.map((h) => "#" + h.hashtag));
-    checks += 6;
+    checks += 7;
     return board;
+  }
+
+  // Trending: the page's table is the API's ranking for the chosen window.
+  async function checkTrending(window) {
+    const t = await api("trending", { window, limit: 10 });
+    assert.ok(t.anchor, "the pipeline ranked something");
+    const rows = await page.$$eval('[data-testid="trending"] tbody tr[data-ticker]', (trs) =>
+      trs.map((tr) => [...tr.children].slice(0, 6).map((td) => td.textContent.trim())));
+    const change = (x) => x.rank_change === null ? "new" : x.rank_change > 0 ? "▲" + x.rank_change : x.rank_change < 0 ? "▼" + -x.rank_change : "=";
+    assert.deepEqual(rows, t.tickers.map((x) =>
+      [String(x.rank), x.ticker, fmt(x.mentions), fmt(x.previous_mentions), x.z_score.toFixed(2), change(x)]), `trending ${window}`);
+    for (let i = 1; i < t.tickers.length; i++) assert.ok(t.tickers[i - 1].z_score >= t.tickers[i].z_score, "ranked by z-score");
+    checks++;
+    return t;
   }
 
   async function checkTicker(ticker) {
@@ -186,6 +204,51 @@ try {
   const first = board.tickers[0].ticker;
   await checkTicker(first);
 
+  // Trending now, over each window.
+  const day = await checkTrending("24h");
+  assert.ok(day.tickers.length > 0, "tickers trend over the newest 24 hours");
+  await page.selectOption('[data-testid="trending-window"]', "7d");
+  await ready();
+  await checkTrending("7d");
+  await page.selectOption('[data-testid="trending-window"]', "1h");
+  await ready();
+  await checkTrending("1h");
+
+  // The timeline of all tweets per 15 minutes.
+  {
+    const quarters = await api("periods", { level: "15min", limit: 1000 });
+    const box = page.locator('[data-testid="timeline"]');
+    assert.equal(await box.getAttribute("data-points"), String(quarters.periods.length));
+    assert.equal(await box.getAttribute("data-tweets"), String(quarters.periods.reduce((s, p) => s + p.tweets, 0)));
+    assert.equal(await page.locator('[data-testid="timeline"] canvas').count(), 1, "uPlot drew the timeline");
+    const [xs, counts] = await page.evaluate(() => state.timeline.data.map((s) => Array.from(s)));
+    const real = new Map(quarters.periods.map((p) => [Date.parse(p.start) / 1000, p.tweets]));
+    for (let i = 0; i < xs.length; i++) assert.equal(counts[i], real.get(xs[i]) ?? 0, `quarter ${xs[i]}`);
+    checks++;
+  }
+
+  // The alerts that fired (the test fired some before the page loaded).
+  {
+    const fired = await api("alert-history", { limit: 20 });
+    assert.ok(fired.alerts.length > 0, "alerts fired");
+    assert.deepEqual(await attrs('[data-testid="alert-history"] tbody tr', "data-alert-id"), fired.alerts.map((a) => a.alert_id));
+    checks++;
+  }
+
+  // The section index links every section, and the refresh button loads again.
+  {
+    const hrefs = await attrs('[data-testid="section-index"] a', "href");
+    for (const h of hrefs) assert.equal(await page.locator(h).count(), 1, `${h} exists`);
+    const calls = [];
+    const seen = (r) => { if (r.url().includes("/v1/trending")) calls.push(r.url()); };
+    page.on("request", seen);
+    await page.click('[data-testid="refresh"]');
+    await ready();
+    page.off("request", seen);
+    assert.equal(calls.length, 1, "refresh loads the views again");
+    checks++;
+  }
+
   // A click on a period of the trend lists that period's tweets (the newest
   // day: the recent-tweets table keeps the latest days, and days are far
   // enough apart on the chart to click one).
@@ -219,6 +282,29 @@ try {
     await ready();
   }
 
+  // A year at a time, and a date range on the trend.
+  {
+    await page.selectOption('[data-testid="granularity"]', "year");
+    await ready();
+    await checkTicker(first);
+    await page.selectOption('[data-testid="granularity"]', "day");
+    await ready();
+    const days = await api(`tickers/${first}/trend`, { granularity: "day", limit: 2000 });
+    const mid = days.points[Math.floor(days.points.length / 2)].start.slice(0, 10);
+    await page.fill('[data-testid="trend-from"]', mid);
+    await page.dispatchEvent('[data-testid="trend-from"]', "change");
+    await ready();
+    const ranged = await api(`tickers/${first}/trend`, { granularity: "day", limit: 2000, from: mid + "T00:00:00Z" });
+    assert.ok(ranged.points.length < days.points.length, "the range leaves days out");
+    assert.equal(await page.locator('[data-testid="chart"]').getAttribute("data-points"), String(ranged.points.length));
+    await page.fill('[data-testid="trend-from"]', "");
+    await page.dispatchEvent('[data-testid="trend-from"]', "change");
+    await ready();
+    await page.selectOption('[data-testid="granularity"]', "hour");
+    await ready();
+    checks += 2;
+  }
+
   // Recent tweets, coloured by sentiment, paged, filtered by ticker.
   const recent = await api("tweets", { limit: 20 });
   assert.deepEqual(await attrs('[data-testid="recent-tweets"] li', "data-tweet-id"), recent.tweets.map((t) => t.tweet_id));
@@ -235,7 +321,14 @@ try {
   await ready();
   const filtered = await api("tweets", { ticker: first, limit: 20 });
   assert.deepEqual(await attrs('[data-testid="recent-tweets"] li', "data-tweet-id"), filtered.tweets.map((t) => t.tweet_id));
-  checks += 3;
+  // How many to show.
+  await page.selectOption('[data-testid="recent-filter"]', "");
+  await page.selectOption('[data-testid="recent-count"]', "50");
+  await ready();
+  const fifty = await api("tweets", { limit: 50 });
+  assert.ok(fifty.tweets.length > 20, "more than a page of 20");
+  assert.deepEqual(await attrs('[data-testid="recent-tweets"] li', "data-tweet-id"), fifty.tweets.map((t) => t.tweet_id));
+  checks += 4;
 
   // Pipeline runs.
   const runs = await api("runs", { limit: 10 });
@@ -248,6 +341,15 @@ try {
   await page.selectOption('[data-testid="sort"]', "negative");
   await ready();
   await checkPeriodViews("day");
+  // A ratio sort with a floor of mentions, so one tweet is no leader.
+  await page.fill('[data-testid="min-mentions"]', "10");
+  await page.dispatchEvent('[data-testid="min-mentions"]', "change");
+  await ready();
+  const floored = await checkPeriodViews("day");
+  assert.ok(floored.tickers.every((t) => t.mentions >= 10), "min_mentions applied");
+  await page.fill('[data-testid="min-mentions"]', "1");
+  await page.dispatchEvent('[data-testid="min-mentions"]', "change");
+  await ready();
   await page.selectOption('[data-testid="top"]', "3");
   await ready();
   assert.ok((await page.locator('[data-testid="leaderboard"] tbody tr').count()) <= 3);
@@ -298,6 +400,10 @@ try {
     await page.mouse.up();
     const after = await page.evaluate(() => [state.chart.scales.x.min, state.chart.scales.x.max]);
     assert.ok(after[1] - after[0] < before[1] - before[0], `zoomed: ${before} -> ${after}`);
+    // The drag was no click on a period: the ticker's latest tweets stay listed.
+    await page.waitForTimeout(100);
+    await ready();
+    assert.equal(await text("ticker-tweets-window"), "", "a drag picks no period");
     await page.mouse.dblclick(box.x + box.width / 2, box.y + box.height / 2);
     const reset = await page.evaluate(() => [state.chart.scales.x.min, state.chart.scales.x.max]);
     assert.ok(reset[1] - reset[0] > after[1] - after[0], "double-click resets the zoom");

@@ -8,7 +8,7 @@
 //! the schema.
 
 use std::process::Command;
-use tickerpulse_e2e::{root, start_stack};
+use tickerpulse_e2e::{call, root, start_stack};
 
 const KEY: &str = "dashboard-test-key";
 const USER: &str = "dana";
@@ -32,6 +32,40 @@ async fn dashboard_in_chromium_and_the_api_under_schemathesis() {
     let tokens = stack.add_user(USER, PASSWORD, &["editors"]).await.unwrap();
     let (addr, stop, serving) = tickerpulse_e2e::serve_guarded(&stack, KEY).await.unwrap();
     let base = format!("http://{addr}/");
+
+    // An alert rule that the demo's newest hour crosses (a ticker mentioned
+    // there and not in the hour before), evaluated as the pipeline's Pulse
+    // state does; the rule is deleted again, its firings stay in the history.
+    let token = Some(tokens.id_token.as_str());
+    let rule = r#"{"ticker":"*","metric":"mentions","op":"above","threshold":0,"window":"1h","min_mentions":1}"#;
+    let (status, created) = call(
+        &addr.to_string(),
+        "POST",
+        "/alerts",
+        token,
+        Some(KEY),
+        Some(rule),
+    )
+    .await;
+    assert_eq!(status, 201, "{created}");
+    let pulse = tickerpulse_fn_pulse::Function::from_env(&stack.env().unwrap())
+        .await
+        .unwrap()
+        .handle(Default::default())
+        .await
+        .unwrap();
+    assert!(pulse.delivered > 0, "{pulse:?}");
+    let id = created["id"].as_str().unwrap();
+    let (status, _) = call(
+        &addr.to_string(),
+        "DELETE",
+        &format!("/alerts/{id}"),
+        token,
+        Some(KEY),
+        None,
+    )
+    .await;
+    assert_eq!(status, 204);
 
     let root = root();
     let artifacts = root.join("target/test-artifacts");

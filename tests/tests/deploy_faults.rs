@@ -251,7 +251,7 @@ fn no_concurrency_is_reserved_by_default() {
             other => panic!("{id} reserves {other:?} whatever the parameters"),
         }
     }
-    assert_eq!(functions, 8);
+    assert_eq!(functions, tickerpulse_local::FUNCTIONS.len());
 }
 
 /// What the reserved concurrency of 1 guaranteed aggregate, the lease does:
@@ -327,7 +327,7 @@ fn gateway_responses_allow_the_configured_origin() {
 fn every_function_logs_to_a_group_the_stack_owns() {
     let t = template();
     let functions = resources(&t, "AWS::Serverless::Function");
-    assert_eq!(functions.len(), 8);
+    assert_eq!(functions.len(), tickerpulse_local::FUNCTIONS.len());
     for (id, f) in functions {
         let group = referenced(&f["Properties"]["LoggingConfig"]["LogGroup"])
             .unwrap_or_else(|| panic!("{id} logs where Lambda puts it"));

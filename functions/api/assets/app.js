@@ -4,7 +4,7 @@
 "use strict";
 
 const $ = (id) => document.getElementById(id);
-const state = { level: "day", period: "", ticker: "", recentPage: null, chart: null, tweetsWindow: null };
+const state = { level: "day", period: "", ticker: "", recentPage: null, chart: null, timeline: null, tweetsWindow: null };
 
 function fmt(n) { return Number(n).toLocaleString("en-US"); }
 function pct(r) { return (r * 100).toFixed(1) + "%"; }
@@ -175,11 +175,50 @@ async function loadOverall() {
   }
   document.querySelector('[data-testid="overall-mentions"]').textContent = fmt(o.ticker_mentions);
   document.querySelector('[data-testid="overall-authors"]').textContent = fmt(o.unique_authors);
+  shareBar($("overall").querySelector('[data-testid="overall-share"]'), o);
+}
+
+// A bar of the positive, neutral and negative shares of a set of counts.
+function shareBar(bar, c) {
+  bar.title = `${pct(c.positive_ratio)} positive, ${pct(c.negative_ratio)} negative, ${pct(c.neutral_ratio)} neutral`;
+  for (const k of ["positive", "negative", "neutral"]) bar.dataset[k] = pct(c[k + "_ratio"]);
+  bar.replaceChildren(
+    el("span", { class: "positive", style: `width:${c.positive_ratio * 100}%` }),
+    el("span", { class: "neutral", style: `width:${c.neutral_ratio * 100}%` }),
+    el("span", { class: "negative", style: `width:${c.negative_ratio * 100}%` }));
+  return bar;
+}
+
+// Places gained or lost since the window before.
+function rankChange(t) {
+  if (t.rank_change === null || t.rank_change === undefined) return "new";
+  if (t.rank_change > 0) return "▲" + t.rank_change;
+  if (t.rank_change < 0) return "▼" + -t.rank_change;
+  return "=";
+}
+
+async function loadTrending() {
+  const current = request("trending");
+  const b = await api("trending", { window: $("trending-window").value, limit: 10 });
+  if (!current()) return;
+  document.querySelector('[data-testid="trending-anchor"]').textContent = b.anchor ? `to ${b.anchor.replace("T", " ").replace(":00:00Z", ":00 UTC")}` : "no data yet";
+  const rows = b.tickers.map((t) => {
+    const link = el("a", { href: "#trend", "data-ticker": t.ticker }, t.ticker);
+    link.addEventListener("click", () => guard(() => selectTicker(t.ticker))());
+    const change = rankChange(t);
+    return el("tr", { "data-ticker": t.ticker },
+      el("td", {}, t.rank), el("td", { title: t.name || "" }, link), el("td", { class: "num" }, fmt(t.mentions)),
+      el("td", { class: "num" }, fmt(t.previous_mentions)), el("td", { class: "num" }, t.z_score.toFixed(2)),
+      el("td", { class: change.startsWith("▲") ? "up" : change.startsWith("▼") ? "down" : "" }, change),
+      el("td", {}, shareBar(el("div", { class: "bar" }), t)));
+  });
+  if (!rows.length) rows.push(el("tr", {}, el("td", { colspan: 7, class: "muted" }, `no ticker has ${b.min_mentions} mentions in this window`)));
+  document.querySelector('[data-testid="trending"] tbody').replaceChildren(...rows);
 }
 
 async function loadLeaders() {
   const current = request("leaderboard");
-  const b = await api("leaderboard", { level: state.level, period: state.period, sort: $("sort").value, limit: $("top").value });
+  const b = await api("leaderboard", { level: state.level, period: state.period, sort: $("sort").value, limit: $("top").value, min_mentions: $("min-mentions").value || 1 });
   if (!current()) return null;
   const rows = b.tickers.map((t) => {
     const bar = el("div", { class: "bar", title: `${pct(t.positive_ratio)} positive, ${pct(t.negative_ratio)} negative, ${pct(t.neutral_ratio)} neutral` },
@@ -204,7 +243,7 @@ function tweetItem(t) {
 }
 
 async function loadRecent(more) {
-  const params = { ticker: $("recent-filter").value, limit: 20 };
+  const params = { ticker: $("recent-filter").value, limit: $("recent-count").value };
   if (more && state.recentPage) params.page = state.recentPage;
   const current = request("recent");
   const b = await api("tweets", params);
@@ -268,11 +307,42 @@ function withGaps(points, granularity) {
   return [xs, mentions, compound, positive];
 }
 
+// The trend's query: granularity, and the date range when one is set (the
+// "to" day included).
+function trendParams() {
+  const p = { granularity: $("granularity").value, limit: 2000 };
+  if ($("trend-from").value) p.from = $("trend-from").value + "T00:00:00Z";
+  if ($("trend-to").value) p.to = $("trend-to").value + "T23:59:59Z";
+  return p;
+}
+
+// Tweets per 15 minutes over the newest 1,000 quarter hours with data, the
+// quarters without tweets drawn as zero.
+async function loadTimeline() {
+  const current = request("timeline");
+  const b = await api("periods", { level: "15min", limit: 1000 });
+  if (!current()) return;
+  const points = b.periods.slice().reverse().map((p) => ({ start: p.start, mentions: p.tweets, mean_compound: null, positive_ratio: null }));
+  const [xs, tweets] = withGaps(points, "15min");
+  const box = $("timeline-chart");
+  const total = b.periods.reduce((s, p) => s + p.tweets, 0);
+  box.dataset.points = String(b.periods.length);
+  box.dataset.tweets = String(total);
+  document.querySelector('[data-testid="timeline-summary"]').textContent =
+    b.periods.length ? `${fmt(total)} tweets, ${b.periods[b.periods.length - 1].start} to ${b.periods[0].start}` : "no data yet";
+  if (state.timeline) state.timeline.destroy();
+  box.replaceChildren();
+  state.timeline = new uPlot({
+    width: Math.max(320, box.clientWidth || 800), height: 160, scales: { x: { time: true } },
+    series: [{}, { label: "tweets", stroke: "#5470c6", fill: "rgba(84,112,198,0.12)" }],
+  }, [xs, tweets], box);
+}
+
 async function loadTrend() {
   const box = $("chart");
   const current = request("trend");
   if (!state.ticker) { box.replaceChildren(); return; }
-  const b = await api(`tickers/${encodeURIComponent(state.ticker)}/trend`, { granularity: $("granularity").value, limit: 2000 });
+  const b = await api(`tickers/${encodeURIComponent(state.ticker)}/trend`, trendParams());
   if (!current()) return;
   const data = withGaps(b.points, b.granularity);
   const total = b.points.reduce((s, p) => s + p.mentions, 0);
@@ -295,8 +365,11 @@ async function loadTrend() {
   // A click (not a drag) on a point lists that period's tweets below: the
   // period of the point nearest the click.
   const u = state.chart;
+  // A drag (to zoom) ends in a click too: only a press and release in one place counts.
+  let pressedAt = null;
+  u.over.addEventListener("mousedown", (e) => { pressedAt = e.clientX; });
   u.over.addEventListener("click", (e) => {
-    if (u.select.width > 0) return;
+    if (u.select.width > 0 || pressedAt === null || Math.abs(e.clientX - pressedAt) > 3) return;
     const t = u.posToVal(e.clientX - u.over.getBoundingClientRect().left, "x");
     const xs = u.data[0];
     let i = -1;
@@ -321,8 +394,10 @@ async function loadHashtags() {
   const current = request("hashtags");
   const b = await api("hashtags", { level: state.level, period: state.period, limit: 15 });
   if (!current()) return;
+  const max = Math.max(1, ...b.hashtags.map((h) => h.count));
   document.querySelector('[data-testid="hashtags"]').replaceChildren(
-    ...b.hashtags.map((h) => el("li", { "data-count": h.count }, `#${h.hashtag} `, el("span", { class: "muted" }, fmt(h.count)))));
+    ...b.hashtags.map((h) => el("li", { "data-count": h.count }, `#${h.hashtag} `,
+      el("span", { class: "hbar", style: `width:${Math.round(160 * h.count / max)}px` }), el("span", { class: "muted" }, fmt(h.count)))));
 }
 
 async function loadRuns() {
@@ -338,7 +413,7 @@ async function loadTickers() {
   const opts = () => tickers.map((t) => el("option", { value: t.symbol }, t.symbol));
   $("ticker").replaceChildren(...opts());
   $("recent-filter").replaceChildren(el("option", { value: "" }, "all tickers"), ...opts());
-  $("alert-ticker").replaceChildren(...opts());
+  $("alert-ticker").replaceChildren(...opts(), el("option", { value: "*" }, "any ticker"));
 }
 
 async function selectTicker(t) {
@@ -381,9 +456,16 @@ async function loadAlerts() {
     const del = el("button", { type: "button", "data-testid": "alert-delete" }, "Delete");
     del.hidden = !auth.me.can_write;
     del.addEventListener("click", guard(async () => { await api(`alerts/${r.id}`, {}, { method: "DELETE" }); await loadAlerts(); }));
-    return el("tr", { "data-testid": "alert-rule" }, el("td", {}, r.ticker), el("td", {}, r.metric), el("td", {}, r.op),
-      el("td", { class: "num" }, r.threshold), el("td", {}, del));
+    return el("tr", { "data-testid": "alert-rule" }, el("td", {}, r.ticker === "*" ? "any" : r.ticker), el("td", {}, r.metric), el("td", {}, r.op),
+      el("td", { class: "num" }, r.threshold), el("td", {}, r.window), el("td", {}, del));
   }));
+}
+
+async function loadAlertHistory() {
+  const { alerts } = await api("alert-history", { limit: 20 });
+  document.querySelector('[data-testid="alert-history"] tbody').replaceChildren(...alerts.map((a) =>
+    el("tr", { "data-alert-id": a.alert_id }, el("td", {}, a.anchor), el("td", {}, a.ticker),
+      el("td", {}, `${a.metric} ${a.op} ${a.threshold} over ${a.window}`), el("td", { class: "num" }, a.value), el("td", { class: "num" }, fmt(a.mentions)))));
 }
 
 $("alert-form").addEventListener("submit", (ev) => {
@@ -391,7 +473,10 @@ $("alert-form").addEventListener("submit", (ev) => {
   guard(async () => {
     await api("alerts", {}, {
       method: "POST", headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ ticker: $("alert-ticker").value, metric: $("alert-metric").value, op: $("alert-op").value, threshold: Number($("alert-threshold").value) }),
+      body: JSON.stringify({
+        ticker: $("alert-ticker").value, metric: $("alert-metric").value, op: $("alert-op").value, threshold: Number($("alert-threshold").value),
+        window: $("alert-window").value, cooldown_hours: Number($("alert-cooldown").value),
+      }),
     });
     await loadAlerts();
   })();
@@ -402,12 +487,19 @@ const refresh = guard(async () => {
   await whoAmI();
   if (!$("ticker").options.length) await loadTickers();
   await loadPeriods();
-  await Promise.all([refreshPeriod(), loadRecent(false), loadRuns(), loadAlerts(), state.ticker ? selectTicker(state.ticker) : null]);
+  await Promise.all([refreshPeriod(), loadTrending(), loadTimeline(), loadRecent(false), loadRuns(), loadAlerts(), loadAlertHistory(),
+    state.ticker ? selectTicker(state.ticker) : null]);
 });
 
 $("level").addEventListener("change", guard(async () => { state.level = $("level").value; await loadPeriods(); await refreshPeriod(); }));
 $("period").addEventListener("change", guard(async () => { state.period = $("period").value; await refreshPeriod(); }));
 $("top").addEventListener("change", guard(loadLeaders));
+$("min-mentions").addEventListener("change", guard(loadLeaders));
+$("trending-window").addEventListener("change", guard(loadTrending));
+$("recent-count").addEventListener("change", guard(() => loadRecent(false)));
+$("trend-from").addEventListener("change", guard(loadTrend));
+$("trend-to").addEventListener("change", guard(loadTrend));
+$("refresh").addEventListener("click", () => refresh());
 $("sort").addEventListener("change", guard(loadLeaders));
 $("ticker").addEventListener("change", guard(() => selectTicker($("ticker").value)));
 $("granularity").addEventListener("change", guard(loadTrend));
@@ -415,6 +507,9 @@ $("words-ticker").addEventListener("change", guard(loadWords));
 $("recent-filter").addEventListener("change", guard(() => loadRecent(false)));
 $("ticker-tweets-latest").addEventListener("click", guard(() => { state.tweetsWindow = null; return loadTickerTweets(); }));
 $("more").addEventListener("click", guard(() => loadRecent(true)));
-window.addEventListener("resize", () => { if (state.chart) state.chart.setSize({ width: $("chart").clientWidth, height: 260 }); });
+window.addEventListener("resize", () => {
+  if (state.chart) state.chart.setSize({ width: $("chart").clientWidth, height: 260 });
+  if (state.timeline) state.timeline.setSize({ width: $("timeline-chart").clientWidth, height: 160 });
+});
 
 refresh();
