@@ -10,7 +10,7 @@ export SAM_CLI_TELEMETRY := 0
 export SAM_CLI_BETA_RUST_CARGO_LAMBDA := 1
 CARGO ?= cargo
 
-.PHONY: train-sentiment eval-sentiment sentiment-check setup java browser wrk vendor-check bench-api rust-targets demo test executions logs bench-lake bench-aggregate bench-heavy-day lint fmt-check clippy cargo-test template-check sam-build check-arm64 local-up local-down local-status clean-local
+.PHONY: train-sentiment eval-sentiment sentiment-check setup java browser wrk vendor-check bench-api rust-targets demo test executions logs bench-lake bench-aggregate bench-heavy-day bench-freshness lint fmt-check clippy cargo-test template-check sam-build check-arm64 local-up local-down local-status clean-local
 
 ## setup: pinned Python tools into .venv, npm tools (asl-validator, playwright-core, uPlot) into node_modules,
 ## the arm64 Rust target, Java for Spark and Debian's Chromium for the browser test (idempotent)
@@ -138,6 +138,10 @@ bench-aggregate: setup
 ## bench-heavy-day: one hour at 1,000,000 and 10,000,000 tweets a day through plan, compact, clean and aggregate, with DynamoDB and S3 latency added
 bench-heavy-day: setup
 	$(CARGO) bench -p tickerpulse-e2e --bench heavy_day
+
+## bench-freshness: the lag from a tweet's arrival to the API on the local stack, and what each 15-minute run touches
+bench-freshness: setup
+	$(CARGO) bench -p tickerpulse-e2e --bench freshness
 
 ## bench-api: p50/p99 latency and requests per second of every endpoint (wrk, loopback) on the demo's data
 bench-api: setup wrk

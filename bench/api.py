@@ -24,15 +24,28 @@ for line in demo.stdout:
     sys.stdout.write("  demo | " + line) if not line.startswith("   ") else None
     m = re.search(r"dashboard:\s+(http://\S+/)", line)
     if m:
-        base = m.group(1)
+        base = m.group(1)[:-len("v1/")]
+    if base and line.startswith("Ctrl-C"):  # the demo's user exists from here
         break
 if base is None:
     sys.exit("the demo ended before serving")
 print(f"demo ready in {time.time() - t0:.0f} s at {base}; wrk -t2 -c{CONNECTIONS} -d{SECONDS}s per endpoint\n")
 
+import json, urllib.request
+
+# The data routes need a signed-in user (the gateway's Cognito authorizer, which
+# the demo emulates): sign in as the demo's user, as the dashboard does.
+config = json.load(urllib.request.urlopen(base + "v1/config.json"))
+auth = urllib.request.Request(config["cognito_url"], method="POST", data=json.dumps({
+    "AuthFlow": "USER_PASSWORD_AUTH", "ClientId": config["client_id"],
+    "AuthParameters": {"USERNAME": "demo", "PASSWORD": "Demo-password-1"},
+}).encode(), headers={"Content-Type": "application/x-amz-json-1.1",
+                      "X-Amz-Target": "AWSCognitoIdentityProviderService.InitiateAuth"})
+TOKEN = json.load(urllib.request.urlopen(auth))["AuthenticationResult"]["IdToken"]
+HEADERS = {"x-api-key": KEY, "Authorization": TOKEN}
+
 def get(path):
-    import urllib.request, json
-    req = urllib.request.Request(base + "v1/" + path, headers={"x-api-key": KEY})
+    req = urllib.request.Request(base + "v1/" + path, headers=HEADERS)
     return json.load(urllib.request.urlopen(req))
 
 # The dashboard asks for explicit periods (it lists them once per level).
@@ -56,6 +69,11 @@ endpoints = [
     ("tweets (all, 20)", "tweets?limit=20"),
     (f"tweets ({top}, 20)", f"tweets?ticker={top}&limit=20"),
     ("runs", "runs"),
+    ("trending (1h)", "trending?window=1h"),
+    ("trending (24h)", "trending?window=24h"),
+    ("trending (7d, 50)", "trending?window=7d&limit=50"),
+    ("alert-history", "alert-history"),
+    (f"tweets ({top}, day {day}, from/to)", f"tweets?ticker={top}&from={day[:10]}T00:00:00Z&to={day[:10]}T23:59:59Z&limit=100"),
 ]
 
 def to_ms(v):
@@ -73,7 +91,7 @@ def unloaded(url, n):
     out = []
     for _ in range(n):
         t = time.perf_counter()
-        conn.request("GET", path, headers={"x-api-key": KEY})
+        conn.request("GET", path, headers=HEADERS)
         r = conn.getresponse()
         r.read()
         out.append((time.perf_counter() - t) * 1000)
@@ -88,7 +106,7 @@ try:
         url = base if path is None else base + "v1/" + path
         p50_1, p99_1 = unloaded(url, UNLOADED)
         out = subprocess.run(["wrk", "-t2", f"-c{CONNECTIONS}", f"-d{SECONDS}s", "--timeout", "10s", "--latency",
-                              "-H", f"x-api-key: {KEY}", url], capture_output=True, text=True, check=True).stdout
+                              "-H", f"x-api-key: {KEY}", "-H", f"Authorization: {TOKEN}", url], capture_output=True, text=True, check=True).stdout
         p50 = to_ms(re.search(r"50%\s+(\S+)", out).group(1))
         p99 = to_ms(re.search(r"99%\s+(\S+)", out).group(1))
         rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))

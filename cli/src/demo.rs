@@ -44,6 +44,8 @@ pub struct Figures {
     pub execution_status: String,
     pub executions: u64,
     pub partitions_processed: u64,
+    /// Tickers whose real daily prices went to the lake's `prices/daily/`.
+    pub price_files: u64,
     /// The API's total of tweets over every year (equals `cleaned`).
     pub api_tweets: u64,
     pub tickers_seen: u64,
@@ -157,6 +159,40 @@ pub async fn api_get(api: &tickerpulse_fn_api::Function, path: &str, query: &str
 
 /// Loads `tweets` into the fake X API and runs the real path: ingest, Firehose
 /// and transform, the pipeline state machine, and the API's view of the result.
+/// The repository's real daily prices of the demo's tickers (data/prices/).
+pub fn prices_dir() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../data/prices/pooksoft-sp500/daily")
+}
+
+/// Puts every `<SYMBOL>.csv` of `dir` under the lake's `prices/daily/`, as an
+/// operator would with `aws s3 cp`; a missing folder loads nothing (a binary
+/// run away from its repository).
+pub async fn load_prices(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    dir: &std::path::Path,
+) -> Result<u64> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Ok(0);
+    };
+    let mut n = 0;
+    for entry in entries {
+        let path = entry?.path();
+        let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
+            continue;
+        };
+        if !name.ends_with(".csv") {
+            continue;
+        }
+        let key = format!("{}{name}", tickerpulse_aws::prices::DAILY_PREFIX);
+        tickerpulse_aws::lake::put_file(s3, bucket, &key, &path, "text/csv")
+            .await
+            .map_err(|e| anyhow!("{e}"))?;
+        n += 1;
+    }
+    Ok(n)
+}
+
 pub async fn load_and_run(stack: &LocalStack, source: &str, tweets: Vec<Value>) -> Result<Figures> {
     let mut f = Figures {
         source: source.to_string(),
@@ -170,6 +206,7 @@ pub async fn load_and_run(stack: &LocalStack, source: &str, tweets: Vec<Value>) 
     let sfn = aws_sdk_sfn::Client::new(&conf);
     let raw_bucket = bucket_of(t, "RawBucket")?;
     let stage_bucket = bucket_of(t, "StageBucket")?;
+    f.price_files = load_prices(&s3, &bucket_of(t, "AnalyticsBucket")?, &prices_dir()).await?;
     stack.x_api.replace(tweets);
     stack.x_api.live_after_newest();
 
@@ -352,6 +389,10 @@ pub async fn load_and_run(stack: &LocalStack, source: &str, tweets: Vec<Value>) 
 
 pub fn print_summary(f: &Figures) {
     println!("tweets in:   {} ({})", f.input, f.source);
+    println!(
+        "prices:      {} tickers' real daily bars (data/prices/) in the lake's prices/daily/",
+        f.price_files
+    );
     println!(
         "ingest:      {} returned by the recent search ({} queries, {} pages; {} of them a second time, by another query); {} not matched (no watched cashtag, or a retweet)",
         f.fetched, f.queries, f.pages, f.duplicates, f.not_matched

@@ -155,6 +155,28 @@ try {
     return board;
   }
 
+  // The close beside the daily trend, and the correlation panel: what the API says.
+  async function checkPrices(ticker) {
+    assert.equal(await page.inputValue('[data-testid="granularity"]'), "day");
+    const trend = await api(`tickers/${ticker}/trend`, { granularity: "day", limit: 2000 });
+    const span = { from: trend.points[0].start.slice(0, 10), to: trend.points[trend.points.length - 1].start.slice(0, 10) };
+    const prices = await api(`tickers/${ticker}/prices`, span);
+    assert.equal(await page.locator('[data-testid="chart"]').getAttribute("data-closes"), String(prices.bars.length), `${ticker} closes`);
+    const closes = await page.evaluate(() => Array.from(state.chart.data[4]).filter((v) => v !== null));
+    assert.deepEqual(closes, prices.bars.map((b) => b.close), "the closes drawn are the API's");
+    const note = await text("price-note");
+    if (prices.available) assert.match(note, new RegExp(`${prices.bars.length} trading days`));
+    else assert.equal(note, prices.message);
+    const corr = await api(`tickers/${ticker}/correlation`);
+    const rows = await page.$$eval('[data-testid="correlation"] tbody tr', (trs) => trs.map((tr) => [...tr.children].map((td) => td.textContent.trim())));
+    const r = (f) => (f.r === null ? "–" : f.r.toFixed(3));
+    assert.deepEqual(rows, [["mean compound", r(corr.mean_compound), String(corr.mean_compound.n)],
+      ["positive ratio", r(corr.positive_ratio), String(corr.positive_ratio.n)], ["mentions", r(corr.mentions), String(corr.mentions.n)]]);
+    assert.equal((await texts('[data-testid="correlation-caveats"] li')).length, corr.caveats.length);
+    checks++;
+    return prices;
+  }
+
   // Trending: the page's table is the API's ranking for the chosen window.
   async function checkTrending(window) {
     const t = await api("trending", { window, limit: 10 });
@@ -300,6 +322,8 @@ try {
     await page.fill('[data-testid="trend-from"]', "");
     await page.dispatchEvent('[data-testid="trend-from"]', "change");
     await ready();
+    const priced = await checkPrices(first);
+    assert.ok(priced.available, `the demo has ${first}'s prices`);
     await page.selectOption('[data-testid="granularity"]', "hour");
     await ready();
     checks += 2;
@@ -371,6 +395,7 @@ try {
   await page.selectOption('[data-testid="granularity"]', "day");
   await ready();
   const trend = await checkTicker(second);
+  await checkPrices(second);
   await page.selectOption('[data-testid="ticker"]', first);
   await ready();
   await checkTicker(first);

@@ -10,6 +10,7 @@ pub mod firehose;
 pub mod lake;
 pub mod lambda;
 pub mod lease;
+pub mod prices;
 pub mod pulse;
 pub mod reads;
 pub mod sdk;

@@ -6,6 +6,7 @@ pub mod config;
 pub mod csv;
 pub mod hash;
 pub mod partition;
+pub mod prices;
 pub mod retry;
 pub mod tweet;
 pub mod watchlist;

@@ -122,13 +122,11 @@ fn is_strip(b: u8) -> bool {
     b.is_ascii_punctuation() && !matches!(b, b'%' | b'+' | b'-')
 }
 
-fn strip(mut w: &[u8], pred: impl Fn(u8) -> bool) -> &[u8] {
-    while let [first, rest @ ..] = w {
-        if !pred(*first) {
-            break;
-        }
-        w = rest;
-    }
+fn strip(w: &[u8], pred: impl Fn(u8) -> bool) -> &[u8] {
+    strip_end(strip_start(w, &pred), pred)
+}
+
+fn strip_end(mut w: &[u8], pred: impl Fn(u8) -> bool) -> &[u8] {
     while let [rest @ .., last] = w {
         if !pred(*last) {
             break;
@@ -217,28 +215,54 @@ fn strip_start(mut w: &[u8], pred: impl Fn(u8) -> bool) -> &[u8] {
     w
 }
 
-/// One feature's weights (negative, neutral, positive).
-#[inline]
-fn weights(column: usize) -> [f64; CLASSES] {
-    let at = HEADER + 4 * CLASSES * (1 + column);
-    let w = &WEIGHTS[at..at + 4 * CLASSES];
-    let f = |i: usize| f64::from(f32::from_le_bytes([w[i], w[i + 1], w[i + 2], w[i + 3]]));
-    [f(0), f(4), f(8)]
+/// The four little-endian bytes of the embedded file at `at`.
+fn le_bytes(at: usize) -> [u8; 4] {
+    [
+        WEIGHTS[at],
+        WEIGHTS[at + 1],
+        WEIGHTS[at + 2],
+        WEIGHTS[at + 3],
+    ]
 }
 
-/// The hashed columns' weights decoded once from the embedded file, a column
-/// padded to four floats so that it is one aligned 16-byte load (1 MiB, in a
-/// core's L2 cache): scoring reads one column for every feature of a tweet.
-static TABLE: OnceLock<Vec<[f32; 4]>> = OnceLock::new();
+fn f32_at(at: usize) -> f64 {
+    f64::from(f32::from_le_bytes(le_bytes(at)))
+}
 
-fn table() -> &'static [[f32; 4]] {
-    TABLE.get_or_init(|| {
-        (0..BUCKETS)
-            .map(|c| {
-                let w = weights(c);
-                [w[0] as f32, w[1] as f32, w[2] as f32, 0.0]
-            })
-            .collect()
+/// One feature's weights (negative, neutral, positive); the intercepts come
+/// first in the file, so feature `column` is the file's row `1 + column`.
+fn weights(column: usize) -> [f64; CLASSES] {
+    let at = HEADER + 4 * CLASSES * (1 + column);
+    std::array::from_fn(|k| f32_at(at + 4 * k))
+}
+
+/// The weights decoded once from the embedded file: the hashed columns padded
+/// to four floats so that a column is one aligned 16-byte load (1 MiB, in a
+/// core's L2 cache: scoring reads one column for every feature of a tweet),
+/// the intercepts, and the dense (finance-lexicon) features' weights.
+struct Decoded {
+    hashed: Vec<[f32; 4]>,
+    intercepts: [f64; CLASSES],
+    dense: [[f64; CLASSES]; DENSE],
+}
+
+static DECODED: OnceLock<Decoded> = OnceLock::new();
+
+fn decoded() -> &'static Decoded {
+    DECODED.get_or_init(|| {
+        if let Err(e) = check_weights() {
+            panic!("the embedded weights are broken: {e}");
+        }
+        Decoded {
+            hashed: (0..BUCKETS)
+                .map(|c| {
+                    let w = weights(c);
+                    [w[0] as f32, w[1] as f32, w[2] as f32, 0.0]
+                })
+                .collect(),
+            intercepts: std::array::from_fn(|k| f32_at(HEADER + 4 * k)),
+            dense: std::array::from_fn(|i| weights(BUCKETS + i)),
+        }
     })
 }
 
@@ -250,16 +274,10 @@ fn add(table: &[[f32; 4]], sum: &mut [f64; CLASSES], column: u32) {
     }
 }
 
-/// Checks the embedded weights' header (a test and the first use call it).
+/// Checks the embedded weights' header (a test calls it, and the one-time
+/// decoding refuses weights that fail it).
 pub fn check_weights() -> Result<(), String> {
-    let u = |at: usize| {
-        u32::from_le_bytes([
-            WEIGHTS[at],
-            WEIGHTS[at + 1],
-            WEIGHTS[at + 2],
-            WEIGHTS[at + 3],
-        ])
-    };
+    let u = |at: usize| u32::from_le_bytes(le_bytes(at));
     if WEIGHTS.len() < HEADER || &WEIGHTS[..8] != MAGIC {
         return Err("model.bin: bad magic".into());
     }
@@ -301,7 +319,8 @@ pub(crate) fn probabilities(text: &str, fin: &Scores, scratch: &mut ModelScratch
         }
     }
     let token = |s: &Span| &bytes[s.start as usize..s.end as usize];
-    let table = table();
+    let model = decoded();
+    let table = &model.hashed[..];
 
     let (mut words, mut nw) = ([0.0; CLASSES], 0usize);
     let (mut chars, mut nc) = ([0.0; CLASSES], 0usize);
@@ -328,16 +347,8 @@ pub(crate) fn probabilities(text: &str, fin: &Scores, scratch: &mut ModelScratch
         }
     }
 
-    // The intercepts come first, then the features' weights.
-    let mut z: [f64; CLASSES] = std::array::from_fn(|k| {
-        let at = HEADER + 4 * k;
-        f64::from(f32::from_le_bytes([
-            WEIGHTS[at],
-            WEIGHTS[at + 1],
-            WEIGHTS[at + 2],
-            WEIGHTS[at + 3],
-        ]))
-    });
+    // The intercepts, then the features: hashed (scaled by their counts) and dense.
+    let mut z = model.intercepts;
     for (sum, n) in [(words, nw), (chars, nc)] {
         if n > 0 {
             let v = 1.0 / (n as f64).sqrt();
@@ -347,11 +358,10 @@ pub(crate) fn probabilities(text: &str, fin: &Scores, scratch: &mut ModelScratch
         }
     }
     let c = fin.compound;
-    for (i, x) in [c.max(0.0), (-c).max(0.0), fin.pos, fin.neg]
+    for (x, w) in [c.max(0.0), (-c).max(0.0), fin.pos, fin.neg]
         .into_iter()
-        .enumerate()
+        .zip(&model.dense)
     {
-        let w = weights(BUCKETS + i);
         for k in 0..CLASSES {
             z[k] += x * w[k];
         }

@@ -338,6 +338,46 @@ async function loadTimeline() {
   }, [xs, tweets], box);
 }
 
+// The ticker's daily closes over the trend's span (day granularity only: the
+// bars are daily). Never made up: a day without a bar has no close.
+async function loadPrices(trend) {
+  const note = document.querySelector('[data-testid="price-note"]');
+  if (trend.granularity !== "day" || !trend.points.length) {
+    note.textContent = trend.points.length ? "The close price shows at the day granularity." : "";
+    return [];
+  }
+  const b = await api(`tickers/${encodeURIComponent(trend.ticker)}/prices`, {
+    from: trend.points[0].start.slice(0, 10), to: trend.points[trend.points.length - 1].start.slice(0, 10),
+  });
+  note.textContent = b.available ? `Close of ${trend.ticker}: ${b.bars.length} trading days from the lake's prices/.` : b.message;
+  return b.bars;
+}
+
+// The chart's series with a fifth, the close: trading days without tweets
+// join the x axis with zero mentions and no sentiment.
+function withCloses(data, bars) {
+  const [xs, m, c, p] = data;
+  const close = new Map(bars.map((b) => [Date.parse(b.date + "T00:00:00Z") / 1000, b.close]));
+  const all = [...new Set([...xs, ...close.keys()])].sort((a, b) => a - b);
+  const at = new Map(xs.map((x, i) => [x, i]));
+  const pick = (s, x, none) => (at.has(x) ? s[at.get(x)] : none);
+  return [all, all.map((x) => pick(m, x, 0)), all.map((x) => pick(c, x, null)), all.map((x) => pick(p, x, null)),
+    all.map((x) => close.get(x) ?? null)];
+}
+
+async function loadCorrelation() {
+  const current = request("correlation");
+  const b = await api(`tickers/${encodeURIComponent(state.ticker)}/correlation`, {});
+  if (!current()) return;
+  const r = (f) => (f.r === null ? "–" : f.r.toFixed(3));
+  const rows = [["mean compound", b.mean_compound], ["positive ratio", b.positive_ratio], ["mentions", b.mentions]].map(([name, f]) =>
+    el("tr", { "data-figure": name }, el("td", {}, name), el("td", { class: "num" }, r(f)), el("td", { class: "num" }, f.n)));
+  $("correlation").querySelector("tbody").replaceChildren(...rows);
+  document.querySelector('[data-testid="correlation-sample"]').textContent = b.message ||
+    `${b.tweet_days} days with at least ${b.min_mentions} mentions, ${b.price_days} trading days with a price`;
+  document.querySelector('[data-testid="correlation-caveats"]').replaceChildren(...b.caveats.map((c) => el("li", {}, c)));
+}
+
 async function loadTrend() {
   const box = $("chart");
   const current = request("trend");
@@ -345,6 +385,9 @@ async function loadTrend() {
   const b = await api(`tickers/${encodeURIComponent(state.ticker)}/trend`, trendParams());
   if (!current()) return;
   const data = withGaps(b.points, b.granularity);
+  const prices = await loadPrices(b);
+  if (!current()) return;
+  const closes = withCloses(data, prices);
   const total = b.points.reduce((s, p) => s + p.mentions, 0);
   document.querySelector('[data-testid="trend-summary"]').textContent =
     `${b.points.length} ${b.granularity} points, ${fmt(total)} mentions of ${b.ticker}`;
@@ -356,12 +399,16 @@ async function loadTrend() {
     scales: { x: { time: true }, c: { range: [-1, 1] } },
     series: [{}, { label: "mentions", stroke: "#5470c6", fill: "rgba(84,112,198,0.12)", scale: "m" },
       { label: "mean compound", stroke: "#333", scale: "c" },
-      { label: "positive ratio", stroke: "#2e7d32", scale: "c" }],
-    axes: [{}, { scale: "m", label: "mentions" }, { scale: "c", side: 1, grid: { show: false }, label: "sentiment" }],
+      { label: "positive ratio", stroke: "#2e7d32", scale: "c" },
+      { label: "close", stroke: "#b45309", scale: "p", spanGaps: true }],
+    axes: [{}, { scale: "m", label: "mentions" }, { scale: "c", side: 1, grid: { show: false }, label: "sentiment" },
+      { scale: "p", side: 1, grid: { show: false }, label: "close" }],
   };
   if (state.chart) state.chart.destroy();
   box.replaceChildren();
-  state.chart = new uPlot(opts, data, box);
+  box.dataset.closes = String(closes[4].filter((v) => v !== null).length);
+  state.chart = new uPlot(opts, closes, box);
+  await loadCorrelation();
   // A click (not a drag) on a point lists that period's tweets below: the
   // period of the point nearest the click.
   const u = state.chart;

@@ -9,6 +9,7 @@ pub mod access;
 mod alerts;
 pub mod dashboard;
 pub mod params;
+mod prices;
 mod pulse;
 mod respond;
 
@@ -37,6 +38,8 @@ pub struct Function {
     pub alerts: tickerpulse_aws::alerts::AlertRules,
     pub trending: tickerpulse_aws::pulse::Trending,
     pub history: tickerpulse_aws::pulse::AlertHistory,
+    /// Daily prices (the lake's `prices/daily/`).
+    pub prices: Box<dyn tickerpulse_aws::prices::PriceSource>,
     pub sign_in: access::SignIn,
     /// The X posts read this month, against `x_budget` (0: none).
     pub usage: tickerpulse_aws::state::Usage,
@@ -68,6 +71,10 @@ impl Function {
                 client: sdk::dynamodb_client(&conf),
                 table: config::required(env, config::OVERALL_SUMMARY_TABLE)?,
             },
+            prices: Box::new(tickerpulse_aws::prices::LakePrices {
+                client: sdk::s3_client(&conf),
+                bucket: config::required(env, config::ANALYTICS_BUCKET)?,
+            }),
             history: tickerpulse_aws::pulse::AlertHistory {
                 client: sdk::dynamodb_client(&conf),
                 table: config::required(env, config::ALERT_HISTORY_TABLE)?,
@@ -213,15 +220,19 @@ impl Function {
             "/tweets" => self.tweets(&values).await,
             "/runs" => self.runs(&values).await,
             "/usage" => self.x_usage(&values).await,
-            p => match p
-                .strip_prefix("/tickers/")
-                .and_then(|r| r.strip_suffix("/trend"))
-            {
+            p => match p.strip_prefix("/tickers/").and_then(|r| r.split_once('/')) {
                 // The path segment as the client encoded it (`%24TSLA`): one
                 // rule for tickers, in paths as in query strings.
-                Some(ticker) if !ticker.contains('/') => {
-                    let ticker = percent_encoding::percent_decode_str(ticker).decode_utf8_lossy();
-                    self.trend(&ticker, &values).await
+                Some((raw, view)) if matches!(view, "trend" | "prices" | "correlation") => {
+                    let raw = percent_encoding::percent_decode_str(raw).decode_utf8_lossy();
+                    match (view, params::watched_ticker(&raw, &self.watchlist)) {
+                        (_, Err(e)) => Err(e.into()),
+                        ("trend", Ok(t)) => self.trend(&t, &values).await,
+                        ("prices", Ok(t)) => prices::prices(&*self.prices, &t, &values).await,
+                        (_, Ok(t)) => {
+                            prices::correlation(&self.tables, &*self.prices, &t, &values).await
+                        }
+                    }
                 }
                 _ => Err(Failure::Refused(ApiError::not_found(format!(
                     "no such endpoint: {path} (see the OpenAPI file, api/openapi.yaml)"
