@@ -73,6 +73,8 @@ endpoints = [
     ("trending (24h)", "trending?window=24h"),
     ("trending (7d, 50)", "trending?window=7d&limit=50"),
     ("alert-history", "alert-history"),
+    (f"prices ({top})", f"tickers/{top}/prices"),
+    (f"correlation ({top})", f"tickers/{top}/correlation"),
     (f"tweets ({top}, day {day}, from/to)", f"tweets?ticker={top}&from={day[:10]}T00:00:00Z&to={day[:10]}T23:59:59Z&limit=100"),
 ]
 

@@ -3,7 +3,7 @@
 
 use serde::Deserialize;
 use std::borrow::Cow;
-use tickerpulse_core::tweet::{EnrichedTweet, Probabilities, Sentiment, SCHEMA_VERSION};
+use tickerpulse_core::tweet::{EnrichedTweet, Sentiment, SCHEMA_VERSION};
 use tickerpulse_core::watchlist::{for_each_cashtag, normalized_symbol, Watchlist};
 use tickerpulse_core::HourPartition;
 use tickerpulse_json::json_keys;
@@ -614,11 +614,7 @@ impl Enricher {
                 label: Cow::Borrowed(sentiment.label.as_str()),
                 mode: Cow::Borrowed(self.analyzer.mode().as_str()),
                 scorer: Cow::Borrowed(tickerpulse_vader::VERSION),
-                probabilities: sentiment.probabilities.map(|p| Probabilities {
-                    positive: p.positive,
-                    neutral: p.neutral,
-                    negative: p.negative,
-                }),
+                probabilities: sentiment.probabilities,
             },
             arrival_ms,
         };

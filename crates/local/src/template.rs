@@ -1064,8 +1064,8 @@ mod tests {
             }
         });
         assert_eq!(
-            tasks, 5,
-            "plan, compact, clean, aggregate, and aggregate recording a failed run"
+            tasks, 6,
+            "plan, compact, clean, aggregate, pulse, and aggregate recording a failed run"
         );
     }
 

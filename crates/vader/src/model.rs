@@ -21,13 +21,9 @@ const CLASSES: usize = 3;
 pub const BUCKETS: usize = 1 << 16;
 const DENSE: usize = 4;
 
-/// The probability of each class, summing to 1.
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
-pub struct Probabilities {
-    pub negative: f64,
-    pub neutral: f64,
-    pub positive: f64,
-}
+/// The probability of each class, summing to 1: the enriched record's own type,
+/// so that what the model gives is what the record carries.
+pub use tickerpulse_core::tweet::Probabilities;
 
 /// A byte range of `Scratch::tokens`, and whether it is a placeholder.
 #[derive(Debug, Clone, Copy)]
