@@ -414,6 +414,18 @@ try {
   const tickerWords = await api("words", { level: "month", period, ticker: first, limit: 60 });
   assert.deepEqual((await texts('[data-testid="word-cloud"] span')).sort(), tickerWords.words.map((w) => w.word).sort());
   checks++;
+  // Hashtags of the selected ticker only.
+  await page.check('[data-testid="hashtags-ticker"]');
+  await ready();
+  const tickerTags = await api("hashtags", { level: "month", period, ticker: first, limit: 15 });
+  assert.ok(tickerTags.hashtags.length > 0, `${first} has hashtags this month`);
+  assert.deepEqual(await attrs('[data-testid="hashtags"] li', "data-count"), tickerTags.hashtags.map((h) => String(h.count)));
+  assert.deepEqual((await texts('[data-testid="hashtags"] li')).map((t) => t.split(" ")[0]), tickerTags.hashtags.map((h) => "#" + h.hashtag));
+  const monthTags = await api("hashtags", { level: "month", period, limit: 15 });
+  assert.notDeepEqual(tickerTags.hashtags, monthTags.hashtags, "a ticker's hashtags are its own");
+  await page.uncheck('[data-testid="hashtags-ticker"]');
+  await ready();
+  checks++;
 
   // Zoom: a drag across the chart narrows its x scale; a double-click resets it.
   if (trend.points.length > 2) {

@@ -24,8 +24,10 @@ use arrow_array::{Array, RecordBatch};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 
-/// Top words kept per ticker item, and per overall item; top hashtags per overall item.
+/// Top words kept per ticker item, and per overall item; top hashtags per
+/// ticker item and per overall item.
 pub const TICKER_WORDS: usize = 25;
+pub const TICKER_HASHTAGS: usize = 10;
 pub const OVERALL_WORDS: usize = 100;
 pub const OVERALL_HASHTAGS: usize = 50;
 
@@ -158,6 +160,8 @@ pub struct TickerSummary {
     pub authors: AuthorSketch,
     /// Most frequent words, count then word order (hours and above).
     pub words: Vec<(String, u64)>,
+    /// Most frequent hashtags of the tweets that name the ticker (hours and above).
+    pub hashtags: Vec<(String, u64)>,
 }
 
 /// All tickers in one bucket.
@@ -217,8 +221,8 @@ pub struct Aggregator {
     quarters: FxMap<(i64, u32), Acc>,
     /// (hour index, ticker or u32::MAX, word) counts.
     words: FxMap<(i64, u32, u32), u64>,
-    /// (hour index, hashtag) counts.
-    hashtags: FxMap<(i64, u32), u64>,
+    /// (hour index, ticker or u32::MAX for overall, hashtag) counts.
+    hashtags: FxMap<(i64, u32, u32), u64>,
     pub rows: u64,
 }
 
@@ -312,7 +316,9 @@ impl Aggregator {
             let offsets = hashtags.value_offsets();
             for j in offsets[i] as usize..offsets[i + 1] as usize {
                 let id = self.terms.id(&hashtag_values.value(j).to_lowercase());
-                *self.hashtags.entry((hour, id)).or_default() += 1;
+                for &t in row_tickers.iter().chain(std::iter::once(&OVERALL)) {
+                    *self.hashtags.entry((hour, t, id)).or_default() += 1;
+                }
             }
         }
         Ok(())
@@ -334,10 +340,10 @@ impl Aggregator {
                 .or_default()
                 .push((self.terms.name(w).to_string(), n));
         }
-        let mut hashtags: FxMap<i64, Vec<(String, u64)>> = FxMap::default();
-        for ((hour, h), n) in self.hashtags {
+        let mut hashtags: FxMap<(i64, u32), Vec<(String, u64)>> = FxMap::default();
+        for ((hour, t, h), n) in self.hashtags {
             hashtags
-                .entry(hour)
+                .entry((hour, t))
                 .or_default()
                 .push((self.terms.name(h).to_string(), n));
         }
@@ -379,6 +385,7 @@ impl Aggregator {
                         unique_authors: acc.authors.len() as u64,
                         authors: sketch,
                         words: Vec::new(),
+                        hashtags: Vec::new(),
                     });
                 }
             }
@@ -389,6 +396,7 @@ impl Aggregator {
                 sketch.insert_hash(a);
             }
             let hour_words = words.remove(&(hour, t)).unwrap_or_default();
+            let hour_hashtags = hashtags.remove(&(hour, t)).unwrap_or_default();
             if t == OVERALL {
                 overall_out.push(OverallSummary {
                     bucket: hour_bucket,
@@ -396,7 +404,7 @@ impl Aggregator {
                     ticker_mentions: 0,
                     unique_authors: hour_authors.len() as u64,
                     authors: sketch,
-                    hashtags: top(hashtags.remove(&hour).unwrap_or_default(), OVERALL_HASHTAGS),
+                    hashtags: top(hour_hashtags, OVERALL_HASHTAGS),
                     words: top(hour_words, OVERALL_WORDS),
                 });
             } else {
@@ -408,6 +416,7 @@ impl Aggregator {
                     unique_authors: hour_authors.len() as u64,
                     authors: sketch,
                     words: top(hour_words, TICKER_WORDS),
+                    hashtags: top(hour_hashtags, TICKER_HASHTAGS),
                 });
             }
         }
@@ -456,6 +465,7 @@ pub fn roll_up_tickers(parent: Bucket, children: &[TickerSummary]) -> Vec<Ticker
                 authors.merge(&i.authors);
             }
             let lists: Vec<&[(String, u64)]> = items.iter().map(|i| i.words.as_slice()).collect();
+            let tags: Vec<&[(String, u64)]> = items.iter().map(|i| i.hashtags.as_slice()).collect();
             TickerSummary {
                 bucket: parent,
                 ticker: ticker.to_string(),
@@ -463,6 +473,7 @@ pub fn roll_up_tickers(parent: Bucket, children: &[TickerSummary]) -> Vec<Ticker
                 unique_authors: authors.estimate(),
                 authors,
                 words: merge_top(&lists, TICKER_WORDS),
+                hashtags: merge_top(&tags, TICKER_HASHTAGS),
             }
         })
         .collect()

@@ -204,6 +204,18 @@ fn words_hashtags_and_authors_of_a_small_hour() {
         (3, 4, 1)
     );
     assert_eq!(all.hashtags, [("stocks".to_string(), 3)]);
+    // A ticker's hashtags are those of the tweets that name it: two each here.
+    assert_eq!(aapl.hashtags, [("stocks".to_string(), 2)]);
+    let tsla = tickers
+        .iter()
+        .find(|t| t.bucket == hour && t.ticker == "TSLA")
+        .unwrap();
+    assert_eq!(tsla.hashtags, [("stocks".to_string(), 2)]);
+    // And the day's item sums its hours'.
+    let day = hour.parent().unwrap();
+    let rolled = crate::roll_up_tickers(day, &tickers);
+    let aapl_day = rolled.iter().find(|t| t.ticker == "AAPL").unwrap();
+    assert_eq!(aapl_day.hashtags, [("stocks".to_string(), 2)]);
     let quarters: Vec<String> = overall
         .iter()
         .filter(|o| o.bucket.level == Level::Quarter)

@@ -58,13 +58,15 @@ pub struct OverallRead {
     pub words: Vec<(String, u64)>,
 }
 
-/// One ticker's summary of a period, as the word cloud reads it.
+/// One ticker's summary of a period, as the word cloud and the hashtag bars read it.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct TickerRead {
     pub counts: Counts,
     pub unique_authors: u64,
     /// Most frequent first.
     pub words: Vec<(String, u64)>,
+    /// Most frequent first.
+    pub hashtags: Vec<(String, u64)>,
 }
 
 /// One point of a ticker's series.
@@ -175,7 +177,9 @@ impl Tables {
             .table_name(&self.ticker_table)
             .key("DetailLevel", s(bucket.key()))
             .key("Ticker", s(ticker))
-            .projection_expression(format!("Ticker, UniqueAuthors, Words, {COUNT_ATTRS}"))
+            .projection_expression(format!(
+                "Ticker, UniqueAuthors, Words, Hashtags, {COUNT_ATTRS}"
+            ))
             .send()
             .await
             .map_err(|e| HandlerError::from_sdk("reading a ticker summary", e))?;
@@ -183,6 +187,7 @@ impl Tables {
             counts: get_counts(i).unwrap_or_default(),
             unique_authors: get_n(i, "UniqueAuthors").unwrap_or(0),
             words: get_counted(i, "Words"),
+            hashtags: get_counted(i, "Hashtags"),
         }))
     }
 }

@@ -75,6 +75,7 @@ pub fn ticker_item(t: &TickerSummary, run_id: &str) -> Item {
         AttributeValue::B(t.authors.to_bytes().into()),
     );
     item.insert("Words".into(), counted(&t.words));
+    item.insert("Hashtags".into(), counted(&t.hashtags));
     item.insert("RunId".into(), s(run_id));
     item
 }
@@ -146,6 +147,8 @@ pub fn parse_ticker_item(item: &Item) -> Option<TickerSummary> {
         unique_authors: get_n(item, "UniqueAuthors")?,
         authors: get_sketch(item),
         words: get_counted(item, "Words"),
+        // Absent from items written before ticker hashtags were kept.
+        hashtags: get_counted(item, "Hashtags"),
     })
 }
 

@@ -439,7 +439,7 @@ async function loadWords() {
 
 async function loadHashtags() {
   const current = request("hashtags");
-  const b = await api("hashtags", { level: state.level, period: state.period, limit: 15 });
+  const b = await api("hashtags", { level: state.level, period: state.period, ticker: $("hashtags-ticker").checked ? state.ticker : "", limit: 15 });
   if (!current()) return;
   const max = Math.max(1, ...b.hashtags.map((h) => h.count));
   document.querySelector('[data-testid="hashtags"]').replaceChildren(
@@ -468,7 +468,8 @@ async function selectTicker(t) {
   state.tweetsWindow = null;
   $("ticker").value = t;
   document.body.dataset.ticker = t;
-  await Promise.all([loadTrend(), loadTickerTweets(), $("words-ticker").checked ? loadWords() : null]);
+  await Promise.all([loadTrend(), loadTickerTweets(), $("words-ticker").checked ? loadWords() : null,
+    $("hashtags-ticker").checked ? loadHashtags() : null]);
 }
 
 // Everything that depends on the level and period.
@@ -551,6 +552,7 @@ $("sort").addEventListener("change", guard(loadLeaders));
 $("ticker").addEventListener("change", guard(() => selectTicker($("ticker").value)));
 $("granularity").addEventListener("change", guard(loadTrend));
 $("words-ticker").addEventListener("change", guard(loadWords));
+$("hashtags-ticker").addEventListener("change", guard(loadHashtags));
 $("recent-filter").addEventListener("change", guard(() => loadRecent(false)));
 $("ticker-tweets-latest").addEventListener("click", guard(() => { state.tweetsWindow = null; return loadTickerTweets(); }));
 $("more").addEventListener("click", guard(() => loadRecent(true)));

@@ -422,16 +422,17 @@ impl Function {
     }
 
     async fn hashtags(&self, values: &HashMap<String, String>) -> Answer {
-        let p = Params::new(values, &["level", "period", "limit"])?;
+        let p = Params::new(values, &["level", "period", "ticker", "limit"])?;
         let level = p.level("level", Level::Day)?;
         let limit = p.limit("limit", 20, 1..=100)?;
+        let ticker = p.ticker(&self.watchlist)?;
         let bucket = self.period_of(&p, level).await??;
-        let item = match bucket {
-            Some(b) => self.tables.overall(b).await?,
-            None => None,
+        let tags = match (bucket, &ticker) {
+            (Some(b), Some(t)) => self.tables.ticker(b, t).await?.map(|t| t.hashtags),
+            (Some(b), None) => self.tables.overall(b).await?.map(|o| o.hashtags),
+            (None, _) => None,
         };
-        let tags: Vec<Value> = item
-            .map(|i| i.hashtags)
+        let tags: Vec<Value> = tags
             .unwrap_or_default()
             .into_iter()
             .take(limit)
@@ -439,7 +440,7 @@ impl Function {
             .collect();
         let (period, start) = period_json(bucket);
         Ok(json!({
-            "level": level.name(), "period": period, "start": start, "hashtags": tags,
+            "level": level.name(), "period": period, "start": start, "ticker": ticker, "hashtags": tags,
         }))
     }
 
