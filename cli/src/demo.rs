@@ -161,7 +161,7 @@ pub async fn api_get(api: &tickerpulse_fn_api::Function, path: &str, query: &str
 /// and transform, the pipeline state machine, and the API's view of the result.
 /// The repository's real daily prices of the demo's tickers (data/prices/).
 pub fn prices_dir() -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../data/prices/pooksoft-sp500/daily")
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../data/prices/daily")
 }
 
 /// Puts every `<SYMBOL>.csv` of `dir` under the lake's `prices/daily/`, as an
