@@ -80,8 +80,7 @@ async fn prices_and_the_next_days_return_come_from_real_bars() {
     let env = stack.env().unwrap();
     let c = clients(&stack).await.unwrap();
     let bucket = &env["ANALYTICS_BUCKET"];
-    let aapl =
-        std::fs::read_to_string(root().join("data/prices/daily/AAPL.csv")).unwrap();
+    let aapl = std::fs::read_to_string(root().join("data/prices/daily/AAPL.csv")).unwrap();
     for (key, body) in [
         ("prices/daily/AAPL.csv", aapl.clone()),
         (
