@@ -12,7 +12,7 @@
 //! evaluated at the last complete hour instead.
 
 use crate::level::{Bucket, Level};
-use crate::trending::Hourly;
+use crate::trending::{Figures, Hourly};
 use std::collections::HashMap;
 use tickerpulse_core::alerts::{Metric, Op, Rule};
 use tickerpulse_core::window::Window;
@@ -60,11 +60,10 @@ impl Firing {
     }
 }
 
-/// A rule's figure for one ticker over the window ending at `anchor`; `None`
-/// when the window has fewer than the rule's `min_mentions` (except for the
+/// A rule's figure from a ticker's figures over the rule's window; `None` when
+/// the window has fewer than the rule's `min_mentions` (except for the
 /// mentions themselves).
-pub fn figure(rule: &Rule, hourly: &Hourly, ticker: &str, anchor: i64) -> Option<f64> {
-    let f = hourly.figures(ticker, rule.window, anchor);
+pub fn figure(rule: &Rule, f: &Figures) -> Option<f64> {
     let c = &f.counts;
     if rule.metric != Metric::Mentions && c.mentions < rule.min_mentions {
         return None;
@@ -103,10 +102,11 @@ pub fn crossings(rules: &[Rule], hourly: &Hourly, newest: i64) -> Vec<Firing> {
             vec![rule.ticker.as_str()]
         };
         for ticker in tickers {
-            let Some(value) = figure(rule, hourly, ticker, anchor) else {
+            let now = hourly.figures(ticker, rule.window, anchor);
+            let Some(value) = figure(rule, &now) else {
                 continue;
             };
-            let previous = figure(rule, hourly, ticker, anchor - 1);
+            let previous = figure(rule, &hourly.figures(ticker, rule.window, anchor - 1));
             if rule.fires(value) && !previous.is_some_and(|p| rule.fires(p)) {
                 out.push(Firing {
                     owner: rule.owner.clone(),
@@ -119,7 +119,7 @@ pub fn crossings(rules: &[Rule], hourly: &Hourly, newest: i64) -> Vec<Firing> {
                     anchor,
                     value: (value * 1e6).round() / 1e6,
                     previous: previous.map(|p| (p * 1e6).round() / 1e6),
-                    mentions: hourly.figures(ticker, rule.window, anchor).counts.mentions,
+                    mentions: now.counts.mentions,
                 });
             }
         }

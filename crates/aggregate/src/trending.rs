@@ -122,6 +122,17 @@ impl Hourly {
     fn figures_of(series: &BTreeMap<i64, Counts>, window: Window, anchor: i64) -> Figures {
         let w = window.hours();
         let counts = Self::sum(series, (anchor - w + 1)..=anchor);
+        Self::scored(series, window, anchor, counts)
+    }
+
+    /// The figures of the window's `counts`: its baseline and z-score.
+    fn scored(
+        series: &BTreeMap<i64, Counts>,
+        window: Window,
+        anchor: i64,
+        counts: Counts,
+    ) -> Figures {
+        let w = window.hours();
         let (mean, spread) =
             Self::baseline(series, (anchor - w - BASELINE_HOURS + 1)..=(anchor - w));
         let expected = mean * w as f64;
@@ -144,10 +155,12 @@ impl Hourly {
             .by_ticker
             .iter()
             .filter_map(|(ticker, series)| {
-                let f = Self::figures_of(series, window, anchor);
-                if f.counts.mentions < min_mentions.max(1) {
+                // The baseline only for tickers that pass the minimum.
+                let counts = Self::sum(series, (anchor - w + 1)..=anchor);
+                if counts.mentions < min_mentions.max(1) {
                     return None;
                 }
+                let f = Self::scored(series, window, anchor, counts);
                 Some(Trend {
                     ticker: ticker.clone(),
                     rank: 0,

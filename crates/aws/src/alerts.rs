@@ -2,6 +2,7 @@
 //! `RuleId` its key. This module writes and reads that schema, nothing else does.
 
 use crate::dynamo::{conditional, query_all};
+use crate::serving::get_n;
 use crate::HandlerError;
 use aws_sdk_dynamodb::types::AttributeValue;
 use std::collections::HashMap;
@@ -45,23 +46,20 @@ pub fn rule_item(r: &Rule) -> HashMap<String, AttributeValue> {
 /// The rule of an item; `None` for an item this schema did not write.
 pub fn rule_from_item(item: &HashMap<String, AttributeValue>) -> Option<Rule> {
     let text = |k: &str| item.get(k).and_then(|v| v.as_s().ok()).cloned();
-    fn parsed<T: std::str::FromStr>(item: &HashMap<String, AttributeValue>, k: &str) -> Option<T> {
-        item.get(k)?.as_n().ok()?.parse().ok()
-    }
     Some(Rule {
         owner: text("Owner")?,
         id: text("RuleId")?,
         ticker: text("Ticker")?,
         metric: Metric::from_name(&text("Metric")?)?,
         op: Op::from_name(&text("Op")?)?,
-        threshold: parsed(item, "Threshold")?,
+        threshold: get_n(item, "Threshold")?,
         // Rules stored before windows and cooldowns existed read with the defaults.
         window: match text("Window") {
             Some(w) => Window::parse(&w)?,
             None => Window::Day,
         },
-        cooldown_hours: parsed(item, "CooldownHours").unwrap_or(DEFAULT_COOLDOWN_HOURS),
-        min_mentions: parsed(item, "MinMentions").unwrap_or(DEFAULT_MIN_MENTIONS),
+        cooldown_hours: get_n(item, "CooldownHours").unwrap_or(DEFAULT_COOLDOWN_HOURS),
+        min_mentions: get_n(item, "MinMentions").unwrap_or(DEFAULT_MIN_MENTIONS),
         created_at: text("CreatedAt")?,
     })
 }

@@ -3,6 +3,7 @@
 //! the alert history table (`Owner`, `AlertId`), and the alert deliveries to
 //! SNS and EventBridge. Both directions of each schema are here.
 
+use crate::serving::get_n;
 use crate::HandlerError;
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::{json, Value};
@@ -22,8 +23,13 @@ fn n(v: impl ToString) -> AttributeValue {
 fn text(item: &Item, key: &str) -> Option<String> {
     item.get(key)?.as_s().ok().cloned()
 }
-fn number<T: std::str::FromStr>(item: &Item, key: &str) -> Option<T> {
-    item.get(key)?.as_n().ok()?.parse().ok()
+
+/// Whether a history item was delivered (absent: not yet).
+fn delivered(item: &Item) -> bool {
+    item.get("Delivered")
+        .and_then(|d| d.as_bool().ok())
+        .copied()
+        .unwrap_or(false)
 }
 
 /// The key of a window's ranking in the overall summaries table (no bucket
@@ -91,7 +97,7 @@ impl Trending {
             anchor: text(item, "Anchor").unwrap_or_default(),
             computed_at: text(item, "ComputedAt").unwrap_or_default(),
             run_id: text(item, "RunId").unwrap_or_default(),
-            min_mentions: number(item, "MinMentions").unwrap_or(0),
+            min_mentions: get_n(item, "MinMentions").unwrap_or(0),
             trends,
         }))
     }
@@ -186,18 +192,14 @@ impl Fired {
             ticker: text(item, "Ticker")?,
             metric: text(item, "Metric")?,
             op: text(item, "Op")?,
-            threshold: number(item, "Threshold")?,
+            threshold: get_n(item, "Threshold")?,
             window: text(item, "Window")?,
             anchor: text(item, "Anchor")?,
-            value: number(item, "Value")?,
-            previous: number(item, "Previous"),
-            mentions: number(item, "Mentions")?,
+            value: get_n(item, "Value")?,
+            previous: get_n(item, "Previous"),
+            mentions: get_n(item, "Mentions")?,
             fired_at: text(item, "FiredAt")?,
-            delivered: item
-                .get("Delivered")
-                .and_then(|d| d.as_bool().ok())
-                .copied()
-                .unwrap_or(false),
+            delivered: delivered(item),
         })
     }
 }
@@ -244,13 +246,7 @@ impl AlertHistory {
             .send()
             .await
             .map_err(|e| HandlerError::from_sdk("reading an alert", e))?;
-        let delivered = got
-            .item()
-            .and_then(|i| i.get("Delivered"))
-            .and_then(|d| d.as_bool().ok())
-            .copied()
-            .unwrap_or(false);
-        Ok(if delivered {
+        Ok(if got.item().is_some_and(delivered) {
             Claim::Delivered
         } else {
             Claim::Undelivered

@@ -467,23 +467,15 @@ impl Function {
         }))
     }
 
-    async fn trend(&self, raw: &str, values: &HashMap<String, String>) -> Answer {
-        let ticker = params::watched_ticker(raw, &self.watchlist)?;
+    /// `ticker`: a watched ticker (the route checked it).
+    async fn trend(&self, ticker: &str, values: &HashMap<String, String>) -> Answer {
         let p = Params::new(values, &["granularity", "from", "to", "limit"])?;
         let level = p.level("granularity", Level::Hour)?;
-        let from = p.time("from")?;
-        let to = p.time("to")?;
+        let (from, to) = p.inclusive_range()?;
         let limit = p.limit("limit", 500, 1..=5000)?;
-        if let (Some(a), Some(b)) = (&from, &to) {
-            if a > b {
-                return Err(
-                    ApiError::bad("bad_parameter", format!("from={a} is after to={b}")).into(),
-                );
-            }
-        }
         let points: Vec<Value> = self
             .tables
-            .trend(&ticker, level, from.as_deref(), to.as_deref(), limit)
+            .trend(ticker, level, from.as_deref(), to.as_deref(), limit)
             .await?
             .into_iter()
             .map(|pt| {
@@ -495,7 +487,7 @@ impl Function {
             .collect();
         Ok(json!({
             "ticker": ticker,
-            "name": self.watchlist.name(&ticker),
+            "name": self.watchlist.name(ticker),
             "granularity": level.name(),
             "points": points,
         }))

@@ -145,6 +145,20 @@ impl<'a> Params<'a> {
         })
     }
 
+    /// `from` and `to`, both included, when given; `from` after `to` is a 400.
+    pub fn inclusive_range(&self) -> Result<(Option<String>, Option<String>), ApiError> {
+        let (from, to) = (self.time("from")?, self.time("to")?);
+        if let (Some(a), Some(b)) = (&from, &to) {
+            if a > b {
+                return Err(ApiError::bad(
+                    "bad_parameter",
+                    format!("from={a} is after to={b}"),
+                ));
+            }
+        }
+        Ok((from, to))
+    }
+
     /// A ticker of the watch list, if given.
     pub fn ticker(&self, watchlist: &Watchlist) -> Result<Option<String>, ApiError> {
         match self.get("ticker") {

@@ -2,7 +2,7 @@
 //! `/tickers/{ticker}/correlation`: how a day's sentiment and mentions went
 //! with the next trading day's return, with the sample size and the caveats.
 
-use crate::params::{ApiError, Params};
+use crate::params::Params;
 use crate::respond::Answer;
 use serde_json::{json, Value};
 use std::collections::HashMap;
@@ -18,20 +18,6 @@ const CAVEATS: [&str; 4] = [
     "Only days with tweets and a price on that day and the next trading day count; weekends and holidays pair with nothing.",
     "Correlation is not prediction: this is a description of the past sample, not a trading signal.",
 ];
-
-/// `from`/`to` as days (`YYYY-MM-DD`, included), from the API's time parameters.
-fn day_range(p: &Params) -> Result<(Option<String>, Option<String>), ApiError> {
-    let (from, to) = (p.time("from")?, p.time("to")?);
-    if let (Some(a), Some(b)) = (&from, &to) {
-        if a > b {
-            return Err(ApiError::bad(
-                "bad_parameter",
-                format!("from={a} is after to={b}"),
-            ));
-        }
-    }
-    Ok((from, to))
-}
 
 fn in_range(day: &str, from: &Option<String>, to: &Option<String>) -> bool {
     from.as_deref().is_none_or(|f| day >= &f[..10]) && to.as_deref().is_none_or(|t| day <= &t[..10])
@@ -62,7 +48,7 @@ pub(crate) async fn prices(
     values: &HashMap<String, String>,
 ) -> Answer {
     let p = Params::new(values, &["from", "to"])?;
-    let (from, to) = day_range(&p)?;
+    let (from, to) = p.inclusive_range()?;
     let (all, mut message) = bars(source, ticker).await?;
     let kept: Vec<Value> = all
         .iter()
@@ -82,7 +68,7 @@ pub(crate) async fn correlation(
     values: &HashMap<String, String>,
 ) -> Answer {
     let p = Params::new(values, &["from", "to", "min_mentions"])?;
-    let (from, to) = day_range(&p)?;
+    let (from, to) = p.inclusive_range()?;
     let min_mentions = p.limit("min_mentions", 3, 1..=1_000_000)? as u64;
     let points = tables
         .trend(ticker, Level::Day, from.as_deref(), to.as_deref(), 5000)

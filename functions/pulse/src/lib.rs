@@ -117,6 +117,7 @@ impl Function {
             .unwrap_or(now)
             .format(&Rfc3339)
             .unwrap_or_default();
+        let anchor = hour_bucket(newest).timestamp();
         let trending = Trending {
             client: self.dynamodb.clone(),
             table: self.overall_table.clone(),
@@ -127,7 +128,7 @@ impl Function {
             trending
                 .put(&Ranking {
                     window,
-                    anchor: hour_bucket(newest).timestamp(),
+                    anchor: anchor.clone(),
                     computed_at: now_text.clone(),
                     run_id: request.run_id.clone().unwrap_or_default(),
                     min_mentions: self.min_mentions,
@@ -135,7 +136,7 @@ impl Function {
                 })
                 .await?;
         }
-        r.anchor = Some(hour_bucket(newest).timestamp());
+        r.anchor = Some(anchor);
 
         let rules = self.rules.all().await?;
         r.rules = rules.len() as u64;
