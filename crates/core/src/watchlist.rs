@@ -241,7 +241,8 @@ pub fn for_each_cashtag<'a>(text: &'a str, mut each: impl FnMut(Cow<'a, str>)) {
                 end = class_end;
             }
         }
-        if bytes.get(end).is_some_and(|b| b.is_ascii_alphanumeric()) {
+        // `$ES_F` is a futures contract, not `$ES` (twitter-text reads `_` as part of a cashtag).
+        if bytes.get(end).is_some_and(|b| b.is_ascii_alphanumeric() || *b == b'_') {
             i = end;
             continue;
         }
