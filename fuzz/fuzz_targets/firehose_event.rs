@@ -23,11 +23,7 @@ fuzz_target!(|data: &[u8]| {
         assert_eq!(ours, serde_records);
         let n = event.records.len();
         let t = Transformer {
-            enricher: Enricher {
-                analyzer: Analyzer::new(Mode::Finance),
-                watchlist: tickerpulse_core::watchlist::Watchlist::bundled(),
-                languages: vec![],
-            },
+            enricher: Enricher::new(Analyzer::new(Mode::Finance), tickerpulse_core::watchlist::Watchlist::bundled(), vec![]),
         };
         let (json, _) = t.transform_json(data).expect("the response is assembled");
         let response: FirehoseResponse = serde_json::from_str(json.get()).expect("the response is a Firehose response");

@@ -15,11 +15,7 @@ fn transformers() -> &'static [Transformer; 2] {
     static T: OnceLock<[Transformer; 2]> = OnceLock::new();
     T.get_or_init(|| {
         let make = |mode| Transformer {
-            enricher: Enricher {
-                analyzer: Analyzer::new(mode),
-                watchlist: tickerpulse_core::watchlist::Watchlist::bundled(),
-                languages: vec!["en".into()],
-            },
+            enricher: Enricher::new(Analyzer::new(mode), tickerpulse_core::watchlist::Watchlist::bundled(), vec!["en".into()]),
         };
         [make(Mode::Vader), make(Mode::Finance)]
     })

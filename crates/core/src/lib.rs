@@ -8,6 +8,7 @@ pub mod hash;
 pub mod partition;
 pub mod prices;
 pub mod retry;
+pub mod source;
 pub mod tickers;
 pub mod tweet;
 pub mod watchlist;

@@ -169,7 +169,8 @@ fn symbol_shape(w: &str) -> bool {
     };
     (1..=5).contains(&head.len())
         && head.bytes().all(|b| b.is_ascii_uppercase())
-        && class.is_none_or(|c| (1..=2).contains(&c.len()) && c.bytes().all(|b| b.is_ascii_uppercase()))
+        && class
+            .is_none_or(|c| (1..=2).contains(&c.len()) && c.bytes().all(|b| b.is_ascii_uppercase()))
 }
 
 impl TickerFinder {
@@ -308,7 +309,10 @@ mod tests {
     fn symbols_in_capitals_and_names_count() {
         let f = finder();
         assert_eq!(f.find("TSLA to the moon, and Apple too"), ["TSLA", "AAPL"]);
-        assert_eq!(f.find("Goldman Sachs upgraded Nvidia's outlook"), ["GS", "NVDA"]);
+        assert_eq!(
+            f.find("Goldman Sachs upgraded Nvidia's outlook"),
+            ["GS", "NVDA"]
+        );
         assert_eq!(f.find("long BRK.B, short $aapl"), ["BRK.B", "AAPL"]);
     }
 

@@ -5,7 +5,8 @@ use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
 
 /// Bumped when the enriched record changes shape.
-pub const SCHEMA_VERSION: u32 = 1;
+/// 2 added `source` (absent in X's records, and in every record of version 1).
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// Strings are `Cow`s so that `transform` writes a record that borrows from the
 /// tweet it came from (no copy of the text, ids or names) and a reader can borrow
@@ -56,6 +57,9 @@ pub struct EnrichedTweet<'a> {
     pub sentiment: Sentiment<'a>,
     /// When Firehose received the record (ms since the epoch), if known.
     pub arrival_ms: Option<i64>,
+    /// `bluesky` or `reddit`; absent for X (see `crate::source`).
+    #[serde(borrow, default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<Cow<'a, str>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -183,7 +187,19 @@ impl EnrichedTweet<'_> {
             Some(v) => push_u64(out, v.unsigned_abs()),
             None => out.extend_from_slice(b"null"),
         }
+        if let Some(source) = &self.source {
+            out.extend_from_slice(b",\"source\":");
+            push_str(out, source);
+        }
         out.push(b'}');
+    }
+
+    /// The post's source, X when the record names none.
+    pub fn source(&self) -> crate::source::Source {
+        self.source
+            .as_deref()
+            .and_then(crate::source::Source::parse)
+            .unwrap_or(crate::source::Source::X)
     }
 }
 
@@ -318,7 +334,13 @@ mod tests {
                 }),
             },
             arrival_ms: arrival,
+            // Some records name a source, some (X's) do not.
+            source: n.filter(|n| n % 2 == 1).map(|_| Cow::Owned(text_source())),
         }
+    }
+
+    fn text_source() -> String {
+        "bluesky".into()
     }
 
     fn same_as_serde(t: &EnrichedTweet<'_>) {

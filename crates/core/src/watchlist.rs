@@ -242,7 +242,10 @@ pub fn for_each_cashtag<'a>(text: &'a str, mut each: impl FnMut(Cow<'a, str>)) {
             }
         }
         // `$ES_F` is a futures contract, not `$ES` (twitter-text reads `_` as part of a cashtag).
-        if bytes.get(end).is_some_and(|b| b.is_ascii_alphanumeric() || *b == b'_') {
+        if bytes
+            .get(end)
+            .is_some_and(|b| b.is_ascii_alphanumeric() || *b == b'_')
+        {
             i = end;
             continue;
         }

@@ -46,10 +46,14 @@ fn the_finder_is_precise_on_the_labelled_sample() {
                 all.fp += 1;
             }
         }
-        let missed: Vec<&&str> = gold.iter().filter(|g| !found.iter().any(|f| f == **g)).collect();
+        let missed: Vec<&&str> = gold
+            .iter()
+            .filter(|g| !found.iter().any(|f| f == **g))
+            .collect();
         c.fn_ += missed.len();
         all.fn_ += missed.len();
-        if diff && (missed.len() + found.iter().filter(|f| !gold.contains(&f.as_str())).count() > 0) {
+        if diff && (missed.len() + found.iter().filter(|f| !gold.contains(&f.as_str())).count() > 0)
+        {
             println!("{id}\tgold={gold:?}\tfound={found:?}\t{text}");
         }
     }

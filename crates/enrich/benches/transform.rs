@@ -89,11 +89,7 @@ fn main() {
     );
 
     let transformer = |mode| Transformer {
-        enricher: Enricher {
-            analyzer: Analyzer::new(mode),
-            watchlist: Watchlist::bundled(),
-            languages: vec!["en".into()],
-        },
+        enricher: Enricher::new(Analyzer::new(mode), Watchlist::bundled(), vec!["en".into()]),
     };
     let (function, model) = (transformer(Mode::Finance), transformer(Mode::Model));
     // One batch: the payload as the Lambda runtime hands it over (see

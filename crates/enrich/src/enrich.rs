@@ -3,6 +3,8 @@
 
 use serde::Deserialize;
 use std::borrow::Cow;
+use tickerpulse_core::source::Source;
+use tickerpulse_core::tickers::TickerFinder;
 use tickerpulse_core::tweet::{EnrichedTweet, Sentiment, SCHEMA_VERSION};
 use tickerpulse_core::watchlist::{for_each_cashtag, normalized_symbol, Watchlist};
 use tickerpulse_core::HourPartition;
@@ -127,6 +129,10 @@ struct RawTweet<'a> {
     referenced_tweets: Option<Vec<Reference<'a>>>,
     #[serde(borrow, default)]
     author: Option<Author<'a>>,
+    /// `bluesky` or `reddit` for the normalized posts of other sources
+    /// (absent for X's tweets).
+    #[serde(borrow, default)]
+    source: Option<Cow<'a, str>>,
 }
 
 // The fast path for the tweet object: keys in the order ingest writes them
@@ -140,6 +146,7 @@ json_keys!(TweetKey {
     "lang" => Lang,
     "public_metrics" => PublicMetrics,
     "referenced_tweets" => ReferencedTweets,
+    "source" => Source,
     "text" => Text,
 });
 
@@ -296,6 +303,7 @@ fn decode_tweet(text: &str) -> Option<RawTweet<'_>> {
             TweetKey::ReferencedTweets => {
                 t.referenced_tweets = read_opt(c, |c| read_list(c, read_reference))?
             }
+            TweetKey::Source => t.source = c.opt_string()?,
             TweetKey::Text => t.text = c.opt_string()?,
         }
         Some(())
@@ -322,6 +330,10 @@ pub enum Rejection {
     /// such record would move every "newest period" default.
     #[error("created_at {0:?} is outside the sane window (2006-03-21 to a day after arrival)")]
     TimeOutOfRange(String),
+    #[error("source {0:?} is not x, bluesky or reddit")]
+    UnknownSource(String),
+    #[error("id {id:?} is not a {of} id")]
+    ForeignId { id: String, of: &'static str },
     /// Excluded by configuration: delivered nowhere (Firehose `Dropped`).
     #[error("language {0:?} is not watched")]
     LanguageNotWatched(String),
@@ -340,6 +352,9 @@ pub struct Enricher {
     pub watchlist: Watchlist,
     /// Lower-case language codes to keep; empty keeps every language.
     pub languages: Vec<String>,
+    /// Finds tickers written without a `$` in the posts of sources other
+    /// than X (X's posts count their cashtags only, as before).
+    pub finder: TickerFinder,
 }
 
 /// Appends `s` unless it is empty or in `v` already. The lists are short and
@@ -481,6 +496,16 @@ pub fn sane_time(p: &HourPartition, arrival_ms: Option<i64>) -> bool {
 }
 
 impl Enricher {
+    /// The watch list's finder with the bundled rules.
+    pub fn new(analyzer: Analyzer, watchlist: Watchlist, languages: Vec<String>) -> Self {
+        Self {
+            finder: TickerFinder::bundled(watchlist.clone()),
+            analyzer,
+            watchlist,
+            languages,
+        }
+    }
+
     /// Enriches one record's bytes. `arrival_ms` is Firehose's arrival time.
     /// The record borrows from `data` wherever the tweet had no JSON escapes.
     pub fn enrich<'a>(
@@ -497,6 +522,17 @@ impl Enricher {
         let id = raw.id.ok_or(Rejection::Missing("id"))?.into_cow();
         if id.is_empty() {
             return Err(Rejection::Missing("id"));
+        }
+        // X's tweets name no source; a record that names X counts as one.
+        let source = match raw.source.as_deref() {
+            None | Some("x") => Source::X,
+            Some(s) => Source::parse(s).ok_or_else(|| Rejection::UnknownSource(s.to_string()))?,
+        };
+        if source != Source::X && !source.owns_id(&id) {
+            return Err(Rejection::ForeignId {
+                id: id.to_string(),
+                of: source.as_str(),
+            });
         }
         let body = raw.text.ok_or(Rejection::Missing("text"))?;
         // A character is at least one byte: only long texts need counting.
@@ -534,6 +570,11 @@ impl Enricher {
             }
         }
         scan_text(&body, &mut tickers, cashtags_of_text);
+        if source != Source::X {
+            for t in self.finder.find(&body) {
+                push_unique(&mut tickers, Cow::Owned(t));
+            }
+        }
         // Each symbol counts under the ticker it meant on the post's day ($FB in
         // 2020 is META's), per the watch list's dated aliases.
         let day = tickerpulse_core::civil::days_from_civil(
@@ -617,6 +658,7 @@ impl Enricher {
                 probabilities: sentiment.probabilities,
             },
             arrival_ms,
+            source: (source != Source::X).then_some(Cow::Borrowed(source.as_str())),
         };
         Ok((tweet, partition))
     }
@@ -755,6 +797,9 @@ mod tests {
             ("author", "{\"verified\": \"yes\"}"),
             ("author", "{\"public_metrics\": null, \"verified\": null}"),
             ("author", "{}"),
+            ("source", "\"bluesky\""),
+            ("source", "null"),
+            ("source", "5"),
             (
                 "unknown",
                 "{\"deep\": [[[{\"a\": null}]]], \"s\": \"x\\\"y\"}",
@@ -792,11 +837,11 @@ mod tests {
     }
 
     fn enricher(langs: &[&str]) -> Enricher {
-        Enricher {
-            analyzer: Analyzer::new(Mode::Vader),
-            watchlist: Watchlist::bundled(),
-            languages: langs.iter().map(|s| s.to_string()).collect(),
-        }
+        Enricher::new(
+            Analyzer::new(Mode::Vader),
+            Watchlist::bundled(),
+            langs.iter().map(|s| s.to_string()).collect(),
+        )
     }
 
     #[test]
@@ -1022,5 +1067,47 @@ mod tests {
         let mut m = Vec::new();
         mentions_in_text("x@y @a_b @ @thisnameistoolongforx", &mut m);
         assert_eq!(m, ["a_b", "thisnameistoolo"]);
+    }
+
+    #[test]
+    fn other_sources_find_plain_tickers_and_keep_their_name() {
+        let e = enricher(&[]);
+        let post = |source: &str, id: &str, text: &str| {
+            serde_json::json!({
+                "id": id, "text": text, "created_at": "2026-12-04T10:00:00.000Z",
+                "lang": "en", "source": source,
+            })
+            .to_string()
+        };
+        let bsky = post(
+            "bluesky",
+            "at://did:plc:a/app.bsky.feed.post/3k",
+            "TSLA and Apple up, $AMD too",
+        );
+        let (t, _) = e.enrich(bsky.as_bytes(), None).expect("enriched");
+        assert_eq!(t.tickers, ["AMD", "TSLA", "AAPL"]);
+        assert_eq!(t.watched_tickers, ["AMD", "TSLA", "AAPL"]);
+        assert_eq!(t.source.as_deref(), Some("bluesky"));
+        // X keeps counting cashtags only.
+        let x = post("x", "1", "TSLA and Apple up, $AMD too");
+        let (t, _) = e.enrich(x.as_bytes(), None).expect("enriched");
+        assert_eq!((t.tickers.len(), t.source), (1, None));
+        let reddit = post("reddit", "t1_abc", "NVDA calls");
+        assert_eq!(
+            e.enrich(reddit.as_bytes(), None)
+                .expect("enriched")
+                .0
+                .tickers,
+            ["NVDA"]
+        );
+        assert_eq!(
+            e.enrich(post("mastodon", "1", "hi").as_bytes(), None).err(),
+            Some(Rejection::UnknownSource("mastodon".into()))
+        );
+        assert!(matches!(
+            e.enrich(post("reddit", "12345", "hi").as_bytes(), None)
+                .err(),
+            Some(Rejection::ForeignId { .. })
+        ));
     }
 }

@@ -76,12 +76,16 @@ pub fn tweet_fields() -> Vec<Field> {
         Field::new("sentiment_p_positive", DataType::Float64, true),
         Field::new("sentiment_p_neutral", DataType::Float64, true),
         Field::new("sentiment_p_negative", DataType::Float64, true),
+        // Where the post came from: `x`, `bluesky` or `reddit` (files written
+        // before there were sources read as `x`: `conform` fills them).
+        Field::new("source", DataType::Utf8, false),
     ]
 }
 
 /// A batch of an older file with the columns of `schema`: the columns it has,
 /// by name, and nulls for the nullable ones added since (the class
-/// probabilities). A column it lacks that is not nullable is an error.
+/// probabilities), and `x` for the source. A column it lacks that is not
+/// nullable is an error.
 pub fn conform(batch: &RecordBatch, schema: &SchemaRef) -> Result<RecordBatch, LakeError> {
     if batch.schema().fields() == schema.fields() {
         return Ok(batch.clone());
@@ -91,6 +95,10 @@ pub fn conform(batch: &RecordBatch, schema: &SchemaRef) -> Result<RecordBatch, L
         .iter()
         .map(|f| match batch.column_by_name(f.name()) {
             Some(c) => Ok(c.clone()),
+            None if f.name() == "source" => Ok(Arc::new(arrow_array::StringArray::from(vec![
+                tickerpulse_core::source::Source::X.as_str();
+                batch.num_rows()
+            ])) as ArrayRef),
             None if f.is_nullable() => {
                 Ok(arrow_array::new_null_array(f.data_type(), batch.num_rows()))
             }
@@ -276,6 +284,7 @@ pub struct TweetColumns {
     p_positive: Float64Builder,
     p_neutral: Float64Builder,
     p_negative: Float64Builder,
+    source: StringBuilder,
     rows: usize,
 }
 
@@ -328,6 +337,7 @@ impl TweetColumns {
             p_positive: Float64Builder::new(),
             p_neutral: Float64Builder::new(),
             p_negative: Float64Builder::new(),
+            source: StringBuilder::new(),
             rows: 0,
         }
     }
@@ -379,6 +389,7 @@ impl TweetColumns {
         self.p_positive.append_option(p.map(|p| p.positive));
         self.p_neutral.append_option(p.map(|p| p.neutral));
         self.p_negative.append_option(p.map(|p| p.negative));
+        self.source.append_value(t.source().as_str());
         self.rows += 1;
     }
 
@@ -417,6 +428,7 @@ impl TweetColumns {
             Arc::new(self.p_positive.finish()),
             Arc::new(self.p_neutral.finish()),
             Arc::new(self.p_negative.finish()),
+            Arc::new(self.source.finish()),
         ];
         self.rows = 0;
         Ok(RecordBatch::try_new(stage1_schema(), columns)?)
@@ -441,5 +453,45 @@ mod tests {
         ] {
             assert_eq!(timestamp_micros(ts), want, "{ts}");
         }
+    }
+
+    #[test]
+    fn files_written_before_sources_read_as_x() {
+        let mut cols = TweetColumns::new();
+        let line = r#"{"schema_version":1,"tweet_id":"1","created_at":"2020-04-15T01:03:46.000Z","author_id":null,"author_username":null,"author_verified":null,"author_followers":null,"author_created_at":null,"text":"t","lang":null,"tickers":[],"watched_tickers":[],"hashtags":[],"mentions":[],"urls":[],"retweet_count":null,"reply_count":null,"like_count":null,"quote_count":null,"is_retweet":false,"is_reply":false,"is_quote":false,"sentiment":{"compound":0.0,"pos":0.0,"neu":1.0,"neg":0.0,"label":"neutral","mode":"vader","scorer":"s"},"arrival_ms":null}"#;
+        let mut t: TweetRecord<'_> = serde_json::from_str(line).unwrap();
+        cols.push(&t, 0);
+        t.source = Some("reddit".into());
+        cols.push(&t, 0);
+        let batch = cols.finish().unwrap();
+        let sources = |b: &RecordBatch| {
+            let c = b.column_by_name("source").unwrap();
+            let c = c
+                .as_any()
+                .downcast_ref::<arrow_array::StringArray>()
+                .unwrap();
+            c.iter().map(|s| s.unwrap().to_string()).collect::<Vec<_>>()
+        };
+        assert_eq!(sources(&batch), ["x", "reddit"]);
+        // A file of before: every column but `source`.
+        let old_schema = Arc::new(Schema::new(
+            tweet_fields()
+                .into_iter()
+                .filter(|f| f.name() != "source")
+                .collect::<Vec<_>>(),
+        ));
+        let old = RecordBatch::try_new(
+            old_schema.clone(),
+            old_schema
+                .fields()
+                .iter()
+                .map(|f| batch.column_by_name(f.name()).unwrap().clone())
+                .collect(),
+        )
+        .unwrap();
+        assert_eq!(
+            sources(&conform(&old, &stage1_schema()).unwrap()),
+            ["x", "x"]
+        );
     }
 }

@@ -149,12 +149,18 @@ fn prefetch<T>(value: &T) {
     let _ = p;
 }
 
-/// The tweet id of a line as the transform writes it (`{"schema_version":1,
-/// "tweet_id":"123",...`), read without decoding the line; `None` otherwise.
+/// The tweet id of a line as the transform writes it (`{"schema_version":2,
+/// "tweet_id":"123",...`, or 1 before sources), read without decoding the
+/// line; `None` otherwise.
 /// Only a guess for [`SeenIds::prefetch`]: the decoded id is what counts.
 fn leading_numeric_id(line: &[u8]) -> Option<u64> {
-    const HEAD: &[u8] = b"{\"schema_version\":1,\"tweet_id\":\"";
-    let digits = line.strip_prefix(HEAD)?;
+    const HEAD: &[u8] = b"{\"schema_version\":";
+    const ID: &[u8] = b",\"tweet_id\":\"";
+    let rest = line.strip_prefix(HEAD)?;
+    let digits = rest
+        .strip_prefix(b"2")
+        .or_else(|| rest.strip_prefix(b"1"))?
+        .strip_prefix(ID)?;
     let mut n = 0u64;
     for &c in digits.iter().take(20) {
         match c {

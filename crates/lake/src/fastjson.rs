@@ -71,6 +71,7 @@ json_keys!(RecordKey {
     "is_quote" => IsQuote,
     "sentiment" => Sentiment,
     "arrival_ms" => ArrivalMs,
+    "source" => Source,
 });
 
 fn sentiment<'a>(c: &mut Cursor<'a>) -> Option<SentimentRecord<'a>> {
@@ -113,9 +114,11 @@ pub fn decode(line: &str) -> Option<TweetRecord<'_>> {
         (None, None, None, None, None);
     let (mut retweets, mut replies, mut likes, mut quotes) = (None, None, None, None);
     let (mut is_retweet, mut is_reply, mut is_quote, mut sent) = (None, None, None, None);
+    let mut source = None;
     c.object(|c, key| {
         match key {
             RecordKey::SchemaVersion => schema_version = Some(u32::try_from(c.u64()?).ok()?),
+            RecordKey::Source => source = c.opt_string()?,
             RecordKey::TweetId => tweet_id = Some(c.string()?),
             RecordKey::CreatedAt => created_at = Some(c.string()?),
             RecordKey::AuthorId => author_id = c.opt_string()?,
@@ -176,6 +179,7 @@ pub fn decode(line: &str) -> Option<TweetRecord<'_>> {
         is_quote: is_quote?,
         sentiment: sent?,
         arrival_ms,
+        source,
     })
 }
 

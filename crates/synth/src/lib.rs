@@ -537,11 +537,11 @@ impl EnrichedLines {
     pub fn new(config: Config, count: u64) -> Self {
         Self {
             generator: Generator::new(config, count),
-            enricher: Enricher {
-                analyzer: Analyzer::new(Mode::Vader),
-                watchlist: Watchlist::bundled(),
-                languages: vec!["en".into()],
-            },
+            enricher: Enricher::new(
+                Analyzer::new(Mode::Vader),
+                Watchlist::bundled(),
+                vec!["en".into()],
+            ),
             remaining: count,
         }
     }

@@ -56,11 +56,7 @@ impl Function {
     pub fn new(analyzer: Analyzer, watchlist: Watchlist, languages: Vec<String>) -> Self {
         Self {
             transformer: Transformer {
-                enricher: enrich::Enricher {
-                    analyzer,
-                    watchlist,
-                    languages,
-                },
+                enricher: enrich::Enricher::new(analyzer, watchlist, languages),
             },
             reasons: None,
         }
