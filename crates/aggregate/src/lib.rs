@@ -42,6 +42,7 @@ pub enum AggregateError {
 }
 
 use tickerpulse_core::hash::{FxBuild, FxMap};
+pub use tickerpulse_core::source::Source;
 
 /// Sentiment counts of one bucket. `mentions` counts (tweet, ticker) pairs in
 /// ticker items and tweets in overall items.
@@ -60,6 +61,39 @@ pub struct Counts {
     pub scored: u64,
     #[serde(default)]
     pub probability_e6: [i64; 3],
+    /// The same counts for each source's mentions alone, in the order of
+    /// `Source::ALL` (x, bluesky, reddit): they sum to the totals.
+    #[serde(default)]
+    pub by_source: [SourceCounts; 3],
+}
+
+/// The sentiment counts of one source's mentions in a bucket.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SourceCounts {
+    pub mentions: u64,
+    pub positive: u64,
+    pub negative: u64,
+    pub neutral: u64,
+    pub compound_e4: i64,
+}
+
+impl SourceCounts {
+    fn merge(&mut self, o: &SourceCounts) {
+        self.mentions += o.mentions;
+        self.positive += o.positive;
+        self.negative += o.negative;
+        self.neutral += o.neutral;
+        self.compound_e4 += o.compound_e4;
+    }
+}
+
+/// The index of a source in [`Counts::by_source`].
+pub fn source_index(s: Source) -> usize {
+    match s {
+        Source::X => 0,
+        Source::Bluesky => 1,
+        Source::Reddit => 2,
+    }
 }
 
 /// A probability in millionths.
@@ -68,14 +102,32 @@ pub fn probability_e6(p: f64) -> i64 {
 }
 
 impl Counts {
-    fn add(&mut self, label: Label, compound_e4: i64, probabilities: Option<[i64; 3]>) {
+    fn add(
+        &mut self,
+        label: Label,
+        compound_e4: i64,
+        probabilities: Option<[i64; 3]>,
+        source: Source,
+    ) {
         self.mentions += 1;
+        let by = &mut self.by_source[source_index(source)];
+        by.mentions += 1;
         match label {
-            Label::Positive => self.positive += 1,
-            Label::Negative => self.negative += 1,
-            Label::Neutral => self.neutral += 1,
+            Label::Positive => {
+                self.positive += 1;
+                by.positive += 1;
+            }
+            Label::Negative => {
+                self.negative += 1;
+                by.negative += 1;
+            }
+            Label::Neutral => {
+                self.neutral += 1;
+                by.neutral += 1;
+            }
         }
         self.compound_e4 += compound_e4;
+        by.compound_e4 += compound_e4;
         if let Some(p) = probabilities {
             self.scored += 1;
             for (sum, p) in self.probability_e6.iter_mut().zip(p) {
@@ -94,6 +146,30 @@ impl Counts {
         for (sum, p) in self.probability_e6.iter_mut().zip(o.probability_e6) {
             *sum += p;
         }
+        for (sum, o) in self.by_source.iter_mut().zip(&o.by_source) {
+            sum.merge(o);
+        }
+    }
+
+    /// The counts of one source's mentions alone. The class probabilities
+    /// are not kept by source: none here.
+    pub fn of_source(&self, source: Source) -> Counts {
+        let by = self.by_source[source_index(source)];
+        let mut c = Counts {
+            mentions: by.mentions,
+            positive: by.positive,
+            negative: by.negative,
+            neutral: by.neutral,
+            compound_e4: by.compound_e4,
+            ..Counts::default()
+        };
+        c.by_source[source_index(source)] = by;
+        c
+    }
+
+    /// Mentions by source, in the order of `Source::ALL`.
+    pub fn source_mentions(&self) -> [u64; 3] {
+        self.by_source.map(|b| b.mentions)
     }
 
     /// The mean probability of each class (positive, neutral, negative) over
@@ -250,6 +326,8 @@ pub const COLUMNS: &[&str] = &[
     "sentiment_p_positive",
     "sentiment_p_neutral",
     "sentiment_p_negative",
+    // Absent from files written before sources: read as X.
+    "source",
 ];
 
 impl Aggregator {
@@ -268,6 +346,7 @@ impl Aggregator {
                 .column_by_name(name)
                 .map(|c| c.as_primitive::<Float64Type>())
         };
+        let sources = batch.column_by_name("source").map(|c| c.as_string::<i32>());
         let probabilities = [
             probability("sentiment_p_positive"),
             probability("sentiment_p_neutral"),
@@ -288,6 +367,10 @@ impl Aggregator {
                 }
                 _ => None,
             };
+            let source = sources
+                .filter(|s| !s.is_null(i))
+                .and_then(|s| Source::parse(s.value(i)))
+                .unwrap_or(Source::X);
             let author = (!author.is_null(i)).then(|| author_hash(author.value(i)));
             row_tickers.clear();
             let offsets = tickers.value_offsets();
@@ -305,7 +388,7 @@ impl Aggregator {
             });
             for &t in row_tickers.iter().chain(std::iter::once(&OVERALL)) {
                 let acc = self.quarters.entry((quarter, t)).or_default();
-                acc.counts.add(label, compound_e4, probabilities);
+                acc.counts.add(label, compound_e4, probabilities, source);
                 if let Some(a) = author {
                     acc.authors.push(a);
                 }

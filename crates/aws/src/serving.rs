@@ -10,7 +10,9 @@ use aws_sdk_dynamodb::types::{AttributeValue, DeleteRequest, PutRequest, WriteRe
 use std::collections::HashMap;
 use std::time::Duration;
 use tickerpulse_aggregate::serving::{Changes, SummaryStore};
-use tickerpulse_aggregate::{AuthorSketch, Bucket, Counts, OverallSummary, TickerSummary};
+use tickerpulse_aggregate::{
+    source_index, AuthorSketch, Bucket, Counts, OverallSummary, Source, SourceCounts, TickerSummary,
+};
 use tickerpulse_core::retry::Backoff;
 
 /// `BatchWriteItem` takes at most 25 requests.
@@ -44,6 +46,56 @@ fn counts_attrs(item: &mut Item, c: &Counts) {
             item.insert((*name).into(), n(sum));
         }
     }
+    // Each source's counts, as a map of the sources with mentions:
+    // `{"bluesky": {"Mentions": .., "Positive": .., ...}}`.
+    let mut sources = HashMap::new();
+    for (source, by) in Source::ALL.iter().zip(&c.by_source) {
+        if by.mentions > 0 {
+            let m: Item = [
+                ("Mentions", n(by.mentions)),
+                ("Positive", n(by.positive)),
+                ("Negative", n(by.negative)),
+                ("Neutral", n(by.neutral)),
+                ("CompoundSumE4", n(by.compound_e4)),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect();
+            sources.insert(source.as_str().to_string(), AttributeValue::M(m));
+        }
+    }
+    item.insert("Sources".into(), AttributeValue::M(sources));
+}
+
+/// Each source's counts of an item; an item written before there were
+/// sources counted X's posts only.
+fn get_sources(item: &Item, totals: &Counts) -> Option<[SourceCounts; 3]> {
+    let Some(map) = item.get("Sources") else {
+        let mut by = [SourceCounts::default(); 3];
+        by[source_index(Source::X)] = SourceCounts {
+            mentions: totals.mentions,
+            positive: totals.positive,
+            negative: totals.negative,
+            neutral: totals.neutral,
+            compound_e4: totals.compound_e4,
+        };
+        return Some(by);
+    };
+    let map = map.as_m().ok()?;
+    let mut by = [SourceCounts::default(); 3];
+    for (source, slot) in Source::ALL.iter().zip(by.iter_mut()) {
+        if let Some(m) = map.get(source.as_str()) {
+            let m = m.as_m().ok()?;
+            *slot = SourceCounts {
+                mentions: get_n(m, "Mentions")?,
+                positive: get_n(m, "Positive")?,
+                negative: get_n(m, "Negative")?,
+                neutral: get_n(m, "Neutral")?,
+                compound_e4: get_n(m, "CompoundSumE4")?,
+            };
+        }
+    }
+    Some(by)
 }
 
 /// The attributes of the probability sums (positive, neutral, negative), in millionths.
@@ -52,7 +104,7 @@ const PROBABILITY_SUMS: [&str; 3] = ["PPositiveSumE6", "PNeutralSumE6", "PNegati
 /// Every attribute `get_counts` reads, for the projections of the readers
 /// (a test holds it to what `counts_attrs` writes).
 pub const COUNT_ATTRIBUTES: &str =
-    "Mentions, Positive, Negative, Neutral, CompoundSumE4, Scored, PPositiveSumE6, PNeutralSumE6, PNegativeSumE6";
+    "Mentions, Positive, Negative, Neutral, CompoundSumE4, Scored, PPositiveSumE6, PNeutralSumE6, PNegativeSumE6, Sources";
 
 fn counted(list: &[(String, u64)]) -> AttributeValue {
     AttributeValue::M(list.iter().map(|(w, c)| (w.clone(), n(c))).collect())
@@ -105,7 +157,7 @@ pub fn get_n<T: std::str::FromStr>(item: &Item, key: &str) -> Option<T> {
 
 /// The sentiment counts of a summary item.
 pub fn get_counts(item: &Item) -> Option<Counts> {
-    Some(Counts {
+    let mut c = Counts {
         mentions: get_n(item, "Mentions")?,
         positive: get_n(item, "Positive")?,
         negative: get_n(item, "Negative")?,
@@ -114,7 +166,10 @@ pub fn get_counts(item: &Item) -> Option<Counts> {
         // Absent from items of the lexicon modes and from items written before.
         scored: get_n(item, "Scored").unwrap_or(0),
         probability_e6: PROBABILITY_SUMS.map(|name| get_n(item, name).unwrap_or(0)),
-    })
+        by_source: Default::default(),
+    };
+    c.by_source = get_sources(item, &c)?;
+    Some(c)
 }
 
 /// A map of counts (hashtags, words), most frequent first.
@@ -604,7 +659,31 @@ mod tests {
             compound_e4: -42,
             scored: 2,
             probability_e6: [700_000, 250_000, 1_050_000],
+            by_source: [
+                SourceCounts {
+                    mentions: 2,
+                    positive: 1,
+                    negative: 0,
+                    neutral: 1,
+                    compound_e4: -50,
+                },
+                SourceCounts::default(),
+                SourceCounts {
+                    mentions: 1,
+                    positive: 0,
+                    negative: 1,
+                    neutral: 0,
+                    compound_e4: 8,
+                },
+            ],
         };
+        // An item of before sources: all of it is X's.
+        let mut old = Item::new();
+        counts_attrs(&mut old, &c);
+        old.remove("Sources");
+        let read = get_counts(&old).unwrap();
+        assert_eq!(read.source_mentions(), [3, 0, 0]);
+        assert_eq!(read.of_source(Source::X).compound_e4, -42);
         for scored in [true, false] {
             if !scored {
                 c.scored = 0;

@@ -17,7 +17,8 @@ use lambda_http::http::{header, HeaderValue, Method};
 use lambda_http::{Body, Request, RequestExt, Response};
 use params::{ApiError, Params};
 use respond::{
-    counts_json, error_response, json_response, merge, period_json, response, Answer, Failure,
+    counts_json, error_response, json_response, merge, of_source, period_json, response, Answer,
+    Failure,
 };
 use serde_json::{json, Value};
 use std::collections::HashMap;
@@ -354,8 +355,9 @@ impl Function {
     async fn leaderboard(&self, values: &HashMap<String, String>) -> Answer {
         let p = Params::new(
             values,
-            &["level", "period", "sort", "limit", "min_mentions"],
+            &["level", "period", "sort", "limit", "min_mentions", "source"],
         )?;
+        let source = p.source()?;
         let level = p.level("level", Level::Day)?;
         let sort = p.choice("sort", &Sort::NAMES)?;
         let limit = p.limit("limit", 5, 1..=100)?;
@@ -365,6 +367,9 @@ impl Function {
             Some(b) => self.tables.tickers_of(b).await?,
             None => Vec::new(),
         };
+        for r in &mut rows {
+            r.counts = of_source(&r.counts, source);
+        }
         let order = Sort::parse(sort).unwrap_or(Sort::Mentions);
         rank(&mut rows, order, min_mentions as u64, |r| {
             (&r.counts, &r.ticker)
@@ -398,15 +403,16 @@ impl Function {
     }
 
     async fn overall(&self, values: &HashMap<String, String>) -> Answer {
-        let p = Params::new(values, &["level", "period"])?;
+        let p = Params::new(values, &["level", "period", "source"])?;
         let level = p.level("level", Level::Day)?;
+        let source = p.source()?;
         let bucket = self.period_of(&p, level).await??;
         let item = match bucket {
             Some(b) => self.tables.overall(b).await?,
             None => None,
         };
         let item = item.unwrap_or_default();
-        let counts = item.counts;
+        let counts = of_source(&item.counts, source);
         let (period, start) = period_json(bucket);
         Ok(merge(
             json!({
@@ -469,8 +475,9 @@ impl Function {
 
     /// `ticker`: a watched ticker (the route checked it).
     async fn trend(&self, ticker: &str, values: &HashMap<String, String>) -> Answer {
-        let p = Params::new(values, &["granularity", "from", "to", "limit"])?;
+        let p = Params::new(values, &["granularity", "from", "to", "limit", "source"])?;
         let level = p.level("granularity", Level::Hour)?;
+        let source = p.source()?;
         let (from, to) = p.inclusive_range()?;
         let limit = p.limit("limit", 500, 1..=5000)?;
         let points: Vec<Value> = self
@@ -481,7 +488,7 @@ impl Function {
             .map(|pt| {
                 merge(
                     json!({"period": pt.bucket.key(), "start": pt.bucket.timestamp()}),
-                    counts_json(&pt.counts),
+                    counts_json(&of_source(&pt.counts, source)),
                 )
             })
             .collect();

@@ -4,6 +4,7 @@
 use base64::Engine;
 use std::collections::HashMap;
 use tickerpulse_aggregate::{Bucket, Level};
+use tickerpulse_core::source::Source;
 use tickerpulse_core::watchlist::Watchlist;
 
 /// A request the API refuses: the status, a stable code and a sentence.
@@ -115,6 +116,15 @@ impl<'a> Params<'a> {
                     range.end()
                 ),
             )),
+        }
+    }
+
+    /// `source`: one source's posts only (`x`, `bluesky`, `reddit`), or all
+    /// of them (`all`, the default: `None`).
+    pub fn source(&self) -> Result<Option<Source>, ApiError> {
+        match self.choice("source", &["all", "x", "bluesky", "reddit"])? {
+            "all" => Ok(None),
+            s => Ok(Source::parse(s)),
         }
     }
 

@@ -42,7 +42,21 @@ pub fn counts_json(c: &Counts) -> Value {
         "mean_p_positive": p.map(|p| p[0]),
         "mean_p_neutral": p.map(|p| p[1]),
         "mean_p_negative": p.map(|p| p[2]),
+        "sources": sources_json(c),
     })
+}
+
+fn sources_json(c: &Counts) -> Value {
+    let m = c.source_mentions();
+    json!({"x": m[0], "bluesky": m[1], "reddit": m[2]})
+}
+
+/// The counts of one source's posts, or of all.
+pub(crate) fn of_source(c: &Counts, source: Option<tickerpulse_aggregate::Source>) -> Counts {
+    match source {
+        Some(s) => c.of_source(s),
+        None => *c,
+    }
 }
 
 pub(crate) fn period_json(b: Option<Bucket>) -> (Value, Value) {
