@@ -214,7 +214,7 @@ impl TickerFinder {
         }
         // Longer names first, so `Goldman Sachs` wins over `Goldman`.
         for list in names.values_mut() {
-            list.sort_by(|a, b| b.words.len().cmp(&a.words.len()));
+            list.sort_by_key(|n| std::cmp::Reverse(n.words.len()));
         }
         Ok(Self {
             watchlist,
