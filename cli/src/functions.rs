@@ -23,6 +23,7 @@ pub enum Handler {
     Pulse(tickerpulse_fn_pulse::Function),
     Api(Box<tickerpulse_fn_api::Function>),
     Track(tickerpulse_fn_track::Function),
+    Social(Box<tickerpulse_fn_social::Function>),
 }
 
 fn parse<T: serde::de::DeserializeOwned>(
@@ -60,6 +61,9 @@ impl Handler {
             "pulse" => Handler::Pulse(tickerpulse_fn_pulse::Function::from_env(env).await?),
             "api" => Handler::Api(Box::new(tickerpulse_fn_api::Function::from_env(env).await?)),
             "track" => Handler::Track(tickerpulse_fn_track::Function::from_env(env).await?),
+            "social" => Handler::Social(Box::new(
+                tickerpulse_fn_social::Function::from_env(env).await?,
+            )),
             other => return Err(InvokeError::UnknownFunction(other.to_string())),
         })
     }
@@ -80,6 +84,7 @@ impl Handler {
             Handler::Aggregate(f) => to_json(f.handle(parse("aggregate", payload)?).await?),
             Handler::Track(f) => to_json(f.handle(parse("track", payload)?).await?),
             Handler::Pulse(f) => to_json(f.handle(parse("pulse", payload)?).await?),
+            Handler::Social(f) => to_json(f.handle(payload).await?),
             Handler::Api(f) => {
                 let request =
                     lambda_http::request::from_str(&payload.to_string()).map_err(|e| {

@@ -16,6 +16,7 @@ pub mod reads;
 pub mod sdk;
 pub mod secrets;
 pub mod serving;
+pub mod social;
 pub mod state;
 pub mod watchlist;
 

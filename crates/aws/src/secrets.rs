@@ -28,3 +28,29 @@ pub async fn x_bearer_token(
             )
         })
 }
+
+/// Reads a secret holding JSON (`what` names it in errors): the Bluesky app
+/// password and the Reddit app's credentials. An unset secret (the
+/// template's placeholder) or one that is not the JSON wanted is a fatal
+/// error that says what to put there.
+pub async fn json_secret<T: serde::de::DeserializeOwned>(
+    conf: &aws_config::SdkConfig,
+    arn: &str,
+    what: &str,
+    shape: &str,
+) -> Result<T, HandlerError> {
+    let out = aws_sdk_secretsmanager::Client::new(conf)
+        .get_secret_value()
+        .secret_id(arn)
+        .send()
+        .await
+        .map_err(|e| HandlerError::from_sdk("reading a secret from Secrets Manager", e))?;
+    let text = out.secret_string().map(str::trim).unwrap_or_default();
+    if text.is_empty() || text == PLACEHOLDER {
+        return Err(HandlerError::Fatal(format!(
+            "the {what} secret is not set: put {shape} in it (see README)"
+        )));
+    }
+    serde_json::from_str(text)
+        .map_err(|e| HandlerError::Fatal(format!("the {what} secret is not {shape}: {e}")))
+}

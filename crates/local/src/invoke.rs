@@ -19,6 +19,7 @@ pub const FUNCTIONS: &[&str] = &[
     "pulse",
     "api",
     "track",
+    "social",
 ];
 
 #[derive(Debug, thiserror::Error)]

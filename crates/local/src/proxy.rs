@@ -31,6 +31,10 @@ pub struct ProxyState {
     pub firehose: LocalFirehose,
     /// The fake X API recent search, answered on the same port.
     pub x_api: Arc<tickerpulse_xapi::fake::FakeXState>,
+    /// The fake Bluesky (`/xrpc/...`) and Reddit (`/api/v1/access_token`,
+    /// `/r/...`), answered on the same port.
+    pub bluesky: Arc<tickerpulse_social::fake::FakeBluesky>,
+    pub reddit: Arc<tickerpulse_social::fake::FakeReddit>,
     /// Faults to inject into DynamoDB `BatchWriteItem` calls (tests of throttling).
     pub dynamodb_faults: Arc<DynamoFaults>,
     /// Invocations to fail (tests of partial runs).
@@ -253,6 +257,14 @@ impl ProxyState {
             x_api: Arc::new(tickerpulse_xapi::fake::FakeXState::with_token(
                 crate::stack::LOCAL_X_TOKEN,
             )),
+            bluesky: Arc::new(tickerpulse_social::fake::FakeBluesky::new(
+                crate::stack::LOCAL_BLUESKY_IDENTIFIER,
+                crate::stack::LOCAL_BLUESKY_APP_PASSWORD,
+            )),
+            reddit: Arc::new(tickerpulse_social::fake::FakeReddit::new(
+                crate::stack::LOCAL_REDDIT_CLIENT_ID,
+                crate::stack::LOCAL_REDDIT_CLIENT_SECRET,
+            )),
             dynamodb_faults: Arc::default(),
             invoke_faults: Arc::default(),
             latency: Arc::default(),
@@ -290,6 +302,20 @@ async fn handle(
         && (path == "/2/tweets/search/recent" || path == "/2/tweets/search/all")
     {
         return Ok(tickerpulse_xapi::fake::answer(&state.x_api, &parts));
+    }
+    if tickerpulse_social::fake::is_bluesky(&path) {
+        return Ok(tickerpulse_social::fake::answer_bluesky(
+            &state.bluesky,
+            &parts,
+            &body,
+        ));
+    }
+    if tickerpulse_social::fake::is_reddit(&path) {
+        return Ok(tickerpulse_social::fake::answer_reddit(
+            &state.reddit,
+            &parts,
+            &body,
+        ));
     }
     if parts.method == hyper::Method::POST {
         if let Some(function) = path

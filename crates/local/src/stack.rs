@@ -24,6 +24,11 @@ pub const DEFAULT_PORT: u16 = 4566;
 /// The bearer token of the local fake X API; `local up` stores it in the
 /// template's Secrets Manager secret, where ingest reads it as in AWS.
 pub const LOCAL_X_TOKEN: &str = "local-x-bearer-token";
+/// The fake Bluesky's account and app password, and the fake Reddit's app.
+pub const LOCAL_BLUESKY_IDENTIFIER: &str = "tickerpulse.bsky.social";
+pub const LOCAL_BLUESKY_APP_PASSWORD: &str = "abcd-efgh-ijkl-mnop";
+pub const LOCAL_REDDIT_CLIENT_ID: &str = "local-reddit-client";
+pub const LOCAL_REDDIT_CLIENT_SECRET: &str = "local-reddit-secret";
 
 /// Sample tweets the local fake X API serves until the demo loads its own.
 pub const SAMPLE_TWEETS: &str = include_str!("../../../events/x-api-tweets.jsonl");
@@ -62,6 +67,14 @@ pub fn handler_env(template: &Template, port: Option<u16>) -> Result<BTreeMap<St
         );
         // The proxy answers the X API recent search too.
         env.insert("X_API_BASE_URL".into(), format!("http://127.0.0.1:{port}"));
+        // And the fake Bluesky and Reddit.
+        for name in [
+            "BLUESKY_API_BASE_URL",
+            "REDDIT_AUTH_BASE_URL",
+            "REDDIT_API_BASE_URL",
+        ] {
+            env.insert(name.into(), format!("http://127.0.0.1:{port}"));
+        }
         // The fake X API's posts cost nothing, and a paced budget reads almost
         // nothing in a month's first hour: no budget locally (tests that test
         // the budget set one).
@@ -427,10 +440,20 @@ pub async fn provision(template: &Template, port: u16) -> Result<Vec<String>> {
 
     for secret in template.secrets()? {
         let sm = aws_sdk_secretsmanager::Client::new(&conf);
+        // Each secret holds what its API's fake takes (see the template).
+        let value = if secret.ends_with("/bluesky-app-password") {
+            serde_json::json!({"identifier": LOCAL_BLUESKY_IDENTIFIER, "app_password": LOCAL_BLUESKY_APP_PASSWORD})
+                .to_string()
+        } else if secret.ends_with("/reddit-app") {
+            serde_json::json!({"client_id": LOCAL_REDDIT_CLIENT_ID, "client_secret": LOCAL_REDDIT_CLIENT_SECRET})
+                .to_string()
+        } else {
+            LOCAL_X_TOKEN.to_string()
+        };
         match sm
             .create_secret()
             .name(&secret)
-            .secret_string(LOCAL_X_TOKEN)
+            .secret_string(value)
             .send()
             .await
         {
@@ -519,6 +542,10 @@ pub struct LocalStack {
     pub latency: Arc<crate::proxy::Latency>,
     /// The fake X API's tweets (the sample tweets at start; the demo replaces them).
     pub x_api: Arc<tickerpulse_xapi::fake::FakeXState>,
+    /// The fake Bluesky's and Reddit's posts (none at start; the demo and
+    /// tests add them).
+    pub bluesky: Arc<tickerpulse_social::fake::FakeBluesky>,
+    pub reddit: Arc<tickerpulse_social::fake::FakeReddit>,
     /// The ids moto gave the template's user pool.
     pub user_pool: Option<crate::cognito::UserPoolIds>,
 }
@@ -565,6 +592,8 @@ impl LocalStack {
             invoke_faults: Arc::default(),
             latency: Arc::default(),
             x_api: Arc::default(),
+            bluesky: Arc::default(),
+            reddit: Arc::default(),
             user_pool: None,
         };
         configure_moto(moto_port).await?;
@@ -573,6 +602,8 @@ impl LocalStack {
         stack.invoke_faults = state.invoke_faults.clone();
         stack.latency = state.latency.clone();
         stack.x_api = state.x_api.clone();
+        stack.bluesky = state.bluesky.clone();
+        stack.reddit = state.reddit.clone();
         listener.set_nonblocking(true)?;
         let listener = tokio::net::TcpListener::from_std(listener)?;
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();

@@ -1,0 +1,418 @@
+//! Sources beyond X. Bluesky and Reddit are read through one interface
+//! ([`PostSource`]): a source has queries, each with a cursor (the newest post
+//! time it has read); a page of a query is newest first; [`poll`] reads each
+//! query's pages back to its cursor within a post budget, and hands back
+//! [`Post`]s, the normalized post every source gives. A post goes to Firehose
+//! as an X-v2-shaped object with a `source` key ([`Post::record`]), so the
+//! transform reads every source with one parser. No AWS here.
+//!
+//! X keeps its own loop (`functions/ingest`): its since-id cursors, paused
+//! paginations, monthly cap and backfill windows are X's alone.
+
+pub mod bluesky;
+pub mod http;
+pub mod reddit;
+
+#[cfg(feature = "fake")]
+pub mod fake;
+
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+pub use tickerpulse_core::source::Source;
+
+/// A post of any source, normalized.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Post {
+    pub source: Source,
+    /// Unique within the source, and of the source's own shape
+    /// ([`Source::owns_id`]): `at://` URIs, Reddit fullnames.
+    pub id: String,
+    pub author_id: Option<String>,
+    pub author: Option<String>,
+    /// RFC 3339, UTC.
+    pub created_at: String,
+    pub text: String,
+    pub lang: Option<String>,
+    pub likes: Option<u64>,
+    pub reposts: Option<u64>,
+    pub replies: Option<u64>,
+    pub quotes: Option<u64>,
+    /// Hashtags, mentions and links the source marked up (Bluesky's facets);
+    /// the transform scans the text for the kinds left empty.
+    pub hashtags: Vec<String>,
+    pub mentions: Vec<String>,
+    pub links: Vec<String>,
+    /// Where a reader sees the post.
+    pub url: String,
+}
+
+impl Post {
+    /// The Firehose record: the fields of an X API v2 tweet object that the
+    /// transform reads, and `source`.
+    pub fn record(&self) -> Vec<u8> {
+        let tags =
+            |v: &[String], key: &str| -> Vec<Value> { v.iter().map(|t| json!({key: t})).collect() };
+        let mut entities = serde_json::Map::new();
+        for (name, list, key) in [
+            ("hashtags", &self.hashtags, "tag"),
+            ("mentions", &self.mentions, "username"),
+            ("urls", &self.links, "expanded_url"),
+        ] {
+            if !list.is_empty() {
+                entities.insert(name.into(), Value::Array(tags(list, key)));
+            }
+        }
+        let v = json!({
+            "author": {"id": self.author_id, "username": self.author},
+            "created_at": self.created_at,
+            "entities": entities,
+            "id": self.id,
+            "lang": self.lang,
+            "public_metrics": {
+                "like_count": self.likes,
+                "quote_count": self.quotes,
+                "reply_count": self.replies,
+                "retweet_count": self.reposts,
+            },
+            "source": self.source.as_str(),
+            "text": self.text,
+        });
+        serde_json::to_vec(&v).unwrap_or_default()
+    }
+}
+
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum SocialError {
+    /// 429, or a window spent: `reset_epoch` is when it resets, if said.
+    #[error("{api} rate limited until {reset_epoch:?}")]
+    RateLimited {
+        api: &'static str,
+        reset_epoch: Option<i64>,
+    },
+    /// The credentials are refused: a fix of the secret is needed.
+    #[error("{0} refused the credentials: {1}")]
+    Unauthorized(&'static str, String),
+    #[error("{0} server error {1}")]
+    Server(&'static str, u16),
+    /// Another 4xx: the request is wrong, retrying cannot help.
+    #[error("{0} refused the request ({1}): {2}")]
+    Client(&'static str, u16, String),
+    #[error("{0} unreachable: {1}")]
+    Transport(&'static str, String),
+    #[error("{0} response is not what the API documents: {1}")]
+    BadResponse(&'static str, String),
+}
+
+impl SocialError {
+    /// Worth another try later (a rate limit, a server error, the network).
+    pub fn retryable(&self) -> bool {
+        matches!(
+            self,
+            SocialError::RateLimited { .. } | SocialError::Server(..) | SocialError::Transport(..)
+        )
+    }
+}
+
+/// One page of a query, newest first.
+#[derive(Debug, Default)]
+pub struct SourcePage {
+    pub posts: Vec<Post>,
+    /// The next (older) page, if there is one.
+    pub next: Option<String>,
+}
+
+/// A source of posts: its queries and a page of one.
+#[allow(async_fn_in_trait)]
+pub trait PostSource {
+    fn source(&self) -> Source;
+    /// The queries a run reads, each with a cursor of its own.
+    fn queries(&self) -> Vec<String>;
+    /// A page of `query`, newest first: the first (`page` = `None`) or the one
+    /// a previous page named. `since` (RFC 3339): the source may leave out
+    /// posts before it.
+    async fn page(
+        &mut self,
+        query: &str,
+        since: Option<&str>,
+        page: Option<&str>,
+    ) -> Result<SourcePage, SocialError>;
+}
+
+/// Where each query stopped: the time of the newest post read (RFC 3339).
+pub type Cursors = BTreeMap<String, String>;
+
+/// What [`poll`] read.
+#[derive(Debug, Default)]
+pub struct Polled {
+    pub posts: Vec<Post>,
+    /// The cursors to keep once the posts reached Firehose (only the queries
+    /// that read something, or that were read to their cursor).
+    pub cursors: Cursors,
+    pub pages: usize,
+    /// Queries that stopped at the budget or the page cap before their cursor.
+    pub unfinished: usize,
+    /// The error that stopped the run, if one did (the posts read before it
+    /// are kept; their queries' cursors move).
+    pub stopped: Option<SocialError>,
+}
+
+/// A cursor's overlap: posts up to this long before it are read again, so a
+/// post indexed late is not missed. The lake counts a post seen twice once.
+pub const OVERLAP_SECS: i64 = 60;
+
+fn micros(ts: &str) -> Option<i128> {
+    tickerpulse_core::partition::parse_rfc3339(ts)
+        .ok()
+        .map(|t| t.unix_timestamp_nanos() / 1000)
+}
+
+/// Reads every query back to its cursor (less [`OVERLAP_SECS`]), newest
+/// first, at most `max_pages` pages a query and `max_posts` posts in all,
+/// starting at query `first` and going round. A query without a cursor reads
+/// its first page only: history is not backfilled by a poll.
+pub async fn poll<S: PostSource>(
+    src: &mut S,
+    cursors: &Cursors,
+    max_posts: usize,
+    max_pages: usize,
+    first: usize,
+) -> Polled {
+    let mut out = Polled::default();
+    let queries = src.queries();
+    let n = queries.len();
+    for k in 0..n {
+        let query = &queries[(first + k) % n];
+        if out.posts.len() >= max_posts {
+            out.unfinished += 1;
+            continue;
+        }
+        let cursor = cursors.get(query);
+        let floor = cursor
+            .and_then(|c| micros(c))
+            .map(|m| m - i128::from(OVERLAP_SECS) * 1_000_000);
+        let since = floor.map(|f| {
+            let t = time::OffsetDateTime::from_unix_timestamp_nanos(f * 1000)
+                .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+            t.format(&time::format_description::well_known::Rfc3339)
+                .unwrap_or_default()
+        });
+        let mut page = None;
+        let mut newest: Option<(i128, String)> = None;
+        let mut reached = false;
+        for p in 0..max_pages.max(1) {
+            let got = match src.page(query, since.as_deref(), page.as_deref()).await {
+                Ok(got) => got,
+                Err(e) => {
+                    out.stopped = Some(e);
+                    break;
+                }
+            };
+            out.pages += 1;
+            for post in got.posts {
+                let Some(at) = micros(&post.created_at) else {
+                    continue;
+                };
+                if floor.is_some_and(|f| at < f) {
+                    reached = true;
+                    break;
+                }
+                if newest.as_ref().is_none_or(|(n, _)| at > *n) {
+                    newest = Some((at, post.created_at.clone()));
+                }
+                out.posts.push(post);
+                if out.posts.len() >= max_posts {
+                    break;
+                }
+            }
+            page = got.next;
+            let last = p + 1 == max_pages.max(1);
+            if reached || page.is_none() || cursor.is_none() || out.posts.len() >= max_posts || last
+            {
+                reached |= page.is_none() || cursor.is_none();
+                break;
+            }
+        }
+        if !reached {
+            out.unfinished += 1;
+        }
+        // The cursor moves to the newest post read; a query that read nothing
+        // keeps its cursor.
+        if let Some((_, at)) = newest {
+            let keep = cursor.and_then(|c| micros(c).map(|m| (m, c)));
+            match keep {
+                Some((m, c)) if micros(&at).is_some_and(|a| a <= m) => {
+                    out.cursors.insert(query.clone(), c.clone())
+                }
+                _ => out.cursors.insert(query.clone(), at),
+            };
+        }
+        if out.stopped.is_some() {
+            break;
+        }
+    }
+    out
+}
+
+/// `YYYY-MM-DDTHH:MM:SS.mmmZ` of epoch seconds (fractions kept to the ms).
+pub fn rfc3339_of_secs(secs: f64) -> Option<String> {
+    let nanos = (secs * 1e9).round() as i128;
+    let t = time::OffsetDateTime::from_unix_timestamp_nanos(nanos).ok()?;
+    Some(format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
+        t.year(),
+        t.month() as u8,
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second(),
+        t.millisecond()
+    ))
+}
+
+/// A timestamp as UTC `YYYY-MM-DDTHH:MM:SS.mmmZ`, whatever offset it was
+/// written with (Bluesky's `createdAt` is the client's clock and offset).
+pub fn utc_rfc3339(ts: &str) -> Option<String> {
+    let t = tickerpulse_core::partition::parse_rfc3339(ts).ok()?;
+    rfc3339_of_secs(t.unix_timestamp_nanos() as f64 / 1e9)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Scripted {
+        pages: Vec<Vec<(&'static str, &'static str)>>,
+        asked: Vec<(String, Option<String>, Option<String>)>,
+    }
+
+    impl PostSource for Scripted {
+        fn source(&self) -> Source {
+            Source::Bluesky
+        }
+        fn queries(&self) -> Vec<String> {
+            vec!["q".into()]
+        }
+        async fn page(
+            &mut self,
+            query: &str,
+            since: Option<&str>,
+            page: Option<&str>,
+        ) -> Result<SourcePage, SocialError> {
+            self.asked
+                .push((query.into(), since.map(Into::into), page.map(Into::into)));
+            let i: usize = page.map_or(0, |p| p.parse().unwrap());
+            let posts = self.pages[i]
+                .iter()
+                .map(|(id, at)| Post {
+                    source: Source::Bluesky,
+                    id: id.to_string(),
+                    author_id: None,
+                    author: None,
+                    created_at: at.to_string(),
+                    text: "t".into(),
+                    lang: None,
+                    likes: None,
+                    reposts: None,
+                    replies: None,
+                    quotes: None,
+                    hashtags: vec![],
+                    mentions: vec![],
+                    links: vec![],
+                    url: String::new(),
+                })
+                .collect();
+            Ok(SourcePage {
+                posts,
+                next: (i + 1 < self.pages.len()).then(|| (i + 1).to_string()),
+            })
+        }
+    }
+
+    fn scripted() -> Scripted {
+        Scripted {
+            pages: vec![
+                vec![
+                    ("a", "2026-12-04T10:05:00.000Z"),
+                    ("b", "2026-12-04T10:04:00.000Z"),
+                ],
+                vec![
+                    ("c", "2026-12-04T10:03:30.000Z"),
+                    ("d", "2026-12-04T10:01:00.000Z"),
+                ],
+                vec![("e", "2026-12-04T09:00:00.000Z")],
+            ],
+            asked: vec![],
+        }
+    }
+
+    #[tokio::test]
+    async fn a_poll_reads_back_to_its_cursor_less_the_overlap() {
+        let mut src = scripted();
+        let cursors = Cursors::from([("q".to_string(), "2026-12-04T10:04:00.000Z".to_string())]);
+        let got = poll(&mut src, &cursors, 100, 10, 0).await;
+        let ids: Vec<&str> = got.posts.iter().map(|p| p.id.as_str()).collect();
+        // b is the cursor's own post, c is inside the overlap: both read again.
+        assert_eq!(ids, ["a", "b", "c"]);
+        assert_eq!(got.cursors["q"], "2026-12-04T10:05:00.000Z");
+        assert_eq!((got.pages, got.unfinished), (2, 0));
+        assert_eq!(src.asked[0].1.as_deref(), Some("2026-12-04T10:03:00Z"));
+    }
+
+    #[tokio::test]
+    async fn a_first_poll_reads_one_page_and_the_budget_stops_a_poll() {
+        let mut src = scripted();
+        let got = poll(&mut src, &Cursors::new(), 100, 10, 0).await;
+        assert_eq!(got.posts.len(), 2);
+        assert_eq!(got.cursors["q"], "2026-12-04T10:05:00.000Z");
+        let cursors = Cursors::from([("q".to_string(), "2026-12-04T08:00:00.000Z".to_string())]);
+        let got = poll(&mut scripted(), &cursors, 3, 10, 0).await;
+        assert_eq!((got.posts.len(), got.unfinished), (3, 1));
+    }
+
+    #[test]
+    fn a_post_is_an_x_shaped_record_with_its_source() {
+        let p = Post {
+            source: Source::Reddit,
+            id: "t3_abc".into(),
+            author_id: Some("t2_x".into()),
+            author: Some("trader".into()),
+            created_at: "2026-12-04T10:05:00.000Z".into(),
+            text: "TSLA calls".into(),
+            lang: None,
+            likes: Some(5),
+            reposts: None,
+            replies: Some(2),
+            quotes: None,
+            hashtags: vec![],
+            mentions: vec![],
+            links: vec!["https://example.com".into()],
+            url: "https://www.reddit.com/r/stocks/comments/abc/".into(),
+        };
+        let v: Value = serde_json::from_slice(&p.record()).unwrap();
+        assert_eq!(v["source"], "reddit");
+        assert_eq!(v["id"], "t3_abc");
+        assert_eq!(v["author"]["username"], "trader");
+        assert_eq!(v["public_metrics"]["like_count"], 5);
+        assert_eq!(
+            v["entities"]["urls"][0]["expanded_url"],
+            "https://example.com"
+        );
+        assert!(
+            v["entities"].get("hashtags").is_none(),
+            "left for the transform's scan"
+        );
+    }
+
+    #[test]
+    fn timestamps_normalize_to_utc() {
+        assert_eq!(
+            rfc3339_of_secs(1_583_199_650.5).unwrap(),
+            "2020-03-03T01:40:50.500Z"
+        );
+        assert_eq!(
+            utc_rfc3339("2026-12-04T12:00:00+02:00").unwrap(),
+            "2026-12-04T10:00:00.000Z"
+        );
+        assert_eq!(utc_rfc3339("yesterday"), None);
+    }
+}

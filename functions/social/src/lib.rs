@@ -1,0 +1,242 @@
+//! social: polls the sources beyond X (Bluesky, Reddit) on a schedule and sends
+//! their posts to the same Firehose as X's, each query from its cursor, within
+//! a post budget a run. The sources and their poll loop are
+//! `tickerpulse_social`; the cursors live in the state table
+//! (`tickerpulse_aws::social`). A post read twice (an overlap, two queries)
+//! is counted once by the lake.
+
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::time::Duration;
+use tickerpulse_aws::firehose::{send_all, FirehoseSink, RecordSink};
+use tickerpulse_aws::social::{DynamoSocialCursors, SocialCursorStore};
+use tickerpulse_aws::{sdk, secrets, HandlerError};
+use tickerpulse_core::config::{self, Env};
+use tickerpulse_social::bluesky::{self, Bluesky};
+use tickerpulse_social::reddit::{self, Reddit};
+use tickerpulse_social::{poll, PostSource, Source};
+use tokio::sync::Mutex;
+
+/// What one source's run did.
+#[derive(Debug, Default, Serialize, PartialEq)]
+pub struct SourceReport {
+    pub queries: usize,
+    pub pages: usize,
+    pub posts: usize,
+    pub sent: usize,
+    pub failed_records: usize,
+    pub cursors_advanced: usize,
+    /// Queries left before their cursor (budget, page cap): the next run goes on.
+    pub unfinished: usize,
+    pub rate_limited: bool,
+    pub error: Option<String>,
+}
+
+pub struct Settings {
+    /// Posts a source may send a run.
+    pub max_posts: usize,
+    pub max_pages: usize,
+    /// Bluesky queries a run reads (one a ticker), going round the watch list.
+    pub max_queries: usize,
+}
+
+pub struct Function<S: RecordSink = FirehoseSink, C: SocialCursorStore = DynamoSocialCursors> {
+    pub bluesky: Option<Mutex<Bluesky>>,
+    pub reddit: Option<Mutex<Reddit>>,
+    pub sink: S,
+    pub cursors: C,
+    pub settings: Settings,
+}
+
+impl Function {
+    pub async fn from_env(env: &dyn Env) -> Result<Self, HandlerError> {
+        let conf = sdk::load(env).await;
+        let sources = config::optional(env, "SOCIAL_SOURCES", "bluesky,reddit");
+        // `none`: the schedule is off in AWS; an invocation does nothing.
+        let wanted: Vec<&str> = sources
+            .split(',')
+            .filter(|s| s.trim() != "none")
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .collect();
+        if let Some(bad) = wanted.iter().find(|s| !matches!(**s, "bluesky" | "reddit")) {
+            return Err(HandlerError::Config(config::ConfigError::Invalid {
+                name: "SOCIAL_SOURCES",
+                value: sources.clone(),
+                reason: format!("{bad:?} is not a source here: want bluesky and/or reddit"),
+            }));
+        }
+        let fatal = |e: tickerpulse_social::SocialError| HandlerError::Fatal(e.to_string());
+        let bluesky = if wanted.contains(&"bluesky") {
+            let arn = config::required(env, "BLUESKY_SECRET_ARN")?;
+            let login: bluesky::Login = secrets::json_secret(
+                &conf,
+                &arn,
+                "Bluesky app password",
+                r#"{"identifier": "handle", "app_password": "xxxx-xxxx-xxxx-xxxx"}"#,
+            )
+            .await?;
+            let watchlist = tickerpulse_aws::watchlist::load(env).await?;
+            let lang = config::optional(env, "INGEST_LANG", "en");
+            let finder = tickerpulse_core::tickers::TickerFinder::bundled(watchlist.clone());
+            let queries = bluesky::build_queries(
+                &watchlist.symbols(),
+                Some(lang.as_str()).filter(|l| *l != "*"),
+                |s| finder.rule(s) != tickerpulse_core::tickers::Rule::Caps,
+            );
+            let base = config::optional(env, "BLUESKY_API_BASE_URL", "https://bsky.social");
+            Some(Mutex::new(
+                Bluesky::new(&base, login, queries).map_err(fatal)?,
+            ))
+        } else {
+            None
+        };
+        let reddit = if wanted.contains(&"reddit") {
+            let arn = config::required(env, "REDDIT_SECRET_ARN")?;
+            let creds: reddit::Credentials = secrets::json_secret(
+                &conf,
+                &arn,
+                "Reddit app",
+                r#"{"client_id": "...", "client_secret": "..."}"#,
+            )
+            .await?;
+            let subs = config::optional(env, "REDDIT_SUBREDDITS", reddit::DEFAULT_SUBREDDITS);
+            let subs: Vec<&str> = subs
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .collect();
+            let auth = config::optional(env, "REDDIT_AUTH_BASE_URL", "https://www.reddit.com");
+            let api = config::optional(env, "REDDIT_API_BASE_URL", "https://oauth.reddit.com");
+            Some(Mutex::new(
+                Reddit::new(&auth, &api, creds, &subs).map_err(fatal)?,
+            ))
+        } else {
+            None
+        };
+        let table = config::required(env, config::STATE_TABLE)?;
+        let settings = Settings {
+            max_posts: config::number(env, "SOCIAL_MAX_POSTS", 5_000usize, 1..=1_000_000)?,
+            max_pages: config::number(env, "SOCIAL_MAX_PAGES", 10usize, 1..=100)?,
+            max_queries: config::number(env, "BLUESKY_MAX_QUERIES", 100usize, 1..=10_000)?,
+        };
+        Ok(Self {
+            bluesky,
+            reddit,
+            sink: FirehoseSink {
+                client: sdk::firehose_client(&conf),
+                stream: config::required(env, config::DELIVERY_STREAM)?,
+            },
+            cursors: DynamoSocialCursors {
+                client: sdk::dynamodb_client(&conf),
+                table,
+            },
+            settings,
+        })
+    }
+}
+
+/// A source limited to some of its queries.
+struct Subset<'a, P> {
+    inner: &'a mut P,
+    queries: Vec<String>,
+}
+
+impl<P: PostSource> PostSource for Subset<'_, P> {
+    fn source(&self) -> Source {
+        self.inner.source()
+    }
+    fn queries(&self) -> Vec<String> {
+        self.queries.clone()
+    }
+    async fn page(
+        &mut self,
+        query: &str,
+        since: Option<&str>,
+        page: Option<&str>,
+    ) -> Result<tickerpulse_social::SourcePage, tickerpulse_social::SocialError> {
+        self.inner.page(query, since, page).await
+    }
+}
+
+impl<S: RecordSink, C: SocialCursorStore> Function<S, C> {
+    /// Any event (the schedule's) runs every configured source once.
+    pub async fn handle(
+        &self,
+        _event: serde_json::Value,
+    ) -> Result<BTreeMap<&'static str, SourceReport>, HandlerError> {
+        let minute = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() / 60) as usize;
+        let mut out = BTreeMap::new();
+        if let Some(b) = &self.bluesky {
+            let mut b = b.lock().await;
+            out.insert("bluesky", self.run_source(&mut *b, minute).await?);
+        }
+        if let Some(r) = &self.reddit {
+            let mut r = r.lock().await;
+            out.insert("reddit", self.run_source(&mut *r, minute).await?);
+        }
+        tracing::info!(?out, "social done");
+        Ok(out)
+    }
+
+    /// One source: its queries from their cursors (a share of them a run,
+    /// going round), the posts to Firehose, then the cursors of the queries
+    /// whose posts all arrived.
+    pub async fn run_source<P: PostSource>(
+        &self,
+        src: &mut P,
+        minute: usize,
+    ) -> Result<SourceReport, HandlerError> {
+        let source = src.source();
+        let all = src.queries();
+        let n = all.len().max(1);
+        let take = self.settings.max_queries.min(all.len());
+        let start = (minute * take) % n;
+        let queries: Vec<String> = (0..take).map(|k| all[(start + k) % n].clone()).collect();
+        let cursors = self.cursors.load(source).await?;
+        let mut limited = Subset {
+            inner: src,
+            queries,
+        };
+        let polled = poll(
+            &mut limited,
+            &cursors,
+            self.settings.max_posts,
+            self.settings.max_pages,
+            0,
+        )
+        .await;
+        let mut report = SourceReport {
+            queries: limited.queries.len(),
+            pages: polled.pages,
+            posts: polled.posts.len(),
+            unfinished: polled.unfinished,
+            ..Default::default()
+        };
+        let records: Vec<Vec<u8>> = polled.posts.iter().map(|p| p.record()).collect();
+        let sent = send_all(&self.sink, &records, 5, Duration::from_millis(200)).await?;
+        report.sent = sent.sent;
+        report.failed_records = sent.failed.len() + sent.oversized.len();
+        // A cursor moves only when every post reached Firehose; otherwise the
+        // next run reads them again (the lake counts each once).
+        if report.failed_records == 0 {
+            for (query, newest) in &polled.cursors {
+                report.cursors_advanced +=
+                    usize::from(self.cursors.save(source, query, newest).await?);
+            }
+        } else {
+            tracing::error!(failed = report.failed_records, %source, "Firehose refused posts; cursors kept");
+        }
+        if let Some(e) = polled.stopped {
+            report.rate_limited = matches!(e, tickerpulse_social::SocialError::RateLimited { .. });
+            tracing::warn!(%source, error = %e, "a source stopped early");
+            if matches!(e, tickerpulse_social::SocialError::Unauthorized(..)) {
+                return Err(HandlerError::Fatal(e.to_string()));
+            }
+            report.error = Some(e.to_string());
+        }
+        Ok(report)
+    }
+}
