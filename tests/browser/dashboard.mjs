@@ -135,6 +135,7 @@ try {
     }
     assert.equal(await text("overall-mentions"), fmt(o.ticker_mentions));
     assert.equal(await text("overall-authors"), fmt(o.unique_authors));
+    assert.equal(await text("overall-sources"), `X ${fmt(o.sources.x)} · Bluesky ${fmt(o.sources.bluesky)} · Reddit ${fmt(o.sources.reddit)}`);
     // The period's sentiment share, as a bar.
     const share = page.locator('[data-testid="overall-share"]');
     for (const k of ["positive", "negative", "neutral"]) assert.equal(await share.getAttribute(`data-${k}`), pct(o[`${k}_ratio`]), `${k} share`);
@@ -142,7 +143,7 @@ try {
     const sort = await page.inputValue('[data-testid="sort"]');
     const minMentions = await page.inputValue('[data-testid="min-mentions"]');
     const board = await api("leaderboard", { level, period, sort, limit: top, min_mentions: minMentions });
-    const rows = await page.$$eval('[data-testid="leaderboard"] tbody tr', (trs) =>
+    const rows = await page.$$eval('[data-testid="leaderboard"] tbody tr[data-ticker]', (trs) =>
       trs.map((tr) => [...tr.children].map((td) => td.textContent.trim())));
     assert.deepEqual(rows, board.tickers.map((t) =>
       [String(t.rank), t.ticker, fmt(t.mentions), "", pct(t.positive_ratio), pct(t.negative_ratio), pct(t.neutral_ratio)]));
@@ -225,6 +226,27 @@ try {
   const board = await checkPeriodViews("day");
   const first = board.tickers[0].ticker;
   await checkTicker(first);
+
+  // One source at a time: the totals, the top tickers and the trend count
+  // that source's posts (the demo's are all X's: Bluesky has none).
+  for (const source of ["bluesky", "x"]) {
+    await page.selectOption('[data-testid="source"]', source);
+    await ready();
+    const period = await page.inputValue('[data-testid="period"]');
+    const o = await api("overall", { level: "day", period, source });
+    assert.equal(await text("overall-tweets"), fmt(o.tweets), `${source} tweets`);
+    const b = await api("leaderboard", { level: "day", period, source, sort: await page.inputValue('[data-testid="sort"]'),
+      limit: await page.inputValue('[data-testid="top"]'), min_mentions: await page.inputValue('[data-testid="min-mentions"]') });
+    const shown = await page.$$eval('[data-testid="leaderboard"] tbody tr td:nth-child(2)', (tds) => tds.map((td) => td.textContent.trim()));
+    assert.deepEqual(shown, b.tickers.map((t) => t.ticker), `${source} leaders`);
+    if (!b.tickers.length) assert.match(await text("leaderboard-empty"), /no Bluesky posts/);
+    if (source === "bluesky") assert.equal(o.tweets, 0, "the demo has no Bluesky posts");
+    checks++;
+  }
+  const allTweets = (await api("overall", { level: "day", period: await page.inputValue('[data-testid="period"]') })).tweets;
+  assert.equal(await text("overall-tweets"), fmt(allTweets), "X alone is every post of the demo");
+  await page.selectOption('[data-testid="source"]', "all");
+  await ready();
 
   // Trending now, over each window.
   const day = await checkTrending("24h");

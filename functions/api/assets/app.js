@@ -166,7 +166,7 @@ async function loadPeriods() {
 
 async function loadOverall() {
   const current = request("overall");
-  const o = await api("overall", { level: state.level, period: state.period });
+  const o = await api("overall", withSource({ level: state.level, period: state.period }));
   if (!current()) return;
   $("overall").querySelector('[data-testid="overall-tweets"]').textContent = fmt(o.tweets);
   for (const k of ["positive", "negative", "neutral"]) {
@@ -176,6 +176,16 @@ async function loadOverall() {
   document.querySelector('[data-testid="overall-mentions"]').textContent = fmt(o.ticker_mentions);
   document.querySelector('[data-testid="overall-authors"]').textContent = fmt(o.unique_authors);
   shareBar($("overall").querySelector('[data-testid="overall-share"]'), o);
+  const names = { x: "X", bluesky: "Bluesky", reddit: "Reddit" };
+  document.querySelector('[data-testid="overall-sources"]').textContent =
+    Object.entries(o.sources || {}).map(([k, n]) => `${names[k] || k} ${fmt(n)}`).join(" · ");
+}
+
+// The source selected in the header, as the `source` parameter (none for all).
+function withSource(p) {
+  const s = $("source").value;
+  if (s && s !== "all") p.source = s;
+  return p;
 }
 
 // A bar of the positive, neutral and negative shares of a set of counts.
@@ -218,7 +228,7 @@ async function loadTrending() {
 
 async function loadLeaders() {
   const current = request("leaderboard");
-  const b = await api("leaderboard", { level: state.level, period: state.period, sort: $("sort").value, limit: $("top").value, min_mentions: $("min-mentions").value || 1 });
+  const b = await api("leaderboard", withSource({ level: state.level, period: state.period, sort: $("sort").value, limit: $("top").value, min_mentions: $("min-mentions").value || 1 }));
   if (!current()) return null;
   const rows = b.tickers.map((t) => {
     const bar = el("div", { class: "bar", title: `${pct(t.positive_ratio)} positive, ${pct(t.negative_ratio)} negative, ${pct(t.neutral_ratio)} neutral` },
@@ -232,6 +242,8 @@ async function loadLeaders() {
       el("td", {}, bar), el("td", { class: "num" }, pct(t.positive_ratio)),
       el("td", { class: "num" }, pct(t.negative_ratio)), el("td", { class: "num" }, pct(t.neutral_ratio)));
   });
+  if (!rows.length) rows.push(el("tr", {}, el("td", { colspan: 7, class: "muted", "data-testid": "leaderboard-empty" },
+    $("source").value === "all" ? "no ticker in this period" : `no ${$("source").selectedOptions[0].textContent} posts name a ticker in this period`)));
   document.querySelector('[data-testid="leaderboard"] tbody').replaceChildren(...rows);
   return b.tickers;
 }
@@ -310,7 +322,7 @@ function withGaps(points, granularity) {
 // The trend's query: granularity, and the date range when one is set (the
 // "to" day included).
 function trendParams() {
-  const p = { granularity: $("granularity").value, limit: 2000 };
+  const p = withSource({ granularity: $("granularity").value, limit: 2000 });
   if ($("trend-from").value) p.from = $("trend-from").value + "T00:00:00Z";
   if ($("trend-to").value) p.to = $("trend-to").value + "T23:59:59Z";
   return p;
@@ -542,6 +554,7 @@ const refresh = guard(async () => {
 $("level").addEventListener("change", guard(async () => { state.level = $("level").value; await loadPeriods(); await refreshPeriod(); }));
 $("period").addEventListener("change", guard(async () => { state.period = $("period").value; await refreshPeriod(); }));
 $("top").addEventListener("change", guard(loadLeaders));
+$("source").addEventListener("change", guard(async () => { document.body.dataset.source = $("source").value; await Promise.all([refreshPeriod(), loadTrend()]); }));
 $("min-mentions").addEventListener("change", guard(loadLeaders));
 $("trending-window").addEventListener("change", guard(loadTrending));
 $("recent-count").addEventListener("change", guard(() => loadRecent(false)));
