@@ -294,6 +294,8 @@ async fn every_endpoint() {
             "mean_compound": 0.023,
             // The lexicon modes give no class probabilities (tests/tests/model_mode.rs).
             "mean_p_positive": null, "mean_p_neutral": null, "mean_p_negative": null,
+            // Every tweet here came from X (docs/sources.md).
+            "sources": {"x": 5, "bluesky": 0, "reddit": 0},
             "ticker_mentions": 6, "unique_authors": 5,
         })
     );
@@ -316,6 +318,7 @@ async fn every_endpoint() {
             // (5106 - 4404 + 3182) / 3 = 1294.67
             "mean_compound": 0.1295,
             "mean_p_positive": null, "mean_p_neutral": null, "mean_p_negative": null,
+            "sources": {"x": 3, "bluesky": 0, "reddit": 0},
         })
     );
     assert_eq!(board["tickers_in_period"], 3);
