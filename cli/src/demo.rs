@@ -22,6 +22,11 @@ pub struct Figures {
     /// (`-is:retweet`).
     pub not_matched: u64,
     pub fetched: u64,
+    /// Of the input, the posts the fake Bluesky and Reddit served instead of
+    /// the fake X (a tenth each of the taborda tweets), and what `social` read.
+    pub bluesky_in: u64,
+    pub reddit_in: u64,
+    pub social_fetched: u64,
     pub queries: u64,
     pub pages: u64,
     /// Lines in the raw zone, and the hour partitions they landed in.
@@ -193,12 +198,84 @@ pub async fn load_prices(
     Ok(n)
 }
 
+/// Tweets as posts of the three sources: every tenth (the fourth of each ten)
+/// a Bluesky post, and every tenth (the eighth) a Reddit comment in
+/// r/wallstreetbets written without its `$` (as Reddit writes tickers); the
+/// rest stay X's.
+pub fn split_sources(tweets: Vec<Value>) -> (Vec<Value>, Vec<Value>, Vec<Value>) {
+    let (mut x, mut bluesky, mut reddit) = (Vec::new(), Vec::new(), Vec::new());
+    for (i, t) in tweets.into_iter().enumerate() {
+        let s = |k: &str| {
+            t.get(k)
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string()
+        };
+        let (id, text, created) = (s("id"), s("text"), s("created_at"));
+        let author = t
+            .get("author_id")
+            .and_then(Value::as_str)
+            .unwrap_or("0")
+            .to_string();
+        match i % 10 {
+            3 => bluesky.push(tickerpulse_social::fake::bluesky_view(
+                &format!("did:plc:taborda{author}"),
+                &format!("user{author}.bsky.social"),
+                &format!("3k{id}"),
+                &text,
+                &created,
+                (i % 17) as u64,
+            )),
+            7 => {
+                let secs = tickerpulse_core::partition::parse_rfc3339(&created)
+                    .map(|t| t.unix_timestamp() as f64)
+                    .unwrap_or_default();
+                let plain: String = text.replace('$', "");
+                reddit.push(tickerpulse_social::fake::reddit_child(
+                    &format!(
+                        "d{}",
+                        id.parse::<u64>()
+                            .map(|n| format!("{n:x}"))
+                            .unwrap_or(id.clone())
+                    ),
+                    "wallstreetbets",
+                    &format!("redditor{author}"),
+                    &plain,
+                    None,
+                    secs,
+                    (i % 23) as i64,
+                    true,
+                ));
+            }
+            _ => x.push(t),
+        }
+    }
+    (x, bluesky, reddit)
+}
+
 pub async fn load_and_run(stack: &LocalStack, source: &str, tweets: Vec<Value>) -> Result<Figures> {
+    load_and_run_with(stack, source, tweets, false).await
+}
+
+/// The demo's run; with `sources`, a tenth of the tweets each goes through
+/// the fake Bluesky and the fake Reddit and the `social` function.
+pub async fn load_and_run_with(
+    stack: &LocalStack,
+    source: &str,
+    tweets: Vec<Value>,
+    sources: bool,
+) -> Result<Figures> {
     let mut f = Figures {
         source: source.to_string(),
         input: tweets.len() as u64,
         ..Default::default()
     };
+    let (tweets, bluesky, reddit) = if sources {
+        split_sources(tweets)
+    } else {
+        (tweets, Vec::new(), Vec::new())
+    };
+    (f.bluesky_in, f.reddit_in) = (bluesky.len() as u64, reddit.len() as u64);
     let t = &stack.template;
     let env = stack.env()?;
     let conf = tickerpulse_aws::sdk::load(&env).await;
@@ -256,6 +333,42 @@ pub async fn load_and_run(stack: &LocalStack, source: &str, tweets: Vec<Value>) 
     f.fetched = report.tweets as u64;
     f.queries = report.queries as u64;
     f.pages = report.pages as u64;
+    if sources {
+        // The fakes live at the X fake's time; `social` backfills from the
+        // oldest post (a deployed one reads forward from its cursors).
+        let now = stack.x_api.now_ms();
+        stack.bluesky.clock.set(now);
+        stack.reddit.clock.set(now);
+        let oldest = bluesky
+            .iter()
+            .filter_map(|v| v["record"]["createdAt"].as_str())
+            .min()
+            .map(str::to_string);
+        stack.bluesky.add(bluesky);
+        stack.reddit.add(reddit);
+        let mut social_env = env.clone();
+        social_env.insert("BLUESKY_MAX_QUERIES".into(), "10000".into());
+        social_env.insert("SOCIAL_MAX_POSTS".into(), "1000000".into());
+        social_env.insert("SOCIAL_MAX_PAGES".into(), "100".into());
+        let social = tickerpulse_fn_social::Function::from_env(&social_env)
+            .await
+            .map_err(|e| anyhow!("social: {e}"))?;
+        let since = oldest.unwrap_or_else(|| "2020-01-01T00:00:00Z".into());
+        let reports = social
+            .handle(json!({ "since": since }))
+            .await
+            .map_err(|e| anyhow!("social: {e}"))?;
+        for (name, r) in &reports {
+            anyhow::ensure!(
+                r.failed_records == 0 && r.error.is_none(),
+                "social: {name}: {r:?}"
+            );
+            f.social_fetched += r.posts as u64;
+            f.queries += r.queries as u64;
+            f.pages += r.pages as u64;
+        }
+        f.fetched += f.social_fetched;
+    }
     let prefix = format!("{}/", tickerpulse_aws::lake::RAW_PREFIX);
     let distinct;
     (f.landed, f.partitions, distinct) = lines_under(&s3, &raw_bucket, &prefix).await?;
@@ -389,6 +502,15 @@ pub async fn load_and_run(stack: &LocalStack, source: &str, tweets: Vec<Value>) 
 
 pub fn print_summary(f: &Figures) {
     println!("tweets in:   {} ({})", f.input, f.source);
+    if f.bluesky_in + f.reddit_in > 0 {
+        println!(
+            "sources:     {} through the fake X, {} the fake Bluesky, {} the fake Reddit; social read {} posts",
+            f.input - f.bluesky_in - f.reddit_in,
+            f.bluesky_in,
+            f.reddit_in,
+            f.social_fetched
+        );
+    }
     println!(
         "prices:      {} tickers' real daily bars (data/prices/) in the lake's prices/daily/",
         f.price_files
@@ -489,10 +611,11 @@ async fn body(
             f
         }
         None => {
-            load_and_run(
+            load_and_run_with(
                 stack,
-                "taborda-2020, as X API v2 objects",
+                "taborda-2020: X API v2 objects, a tenth each as Bluesky and Reddit posts",
                 tickerpulse_synth::taborda::tweets()?,
+                true,
             )
             .await?
         }

@@ -228,8 +228,10 @@ try {
   await checkTicker(first);
 
   // One source at a time: the totals, the top tickers and the trend count
-  // that source's posts (the demo's are all X's: Bluesky has none).
-  for (const source of ["bluesky", "x"]) {
+  // that source's posts (the demo sends a tenth of its tweets each through
+  // the fake Bluesky and Reddit).
+  const perSource = {};
+  for (const source of ["bluesky", "reddit", "x"]) {
     await page.selectOption('[data-testid="source"]', source);
     await ready();
     const period = await page.inputValue('[data-testid="period"]');
@@ -239,14 +241,16 @@ try {
       limit: await page.inputValue('[data-testid="top"]'), min_mentions: await page.inputValue('[data-testid="min-mentions"]') });
     const shown = await page.$$eval('[data-testid="leaderboard"] tbody tr td:nth-child(2)', (tds) => tds.map((td) => td.textContent.trim()));
     assert.deepEqual(shown, b.tickers.map((t) => t.ticker), `${source} leaders`);
-    if (!b.tickers.length) assert.match(await text("leaderboard-empty"), /no Bluesky posts/);
-    if (source === "bluesky") assert.equal(o.tweets, 0, "the demo has no Bluesky posts");
+    if (!b.tickers.length) assert.match(await text("leaderboard-empty"), /no .* posts name a ticker/);
+    perSource[source] = o.tweets;
     checks++;
   }
-  const allTweets = (await api("overall", { level: "day", period: await page.inputValue('[data-testid="period"]') })).tweets;
-  assert.equal(await text("overall-tweets"), fmt(allTweets), "X alone is every post of the demo");
   await page.selectOption('[data-testid="source"]', "all");
   await ready();
+  const all = await api("overall", { level: "day", period: await page.inputValue('[data-testid="period"]') });
+  assert.equal(perSource.x + perSource.bluesky + perSource.reddit, all.tweets, "the sources add up to all posts");
+  assert.deepEqual(all.sources, { x: perSource.x, bluesky: perSource.bluesky, reddit: perSource.reddit });
+  assert.equal(await text("overall-tweets"), fmt(all.tweets));
 
   // Trending now, over each window.
   const day = await checkTrending("24h");

@@ -20,7 +20,7 @@ async fn dashboard_in_chromium_and_the_api_under_schemathesis() {
         .await
         .expect("starting the local stack");
     let tweets = tickerpulse_synth::taborda::tweets().unwrap();
-    let figures = tickerpulse::demo::load_and_run(&stack, "taborda-2020", tweets)
+    let figures = tickerpulse::demo::load_and_run_with(&stack, "taborda-2020", tweets, true)
         .await
         .unwrap();
     tickerpulse::demo::print_summary(&figures);
@@ -28,6 +28,13 @@ async fn dashboard_in_chromium_and_the_api_under_schemathesis() {
     assert_eq!(figures.input, 5_000);
     assert!(figures.balanced(), "{figures:?}");
     assert!(figures.cleaned > 1_000 && figures.spam > 100, "{figures:?}");
+    // A tenth each went through the fake Bluesky and Reddit and the social function.
+    assert_eq!(
+        (figures.bluesky_in, figures.reddit_in),
+        (500, 500),
+        "{figures:?}"
+    );
+    assert!(figures.social_fetched > 500, "{figures:?}");
 
     let tokens = stack.add_user(USER, PASSWORD, &["editors"]).await.unwrap();
     let (addr, stop, serving) = tickerpulse_e2e::serve_guarded(&stack, KEY).await.unwrap();

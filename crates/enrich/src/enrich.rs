@@ -130,9 +130,10 @@ struct RawTweet<'a> {
     #[serde(borrow, default)]
     author: Option<Author<'a>>,
     /// `bluesky` or `reddit` for the normalized posts of other sources
-    /// (absent for X's tweets).
-    #[serde(borrow, default)]
-    source: Option<Cow<'a, str>>,
+    /// (absent for X's tweets). Not `source`: X's tweet objects have a
+    /// `source` of their own, the app that posted them ("Twitter for iPhone").
+    #[serde(borrow, default, rename = "platform")]
+    platform: Option<Cow<'a, str>>,
 }
 
 // The fast path for the tweet object: keys in the order ingest writes them
@@ -145,8 +146,8 @@ json_keys!(TweetKey {
     "id" => Id,
     "lang" => Lang,
     "public_metrics" => PublicMetrics,
+    "platform" => Platform,
     "referenced_tweets" => ReferencedTweets,
-    "source" => Source,
     "text" => Text,
 });
 
@@ -303,7 +304,7 @@ fn decode_tweet(text: &str) -> Option<RawTweet<'_>> {
             TweetKey::ReferencedTweets => {
                 t.referenced_tweets = read_opt(c, |c| read_list(c, read_reference))?
             }
-            TweetKey::Source => t.source = c.opt_string()?,
+            TweetKey::Platform => t.platform = c.opt_string()?,
             TweetKey::Text => t.text = c.opt_string()?,
         }
         Some(())
@@ -524,7 +525,7 @@ impl Enricher {
             return Err(Rejection::Missing("id"));
         }
         // X's tweets name no source; a record that names X counts as one.
-        let source = match raw.source.as_deref() {
+        let source = match raw.platform.as_deref() {
             None | Some("x") => Source::X,
             Some(s) => Source::parse(s).ok_or_else(|| Rejection::UnknownSource(s.to_string()))?,
         };
@@ -797,9 +798,10 @@ mod tests {
             ("author", "{\"verified\": \"yes\"}"),
             ("author", "{\"public_metrics\": null, \"verified\": null}"),
             ("author", "{}"),
-            ("source", "\"bluesky\""),
-            ("source", "null"),
-            ("source", "5"),
+            ("platform", "\"bluesky\""),
+            ("platform", "null"),
+            ("platform", "5"),
+            ("source", "\"Twitter for iPhone\""),
             (
                 "unknown",
                 "{\"deep\": [[[{\"a\": null}]]], \"s\": \"x\\\"y\"}",
@@ -1075,7 +1077,7 @@ mod tests {
         let post = |source: &str, id: &str, text: &str| {
             serde_json::json!({
                 "id": id, "text": text, "created_at": "2026-12-04T10:00:00.000Z",
-                "lang": "en", "source": source,
+                "lang": "en", "platform": source,
             })
             .to_string()
         };

@@ -24,7 +24,7 @@
 //!   "unsupported_grant_type"}`;
 //! - `GET /r/{a+b}/new` and `/r/{a+b}/comments` with `bearer` token: a
 //!   Listing, newest first, `limit` at most 100 (more is read as 100), paged
-//!   with `after`; a bad token is a 401 with `www-authenticate: Bearer
+//!   with `after`, the newest 1,000 items at most; a bad token is a 401 with `www-authenticate: Bearer
 //!   realm="reddit", error="invalid_token"`;
 //! - a request without a User-Agent is a 429 (Reddit throttles anonymous
 //!   agents); every answer carries `x-ratelimit-used`, `-remaining` (a
@@ -616,6 +616,9 @@ impl FakeReddit {
                 None => hits.len(),
             },
         };
+        // A listing reaches its newest 1,000 items and no further
+        // (reddit-archive/reddit wiki API: listings go back 1,000 items).
+        hits.truncate(1000);
         let page: Vec<Value> = hits
             .iter()
             .skip(start)

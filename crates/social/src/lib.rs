@@ -3,8 +3,9 @@
 //! time it has read); a page of a query is newest first; [`poll`] reads each
 //! query's pages back to its cursor within a post budget, and hands back
 //! [`Post`]s, the normalized post every source gives. A post goes to Firehose
-//! as an X-v2-shaped object with a `source` key ([`Post::record`]), so the
-//! transform reads every source with one parser. No AWS here.
+//! as an X-v2-shaped object with a `platform` key ([`Post::record`]; X's own
+//! `source` field names the posting app), so the transform reads every
+//! source with one parser. No AWS here.
 //!
 //! X keeps its own loop (`functions/ingest`): its since-id cursors, paused
 //! paginations, monthly cap and backfill windows are X's alone.
@@ -48,7 +49,7 @@ pub struct Post {
 
 impl Post {
     /// The Firehose record: the fields of an X API v2 tweet object that the
-    /// transform reads, and `source`.
+    /// transform reads, and `platform`.
     pub fn record(&self) -> Vec<u8> {
         let tags =
             |v: &[String], key: &str| -> Vec<Value> { v.iter().map(|t| json!({key: t})).collect() };
@@ -74,7 +75,7 @@ impl Post {
                 "reply_count": self.replies,
                 "retweet_count": self.reposts,
             },
-            "source": self.source.as_str(),
+            "platform": self.source.as_str(),
             "text": self.text,
         });
         serde_json::to_vec(&v).unwrap_or_default()
@@ -169,10 +170,12 @@ fn micros(ts: &str) -> Option<i128> {
 /// Reads every query back to its cursor (less [`OVERLAP_SECS`]), newest
 /// first, at most `max_pages` pages a query and `max_posts` posts in all,
 /// starting at query `first` and going round. A query without a cursor reads
-/// its first page only: history is not backfilled by a poll.
+/// back to `since` (a backfill) or, without one, its first page only: a
+/// poll does not read history by itself.
 pub async fn poll<S: PostSource>(
     src: &mut S,
     cursors: &Cursors,
+    since: Option<&str>,
     max_posts: usize,
     max_pages: usize,
     first: usize,
@@ -186,9 +189,9 @@ pub async fn poll<S: PostSource>(
             out.unfinished += 1;
             continue;
         }
-        let cursor = cursors.get(query);
+        let cursor = cursors.get(query).map(String::as_str).or(since);
         let floor = cursor
-            .and_then(|c| micros(c))
+            .and_then(micros)
             .map(|m| m - i128::from(OVERLAP_SECS) * 1_000_000);
         let since = floor.map(|f| {
             let t = time::OffsetDateTime::from_unix_timestamp_nanos(f * 1000)
@@ -241,7 +244,7 @@ pub async fn poll<S: PostSource>(
             let keep = cursor.and_then(|c| micros(c).map(|m| (m, c)));
             match keep {
                 Some((m, c)) if micros(&at).is_some_and(|a| a <= m) => {
-                    out.cursors.insert(query.clone(), c.clone())
+                    out.cursors.insert(query.clone(), c.to_string())
                 }
                 _ => out.cursors.insert(query.clone(), at),
             };
@@ -349,7 +352,7 @@ mod tests {
     async fn a_poll_reads_back_to_its_cursor_less_the_overlap() {
         let mut src = scripted();
         let cursors = Cursors::from([("q".to_string(), "2026-12-04T10:04:00.000Z".to_string())]);
-        let got = poll(&mut src, &cursors, 100, 10, 0).await;
+        let got = poll(&mut src, &cursors, None, 100, 10, 0).await;
         let ids: Vec<&str> = got.posts.iter().map(|p| p.id.as_str()).collect();
         // b is the cursor's own post, c is inside the overlap: both read again.
         assert_eq!(ids, ["a", "b", "c"]);
@@ -361,12 +364,28 @@ mod tests {
     #[tokio::test]
     async fn a_first_poll_reads_one_page_and_the_budget_stops_a_poll() {
         let mut src = scripted();
-        let got = poll(&mut src, &Cursors::new(), 100, 10, 0).await;
+        let got = poll(&mut src, &Cursors::new(), None, 100, 10, 0).await;
         assert_eq!(got.posts.len(), 2);
         assert_eq!(got.cursors["q"], "2026-12-04T10:05:00.000Z");
         let cursors = Cursors::from([("q".to_string(), "2026-12-04T08:00:00.000Z".to_string())]);
-        let got = poll(&mut scripted(), &cursors, 3, 10, 0).await;
+        let got = poll(&mut scripted(), &cursors, None, 3, 10, 0).await;
         assert_eq!((got.posts.len(), got.unfinished), (3, 1));
+        // A backfill: no cursor, read back to `since`.
+        let got = poll(
+            &mut scripted(),
+            &Cursors::new(),
+            Some("2026-12-04T10:02:00.000Z"),
+            100,
+            10,
+            0,
+        )
+        .await;
+        let ids: Vec<&str> = got.posts.iter().map(|p| p.id.as_str()).collect();
+        assert_eq!(ids, ["a", "b", "c", "d"], "down to since less the overlap");
+        assert_eq!(
+            (got.unfinished, got.cursors["q"].as_str()),
+            (0, "2026-12-04T10:05:00.000Z")
+        );
     }
 
     #[test]
@@ -389,7 +408,7 @@ mod tests {
             url: "https://www.reddit.com/r/stocks/comments/abc/".into(),
         };
         let v: Value = serde_json::from_slice(&p.record()).unwrap();
-        assert_eq!(v["source"], "reddit");
+        assert_eq!(v["platform"], "reddit");
         assert_eq!(v["id"], "t3_abc");
         assert_eq!(v["author"]["username"], "trader");
         assert_eq!(v["public_metrics"]["like_count"], 5);

@@ -178,7 +178,7 @@ async function loadOverall() {
   shareBar($("overall").querySelector('[data-testid="overall-share"]'), o);
   const names = { x: "X", bluesky: "Bluesky", reddit: "Reddit" };
   document.querySelector('[data-testid="overall-sources"]').textContent =
-    Object.entries(o.sources || {}).map(([k, n]) => `${names[k] || k} ${fmt(n)}`).join(" · ");
+    Object.keys(names).map((k) => `${names[k]} ${fmt((o.sources || {})[k] || 0)}`).join(" · ");
 }
 
 // The source selected in the header, as the `source` parameter (none for all).

@@ -160,22 +160,46 @@ impl<P: PostSource> PostSource for Subset<'_, P> {
 }
 
 impl<S: RecordSink, C: SocialCursorStore> Function<S, C> {
-    /// Any event (the schedule's) runs every configured source once.
+    /// Any event (the schedule's) runs every configured source once; an
+    /// event `{"since": "2026-12-01T00:00:00Z"}` backfills: the queries
+    /// without a cursor read back to that time (Bluesky's `since`; Reddit's
+    /// listings reach 1,000 items back at most).
     pub async fn handle(
         &self,
-        _event: serde_json::Value,
+        event: serde_json::Value,
     ) -> Result<BTreeMap<&'static str, SourceReport>, HandlerError> {
+        let since = match event.get("since") {
+            None => None,
+            Some(v) => {
+                let s = v.as_str().unwrap_or_default();
+                let t = tickerpulse_core::partition::parse_rfc3339(s).map_err(|_| {
+                    HandlerError::InvalidInput(format!(
+                        "since must be an RFC 3339 time (2026-12-01T00:00:00Z), not {v}"
+                    ))
+                })?;
+                Some(
+                    tickerpulse_social::rfc3339_of_secs(t.unix_timestamp() as f64)
+                        .unwrap_or_default(),
+                )
+            }
+        };
         let minute = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs() / 60) as usize;
         let mut out = BTreeMap::new();
         if let Some(b) = &self.bluesky {
             let mut b = b.lock().await;
-            out.insert("bluesky", self.run_source(&mut *b, minute).await?);
+            out.insert(
+                "bluesky",
+                self.run_source(&mut *b, minute, since.as_deref()).await?,
+            );
         }
         if let Some(r) = &self.reddit {
             let mut r = r.lock().await;
-            out.insert("reddit", self.run_source(&mut *r, minute).await?);
+            out.insert(
+                "reddit",
+                self.run_source(&mut *r, minute, since.as_deref()).await?,
+            );
         }
         tracing::info!(?out, "social done");
         Ok(out)
@@ -188,6 +212,7 @@ impl<S: RecordSink, C: SocialCursorStore> Function<S, C> {
         &self,
         src: &mut P,
         minute: usize,
+        since: Option<&str>,
     ) -> Result<SourceReport, HandlerError> {
         let source = src.source();
         let all = src.queries();
@@ -203,6 +228,7 @@ impl<S: RecordSink, C: SocialCursorStore> Function<S, C> {
         let polled = poll(
             &mut limited,
             &cursors,
+            since,
             self.settings.max_posts,
             self.settings.max_pages,
             0,
