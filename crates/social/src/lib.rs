@@ -256,6 +256,77 @@ pub async fn poll<S: PostSource>(
     out
 }
 
+/// A source read through some of its queries: `take` of them a run,
+/// starting where `minute` says and going round, so that a small share a run
+/// reaches every query in turn.
+pub struct Rotation<'a, P> {
+    inner: &'a mut P,
+    queries: Vec<String>,
+}
+
+impl<'a, P: PostSource> Rotation<'a, P> {
+    pub fn new(inner: &'a mut P, take: usize, minute: usize) -> Self {
+        let all = inner.queries();
+        let n = all.len().max(1);
+        let take = take.min(all.len());
+        let start = (minute * take) % n;
+        let queries = (0..take).map(|k| all[(start + k) % n].clone()).collect();
+        Self { inner, queries }
+    }
+}
+
+impl<P: PostSource> PostSource for Rotation<'_, P> {
+    fn source(&self) -> Source {
+        self.inner.source()
+    }
+    fn queries(&self) -> Vec<String> {
+        self.queries.clone()
+    }
+    async fn page(
+        &mut self,
+        query: &str,
+        since: Option<&str>,
+        page: Option<&str>,
+    ) -> Result<SourcePage, SocialError> {
+        self.inner.page(query, since, page).await
+    }
+}
+
+/// The sources a `SOCIAL_SOURCES` value names (`bluesky,reddit`; `none`
+/// for none), or why it cannot be read.
+pub fn parse_sources(value: &str) -> Result<Vec<Source>, String> {
+    let mut out = Vec::new();
+    for name in value
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty() && *s != "none")
+    {
+        match Source::parse(name) {
+            Some(s @ (Source::Bluesky | Source::Reddit)) if !out.contains(&s) => out.push(s),
+            Some(Source::Bluesky | Source::Reddit) => {}
+            _ => {
+                return Err(format!(
+                    "{name:?} is not a source here: want bluesky and/or reddit"
+                ))
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// A backfill event's `since` (`{"since": "2026-12-01T00:00:00Z"}`) as UTC
+/// RFC 3339; `None` for any other event (the schedule's).
+pub fn backfill_since(event: &Value) -> Result<Option<String>, String> {
+    let Some(v) = event.get("since") else {
+        return Ok(None);
+    };
+    let t = v
+        .as_str()
+        .and_then(|s| tickerpulse_core::partition::parse_rfc3339(s).ok())
+        .ok_or_else(|| format!("since must be an RFC 3339 time (2026-12-01T00:00:00Z), not {v}"))?;
+    Ok(rfc3339_of_secs(t.unix_timestamp() as f64))
+}
+
 /// `YYYY-MM-DDTHH:MM:SS.mmmZ` of epoch seconds (fractions kept to the ms).
 pub fn rfc3339_of_secs(secs: f64) -> Option<String> {
     let nanos = (secs * 1e9).round() as i128;
@@ -420,6 +491,47 @@ mod tests {
             v["entities"].get("hashtags").is_none(),
             "left for the transform's scan"
         );
+    }
+
+    #[test]
+    fn rotations_sources_and_backfills() {
+        struct Many(Vec<String>);
+        impl PostSource for Many {
+            fn source(&self) -> Source {
+                Source::Reddit
+            }
+            fn queries(&self) -> Vec<String> {
+                self.0.clone()
+            }
+            async fn page(
+                &mut self,
+                _: &str,
+                _: Option<&str>,
+                _: Option<&str>,
+            ) -> Result<SourcePage, SocialError> {
+                Ok(SourcePage::default())
+            }
+        }
+        let mut many = Many((0..5).map(|i| i.to_string()).collect());
+        assert_eq!(Rotation::new(&mut many, 2, 0).queries(), ["0", "1"]);
+        assert_eq!(Rotation::new(&mut many, 2, 1).queries(), ["2", "3"]);
+        assert_eq!(Rotation::new(&mut many, 2, 2).queries(), ["4", "0"]);
+        assert_eq!(Rotation::new(&mut many, 9, 7).queries().len(), 5);
+        assert_eq!(
+            parse_sources("bluesky, reddit,bluesky"),
+            Ok(vec![Source::Bluesky, Source::Reddit])
+        );
+        assert_eq!(parse_sources("none"), Ok(vec![]));
+        assert!(parse_sources("x").is_err() && parse_sources("mastodon").is_err());
+        assert_eq!(
+            backfill_since(&json!({"detail-type": "Scheduled Event"})),
+            Ok(None)
+        );
+        assert_eq!(
+            backfill_since(&json!({"since": "2026-12-01T02:00:00+02:00"})),
+            Ok(Some("2026-12-01T00:00:00.000Z".into()))
+        );
+        assert!(backfill_since(&json!({"since": 5})).is_err());
     }
 
     #[test]

@@ -14,7 +14,7 @@ use tickerpulse_aws::{sdk, secrets, HandlerError};
 use tickerpulse_core::config::{self, Env};
 use tickerpulse_social::bluesky::{self, Bluesky};
 use tickerpulse_social::reddit::{self, Reddit};
-use tickerpulse_social::{poll, PostSource, Source};
+use tickerpulse_social::{poll, PostSource, Rotation, Source};
 use tokio::sync::Mutex;
 
 /// What one source's run did.
@@ -52,22 +52,15 @@ impl Function {
     pub async fn from_env(env: &dyn Env) -> Result<Self, HandlerError> {
         let conf = sdk::load(env).await;
         let sources = config::optional(env, "SOCIAL_SOURCES", "bluesky,reddit");
-        // `none`: the schedule is off in AWS; an invocation does nothing.
-        let wanted: Vec<&str> = sources
-            .split(',')
-            .filter(|s| s.trim() != "none")
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .collect();
-        if let Some(bad) = wanted.iter().find(|s| !matches!(**s, "bluesky" | "reddit")) {
-            return Err(HandlerError::Config(config::ConfigError::Invalid {
+        let wanted = tickerpulse_social::parse_sources(&sources).map_err(|reason| {
+            HandlerError::Config(config::ConfigError::Invalid {
                 name: "SOCIAL_SOURCES",
                 value: sources.clone(),
-                reason: format!("{bad:?} is not a source here: want bluesky and/or reddit"),
-            }));
-        }
+                reason,
+            })
+        })?;
         let fatal = |e: tickerpulse_social::SocialError| HandlerError::Fatal(e.to_string());
-        let bluesky = if wanted.contains(&"bluesky") {
+        let bluesky = if wanted.contains(&Source::Bluesky) {
             let arn = config::required(env, "BLUESKY_SECRET_ARN")?;
             let login: bluesky::Login = secrets::json_secret(
                 &conf,
@@ -91,7 +84,7 @@ impl Function {
         } else {
             None
         };
-        let reddit = if wanted.contains(&"reddit") {
+        let reddit = if wanted.contains(&Source::Reddit) {
             let arn = config::required(env, "REDDIT_SECRET_ARN")?;
             let creds: reddit::Credentials = secrets::json_secret(
                 &conf,
@@ -136,29 +129,6 @@ impl Function {
     }
 }
 
-/// A source limited to some of its queries.
-struct Subset<'a, P> {
-    inner: &'a mut P,
-    queries: Vec<String>,
-}
-
-impl<P: PostSource> PostSource for Subset<'_, P> {
-    fn source(&self) -> Source {
-        self.inner.source()
-    }
-    fn queries(&self) -> Vec<String> {
-        self.queries.clone()
-    }
-    async fn page(
-        &mut self,
-        query: &str,
-        since: Option<&str>,
-        page: Option<&str>,
-    ) -> Result<tickerpulse_social::SourcePage, tickerpulse_social::SocialError> {
-        self.inner.page(query, since, page).await
-    }
-}
-
 impl<S: RecordSink, C: SocialCursorStore> Function<S, C> {
     /// Any event (the schedule's) runs every configured source once; an
     /// event `{"since": "2026-12-01T00:00:00Z"}` backfills: the queries
@@ -168,21 +138,8 @@ impl<S: RecordSink, C: SocialCursorStore> Function<S, C> {
         &self,
         event: serde_json::Value,
     ) -> Result<BTreeMap<&'static str, SourceReport>, HandlerError> {
-        let since = match event.get("since") {
-            None => None,
-            Some(v) => {
-                let s = v.as_str().unwrap_or_default();
-                let t = tickerpulse_core::partition::parse_rfc3339(s).map_err(|_| {
-                    HandlerError::InvalidInput(format!(
-                        "since must be an RFC 3339 time (2026-12-01T00:00:00Z), not {v}"
-                    ))
-                })?;
-                Some(
-                    tickerpulse_social::rfc3339_of_secs(t.unix_timestamp() as f64)
-                        .unwrap_or_default(),
-                )
-            }
-        };
+        let since =
+            tickerpulse_social::backfill_since(&event).map_err(HandlerError::InvalidInput)?;
         let minute = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs() / 60) as usize;
@@ -215,16 +172,8 @@ impl<S: RecordSink, C: SocialCursorStore> Function<S, C> {
         since: Option<&str>,
     ) -> Result<SourceReport, HandlerError> {
         let source = src.source();
-        let all = src.queries();
-        let n = all.len().max(1);
-        let take = self.settings.max_queries.min(all.len());
-        let start = (minute * take) % n;
-        let queries: Vec<String> = (0..take).map(|k| all[(start + k) % n].clone()).collect();
         let cursors = self.cursors.load(source).await?;
-        let mut limited = Subset {
-            inner: src,
-            queries,
-        };
+        let mut limited = Rotation::new(src, self.settings.max_queries, minute);
         let polled = poll(
             &mut limited,
             &cursors,
@@ -235,7 +184,7 @@ impl<S: RecordSink, C: SocialCursorStore> Function<S, C> {
         )
         .await;
         let mut report = SourceReport {
-            queries: limited.queries.len(),
+            queries: limited.queries().len(),
             pages: polled.pages,
             posts: polled.posts.len(),
             unfinished: polled.unfinished,
