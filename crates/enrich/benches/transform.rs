@@ -112,11 +112,17 @@ fn main() {
             .ok()
             .and_then(|v| v.parse().ok())
             .unwrap_or(15);
-        let mut times: Vec<f64> = (0..rounds.max(1)).map(|_| run_once().0).collect();
+        // BENCH_TRANSFORM_MODE=model measures model mode instead.
+        let chosen = match std::env::var("BENCH_TRANSFORM_MODE").as_deref() {
+            Ok("model") => &model,
+            _ => &function,
+        };
+        let mut times: Vec<f64> = (0..rounds.max(1)).map(|_| run_with(chosen).0).collect();
         times.sort_by(f64::total_cmp);
         println!(
-            "rust   transform: {:>9.0} records/s",
-            n as f64 / times[times.len() / 2]
+            "rust   transform: {:>9.0} records/s ({:?} mode)",
+            n as f64 / times[times.len() / 2],
+            chosen.enricher.analyzer.mode()
         );
         return;
     }
