@@ -8,9 +8,8 @@
 The data are the labelled sets in `data/` (see `load`); the finance-mode VADER
 scores that the model takes as features come from the project's own scorer
 (`tickerpulse score --mode finance`), the same code the Lambda runs. Seeds are
-fixed, BLAS runs on one thread, and numpy and OpenBLAS use the same SIMD code
-on every x86-64 machine, so `train` writes the same bytes every time and
-everywhere.
+fixed, BLAS runs on one thread, and on x86-64 numpy and OpenBLAS use the same
+SIMD code whatever the CPU, so `train` writes the same bytes every time.
 """
 
 import os
@@ -22,10 +21,10 @@ os.environ.setdefault("MKL_NUM_THREADS", "1")
 # numpy and OpenBLAS pick their SIMD kernels by CPU at run time, and kernels
 # round differently: L-BFGS then stops at a slightly different point (weights
 # differing in the 5th digit; weights committed from one machine failed
-# `check` on another). Pinned to kernels every x86-64 CPU
-# of the last fifteen years runs (numpy's x86-64-v2 baseline, OpenBLAS's
-# Nehalem), set before numpy loads. ARM machines keep their own kernels, and
-# their weights may differ from the committed ones in the same way.
+# `check` on another). Pinned to kernels every x86-64 CPU of the last fifteen
+# years runs (numpy's x86-64-v2 baseline, OpenBLAS's Nehalem), set before numpy
+# loads. ARM machines keep their own kernels, and their weights may differ from
+# the committed ones in the same way.
 if platform.machine().lower() in ("x86_64", "amd64"):
     os.environ["NPY_DISABLE_CPU_FEATURES"] = "X86_V3 X86_V4 AVX512_ICL AVX512_SPR"
     os.environ["OPENBLAS_CORETYPE"] = "Nehalem"
