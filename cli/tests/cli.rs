@@ -8,7 +8,11 @@ fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
+/// A fresh home for one test; earlier runs' homes (of processes that have
+/// exited) are removed first.
 fn home(name: &str) -> PathBuf {
+    static SWEEP: std::sync::Once = std::sync::Once::new();
+    SWEEP.call_once(|| tickerpulse_local::stack::remove_stale_scratch("tickerpulse-cli"));
     let dir = std::env::temp_dir().join(format!("tickerpulse-cli-{}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();

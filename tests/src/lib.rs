@@ -13,8 +13,11 @@ pub fn root() -> PathBuf {
 }
 
 /// A fresh directory under the system temp dir, unique to this test process.
+/// Earlier runs' directories (of processes that have exited) are removed first.
 pub fn scratch_dir(name: &str) -> PathBuf {
     static N: AtomicU32 = AtomicU32::new(0);
+    static SWEEP: std::sync::Once = std::sync::Once::new();
+    SWEEP.call_once(|| tickerpulse_local::stack::remove_stale_scratch("tickerpulse-test"));
     let dir = std::env::temp_dir().join(format!(
         "tickerpulse-test-{}-{}-{name}",
         std::process::id(),

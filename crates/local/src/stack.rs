@@ -708,6 +708,29 @@ pub fn alive(pid: u32) -> bool {
     }
 }
 
+/// Removes the directories `<temp dir>/<prefix>-<pid>-...` whose process has
+/// exited: the scratch directories of earlier test runs. A run's own stay until
+/// the next run, for looking into a failure; `prefix` must not contain `-<digits>-`.
+pub fn remove_stale_scratch(prefix: &str) {
+    let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(rest) = name
+            .to_str()
+            .and_then(|n| n.strip_prefix(prefix))
+            .and_then(|n| n.strip_prefix('-'))
+        else {
+            continue;
+        };
+        let pid = rest.split('-').next().and_then(|p| p.parse::<u32>().ok());
+        if pid.is_some_and(|pid| pid != std::process::id() && !alive(pid)) {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
+}
+
 fn terminate(pid: u32) {
     let Ok(pid) = libc::pid_t::try_from(pid) else {
         return;
