@@ -10,7 +10,7 @@ export SAM_CLI_TELEMETRY := 0
 export SAM_CLI_BETA_RUST_CARGO_LAMBDA := 1
 CARGO ?= cargo
 
-.PHONY: train-sentiment eval-sentiment sentiment-check setup java browser wrk vendor-check bench-api rust-targets demo test executions logs bench-lake bench-aggregate bench-heavy-day bench-freshness lint fmt-check clippy cargo-test template-check sam-build check-arm64 local-up local-down local-status clean-local
+.PHONY: train-sentiment eval-sentiment eval-sentiment-grid sentiment-check setup java browser wrk vendor-check bench-api rust-targets demo test executions logs bench-lake bench-aggregate bench-heavy-day bench-freshness lint fmt-check clippy cargo-test template-check sam-build check-arm64 local-up local-down local-status clean-local
 
 ## setup: pinned Python tools into .venv, npm tools (asl-validator, playwright-core, uPlot) into node_modules,
 ## the arm64 Rust target, Java for Spark and Debian's Chromium for the browser test (idempotent)
@@ -109,6 +109,10 @@ train-sentiment: setup
 ## eval-sentiment: k-fold and cross-source macro-F1 of vader, finance and model (docs/sentiment.md)
 eval-sentiment: setup
 	$(VENV)/bin/python training/sentiment/train.py eval
+
+## eval-sentiment-grid: the cross-source table for 24 settings of the model's knobs, scored on the test sources (an upper bound, ~10 min)
+eval-sentiment-grid: setup
+	$(VENV)/bin/python training/sentiment/train.py grid
 
 # The committed weights are what the training script makes of the committed data.
 sentiment-check: setup

@@ -4,6 +4,7 @@
     python training/sentiment/train.py eval     # k-fold and cross-source tables
     python training/sentiment/train.py score    # JSON lines in, probabilities out
     python training/sentiment/train.py check    # the committed weights rebuild byte for byte
+    python training/sentiment/train.py grid     # how far the model's knobs go across sources (an oracle)
 
 The data are the labelled sets in `data/` (see `load`); the finance-mode VADER
 scores that the model takes as features come from the project's own scorer
@@ -15,9 +16,11 @@ SIMD code whatever the CPU, so `train` writes the same bytes every time.
 import os
 import platform
 
-os.environ.setdefault("OMP_NUM_THREADS", "1")
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-os.environ.setdefault("MKL_NUM_THREADS", "1")
+# One BLAS thread, forced: a sum split over threads rounds differently, and
+# the weights must not depend on the caller's environment.
+os.environ["OMP_NUM_THREADS"] = "1"
+os.environ["OPENBLAS_NUM_THREADS"] = "1"
+os.environ["MKL_NUM_THREADS"] = "1"
 # numpy and OpenBLAS pick their SIMD kernels by CPU at run time, and kernels
 # round differently: L-BFGS then stops at a slightly different point (weights
 # differing in the 5th digit; weights committed from one machine failed
@@ -274,6 +277,60 @@ def evaluate():
         )
 
 
+def grid():
+    """How far the model's knobs go across sources: for every combination of
+    lexicon weight (the four finance-mode features multiplied by 1, 4 or 16,
+    so that L2 holds their weights back less), L2 strength C and balancing
+    (classes, or classes within equally weighted sources), the cross-source
+    table's gains, scored on the held-out sources themselves. Picking the best
+    row would be fitting to the test sources: the best row is an upper bound on
+    what these knobs can do (an oracle), not a result."""
+    _, x, y, sources, groups, fins, _ = prepared()
+    names = sorted(set(sources))
+    finance = {}
+    for s in names:
+        m = sources == s
+        binary = set(y[m]) <= {"positive", "negative"}
+        labels = ["negative", "positive"] if binary else CLASSES
+        finance[s] = (binary, labels, macro_f1(list(y[m]), [lexicon_label(fins[i], binary) for i in np.flatnonzero(m)], labels))
+
+    def weights(idx, by_source):
+        w = np.empty(len(idx))
+        parts = [sources[idx]] if by_source else [np.full(len(idx), "")]
+        for part in parts:
+            for s in set(part):
+                m = part == s
+                present = sorted(set(y[idx][m]))
+                for c in present:
+                    mc = m & (y[idx] == c)
+                    w[mc] = len(idx) / (len(set(part)) * len(present) * mc.sum())
+        return w
+
+    print("| lexicon weight | C | balance | " + " | ".join(names) + " | mean |")
+    print("|---|---|---|" + "---|" * (len(names) + 1))
+    best = None
+    for scale in (1, 4, 16):
+        xs = (x @ sparse.diags(np.r_[np.ones(features.BUCKETS), np.full(features.DENSE, float(scale))])).tocsr()
+        for c in (0.03, 0.1, 0.3, 1.0):
+            for by_source in (False, True):
+                gains = []
+                for s in names:
+                    test = sources == s
+                    train_idx = np.flatnonzero(~test & ~np.isin(groups, groups[test]))
+                    model = LogisticRegression(C=c, max_iter=5000, tol=1e-6)
+                    with warnings.catch_warnings():
+                        warnings.simplefilter("error")
+                        model.fit(xs[train_idx], y[train_idx], sample_weight=weights(train_idx, by_source))
+                    binary, labels, f = finance[s]
+                    gains.append(macro_f1(list(y[test]), list(predict(model, xs[test], binary)), labels) - f)
+                mean = float(np.mean(gains))
+                row = (scale, c, "sources, classes" if by_source else "classes")
+                print(f"| {row[0]} | {row[1]} | {row[2]} | " + " | ".join(f"{g:+.3f}" for g in gains) + f" | {mean:+.3f} |", flush=True)
+                if best is None or mean > best[0]:
+                    best = (mean, row)
+    print(f"\nbest mean gain over finance (an oracle: chosen on the test sources): {best[0]:+.3f} at {best[1]}")
+
+
 def write_weights(model, path):
     classes = list(model.classes_)
     assert classes == CLASSES, classes
@@ -340,4 +397,4 @@ def score():
 
 
 if __name__ == "__main__":
-    {"train": train, "eval": evaluate, "score": score, "check": check}[sys.argv[1] if len(sys.argv) > 1 else "train"]()
+    {"train": train, "eval": evaluate, "score": score, "check": check, "grid": grid}[sys.argv[1] if len(sys.argv) > 1 else "train"]()
