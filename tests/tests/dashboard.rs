@@ -128,13 +128,22 @@ async fn dashboard_in_chromium_and_the_api_under_schemathesis() {
                     "--no-color",
                 ])
                 .current_dir(&root)
-                .status()
+                .output()
         })
         .await
         .unwrap()
         .expect("running schemathesis (make setup installs it into .venv)")
     };
-    assert!(schemathesis.success(), "schemathesis found failures");
+    let report = String::from_utf8_lossy(&schemathesis.stdout);
+    println!("{report}");
+    eprintln!("{}", String::from_utf8_lossy(&schemathesis.stderr));
+    assert!(schemathesis.status.success(), "schemathesis found failures");
+    // A parameter whose schema allows far more than the API takes leaves most
+    // generated requests at the 400 and the operation barely tested.
+    assert!(
+        !report.contains("Schema validation mismatch"),
+        "an operation's schema accepts what the API refuses (see schemathesis' warnings)"
+    );
 
     let _ = stop.send(());
     serving.await.unwrap();
