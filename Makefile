@@ -10,7 +10,7 @@ export SAM_CLI_TELEMETRY := 0
 export SAM_CLI_BETA_RUST_CARGO_LAMBDA := 1
 CARGO ?= cargo
 
-.PHONY: train-sentiment eval-sentiment eval-sentiment-grid sentiment-check setup java browser wrk vendor-check bench-api rust-targets demo test executions logs bench-lake bench-aggregate bench-heavy-day bench-freshness lint fmt-check clippy cargo-test template-check sam-build check-arm64 local-up local-down local-status clean-local
+.PHONY: train-sentiment eval-sentiment eval-sentiment-grid sentiment-check setup java browser wrk vendor-check bench-api rust-targets demo test executions logs bench-lake bench-aggregate bench-heavy-day bench-freshness lint fmt-check clippy cargo-test template-check sam-build check-arm64 local-up local-down local-status clean-local bench-sentiment bench-transform fuzz
 
 ## setup: pinned Python tools into .venv, npm tools (asl-validator, playwright-core, uPlot) into node_modules,
 ## the arm64 Rust target, Java for Spark and Debian's Chromium for the browser test (idempotent)

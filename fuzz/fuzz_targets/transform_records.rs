@@ -1,5 +1,5 @@
 //! Arbitrary bytes as the data of Firehose records, through the whole transform
-//! path: base64, UTF-8, JSON, enrichment, VADER in both modes, partition keys and
+//! path: base64, UTF-8, JSON, enrichment, sentiment in all three modes, partition keys and
 //! the response. It must never panic, must answer every record once, and must
 //! return ProcessingFailed records with their original data.
 #![no_main]
@@ -11,13 +11,13 @@ use tickerpulse_enrich::enrich::Enricher;
 use tickerpulse_enrich::{FirehoseEvent, FirehoseResponse, InputRecord, RecordResult, Transformer};
 use tickerpulse_vader::{Analyzer, Mode};
 
-fn transformers() -> &'static [Transformer; 2] {
-    static T: OnceLock<[Transformer; 2]> = OnceLock::new();
+fn transformers() -> &'static [Transformer; 3] {
+    static T: OnceLock<[Transformer; 3]> = OnceLock::new();
     T.get_or_init(|| {
         let make = |mode| Transformer {
             enricher: Enricher::new(Analyzer::new(mode), tickerpulse_core::watchlist::Watchlist::bundled(), vec!["en".into()]),
         };
-        [make(Mode::Vader), make(Mode::Finance)]
+        [make(Mode::Vader), make(Mode::Finance), make(Mode::Model)]
     })
 }
 
@@ -49,6 +49,10 @@ fuzz_target!(|data: &[u8]| {
                     let v: serde_json::Value = serde_json::from_slice(&line).expect("Ok data is JSON");
                     let c = v["sentiment"]["compound"].as_f64().expect("compound");
                     assert!((-1.0..=1.0).contains(&c));
+                    if let Some(p) = v["sentiment"]["probabilities"].as_object() {
+                        let sum: f64 = p.values().map(|x| x.as_f64().expect("a probability")).sum();
+                        assert!((sum - 1.0).abs() < 1e-9, "probabilities sum to {sum}");
+                    }
                     assert_eq!(output.metadata.partition_keys.len(), 4);
                 }
                 RecordResult::ProcessingFailed | RecordResult::Dropped => assert_eq!(input.data, output.data),

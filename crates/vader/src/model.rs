@@ -25,7 +25,7 @@ const DENSE: usize = 4;
 /// so that what the model gives is what the record carries.
 pub use tickerpulse_core::tweet::Probabilities;
 
-/// A byte range of `Scratch::tokens`, and whether it is a placeholder.
+/// A token's byte range in `ModelScratch::bytes`, and whether it is a placeholder.
 #[derive(Debug, Clone, Copy)]
 struct Span {
     start: u32,
@@ -33,22 +33,18 @@ struct Span {
     placeholder: bool,
 }
 
-/// Buffers reused from call to call.
+/// Buffers reused from call to call. `bytes` holds the normalized tokens with a
+/// space before and after each, so that a token padded for its character
+/// n-grams is a slice of it, not a copy.
 #[derive(Default)]
 pub(crate) struct ModelScratch {
     bytes: Vec<u8>,
     spans: Vec<Span>,
-    padded: Vec<u8>,
-    lower: Vec<u8>,
 }
 
-/// The sum of the weights of a word's character 3- and 4-grams (the word
-/// padded with a space each side) and their number.
-fn char_grams(table: &[[f32; 4]], word: &[u8], padded: &mut Vec<u8>) -> ([f64; CLASSES], u32) {
-    padded.clear();
-    padded.push(b' ');
-    padded.extend_from_slice(word);
-    padded.push(b' ');
+/// The sum of the weights of a word's character 3- and 4-grams and their
+/// number; `padded` is the word with a space each side.
+fn char_grams(table: &[[f32; 4]], padded: &[u8]) -> ([f64; CLASSES], u32) {
     let (mut sum, mut count) = ([0.0; CLASSES], 0);
     for i in 0..padded.len().saturating_sub(2) {
         let three =
@@ -132,21 +128,23 @@ fn strip_end(mut w: &[u8], pred: impl Fn(u8) -> bool) -> &[u8] {
     w
 }
 
-/// Appends the normalized form of a lower-cased raw token (see features.py's
-/// `token`) to `out`; None when the token is dropped, else whether the form is
-/// a placeholder.
+/// Appends the normalized form of a raw token (see features.py's `token`,
+/// which lower-cases the token first; here the checks ignore ASCII case and
+/// the copy lower-cases) to `out`; None when the token is dropped, else
+/// whether the form is a placeholder.
 fn normalize(t: &[u8], out: &mut Vec<u8>) -> Option<bool> {
     let placeholder = |out: &mut Vec<u8>, p: &[u8]| {
         out.extend_from_slice(p);
         Some(true)
     };
-    if t.starts_with(b"http://") || t.starts_with(b"https://") || t.starts_with(b"www.") {
+    let starts = |p: &[u8]| t.len() >= p.len() && t[..p.len()].eq_ignore_ascii_case(p);
+    if starts(b"http://") || starts(b"https://") || starts(b"www.") {
         return placeholder(out, b"<url>");
     }
     if t.len() > 1 && t[0] == b'@' {
         return placeholder(out, b"<user>");
     }
-    if t.len() > 1 && t[0] == b'$' && t[1].is_ascii_lowercase() {
+    if t.len() > 1 && t[0] == b'$' && t[1].is_ascii_alphabetic() {
         return placeholder(out, b"<cash>");
     }
     let w = strip(t, is_strip);
@@ -177,7 +175,10 @@ fn normalize(t: &[u8], out: &mut Vec<u8>) -> Option<bool> {
                 return Some(true);
             }
         }
-        if core.iter().all(|b| b"0123456789.,:/kmbx".contains(b)) {
+        if core
+            .iter()
+            .all(|b| b"0123456789.,:/kmbx".contains(&b.to_ascii_lowercase()))
+        {
             return placeholder(out, b"<num>");
         }
     }
@@ -185,18 +186,23 @@ fn normalize(t: &[u8], out: &mut Vec<u8>) -> Option<bool> {
     if w.is_empty() {
         return None;
     }
-    // Runs of three or more equal bytes shrink to two (most words have none).
-    if !w.windows(3).any(|t| t[0] == t[1] && t[1] == t[2]) {
-        out.extend_from_slice(w);
-        return Some(false);
-    }
     let start = out.len();
-    for &b in w {
-        let n = out.len() - start;
-        if n >= 2 && out[out.len() - 1] == b && out[out.len() - 2] == b {
-            continue;
+    out.extend(w.iter().map(u8::to_ascii_lowercase));
+    // Runs of three or more equal bytes shrink to two (most words have none).
+    if out[start..]
+        .windows(3)
+        .any(|t| t[0] == t[1] && t[1] == t[2])
+    {
+        let mut kept = start;
+        for i in start..out.len() {
+            let b = out[i];
+            if kept - start >= 2 && out[kept - 1] == b && out[kept - 2] == b {
+                continue;
+            }
+            out[kept] = b;
+            kept += 1;
         }
-        out.push(b);
+        out.truncate(kept);
     }
     Some(false)
 }
@@ -290,28 +296,29 @@ pub fn check_weights() -> Result<(), String> {
 
 /// The class probabilities of `text`, whose finance-mode scores are `fin`.
 pub(crate) fn probabilities(text: &str, fin: &Scores, scratch: &mut ModelScratch) -> Probabilities {
-    let ModelScratch {
-        bytes,
-        spans,
-        padded,
-        lower,
-    } = scratch;
+    let ModelScratch { bytes, spans } = scratch;
     bytes.clear();
     spans.clear();
-    for raw in text
-        .as_bytes()
-        .split(|&b| is_space(b))
-        .filter(|t| !t.is_empty())
-    {
-        lower.clear();
-        lower.extend(raw.iter().map(u8::to_ascii_lowercase));
+    bytes.push(b' ');
+    let src = text.as_bytes();
+    let mut i = 0;
+    while i < src.len() {
+        if is_space(src[i]) {
+            i += 1;
+            continue;
+        }
+        let first = i;
+        while i < src.len() && !is_space(src[i]) {
+            i += 1;
+        }
         let start = bytes.len();
-        if let Some(placeholder) = normalize(lower, bytes) {
+        if let Some(placeholder) = normalize(&src[first..i], bytes) {
             spans.push(Span {
                 start: start as u32,
                 end: bytes.len() as u32,
                 placeholder,
             });
+            bytes.push(b' ');
         }
     }
     let token = |s: &Span| &bytes[s.start as usize..s.end as usize];
@@ -335,7 +342,8 @@ pub(crate) fn probabilities(text: &str, fin: &Scores, scratch: &mut ModelScratch
             nw += 1;
         }
         if !s.placeholder {
-            let (sum, count) = char_grams(table, word, padded);
+            let padded = &bytes[s.start as usize - 1..s.end as usize + 1];
+            let (sum, count) = char_grams(table, padded);
             for k in 0..CLASSES {
                 chars[k] += sum[k];
             }
