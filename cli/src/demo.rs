@@ -49,7 +49,7 @@ pub struct Figures {
     pub execution_status: String,
     pub executions: u64,
     pub partitions_processed: u64,
-    /// Tickers whose real daily prices went to the lake's `prices/daily/`.
+    /// Tickers whose synthetic daily prices went to the lake's `prices/daily/`.
     pub price_files: u64,
     /// The API's total of tweets over every year (equals `cleaned`).
     pub api_tweets: u64,
@@ -162,37 +162,51 @@ pub async fn api_get(api: &tickerpulse_fn_api::Function, path: &str, query: &str
     serde_json::from_str(&body).with_context(|| format!("api {path}: not JSON"))
 }
 
-/// Loads `tweets` into the fake X API and runs the real path: ingest, Firehose
-/// and transform, the pipeline state machine, and the API's view of the result.
-/// The repository's real daily prices of the demo's tickers (data/prices/).
-pub fn prices_dir() -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../data/prices/daily")
-}
-
-/// Puts every `<SYMBOL>.csv` of `dir` under the lake's `prices/daily/`, as an
-/// operator would with `aws s3 cp`; a missing folder loads nothing (a binary
-/// run away from its repository).
-pub async fn load_prices(
+/// The demo's prices: synthetic daily bars (`tickerpulse_synth::prices`, a
+/// seeded random walk: made up, and the demo says so) of every watched ticker
+/// its tweets mention five times or more, on the weekdays of their dates and
+/// two weeks each side, put under the lake's `prices/daily/` as an operator
+/// puts real ones (`aws s3 cp`). The repository holds no real prices.
+pub async fn load_synthetic_prices(
     s3: &aws_sdk_s3::Client,
     bucket: &str,
-    dir: &std::path::Path,
+    tweets: &[Value],
 ) -> Result<u64> {
-    let Ok(entries) = std::fs::read_dir(dir) else {
+    let watchlist = tickerpulse_core::watchlist::Watchlist::bundled();
+    let mut mentions = std::collections::BTreeMap::<String, u64>::new();
+    let mut days = std::collections::BTreeSet::new();
+    for tweet in tweets {
+        for symbol in
+            tickerpulse_core::watchlist::cashtags_in_text(tweet["text"].as_str().unwrap_or(""))
+        {
+            if watchlist.contains(&symbol) {
+                *mentions.entry(symbol).or_default() += 1;
+            }
+        }
+        let day = tweet["created_at"]
+            .as_str()
+            .and_then(|c| c.get(..10))
+            .and_then(|d| {
+                time::Date::parse(d, time::macros::format_description!("[year]-[month]-[day]")).ok()
+            });
+        days.extend(day);
+    }
+    let (Some(&first), Some(&last)) = (days.first(), days.last()) else {
         return Ok(0);
     };
+    let margin = time::Duration::days(14);
     let mut n = 0;
-    for entry in entries {
-        let path = entry?.path();
-        let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
-            continue;
-        };
-        if !name.ends_with(".csv") {
-            continue;
-        }
-        let key = format!("{}{name}", tickerpulse_aws::prices::DAILY_PREFIX);
-        tickerpulse_aws::lake::put_file(s3, bucket, &key, &path, "text/csv")
+    for (symbol, _) in mentions.iter().filter(|(_, m)| **m >= 5) {
+        let key = format!("{}{symbol}.csv", tickerpulse_aws::prices::DAILY_PREFIX);
+        let csv = tickerpulse_synth::prices::daily_csv(symbol, first - margin, last + margin);
+        s3.put_object()
+            .bucket(bucket)
+            .key(&key)
+            .content_type("text/csv")
+            .body(aws_sdk_s3::primitives::ByteStream::from(csv.into_bytes()))
+            .send()
             .await
-            .map_err(|e| anyhow!("{e}"))?;
+            .with_context(|| format!("writing s3://{bucket}/{key}"))?;
         n += 1;
     }
     Ok(n)
@@ -253,6 +267,8 @@ pub fn split_sources(tweets: Vec<Value>) -> (Vec<Value>, Vec<Value>, Vec<Value>)
     (x, bluesky, reddit)
 }
 
+/// Loads `tweets` into the fake X API and runs the real path: ingest, Firehose
+/// and transform, the pipeline state machine, and the API's view of the result.
 pub async fn load_and_run(stack: &LocalStack, source: &str, tweets: Vec<Value>) -> Result<Figures> {
     load_and_run_with(stack, source, tweets, false).await
 }
@@ -270,20 +286,20 @@ pub async fn load_and_run_with(
         input: tweets.len() as u64,
         ..Default::default()
     };
+    let t = &stack.template;
+    let env = stack.env()?;
+    let conf = tickerpulse_aws::sdk::load(&env).await;
+    let s3 = tickerpulse_aws::sdk::s3_client(&conf);
+    let sfn = aws_sdk_sfn::Client::new(&conf);
+    f.price_files = load_synthetic_prices(&s3, &bucket_of(t, "AnalyticsBucket")?, &tweets).await?;
     let (tweets, bluesky, reddit) = if sources {
         split_sources(tweets)
     } else {
         (tweets, Vec::new(), Vec::new())
     };
     (f.bluesky_in, f.reddit_in) = (bluesky.len() as u64, reddit.len() as u64);
-    let t = &stack.template;
-    let env = stack.env()?;
-    let conf = tickerpulse_aws::sdk::load(&env).await;
-    let s3 = tickerpulse_aws::sdk::s3_client(&conf);
-    let sfn = aws_sdk_sfn::Client::new(&conf);
     let raw_bucket = bucket_of(t, "RawBucket")?;
     let stage_bucket = bucket_of(t, "StageBucket")?;
-    f.price_files = load_prices(&s3, &bucket_of(t, "AnalyticsBucket")?, &prices_dir()).await?;
     stack.x_api.replace(tweets);
     stack.x_api.live_after_newest();
 
@@ -512,7 +528,7 @@ pub fn print_summary(f: &Figures) {
         );
     }
     println!(
-        "prices:      {} tickers' real daily bars (data/prices/) in the lake's prices/daily/",
+        "prices:      {} tickers' SYNTHETIC daily bars (a seeded random walk, not market data) in the lake's prices/daily/",
         f.price_files
     );
     println!(

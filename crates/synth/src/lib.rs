@@ -7,6 +7,7 @@
 //! [`taborda`] turns the real tweets of `data/taborda-2020/` into X API objects
 //! the same way.
 
+pub mod prices;
 pub mod taborda;
 
 use serde::Serialize;
