@@ -183,13 +183,8 @@ pub async fn load_synthetic_prices(
                 *mentions.entry(symbol).or_default() += 1;
             }
         }
-        let day = tweet["created_at"]
-            .as_str()
-            .and_then(|c| c.get(..10))
-            .and_then(|d| {
-                time::Date::parse(d, time::macros::format_description!("[year]-[month]-[day]")).ok()
-            });
-        days.extend(day);
+        let created = tweet["created_at"].as_str().unwrap_or("");
+        days.extend(tickerpulse_core::partition::parse_rfc3339(created).map(|t| t.date()));
     }
     let (Some(&first), Some(&last)) = (days.first(), days.last()) else {
         return Ok(0);

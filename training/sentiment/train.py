@@ -181,6 +181,20 @@ def lexicon_label(fin, binary):
     return "positive" if c >= 0.05 else ("negative" if c <= -0.05 else "neutral")
 
 
+def classes_of(labels):
+    """(binary, the classes scored): a set labelled only positive and negative
+    is scored on those two."""
+    binary = set(labels) <= {"positive", "negative"}
+    return binary, (["negative", "positive"] if binary else CLASSES)
+
+
+def others(sources, groups, s):
+    """The rows a model tested on source `s` may train on: every other
+    source's, minus any row whose words appear in `s`."""
+    test = sources == s
+    return ~test & ~np.isin(groups, groups[test])
+
+
 def macro_f1(truth, pred, labels):
     f1s = []
     for c in labels:
@@ -230,8 +244,7 @@ def evaluate():
         gains = []
         for s in names:
             m = sources == s
-            binary = set(y[m]) <= {"positive", "negative"}
-            labels = ["negative", "positive"] if binary else CLASSES
+            binary, labels = classes_of(y[m])
             truth = list(y[m])
             idx = np.flatnonzero(m)
             v = macro_f1(truth, [lexicon_label(vaders[i], binary) for i in idx], labels)
@@ -260,7 +273,7 @@ def evaluate():
     def held_out(strict):
         def run(s, binary):
             test = sources == s
-            train = ~test & ~np.isin(groups, groups[test])
+            train = others(sources, groups, s)
             if strict:  # no other labels of the same corpus either
                 corpus = s.split("-agent")[0]
                 train &= ~np.char.startswith(sources.astype(str), corpus)
@@ -290,8 +303,7 @@ def grid():
     finance = {}
     for s in names:
         m = sources == s
-        binary = set(y[m]) <= {"positive", "negative"}
-        labels = ["negative", "positive"] if binary else CLASSES
+        binary, labels = classes_of(y[m])
         finance[s] = (binary, labels, macro_f1(list(y[m]), [lexicon_label(fins[i], binary) for i in np.flatnonzero(m)], labels))
 
     def weights(idx, by_source):
@@ -316,7 +328,7 @@ def grid():
                 gains = []
                 for s in names:
                     test = sources == s
-                    train_idx = np.flatnonzero(~test & ~np.isin(groups, groups[test]))
+                    train_idx = np.flatnonzero(others(sources, groups, s))
                     model = LogisticRegression(C=c, max_iter=5000, tol=1e-6)
                     with warnings.catch_warnings():
                         warnings.simplefilter("error")
