@@ -10,7 +10,7 @@ export SAM_CLI_TELEMETRY := 0
 export SAM_CLI_BETA_RUST_CARGO_LAMBDA := 1
 CARGO ?= cargo
 
-.PHONY: train-sentiment eval-sentiment eval-sentiment-grid sentiment-check setup java browser wrk vendor-check bench-api rust-targets demo test executions logs bench-lake bench-aggregate bench-heavy-day bench-freshness lint fmt-check clippy cargo-test template-check sam-build check-arm64 local-up local-down local-status clean-local bench-sentiment bench-transform fuzz
+.PHONY: data-check lexicons lexicon-check watchlist watchlist-check train-sentiment eval-sentiment eval-sentiment-grid sentiment-check setup java browser wrk vendor-check bench-api rust-targets demo test executions logs bench-lake bench-aggregate bench-heavy-day bench-freshness lint fmt-check clippy cargo-test template-check sam-build check-arm64 local-up local-down local-status clean-local bench-sentiment bench-transform fuzz
 
 ## setup: pinned Python tools into .venv, npm tools (asl-validator, playwright-core, uPlot) into node_modules,
 ## the arm64 Rust target, Java for Spark and Debian's Chromium for the browser test (idempotent)
@@ -54,8 +54,27 @@ rust-targets:
 demo: setup
 	$(CARGO) run --release --quiet -p tickerpulse -- demo
 
-## test: everything CI checks
-test: setup lint vendor-check cargo-test sentiment-check template-check sam-build
+## test: everything CI checks (the data root first: without it, nothing else can pass)
+test: data-check setup lint vendor-check lexicon-check watchlist-check cargo-test sentiment-check template-check sam-build
+
+## data-check: every third-party file the code reads is in the data root ($$TICKERPULSE_DATA, else
+## the project's shared data folder beside the clone) with the sha256 that data/sources.toml records
+data-check:
+	@python3 data/dataroot.py check
+
+## lexicons: VADER's lexicons and license from the pinned vaderSentiment wheel on PyPI, checked against its RECORD
+lexicons: $(VENV)/.installed
+	$(VENV)/bin/python crates/vader/data/lexicons.py extract
+
+lexicon-check: $(VENV)/.installed
+	$(VENV)/bin/python crates/vader/data/lexicons.py check
+
+## watchlist: the default watch list (crates/core/data/sp500.csv) from the pinned pytickersymbols package
+watchlist: $(VENV)/.installed
+	$(VENV)/bin/python crates/core/data/sp500.py
+
+watchlist-check: $(VENV)/.installed
+	$(VENV)/bin/python crates/core/data/sp500.py check
 
 lint: fmt-check clippy
 
@@ -154,9 +173,11 @@ bench-api: setup wrk
 	$(VENV)/bin/python bench/api.py target/release/tickerpulse
 
 ## fuzz: each fuzz target (the transform path; the Firehose event reader against serde) under libFuzzer
-## for FUZZ_SECONDS (default 600); the corpus is kept in fuzz/corpus
+## for FUZZ_SECONDS (default 600); the corpus (fuzz/corpus, not committed: it holds post text) is
+## seeded from the data root on the first run and kept on this machine
 FUZZ_SECONDS ?= 600
 FUZZ_TARGETS ?= transform_records firehose_event
-fuzz:
+fuzz: data-check
 	@command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
+	@test -d fuzz/corpus/transform_records || python3 fuzz/seed.py
 	cd fuzz && for t in $(FUZZ_TARGETS); do RUSTC_BOOTSTRAP=1 cargo fuzz run $$t -- -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 || exit 1; done

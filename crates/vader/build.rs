@@ -92,8 +92,12 @@ fn main() {
     println!("cargo:rerun-if-changed=src/hash.rs");
     println!("cargo:rerun-if-changed=src/words.rs");
     println!("cargo:rerun-if-changed=src/rule_words.rs");
+    // The lexicons are the vaderSentiment wheel's files byte for byte, CRLF line
+    // ends included; Python reads them in text mode, which makes them LF.
     let read = |f: &str| {
-        std::fs::read_to_string(data.join(f)).unwrap_or_else(|e| panic!("reading data/{f}: {e}"))
+        std::fs::read_to_string(data.join(f))
+            .unwrap_or_else(|e| panic!("reading data/{f}: {e}"))
+            .replace("\r\n", "\n")
     };
     let mut out = String::new();
 

@@ -53,8 +53,7 @@ fn generated(i: u64, ticker: &str, hour: u32) -> Value {
 
 /// The recorded real page's tweets and users, each tweet given a cashtag.
 fn recorded() -> Vec<Value> {
-    let path = tickerpulse_e2e::root().join("data/x-api/search-recent-page.jsonl");
-    let text = std::fs::read_to_string(path).unwrap();
+    let text = tickerpulse_dataroot::require(tickerpulse_dataroot::X_SEARCH_PAGE);
     let page: Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
     let users: BTreeMap<String, Value> = page["includes"]["users"]
         .as_array()

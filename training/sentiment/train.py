@@ -6,7 +6,9 @@
     python training/sentiment/train.py check    # the committed weights rebuild byte for byte
     python training/sentiment/train.py grid     # how far the model's knobs go across sources (an oracle)
 
-The data are the labelled sets in `data/` (see `load`); the finance-mode VADER
+The data are the labelled sets of the data root, read in place and checked
+against data/sources.toml (`data/dataroot.py`; see `load`), and this project's
+own labels in `data/taborda-2020/`; the finance-mode VADER
 scores that the model takes as features come from the project's own scorer
 (`tickerpulse score --mode finance`), the same code the Lambda runs. Seeds are
 fixed, BLAS runs on one thread, and on x86-64 numpy and OpenBLAS use the same
@@ -48,6 +50,9 @@ from sklearn.model_selection import StratifiedGroupKFold  # noqa: E402
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import features  # noqa: E402
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "data"))
+import dataroot  # noqa: E402
+
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 WEIGHTS = os.path.join(ROOT, "crates", "vader", "data", "model.bin")
 CLASSES = ["negative", "neutral", "positive"]
@@ -64,6 +69,7 @@ LICENSES = {
     "taborda-2020": "CC BY 4.0 (Taborda et al., DOI 10.21227/g8vy-5w61)",
     "taborda-2020-agent": "tweets CC BY 4.0 (Taborda et al.); labels this project's (GUIDELINE.md)",
     "surge-ai": "MIT (github.com/surge-ai/stock-sentiment)",
+    "surge-ai-crypto": "MIT (github.com/surge-ai/crypto-sentiment)",
 }
 
 
@@ -71,7 +77,7 @@ def agreement():
     """The blind labels of the 1,300 human-labelled taborda rows against the
     human labels: raw agreement, Cohen's kappa and the confusion matrix."""
     base = os.path.join(ROOT, "data", "taborda-2020")
-    with open(os.path.join(base, "taborda-2020.csv"), newline="", encoding="utf-8") as f:
+    with dataroot.open_text(dataroot.TABORDA) as f:
         human = {r["id"]: r["sentiment"] for r in csv.DictReader(f, delimiter=";") if r["sentiment"]}
     with open(os.path.join(base, "blind-agent-labels.csv"), newline="", encoding="utf-8") as f:
         blind = {r["id"]: r["label"] for r in csv.DictReader(f)}
@@ -93,24 +99,24 @@ def agreement():
 def load():
     """(source, text, label) of every labelled row the model may train on."""
     rows = []
-    path = os.path.join(ROOT, "data", "twitter-financial-news", "twitter-financial-news-train.csv")
-    with open(path, newline="", encoding="utf-8") as f:
+    with dataroot.open_text(dataroot.TWITTER_FINANCIAL_NEWS) as f:
         tfn = {"0": "negative", "1": "positive", "2": "neutral"}
         for r in csv.DictReader(f):
             rows.append(("twitter-financial-news", r["text"], tfn[r["label"]]))
-    path = os.path.join(ROOT, "data", "taborda-2020", "taborda-2020.csv")
-    with open(path, newline="", encoding="utf-8") as f:
+    with dataroot.open_text(dataroot.TABORDA) as f:
         for r in csv.DictReader(f, delimiter=";"):
             if r["sentiment"]:
                 rows.append(("taborda-2020", r["text"], r["sentiment"]))
-    path = os.path.join(ROOT, "data", "surge-ai", "surge-ai-sentiment.csv")
-    with open(path, newline="", encoding="utf-8") as f:
+    with dataroot.open_text(dataroot.SURGE_AI) as f:
         for r in csv.DictReader(f):
             rows.append(("surge-ai", r["Tweet Text"], r["Sentiment"].lower()))
+    with dataroot.open_text(dataroot.SURGE_AI_CRYPTO) as f:
+        for r in csv.DictReader(f):
+            rows.append(("surge-ai-crypto", r["Comment Text"], r["Sentiment"].lower()))
     path = os.path.join(ROOT, "data", "taborda-2020", "agent-labels.csv")
     if os.path.exists(path):
         texts = {}
-        with open(os.path.join(ROOT, "data", "taborda-2020", "taborda-2020.csv"), newline="", encoding="utf-8") as f:
+        with dataroot.open_text(dataroot.TABORDA) as f:
             for r in csv.DictReader(f, delimiter=";"):
                 if not r["sentiment"]:
                     texts[r["id"]] = r["text"]
@@ -276,7 +282,7 @@ def evaluate():
             train = others(sources, groups, s)
             if strict:  # no other labels of the same corpus either
                 corpus = s.split("-agent")[0]
-                train &= ~np.char.startswith(sources.astype(str), corpus)
+                train &= ~((sources == corpus) | (sources == corpus + "-agent"))
             model = fit(x[train], y[train])
             return predict(model, x[test], binary)
 

@@ -54,9 +54,8 @@ const ARRIVAL_MS: u64 = 1_596_240_000_000; // 2020-08-01T00:00:00Z
 
 fn main() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let csv = std::fs::read_to_string(root.join("../../data/taborda-2020/taborda-2020.csv"))
-        .expect("reading taborda-2020.csv");
-    let rows = tickerpulse_core::csv::parse(&csv, b';').expect("csv");
+    let csv = tickerpulse_dataroot::require(tickerpulse_dataroot::TABORDA);
+    let rows = tickerpulse_core::csv::parse(csv, b';').expect("csv");
     let rows: Vec<&Vec<String>> = rows
         .iter()
         .skip(1)

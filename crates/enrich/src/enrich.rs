@@ -711,10 +711,9 @@ mod tests {
     /// patched field by field with what serde reads or refuses.
     #[test]
     fn the_tweet_decoder_agrees_with_serde() {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/x-api");
         let mut tweets = Vec::new();
-        for file in ["search-recent-page.jsonl", "tweet-lookup-cashtags.jsonl"] {
-            let text = std::fs::read_to_string(dir.join(file)).expect("x-api sample");
+        for file in [tickerpulse_dataroot::X_SEARCH_PAGE, tickerpulse_dataroot::X_TWEET_LOOKUP] {
+            let text = tickerpulse_dataroot::require(file);
             for page in text.lines().filter(|l| !l.trim().is_empty()) {
                 let page: serde_json::Value = serde_json::from_str(page).expect("page");
                 let users = page["includes"]["users"]

@@ -15,8 +15,8 @@ fn read(path: &str) -> String {
 
 #[test]
 fn spam_rules_precision_and_recall_on_hand_labels() {
-    let csv = read("../../data/taborda-2020/taborda-2020.csv");
-    let rows = tickerpulse_core::csv::parse(&csv, b';').expect("csv");
+    let csv = tickerpulse_dataroot::require(tickerpulse_dataroot::TABORDA);
+    let rows = tickerpulse_core::csv::parse(csv, b';').expect("csv");
     let tweets: Vec<&Vec<String>> = rows.iter().skip(1).filter(|r| r.len() >= 3).collect();
     assert_eq!(tweets.len(), 5_000);
     let rules = SpamRules::default();

@@ -1,5 +1,6 @@
-//! The demo's input: the 5,000 real stock tweets of `data/taborda-2020/`
-//! (CC BY 4.0, credit in its README) as X API v2 tweet objects that keep their
+//! The demo's input: the 5,000 real stock tweets of taborda-2020 (CC BY 4.0,
+//! credit in data/README.md), read in place from the data root
+//! (`tickerpulse-dataroot`, never compiled in), as X API v2 tweet objects that keep their
 //! `created_at`. The dataset has no tweet ids or authors: ids are snowflakes
 //! made from the time and the row (so they sort by time, as X's do), authors are
 //! drawn from 1,500 accounts by a hash of the row, and entities (cashtags) come
@@ -10,13 +11,14 @@ use serde_json::{json, Value};
 /// Why a row of the file cannot be read.
 #[derive(Debug, thiserror::Error)]
 pub enum TabordaError {
+    #[error(transparent)]
+    Data(#[from] tickerpulse_dataroot::DataError),
     #[error("parsing taborda-2020.csv: {0}")]
     Csv(#[from] tickerpulse_core::csv::CsvError),
     #[error("taborda-2020.csv row {row}: {what}")]
     Row { row: usize, what: String },
 }
 
-pub const CSV: &str = include_str!("../../../data/taborda-2020/taborda-2020.csv");
 /// X's snowflake epoch (2010-11-04T01:42:54.657Z) in milliseconds.
 const TWITTER_EPOCH_MS: i64 = 1_288_834_974_657;
 const AUTHORS: u64 = 1_500;
@@ -38,9 +40,16 @@ fn parse_time(s: &str) -> Option<i64> {
     Some((t.unix_timestamp_nanos() / 1_000_000) as i64)
 }
 
-/// Every row as an X API v2 tweet object with an `author` (as ingest merges it).
+/// Whether the data root holds the taborda tweets (checked against the manifest).
+pub fn available() -> bool {
+    tickerpulse_dataroot::available(tickerpulse_dataroot::TABORDA)
+}
+
+/// Every row as an X API v2 tweet object with an `author` (as ingest merges it),
+/// read from the data root.
 pub fn tweets() -> Result<Vec<Value>, TabordaError> {
-    let rows = tickerpulse_core::csv::parse(CSV, b';')?;
+    let csv = tickerpulse_dataroot::read_str(tickerpulse_dataroot::TABORDA)?;
+    let rows = tickerpulse_core::csv::parse(csv, b';')?;
     let mut out = Vec::with_capacity(rows.len());
     for (n, row) in rows.iter().enumerate().skip(1) {
         let bad = |what: String| TabordaError::Row { row: n, what };

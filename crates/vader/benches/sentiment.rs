@@ -11,8 +11,7 @@ use tickerpulse_vader::{Analyzer, Mode};
 
 fn main() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let tsv = std::fs::read_to_string(root.join("../../data/vader-reference/reference-3.3.2.tsv"))
-        .expect("reading the reference corpus");
+    let tsv = tickerpulse_dataroot::require(tickerpulse_dataroot::VADER_REFERENCE);
     let sentences: Vec<&str> = tsv
         .lines()
         .skip(1)
@@ -121,25 +120,18 @@ fn interleaved(texts: &[&str], modes: &[Mode], rounds: usize) -> Vec<f64> {
 /// given the finance-mode scores (which Python does not have) for free.
 fn tweets(root: &Path, python: &Path) {
     let read = |path: &str, separator: u8, name: &str| -> Vec<String> {
-        let text = std::fs::read_to_string(root.join("../..").join(path)).expect("reading tweets");
-        let rows = tickerpulse_core::csv::parse(&text, separator).expect("csv");
+        let rows = tickerpulse_core::csv::parse(tickerpulse_dataroot::require(path), separator)
+            .expect("csv");
         let at = rows[0].iter().position(|c| c == name).expect("column");
         rows[1..]
             .iter()
             .filter_map(|r| r.get(at).cloned())
             .collect()
     };
-    let mut owned = read("data/taborda-2020/taborda-2020.csv", b';', "text");
-    owned.extend(read(
-        "data/surge-ai/surge-ai-sentiment.csv",
-        b',',
-        "Tweet Text",
-    ));
-    owned.extend(read(
-        "data/twitter-financial-news/twitter-financial-news-train.csv",
-        b',',
-        "text",
-    ));
+    use tickerpulse_dataroot as data;
+    let mut owned = read(data::TABORDA, b';', "text");
+    owned.extend(read(data::SURGE_AI, b',', "Tweet Text"));
+    owned.extend(read(data::TWITTER_FINANCIAL_NEWS, b',', "text"));
     let texts: Vec<&str> = owned.iter().map(String::as_str).collect();
     let chars: usize = texts.iter().map(|s| s.chars().count()).sum();
     println!(

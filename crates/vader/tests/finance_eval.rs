@@ -7,7 +7,6 @@
 //! Plain VADER must give the published baseline; finance mode must add 0.10 on
 //! surge-ai (it does) and on taborda (open: see the assertion below).
 
-use std::path::Path;
 use tickerpulse_vader::{Analyzer, Label, Mode};
 
 fn macro_f1(pairs: &[(usize, usize)], classes: usize) -> f64 {
@@ -27,15 +26,12 @@ fn macro_f1(pairs: &[(usize, usize)], classes: usize) -> f64 {
     sum / classes as f64
 }
 
-fn data(name: &str) -> String {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../data")
-        .join(name);
-    std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("reading {}: {e}", p.display()))
+fn data(name: &str) -> &'static str {
+    tickerpulse_dataroot::require(name)
 }
 
 fn taborda(mode: Mode) -> f64 {
-    let rows = tickerpulse_core::csv::parse(&data("taborda-2020/taborda-2020.csv"), b';').unwrap();
+    let rows = tickerpulse_core::csv::parse(&data(tickerpulse_dataroot::TABORDA), b';').unwrap();
     let analyzer = Analyzer::new(mode);
     let class = |s: &str| match s {
         "positive" => Some(0),
@@ -62,7 +58,7 @@ fn taborda(mode: Mode) -> f64 {
 
 fn surge(mode: Mode) -> f64 {
     let rows =
-        tickerpulse_core::csv::parse(&data("surge-ai/surge-ai-sentiment.csv"), b',').unwrap();
+        tickerpulse_core::csv::parse(&data(tickerpulse_dataroot::SURGE_AI), b',').unwrap();
     let analyzer = Analyzer::new(mode);
     let pairs: Vec<(usize, usize)> = rows
         .iter()

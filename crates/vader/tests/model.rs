@@ -13,8 +13,8 @@ use std::process::{Command, Stdio};
 use tickerpulse_vader::{model, Analyzer, Label, Mode};
 
 fn column(path: &str, separator: u8, name: &str) -> Vec<String> {
-    let text = std::fs::read_to_string(root().join(path)).unwrap();
-    let rows = tickerpulse_core::csv::parse(&text, separator).unwrap();
+    let text = tickerpulse_dataroot::require(path);
+    let rows = tickerpulse_core::csv::parse(text, separator).unwrap();
     let at = rows[0].iter().position(|c| c == name).unwrap();
     rows[1..]
         .iter()
@@ -118,17 +118,11 @@ fn generated(n: usize) -> Vec<String> {
 }
 
 fn texts() -> Vec<String> {
-    let mut texts = column("data/taborda-2020/taborda-2020.csv", b';', "text");
-    texts.extend(column(
-        "data/surge-ai/surge-ai-sentiment.csv",
-        b',',
-        "Tweet Text",
-    ));
-    let news = column(
-        "data/twitter-financial-news/twitter-financial-news-train.csv",
-        b',',
-        "text",
-    );
+    use tickerpulse_dataroot as data;
+    let mut texts = column(data::TABORDA, b';', "text");
+    texts.extend(column(data::SURGE_AI, b',', "Tweet Text"));
+    texts.extend(column(data::SURGE_AI_CRYPTO, b',', "Comment Text"));
+    let news = column(data::TWITTER_FINANCIAL_NEWS, b',', "text");
     texts.extend(news.into_iter().step_by(5));
     texts.extend(generated(2000));
     texts.push(String::new());

@@ -1,16 +1,12 @@
 //! Every sentence of the VADER paper's human-rated corpora, scored by
-//! vaderSentiment 3.3.2 on CPython 3.11 (`data/vader-reference/reference-3.3.2.tsv`):
+//! vaderSentiment 3.3.2 on CPython 3.11 (`vader/reference-3.3.2.tsv` of the data root):
 //! all four scores must be equal, to the digit.
 
-use std::path::Path;
 use tickerpulse_vader::{Analyzer, Mode};
 
 #[test]
 fn all_reference_sentences_score_exactly_as_vader_sentiment_3_3_2() {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../data/vader-reference/reference-3.3.2.tsv");
-    let text = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
+    let text = tickerpulse_dataroot::require(tickerpulse_dataroot::VADER_REFERENCE);
     let analyzer = Analyzer::new(Mode::Vader);
     let mut total = 0;
     let mut mismatches = Vec::new();

@@ -296,11 +296,7 @@ mod tests {
 
     #[test]
     fn a_real_page_with_authors_merged() {
-        let line = std::fs::read_to_string(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../data/x-api/search-recent-page.jsonl"
-        ))
-        .unwrap();
+        let line = tickerpulse_dataroot::require(tickerpulse_dataroot::X_SEARCH_PAGE);
         let page = parse_page(line.lines().next().unwrap().as_bytes()).unwrap();
         assert!(!page.tweets.is_empty());
         let with_author = page
