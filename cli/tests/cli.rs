@@ -153,18 +153,14 @@ fn local_up_status_down_leave_no_process_behind() {
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(report["tweets"].as_u64().unwrap() >= 40, "{report}");
     assert_eq!(report["sent"], report["tweets"]);
-    // The pipeline over one day of what landed, followed state by state.
+    // The pipeline over one day of what landed (the first sample tweet's), followed state by state.
+    let (sample, _) = tickerpulse_local::stack::sample_tweets().unwrap();
+    let day = &sample[0]["created_at"].as_str().unwrap()[..10];
+    let (from, to) = (format!("{day}T00:00:00Z"), format!("{day}T23:00:00Z"));
     let run = tickerpulse(
         &h,
         &[
-            "pipeline",
-            "run",
-            "--from",
-            "2020-07-09T00:00:00Z",
-            "--to",
-            "2020-07-09T23:00:00Z",
-            "--name",
-            "cli-day",
+            "pipeline", "run", "--from", &from, "--to", &to, "--name", "cli-day",
         ],
     );
     let text = String::from_utf8_lossy(&run.stdout).to_string();

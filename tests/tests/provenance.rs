@@ -88,7 +88,10 @@ fn fold(text: &str) -> String {
 fn column(path: &str, separator: u8, name: &str) -> Vec<String> {
     let rows = tickerpulse_core::csv::parse(data::require(path), separator).unwrap();
     let at = rows[0].iter().position(|c| c == name).unwrap();
-    rows[1..].iter().filter_map(|r| r.get(at).cloned()).collect()
+    rows[1..]
+        .iter()
+        .filter_map(|r| r.get(at).cloned())
+        .collect()
 }
 
 /// Every post text (and reference sentence) of the data root.
@@ -184,14 +187,23 @@ fn no_committed_file_is_a_copy_of_a_data_root_file() {
         .filter(|p| sums.contains(&sha256_hex(&read(p))))
         .map(|p| p.display().to_string())
         .collect();
-    assert!(copies.is_empty(), "committed copies of data-root files: {copies:?}");
+    assert!(
+        copies.is_empty(),
+        "committed copies of data-root files: {copies:?}"
+    );
 }
 
 #[test]
 fn no_committed_file_holds_a_post_text_of_the_data_root() {
     let texts = post_texts();
-    let long = texts.iter().filter(|t| t.chars().count() >= MIN_CHARS).count();
-    assert!(long > 25_000, "only {long} texts of {MIN_CHARS}+ characters");
+    let long = texts
+        .iter()
+        .filter(|t| t.chars().count() >= MIN_CHARS)
+        .count();
+    assert!(
+        long > 25_000,
+        "only {long} texts of {MIN_CHARS}+ characters"
+    );
     let pieces = pieces(&texts);
     let matcher = AhoCorasick::new(&pieces).unwrap();
     let mut found = BTreeSet::new();
@@ -222,16 +234,23 @@ fn the_check_finds_a_text_wherever_a_file_hides_it() {
     for (what, file) in [
         ("as it is", text.clone()),
         ("in JSON", serde_json::json!({"t": text}).to_string()),
-        ("in base64 JSON", serde_json::json!({"data": b64.encode(&record)}).to_string()),
+        (
+            "in base64 JSON",
+            serde_json::json!({"data": b64.encode(&record)}).to_string(),
+        ),
         ("80 characters of it", middle),
         ("respaced, no $", spaced),
     ] {
-        let hit = haystacks(file.as_bytes()).iter().any(|h| matcher.is_match(h));
+        let hit = haystacks(file.as_bytes())
+            .iter()
+            .any(|h| matcher.is_match(h));
         assert!(hit, "missed a copy {what}");
     }
-    assert!(!haystacks(b"a text this project wrote, long enough to be checked")
-        .iter()
-        .any(|h| matcher.is_match(h)));
+    assert!(
+        !haystacks(b"a text this project wrote, long enough to be checked")
+            .iter()
+            .any(|h| matcher.is_match(h))
+    );
 }
 
 /// Code files: what could read data.
@@ -257,7 +276,8 @@ fn every_data_root_path_the_code_names_is_in_the_manifest() {
         .filter(|f| !f.contains('.'))
         .collect();
     assert!(folders.len() >= 4, "{folders:?}");
-    let is_loader = |p: &Path| p.starts_with("crates/dataroot") || p == Path::new("data/dataroot.py");
+    let is_loader =
+        |p: &Path| p.starts_with("crates/dataroot") || p == Path::new("data/dataroot.py");
     let root_names = [["shared", "/data"].concat(), ["../", "shared"].concat()];
     let (mut unlisted, mut root_readers) = (Vec::new(), Vec::new());
     let mut named = 0;
@@ -279,7 +299,9 @@ fn every_data_root_path_the_code_names_is_in_the_manifest() {
                     let start = at + i;
                     at = start + needle.len();
                     let before = line[..start].chars().last();
-                    if before.is_some_and(|c| c.is_alphanumeric() || c == '-' || c == '_' || c == '/') {
+                    if before
+                        .is_some_and(|c| c.is_alphanumeric() || c == '-' || c == '_' || c == '/')
+                    {
                         continue;
                     }
                     let rest: String = line[start..]
@@ -300,7 +322,11 @@ fn every_data_root_path_the_code_names_is_in_the_manifest() {
         }
     }
     assert!(named >= 7, "found only {named} data-root paths in the code");
-    assert!(unlisted.is_empty(), "data-root paths not in data/sources.toml:\n{}", unlisted.join("\n"));
+    assert!(
+        unlisted.is_empty(),
+        "data-root paths not in data/sources.toml:\n{}",
+        unlisted.join("\n")
+    );
     assert!(
         root_readers.is_empty(),
         "code naming the data root outside the loaders (read through tickerpulse-dataroot or data/dataroot.py):\n{}",
@@ -315,7 +341,8 @@ fn is_data(p: &Path) -> bool {
         .components()
         .any(|c| matches!(c.as_os_str().to_str(), Some("data" | "events")));
     let data_ext = ["csv", "tsv", "jsonl", "bin", "parquet"].contains(&ext);
-    (data_ext || (in_data && !["rs", "py", "md"].contains(&ext))) && !p.starts_with("functions/api/assets")
+    (data_ext || (in_data && !["rs", "py", "md"].contains(&ext)))
+        && !p.starts_with("functions/api/assets")
 }
 
 #[test]
@@ -339,7 +366,10 @@ fn every_committed_data_file_has_a_readme_line_with_its_source_and_license() {
                 let more = lines[i + 1..]
                     .iter()
                     .take_while(|l| l.starts_with("  ") && !l.trim().is_empty());
-                std::iter::once(lines[i]).chain(more.copied()).collect::<Vec<_>>().join(" ")
+                std::iter::once(lines[i])
+                    .chain(more.copied())
+                    .collect::<Vec<_>>()
+                    .join(" ")
             });
         let says = |l: &str, words: &[&str]| words.iter().any(|w| l.to_lowercase().contains(w));
         let ok = line.as_deref().is_some_and(|l| {

@@ -231,7 +231,10 @@ mod tests {
                 .join("\n")
         );
         for e in manifest() {
-            assert_eq!(read(&e.path).unwrap().as_ptr(), read(&e.path).unwrap().as_ptr());
+            assert_eq!(
+                read(&e.path).unwrap().as_ptr(),
+                read(&e.path).unwrap().as_ptr()
+            );
         }
     }
 }

@@ -14,14 +14,22 @@ fn a_missing_or_changed_file_is_an_error_that_says_what_to_do() {
     let missing = read(TABORDA).unwrap_err();
     assert!(matches!(missing, DataError::Missing { .. }), "{missing:?}");
     let text = missing.to_string();
-    for part in ["taborda-2020.csv", VAR, &dir.display().to_string(), "data/README.md"] {
+    for part in [
+        "taborda-2020.csv",
+        VAR,
+        &dir.display().to_string(),
+        "data/README.md",
+    ] {
         assert!(text.contains(part), "{text:?} does not name {part:?}");
     }
 
     let changed = read(X_SEARCH_PAGE).unwrap_err();
     assert!(matches!(changed, DataError::Changed { .. }), "{changed:?}");
     let text = changed.to_string();
-    assert!(text.contains("search-recent-page.jsonl") && text.contains("data/sources.toml"), "{text}");
+    assert!(
+        text.contains("search-recent-page.jsonl") && text.contains("data/sources.toml"),
+        "{text}"
+    );
 
     // Still refused on a second read: a failed check is not cached as good.
     assert!(read(X_SEARCH_PAGE).is_err());

@@ -712,7 +712,10 @@ mod tests {
     #[test]
     fn the_tweet_decoder_agrees_with_serde() {
         let mut tweets = Vec::new();
-        for file in [tickerpulse_dataroot::X_SEARCH_PAGE, tickerpulse_dataroot::X_TWEET_LOOKUP] {
+        for file in [
+            tickerpulse_dataroot::X_SEARCH_PAGE,
+            tickerpulse_dataroot::X_TWEET_LOOKUP,
+        ] {
             let text = tickerpulse_dataroot::require(file);
             for page in text.lines().filter(|l| !l.trim().is_empty()) {
                 let page: serde_json::Value = serde_json::from_str(page).expect("page");

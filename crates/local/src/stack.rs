@@ -34,13 +34,32 @@ pub const LOCAL_REDDIT_CLIENT_SECRET: &str = "local-reddit-secret";
 pub const SAMPLE_TWEETS: usize = 40;
 
 /// The tweets the local fake X API serves until the demo loads its own: the
-/// first [`SAMPLE_TWEETS`] taborda-2020 tweets, read at run time from the data
-/// root, or as many generated ones (`crates/synth`) where the data root is
-/// absent. Returns them and what they are.
+/// first [`SAMPLE_TWEETS`] taborda-2020 tweets that ingest's queries return (a
+/// watched cashtag, not a retweet), read at run time from the data root, or as
+/// many generated ones (`crates/synth`) where the data root is absent. Returns
+/// them and what they are.
 pub fn sample_tweets() -> Result<(Vec<serde_json::Value>, &'static str)> {
     if tickerpulse_synth::taborda::available() {
-        let mut tweets = tickerpulse_synth::taborda::tweets()?;
-        tweets.truncate(SAMPLE_TWEETS);
+        let watched = tickerpulse_core::watchlist::Watchlist::bundled();
+        let found = |t: &serde_json::Value| {
+            let text = t["text"].as_str().unwrap_or_default();
+            let tags = t["entities"]["cashtags"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            !text.starts_with("RT @")
+                && tags.iter().any(|c| {
+                    tickerpulse_core::watchlist::normalize_symbol(
+                        c["tag"].as_str().unwrap_or_default(),
+                    )
+                    .is_some_and(|s| watched.contains(&s))
+                })
+        };
+        let tweets = tickerpulse_synth::taborda::tweets()?
+            .into_iter()
+            .filter(found)
+            .take(SAMPLE_TWEETS)
+            .collect();
         return Ok((tweets, "taborda-2020, from the data root"));
     }
     let config = tickerpulse_synth::Config::default();
@@ -321,7 +340,11 @@ pub async fn proxy_state(
         firehose,
     );
     let (tweets, what) = sample_tweets()?;
-    tracing::info!(tweets = tweets.len(), what, "the fake X API's sample tweets");
+    tracing::info!(
+        tweets = tweets.len(),
+        what,
+        "the fake X API's sample tweets"
+    );
     state.x_api.add(tweets);
     // The sample tweets are from 2020 (or 2026, generated): the fake lives then, so recent search
     // (7 days before its clock) serves them as X served them at the time.

@@ -31,7 +31,7 @@ fn data(name: &str) -> &'static str {
 }
 
 fn taborda(mode: Mode) -> f64 {
-    let rows = tickerpulse_core::csv::parse(&data(tickerpulse_dataroot::TABORDA), b';').unwrap();
+    let rows = tickerpulse_core::csv::parse(data(tickerpulse_dataroot::TABORDA), b';').unwrap();
     let analyzer = Analyzer::new(mode);
     let class = |s: &str| match s {
         "positive" => Some(0),
@@ -57,8 +57,7 @@ fn taborda(mode: Mode) -> f64 {
 }
 
 fn surge(mode: Mode) -> f64 {
-    let rows =
-        tickerpulse_core::csv::parse(&data(tickerpulse_dataroot::SURGE_AI), b',').unwrap();
+    let rows = tickerpulse_core::csv::parse(data(tickerpulse_dataroot::SURGE_AI), b',').unwrap();
     let analyzer = Analyzer::new(mode);
     let pairs: Vec<(usize, usize)> = rows
         .iter()
