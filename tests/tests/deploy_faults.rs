@@ -340,3 +340,217 @@ fn every_function_logs_to_a_group_the_stack_owns() {
         assert!(g["DeletionPolicy"].is_null(), "{group} outlives the stack");
     }
 }
+
+/// The policy statements of a resource: SAM `Policies` entries with a
+/// `Statement` list, and the `Statement` list of a `PolicyDocument` or `KeyPolicy`.
+fn statements(r: &Value) -> Vec<&Value> {
+    let p = &r["Properties"];
+    let mut out = Vec::new();
+    for doc in [&p["KeyPolicy"], &p["PolicyDocument"]] {
+        out.extend(doc["Statement"].as_sequence().into_iter().flatten());
+    }
+    for policy in p["Policies"].as_sequence().into_iter().flatten() {
+        out.extend(policy["Statement"].as_sequence().into_iter().flatten());
+    }
+    out
+}
+
+fn actions(s: &Value) -> Vec<String> {
+    match &s["Action"] {
+        Value::String(a) => vec![a.clone()],
+        Value::Sequence(a) => a
+            .iter()
+            .filter_map(|v| v.as_str().map(String::from))
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// CloudWatch alarms cannot publish to a topic under the AWS-managed aws/sns
+/// key, whose policy cannot grant cloudwatch.amazonaws.com
+/// (docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/AlarmThatSendsEmail.html):
+/// every alarm's topic is unencrypted or under a key of the stack's whose
+/// policy lets CloudWatch use it, and every other publisher may use that key.
+#[test]
+fn alarm_topics_are_under_a_key_cloudwatch_may_use() {
+    let t = template();
+    let mut topics: Vec<String> = resources(&t, "AWS::CloudWatch::Alarm")
+        .iter()
+        .flat_map(|(_, a)| {
+            a["Properties"]["AlarmActions"]
+                .as_sequence()
+                .cloned()
+                .unwrap_or_default()
+        })
+        .filter_map(|v| referenced(&v))
+        .collect();
+    topics.sort();
+    topics.dedup();
+    assert!(!topics.is_empty(), "the alarms notify a topic");
+    for topic in topics {
+        let key = &t["Resources"][topic.as_str()]["Properties"]["KmsMasterKeyId"];
+        if key.is_null() {
+            continue;
+        }
+        let key = referenced(key)
+            .unwrap_or_else(|| panic!("{topic} is under {key:?}, a key CloudWatch cannot use"));
+        let kms = &t["Resources"][key.as_str()];
+        assert_eq!(
+            kms["Type"].as_str(),
+            Some("AWS::KMS::Key"),
+            "{topic}: {key}"
+        );
+        let grants_cloudwatch = statements(kms).iter().any(|s| {
+            s["Effect"].as_str() == Some("Allow")
+                && s["Principal"]["Service"].as_str() == Some("cloudwatch.amazonaws.com")
+                && ["kms:Decrypt", "kms:GenerateDataKey*"]
+                    .iter()
+                    .all(|a| actions(s).iter().any(|x| x == a))
+        });
+        assert!(
+            grants_cloudwatch,
+            "{key}'s policy does not let CloudWatch use it"
+        );
+        // Whoever else publishes to the topic may use the key too.
+        for (id, r) in resources(&t, "AWS::Serverless::StateMachine")
+            .into_iter()
+            .chain(resources(&t, "AWS::Serverless::Function"))
+        {
+            let publishes = r["Properties"]["Policies"]
+                .as_sequence()
+                .into_iter()
+                .flatten()
+                .any(|p| {
+                    referenced(&p["SNSPublishMessagePolicy"]["TopicName"]).as_deref()
+                        == Some(topic.as_str())
+                });
+            if publishes {
+                let may = statements(r).iter().any(|s| {
+                    referenced(&s["Resource"]).as_deref() == Some(key.as_str())
+                        && actions(s).iter().any(|a| a == "kms:GenerateDataKey*")
+                });
+                assert!(may, "{id} publishes to {topic} but may not use {key}");
+            }
+        }
+    }
+}
+
+/// S3 answers a GetObject of a missing key with 404 only to a caller allowed
+/// s3:ListBucket on the bucket (docs.aws.amazon.com/AmazonS3/latest/API/API_GetObject.html),
+/// and that request carries no s3:prefix: a ListBucket grant under an
+/// s3:prefix condition leaves a missing price file a 403 and the API a 500.
+#[test]
+fn a_missing_price_file_can_be_a_404() {
+    let t = template();
+    let grants: Vec<&Value> = resources(&t, "AWS::Serverless::Function")
+        .into_iter()
+        .flat_map(|(_, r)| statements(r))
+        .filter(|s| s["Sid"].as_str() == Some("ListPrices"))
+        .collect();
+    assert!(
+        !grants.is_empty(),
+        "the reader of prices may list the bucket"
+    );
+    for s in grants {
+        assert!(actions(s).iter().any(|a| a == "s3:ListBucket"));
+        assert!(
+            s["Condition"].is_null(),
+            "ListPrices is conditioned ({:?}): a GetObject carries no s3:prefix",
+            s["Condition"]
+        );
+    }
+}
+
+/// SAM names a ScheduleV2 schedule after its logical id unless told otherwise,
+/// and schedule names are unique per account and region in a group
+/// (docs.aws.amazon.com/scheduler/latest/APIReference/API_CreateSchedule.html):
+/// a second stack would fail. Each schedule's name is CloudFormation's, or the stack's.
+#[test]
+fn schedules_are_named_per_stack() {
+    let t = template();
+    let mut schedules = 0;
+    for (id, r) in resources(&t, "AWS::Serverless::Function")
+        .into_iter()
+        .chain(resources(&t, "AWS::Serverless::StateMachine"))
+    {
+        for (name, event) in r["Properties"]["Events"].as_mapping().into_iter().flatten() {
+            if event["Type"].as_str() != Some("ScheduleV2") {
+                continue;
+            }
+            schedules += 1;
+            let p = &event["Properties"];
+            let per_stack = p["OmitName"].as_bool() == Some(true)
+                || format!("{:?}", p["Name"]).contains("AWS::StackName");
+            assert!(per_stack, "{id}.{name:?}: a fixed schedule name");
+        }
+    }
+    assert!(schedules >= 3, "{schedules} schedules");
+}
+
+/// EventBridge Scheduler invokes Lambda asynchronously, and Lambda retries a
+/// failed asynchronous invocation twice on its own
+/// (docs.aws.amazon.com/lambda/latest/dg/invocation-async-error-handling.html):
+/// the schedule's RetryPolicy does not stop those. A scheduled poll runs once.
+#[test]
+fn scheduled_functions_are_not_retried_by_lambda() {
+    let t = template();
+    let mut scheduled = 0;
+    for (id, r) in resources(&t, "AWS::Serverless::Function") {
+        let events = r["Properties"]["Events"]
+            .as_mapping()
+            .cloned()
+            .unwrap_or_default();
+        if !events
+            .values()
+            .any(|e| e["Type"].as_str() == Some("ScheduleV2"))
+        {
+            continue;
+        }
+        scheduled += 1;
+        let retries = &r["Properties"]["EventInvokeConfig"]["MaximumRetryAttempts"];
+        assert_eq!(
+            retries.as_u64(),
+            Some(0),
+            "{id}: Lambda retries a failed poll twice"
+        );
+    }
+    assert!(scheduled >= 2, "{scheduled} scheduled functions");
+}
+
+/// S3 delivers server access logs under the destination bucket's policy; with
+/// ACLs on and no log-delivery grant the policy is all there is, so the log
+/// bucket turns ACLs off and every logged bucket waits for that policy
+/// (docs.aws.amazon.com/AmazonS3/latest/userguide/enable-server-access-logging.html).
+#[test]
+fn logged_buckets_wait_for_the_log_bucket_policy() {
+    let t = template();
+    let policies = resources(&t, "AWS::S3::BucketPolicy");
+    let mut logged = 0;
+    for (id, r) in resources(&t, "AWS::S3::Bucket") {
+        let Some(target) =
+            referenced(&r["Properties"]["LoggingConfiguration"]["DestinationBucketName"])
+        else {
+            continue;
+        };
+        logged += 1;
+        let policy = policies
+            .iter()
+            .find(|(_, p)| {
+                referenced(&p["Properties"]["Bucket"]).as_deref() == Some(target.as_str())
+            })
+            .map(|(pid, _)| pid.to_string())
+            .unwrap_or_else(|| panic!("{target} has no bucket policy"));
+        assert!(
+            depends_on(r).contains(&policy),
+            "{id} does not depend on {policy}"
+        );
+        let ownership = &t["Resources"][target.as_str()]["Properties"]["OwnershipControls"]
+            ["Rules"][0]["ObjectOwnership"];
+        assert_eq!(
+            ownership.as_str(),
+            Some("BucketOwnerEnforced"),
+            "{target} keeps ACLs on"
+        );
+    }
+    assert_eq!(logged, 3, "{logged} logged buckets");
+}
