@@ -554,3 +554,57 @@ fn logged_buckets_wait_for_the_log_bucket_policy() {
     }
     assert_eq!(logged, 3, "{logged} logged buckets");
 }
+
+/// Every function is in the errors and throttles alarms and on the dashboard's
+/// errors, durations and throttles: `social` was in none of them, so it could
+/// fail every poll unseen.
+#[test]
+fn every_function_is_alarmed_and_on_the_dashboard() {
+    let t = template();
+    let functions: Vec<&str> = resources(&t, "AWS::Serverless::Function")
+        .into_iter()
+        .map(|(id, _)| id)
+        .collect();
+    assert!(functions.len() >= 10, "{functions:?}");
+    for alarm in ["FunctionErrorsAlarm", "FunctionThrottlesAlarm"] {
+        let metrics = t["Resources"][alarm]["Properties"]["Metrics"]
+            .as_sequence()
+            .cloned()
+            .unwrap_or_default();
+        let total = metrics
+            .iter()
+            .find(|m| m["ReturnData"].as_bool() == Some(true))
+            .and_then(|m| m["Expression"].as_str())
+            .unwrap_or_else(|| panic!("{alarm} returns no expression"))
+            .to_string();
+        for f in &functions {
+            let id = metrics
+                .iter()
+                .find(|m| {
+                    referenced(&m["MetricStat"]["Metric"]["Dimensions"][0]["Value"]).as_deref()
+                        == Some(*f)
+                })
+                .and_then(|m| m["Id"].as_str())
+                .unwrap_or_else(|| panic!("{alarm} has no metric of {f}"));
+            assert!(
+                total.contains(id),
+                "{alarm}'s expression leaves out {f} ({id}): {total}"
+            );
+        }
+    }
+    let dashboards = resources(&t, "AWS::CloudWatch::Dashboard");
+    assert_eq!(dashboards.len(), 1, "one dashboard");
+    let body = match &dashboards[0].1["Properties"]["DashboardBody"] {
+        Value::Tagged(sub) => sub.value.as_str().unwrap_or_default().to_string(),
+        other => other.as_str().unwrap_or_default().to_string(),
+    };
+    for metric in ["Errors", "Duration", "Throttles"] {
+        for f in &functions {
+            let entry = format!(r#"["AWS/Lambda", "{metric}", "FunctionName", "${{{f}}}"]"#);
+            assert!(
+                body.contains(&entry),
+                "the dashboard's {metric} leaves out {f}"
+            );
+        }
+    }
+}
