@@ -32,8 +32,9 @@ fn referenced(v: &Value) -> Option<String> {
     Some(name.split('.').next().unwrap_or(name).to_string())
 }
 
-fn depends_on(r: &Value) -> Vec<String> {
-    match &r["DependsOn"] {
+/// A field that CloudFormation takes as one string or a list of them.
+fn one_or_many(v: &Value) -> Vec<String> {
+    match v {
         Value::String(s) => vec![s.clone()],
         Value::Sequence(s) => s
             .iter()
@@ -41,6 +42,10 @@ fn depends_on(r: &Value) -> Vec<String> {
             .collect(),
         _ => Vec::new(),
     }
+}
+
+fn depends_on(r: &Value) -> Vec<String> {
+    one_or_many(&r["DependsOn"])
 }
 
 /// A stage with access logs needs API Gateway's account-level CloudWatch role
@@ -356,14 +361,7 @@ fn statements(r: &Value) -> Vec<&Value> {
 }
 
 fn actions(s: &Value) -> Vec<String> {
-    match &s["Action"] {
-        Value::String(a) => vec![a.clone()],
-        Value::Sequence(a) => a
-            .iter()
-            .filter_map(|v| v.as_str().map(String::from))
-            .collect(),
-        _ => Vec::new(),
-    }
+    one_or_many(&s["Action"])
 }
 
 /// CloudWatch alarms cannot publish to a topic under the AWS-managed aws/sns
