@@ -586,20 +586,19 @@ pub async fn run(
     synthetic_tweets: Option<u64>,
     no_wait: bool,
 ) -> Result<()> {
-    // Without the data root, the real tweets cannot be read: say so first, and
-    // run as many generated ones through every source instead.
-    let fallback = synthetic_tweets.is_none() && !tickerpulse_synth::taborda::available();
-    if fallback {
-        let why = tickerpulse_synth::taborda::tweets()
-            .err()
-            .map(|e| e.to_string())
-            .unwrap_or_default();
+    // Without the data root, the real tweets cannot be read: say so first (the
+    // loader's message says how to point at them), and run as many generated
+    // ones through every source instead.
+    let missing = match synthetic_tweets {
+        None => tickerpulse_dataroot::read(tickerpulse_dataroot::TABORDA).err(),
+        Some(_) => None,
+    };
+    if let Some(why) = &missing {
         println!(
-            "no data root: running {FALLBACK_TWEETS} generated tweets (crates/synth) instead of the 5,000 real taborda-2020 tweets. \
-             To run the real ones, set {} to the data folder, or put the project's shared/ folder beside the clone ({why})",
-            tickerpulse_dataroot::VAR
+            "no data root: running {FALLBACK_TWEETS} generated tweets (crates/synth) instead of the 5,000 real taborda-2020 tweets. {why}"
         );
     }
+    let fallback = missing.is_some();
     let state = local::state_dir(&template).join("demo");
     let started = Instant::now();
     let stack = LocalStack::start_on(template, &state, port, crate::functions::invoker()).await?;

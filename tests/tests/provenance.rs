@@ -42,14 +42,6 @@ fn read(path: &Path) -> Vec<u8> {
     std::fs::read(tickerpulse_e2e::root().join(path)).unwrap()
 }
 
-fn sha256_hex(bytes: &[u8]) -> String {
-    use sha2::Digest;
-    sha2::Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
 /// Every file under the data root.
 fn data_root_files() -> Vec<PathBuf> {
     fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
@@ -180,11 +172,11 @@ fn haystacks(bytes: &[u8]) -> Vec<String> {
 fn no_committed_file_is_a_copy_of_a_data_root_file() {
     let sums: HashSet<String> = data_root_files()
         .iter()
-        .map(|p| sha256_hex(&std::fs::read(p).unwrap()))
+        .map(|p| data::sha256_hex(&std::fs::read(p).unwrap()))
         .collect();
     let copies: Vec<String> = committed()
         .into_iter()
-        .filter(|p| sums.contains(&sha256_hex(&read(p))))
+        .filter(|p| sums.contains(&data::sha256_hex(&read(p))))
         .map(|p| p.display().to_string())
         .collect();
     assert!(
@@ -265,10 +257,10 @@ fn is_code(p: &Path) -> bool {
 #[test]
 fn every_data_root_path_the_code_names_is_in_the_manifest() {
     let listed: HashSet<&str> = data::manifest().iter().map(|e| e.path.as_str()).collect();
+    let (root, _) = data::root();
     let folders: BTreeSet<String> = data_root_files()
         .iter()
         .filter_map(|p| {
-            let (root, _) = data::root();
             let rel = p.strip_prefix(&root).ok()?;
             let first = rel.components().next()?;
             Some(first.as_os_str().to_string_lossy().into_owned())

@@ -69,6 +69,8 @@ pub enum DataError {
         got: String,
         want: String,
     },
+    #[error("{path} is read as text but is not UTF-8 ({why})")]
+    NotText { path: String, why: String },
 }
 
 /// The manifest's entries.
@@ -112,8 +114,12 @@ pub fn root() -> (PathBuf, String) {
     }
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+/// The sha256 of `bytes` in lower-case hex, as data/sources.toml records it.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// Reads `path` (under the data root), checking it against the manifest on
@@ -132,7 +138,7 @@ pub fn read(path: &str) -> Result<&'static [u8], DataError> {
         why: format!("cannot be read ({e})"),
         root_from,
     })?;
-    let got = hex(&Sha256::digest(&bytes));
+    let got = sha256_hex(&bytes);
     if got != entry.sha256 {
         return Err(DataError::Changed {
             file: file.display().to_string(),
@@ -152,10 +158,9 @@ pub fn read(path: &str) -> Result<&'static [u8], DataError> {
 /// [`read`] as UTF-8 text.
 pub fn read_str(path: &str) -> Result<&'static str, DataError> {
     let bytes = read(path)?;
-    std::str::from_utf8(bytes).map_err(|e| DataError::Missing {
-        file: path.to_string(),
-        why: format!("is not UTF-8 ({e})"),
-        root_from: root().1,
+    std::str::from_utf8(bytes).map_err(|e| DataError::NotText {
+        path: path.to_string(),
+        why: e.to_string(),
     })
 }
 
@@ -163,12 +168,6 @@ pub fn read_str(path: &str) -> Result<&'static str, DataError> {
 /// missing or changed file stops the caller with the loader's message.
 pub fn require(path: &str) -> &'static str {
     read_str(path).unwrap_or_else(|e| panic!("{e}"))
-}
-
-/// Whether the data root holds `path` as the manifest records it (the demo
-/// falls back to generated tweets when it does not).
-pub fn available(path: &str) -> bool {
-    read(path).is_ok()
 }
 
 /// Every file of the manifest, read and checked: the errors of those that fail.

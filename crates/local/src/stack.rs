@@ -39,28 +39,25 @@ pub const SAMPLE_TWEETS: usize = 40;
 /// many generated ones (`crates/synth`) where the data root is absent. Returns
 /// them and what they are.
 pub fn sample_tweets() -> Result<(Vec<serde_json::Value>, &'static str)> {
-    if tickerpulse_synth::taborda::available() {
-        let watched = tickerpulse_core::watchlist::Watchlist::bundled();
-        let found = |t: &serde_json::Value| {
-            let text = t["text"].as_str().unwrap_or_default();
-            let tags = t["entities"]["cashtags"]
-                .as_array()
-                .cloned()
-                .unwrap_or_default();
-            !text.starts_with("RT @")
-                && tags.iter().any(|c| {
-                    tickerpulse_core::watchlist::normalize_symbol(
-                        c["tag"].as_str().unwrap_or_default(),
-                    )
-                    .is_some_and(|s| watched.contains(&s))
-                })
-        };
-        let tweets = tickerpulse_synth::taborda::tweets()?
-            .into_iter()
-            .filter(found)
-            .take(SAMPLE_TWEETS)
-            .collect();
-        return Ok((tweets, "taborda-2020, from the data root"));
+    use tickerpulse_synth::taborda::{self, TabordaError};
+    match taborda::tweets() {
+        Ok(all) => {
+            let watched = tickerpulse_core::watchlist::Watchlist::bundled();
+            // The entities' tags are the text's cashtags, already normalized.
+            let found = |t: &serde_json::Value| {
+                let text = t["text"].as_str().unwrap_or_default();
+                let tags = t["entities"]["cashtags"].as_array();
+                !text.starts_with("RT @")
+                    && tags
+                        .into_iter()
+                        .flatten()
+                        .any(|c| watched.contains(c["tag"].as_str().unwrap_or_default()))
+            };
+            let tweets = all.into_iter().filter(found).take(SAMPLE_TWEETS).collect();
+            return Ok((tweets, "taborda-2020, from the data root"));
+        }
+        Err(TabordaError::Data(_)) => {}
+        Err(e) => return Err(e.into()),
     }
     let config = tickerpulse_synth::Config::default();
     let mut generator = tickerpulse_synth::Generator::new(config, SAMPLE_TWEETS as u64);

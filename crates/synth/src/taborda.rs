@@ -40,11 +40,6 @@ fn parse_time(s: &str) -> Option<i64> {
     Some((t.unix_timestamp_nanos() / 1_000_000) as i64)
 }
 
-/// Whether the data root holds the taborda tweets (checked against the manifest).
-pub fn available() -> bool {
-    tickerpulse_dataroot::available(tickerpulse_dataroot::TABORDA)
-}
-
 /// Every row as an X API v2 tweet object with an `author` (as ingest merges it),
 /// read from the data root.
 pub fn tweets() -> Result<Vec<Value>, TabordaError> {
