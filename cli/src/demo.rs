@@ -304,7 +304,8 @@ pub async fn load_and_run_with(
     // Ingest: the schedule's event, as EventBridge sends it. One run takes every
     // page (a deployed ingest stops at INGEST_MAX_PAGES and its time budget).
     let started = Instant::now();
-    let mut ingest_env = env.clone();
+    // As the functions' roles, as on AWS.
+    let mut ingest_env = stack.function_env("ingest")?;
     ingest_env.insert("INGEST_MAX_PAGES".into(), "100000000".into());
     ingest_env.insert("INGEST_TIME_BUDGET_SECS".into(), "86400".into());
     // The demo's tweets span months: read as a plan with full-archive search
@@ -360,7 +361,7 @@ pub async fn load_and_run_with(
             .map(str::to_string);
         stack.bluesky.add(bluesky);
         stack.reddit.add(reddit);
-        let mut social_env = env.clone();
+        let mut social_env = stack.function_env("social")?;
         social_env.insert("BLUESKY_MAX_QUERIES".into(), "10000".into());
         social_env.insert("SOCIAL_MAX_POSTS".into(), "1000000".into());
         social_env.insert("SOCIAL_MAX_PAGES".into(), "100".into());

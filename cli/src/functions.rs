@@ -3,7 +3,7 @@
 
 use aws_lambda_events::event::apigw::ApiGatewayProxyResponse;
 use serde_json::Value;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use tickerpulse_aws::HandlerError;
 use tickerpulse_core::config::Env;
@@ -118,16 +118,17 @@ fn proxy_response(response: lambda_http::Response<lambda_http::Body>) -> ApiGate
     out
 }
 
-/// Builds each handler once and keeps it, as a warm Lambda would.
+/// Builds each handler once and keeps it, as a warm Lambda would, each with its
+/// own function's environment.
 pub struct Registry {
-    env: Box<dyn Env>,
+    envs: BTreeMap<String, BTreeMap<String, String>>,
     handlers: Mutex<HashMap<String, Arc<Handler>>>,
 }
 
 impl Registry {
-    pub fn new(env: Box<dyn Env>) -> Self {
+    pub fn new(envs: BTreeMap<String, BTreeMap<String, String>>) -> Self {
         Self {
-            env,
+            envs,
             handlers: Mutex::new(HashMap::new()),
         }
     }
@@ -137,7 +138,11 @@ impl Registry {
         if let Some(h) = handlers.get(binary) {
             return Ok(h.clone());
         }
-        let h = Arc::new(Handler::build(binary, self.env.as_ref()).await?);
+        let env = self
+            .envs
+            .get(binary)
+            .ok_or_else(|| InvokeError::UnknownFunction(binary.to_string()))?;
+        let h = Arc::new(Handler::build(binary, env).await?);
         handlers.insert(binary.to_string(), h.clone());
         Ok(h)
     }
@@ -157,5 +162,5 @@ impl Invoke for Registry {
 /// What the local stack runs its functions with: a [`Registry`] of the real
 /// handlers over the environment it is given.
 pub fn invoker() -> MakeInvoker {
-    Arc::new(|env| Arc::new(Registry::new(Box::new(env))) as Arc<dyn Invoke>)
+    Arc::new(|envs| Arc::new(Registry::new(envs)) as Arc<dyn Invoke>)
 }

@@ -424,8 +424,15 @@ async fn run(cli: Cli) -> Result<i32> {
                     &format!("http://127.0.0.1:{}", running.moto_port),
                 )
                 .await?;
+                // The function itself runs as its role, with the pool moto made.
+                let mut api_env = local::function_env(&template, "api", Some(running.port))?;
+                for k in ["USER_POOL_ID", "USER_POOL_CLIENT_ID", "COGNITO_URL"] {
+                    if let Some(v) = env.get(k) {
+                        api_env.insert(k.into(), v.clone());
+                    }
+                }
                 (
-                    tickerpulse_fn_api::Function::from_env(&env).await,
+                    tickerpulse_fn_api::Function::from_env(&api_env).await,
                     authorizer,
                 )
             };
@@ -513,7 +520,8 @@ async fn run(cli: Cli) -> Result<i32> {
                 if running.is_none() {
                     tracing::warn!("the local stack is not running: AWS calls of the handler will fail (`tickerpulse local up`)");
                 }
-                let env = local::handler_env(&template, running.map(|f| f.port))?;
+                // As the function's role, as Lambda would run it.
+                let env = local::function_env(&template, &function, running.map(|f| f.port))?;
                 Handler::build(&function, &env).await?
             };
             match handler.invoke(payload).await {

@@ -59,7 +59,7 @@ async fn main() {
         .unwrap_or(5);
     let stack = start_stack("freshness").await.expect("the local stack");
     let c = clients(&stack).await.unwrap();
-    let api = tickerpulse_fn_api::Function::from_env(&stack.env().unwrap())
+    let api = tickerpulse_fn_api::Function::from_env(&stack.function_env("api").unwrap())
         .await
         .unwrap();
     let now = time::OffsetDateTime::now_utc()

@@ -133,7 +133,11 @@ async fn hour_at(per_hour: u64) -> Vec<Measured> {
         });
     };
 
-    let plan = tickerpulse_fn_plan::Function::from_env(&env).await.unwrap();
+    let plan = tickerpulse_fn_plan::Function::from_env(&tickerpulse_e2e::as_function(
+        &stack, "plan", &env,
+    ))
+    .await
+    .unwrap();
     let (before, started) = (stack.latency.calls(), Instant::now());
     let p = plan
         .handle(tickerpulse_fn_plan::PlanRequest {
@@ -150,9 +154,11 @@ async fn hour_at(per_hour: u64) -> Vec<Measured> {
         format!("{} partition", p.partition_count),
     );
 
-    let compact = tickerpulse_fn_compact::Function::from_env(&env)
-        .await
-        .unwrap();
+    let compact = tickerpulse_fn_compact::Function::from_env(&tickerpulse_e2e::as_function(
+        &stack, "compact", &env,
+    ))
+    .await
+    .unwrap();
     let (before, started) = (stack.latency.calls(), Instant::now());
     let r = compact
         .handle(tickerpulse_fn_compact::PartitionTask {
@@ -170,9 +176,11 @@ async fn hour_at(per_hour: u64) -> Vec<Measured> {
             .unwrap_or_default(),
     );
 
-    let clean = tickerpulse_fn_clean::Function::from_env(&env)
-        .await
-        .unwrap();
+    let clean = tickerpulse_fn_clean::Function::from_env(&tickerpulse_e2e::as_function(
+        &stack, "clean", &env,
+    ))
+    .await
+    .unwrap();
     let (before, started) = (stack.latency.calls(), Instant::now());
     let r = clean
         .handle(tickerpulse_fn_clean::PartitionTask {
@@ -191,9 +199,13 @@ async fn hour_at(per_hour: u64) -> Vec<Measured> {
             .unwrap_or_default(),
     );
 
-    let aggregate = tickerpulse_fn_aggregate::Function::from_env(&env)
-        .await
-        .unwrap();
+    let aggregate = tickerpulse_fn_aggregate::Function::from_env(&tickerpulse_e2e::as_function(
+        &stack,
+        "aggregate",
+        &env,
+    ))
+    .await
+    .unwrap();
     let (before, started) = (stack.latency.calls(), Instant::now());
     let r = aggregate
         .handle(tickerpulse_fn_aggregate::AggregateRequest {

@@ -245,11 +245,14 @@ pub async fn put_raw(s3: &aws_sdk_s3::Client, partition: &str, name: &str, lines
 }
 
 /// Runs the real compact and clean handlers on one hour partition.
-pub async fn compact_and_clean(env: &std::collections::BTreeMap<String, String>, partition: &str) {
-    let compact = tickerpulse_fn_compact::Function::from_env(env)
+pub async fn compact_and_clean(stack: &LocalStack, partition: &str) {
+    let compact =
+        tickerpulse_fn_compact::Function::from_env(&stack.function_env("compact").unwrap())
+            .await
+            .unwrap();
+    let clean = tickerpulse_fn_clean::Function::from_env(&stack.function_env("clean").unwrap())
         .await
         .unwrap();
-    let clean = tickerpulse_fn_clean::Function::from_env(env).await.unwrap();
     compact
         .handle(tickerpulse_fn_compact::PartitionTask {
             partition: partition.into(),
@@ -277,7 +280,7 @@ pub async fn serve_guarded(
 )> {
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
     let addr = listener.local_addr()?;
-    let function = tickerpulse_fn_api::Function::from_env(&stack.env()?)
+    let function = tickerpulse_fn_api::Function::from_env(&stack.function_env("api")?)
         .await
         .map_err(|e| anyhow::anyhow!("api: {e}"))?;
     let server = tickerpulse::serve::ApiServer::guarded(
@@ -336,4 +339,24 @@ pub async fn call(
     })
     .await
     .unwrap()
+}
+
+/// `env` (the operator's, perhaps with a test's own settings) as `binary` runs on
+/// the stack: the function's own variables and its role's credentials, plus what
+/// the test set differently from the operator's environment.
+pub fn as_function(
+    stack: &LocalStack,
+    binary: &str,
+    env: &std::collections::BTreeMap<String, String>,
+) -> std::collections::BTreeMap<String, String> {
+    let operator = stack.env().expect("the operator's environment");
+    let mut out = stack
+        .function_env(binary)
+        .expect("the function's environment");
+    for (k, v) in env {
+        if operator.get(k) != Some(v) && !k.starts_with("AWS_") {
+            out.insert(k.clone(), v.clone());
+        }
+    }
+    out
 }

@@ -138,11 +138,15 @@ async fn serving_tables_exact_incremental_idempotent_and_throttle_proof() {
     )
     .await;
     for p in [H1, H2] {
-        compact_and_clean(&env, p).await;
+        compact_and_clean(&stack, p).await;
     }
-    let aggregate = tickerpulse_fn_aggregate::Function::from_env(&env)
-        .await
-        .unwrap();
+    let aggregate = tickerpulse_fn_aggregate::Function::from_env(&tickerpulse_e2e::as_function(
+        &stack,
+        "aggregate",
+        &env,
+    ))
+    .await
+    .unwrap();
     let request = |run: &str, partitions: &[&str]| AggregateRequest {
         partitions: partitions.iter().map(|p| p.to_string()).collect(),
         run_id: Some(run.into()),
@@ -398,7 +402,7 @@ async fn serving_tables_exact_incremental_idempotent_and_throttle_proof() {
         )],
     )
     .await;
-    compact_and_clean(&env, H1).await;
+    compact_and_clean(&stack, H1).await;
     let before_h2 = ticker(db, "2020-04-15-02", "TSLA").await;
     stack.dynamodb_faults.inject([
         DynamoFault::Throttle,
@@ -481,7 +485,7 @@ async fn serving_tables_exact_incremental_idempotent_and_throttle_proof() {
         )],
     )
     .await;
-    compact_and_clean(&env, H1).await;
+    compact_and_clean(&stack, H1).await;
     let busy = aggregate.handle(request("r4", &[H1])).await.unwrap_err();
     assert_eq!(busy.error_type(), "TickerPulse.Busy", "{busy}");
     assert!(busy.to_string().contains("other-run"), "{busy}");

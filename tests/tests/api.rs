@@ -201,11 +201,15 @@ async fn every_endpoint() {
         (H3, "2020-04-16T10"),
     ] {
         put_raw(&c.s3, p, "a.gz", &lines(prefix)).await;
-        compact_and_clean(&env, p).await;
+        compact_and_clean(&stack, p).await;
     }
-    let aggregate = tickerpulse_fn_aggregate::Function::from_env(&env)
-        .await
-        .unwrap();
+    let aggregate = tickerpulse_fn_aggregate::Function::from_env(&tickerpulse_e2e::as_function(
+        &stack,
+        "aggregate",
+        &env,
+    ))
+    .await
+    .unwrap();
     aggregate
         .handle(AggregateRequest {
             partitions: [H1, H2, H3].iter().map(|p| p.to_string()).collect(),
@@ -240,7 +244,11 @@ async fn every_endpoint() {
         .await
         .unwrap();
     }
-    let api = Api(tickerpulse_fn_api::Function::from_env(&env).await.unwrap());
+    let api = Api(
+        tickerpulse_fn_api::Function::from_env(&tickerpulse_e2e::as_function(&stack, "api", &env))
+            .await
+            .unwrap(),
+    );
 
     // Health, the watch list, the dashboard and its assets.
     assert_eq!(api.ok("/health", "").await["status"], "ok");
@@ -621,7 +629,9 @@ async fn every_endpoint() {
         .unwrap();
     let port = listener.local_addr().unwrap().port();
     let server = tickerpulse::serve::ApiServer::new(
-        tickerpulse_fn_api::Function::from_env(&env).await.unwrap(),
+        tickerpulse_fn_api::Function::from_env(&tickerpulse_e2e::as_function(&stack, "api", &env))
+            .await
+            .unwrap(),
         Some("secret-key".into()),
     );
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();

@@ -55,7 +55,7 @@ async fn dashboard_in_chromium_and_the_api_under_schemathesis() {
     )
     .await;
     assert_eq!(status, 201, "{created}");
-    let pulse = tickerpulse_fn_pulse::Function::from_env(&stack.env().unwrap())
+    let pulse = tickerpulse_fn_pulse::Function::from_env(&stack.function_env("pulse").unwrap())
         .await
         .unwrap()
         .handle(Default::default())

@@ -606,3 +606,29 @@ fn every_function_is_alarmed_and_on_the_dashboard() {
         }
     }
 }
+
+/// Fault 8: docs/cost.md costs the schedule the template runs by default (every
+/// 15 minutes: 2,880 runs in a 30-day month), not hourly runs alone.
+#[test]
+fn the_cost_table_counts_the_default_schedule() {
+    let t = template();
+    let default = t["Parameters"]["PipelineSchedule"]["Default"]
+        .as_str()
+        .expect("PipelineSchedule has a default");
+    let minutes: u32 = match default
+        .trim_start_matches("rate(")
+        .trim_end_matches(')')
+        .split_once(' ')
+    {
+        Some((n, "minutes" | "minute")) => n.parse().unwrap(),
+        Some((n, "hours" | "hour")) => n.parse::<u32>().unwrap() * 60,
+        other => panic!("unreadable schedule {default:?}: {other:?}"),
+    };
+    let runs = 30 * 24 * 60 / minutes;
+    let text = read("docs/cost.md");
+    let figure = format!("{},{:03} runs", runs / 1000, runs % 1000);
+    assert!(
+        text.contains(&figure),
+        "docs/cost.md does not cost the default schedule ({default}: {figure})"
+    );
+}

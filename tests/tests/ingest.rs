@@ -128,9 +128,11 @@ async fn ingest_polls_pages_retries_and_lands_every_tweet() {
     env.insert("INGEST_RETRY_BASE_MS".into(), "20".into());
     env.insert("X_MONTHLY_POST_BUDGET".into(), "0".into());
     env.insert("X_SEARCH_ENDPOINT".into(), "recent".into());
-    let ingest = tickerpulse_fn_ingest::Function::from_env(&env)
-        .await
-        .unwrap();
+    let ingest = tickerpulse_fn_ingest::Function::from_env(&tickerpulse_e2e::as_function(
+        &stack, "ingest", &env,
+    ))
+    .await
+    .unwrap();
     let schedule: Value = serde_json::from_str(include_str!("../../events/schedule.json")).unwrap();
 
     let report = ingest.handle(schedule.clone()).await.unwrap();
@@ -202,9 +204,11 @@ async fn ingest_polls_pages_retries_and_lands_every_tweet() {
     // A rate limit past the time budget stops the run without moving cursors.
     let mut short = env.clone();
     short.insert("INGEST_TIME_BUDGET_SECS".into(), "2".into());
-    let hurried = tickerpulse_fn_ingest::Function::from_env(&short)
-        .await
-        .unwrap();
+    let hurried = tickerpulse_fn_ingest::Function::from_env(&tickerpulse_e2e::as_function(
+        &stack, "ingest", &short,
+    ))
+    .await
+    .unwrap();
     fake.add((200..203).map(|i| generated(i, "AAPL", 12)));
     fake.inject(Fault::RateLimit { reset_in_secs: 60 });
     let stopped = hurried.handle(schedule.clone()).await.unwrap();

@@ -112,12 +112,16 @@ async fn raw_to_stage1_to_stage2_exact_idempotent_and_readable_by_every_engine()
     let stack = start_stack("lake").await.expect("starting the local stack");
     let c = clients(&stack).await.unwrap();
     let env = stack.env().unwrap();
-    let compact = tickerpulse_fn_compact::Function::from_env(&env)
-        .await
-        .unwrap();
-    let clean = tickerpulse_fn_clean::Function::from_env(&env)
-        .await
-        .unwrap();
+    let compact = tickerpulse_fn_compact::Function::from_env(&tickerpulse_e2e::as_function(
+        &stack, "compact", &env,
+    ))
+    .await
+    .unwrap();
+    let clean = tickerpulse_fn_clean::Function::from_env(&tickerpulse_e2e::as_function(
+        &stack, "clean", &env,
+    ))
+    .await
+    .unwrap();
     let task = || PartitionTask {
         partition: PARTITION.into(),
     };

@@ -261,11 +261,16 @@ async fn firehose_delivery_runs_transform_and_keeps_every_record() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_watch_list_in_s3_replaces_the_bundled_one() {
-    let stack = start_stack("watchlist")
-        .await
-        .expect("starting the local stack");
-    let c = clients(&stack).await.unwrap();
     let bucket = &tickerpulse_e2e::bucket("StageBucket");
+    // Deployed with the parameter, as an operator would: it sets the functions'
+    // WATCHLIST_URI and grants their roles the object (ReadWatchlist).
+    let stack = tickerpulse_e2e::start_stack_with(
+        "watchlist",
+        &format!("WatchlistUri=s3://{bucket}/config/watchlist.csv"),
+    )
+    .await
+    .expect("starting the local stack");
+    let c = clients(&stack).await.unwrap();
     c.s3.put_object()
         .bucket(bucket)
         .key("config/watchlist.csv")
@@ -285,9 +290,13 @@ async fn a_watch_list_in_s3_replaces_the_bundled_one() {
     let w = tickerpulse_aws::watchlist::load(&env).await.unwrap();
     assert_eq!(w.symbols(), ["BRK.B", "GME", "TSLA"]);
     // The transform function configured this way flags tickers against it.
-    let transform = tickerpulse_fn_transform::Function::from_env(&env)
-        .await
-        .unwrap();
+    let transform = tickerpulse_fn_transform::Function::from_env(&tickerpulse_e2e::as_function(
+        &stack,
+        "transform",
+        &env,
+    ))
+    .await
+    .unwrap();
     let watchlist = &transform.transformer.enricher.watchlist;
     assert!(watchlist.contains("GME") && !watchlist.contains("AAPL"));
 

@@ -121,7 +121,10 @@ async fn model_mode_probabilities_reach_the_api() {
     }
 
     let env = stack.env().unwrap();
-    let api = tickerpulse_fn_api::Function::from_env(&env).await.unwrap();
+    let api =
+        tickerpulse_fn_api::Function::from_env(&tickerpulse_e2e::as_function(&stack, "api", &env))
+            .await
+            .unwrap();
     let day = get(&api, "/overall", "level=day&period=2020-04-15").await;
     let (pos, neg, neu, means) = expected(TEXTS);
     assert_eq!(

@@ -108,7 +108,10 @@ async fn prices_and_the_next_days_return_come_from_the_lakes_bars() {
         .await
         .unwrap();
     succeeded_output(&run);
-    let api = tickerpulse_fn_api::Function::from_env(&env).await.unwrap();
+    let api =
+        tickerpulse_fn_api::Function::from_env(&tickerpulse_e2e::as_function(&stack, "api", &env))
+            .await
+            .unwrap();
 
     // The bars, cut to the range, exactly as in the file.
     let (s, p) = get(

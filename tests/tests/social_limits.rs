@@ -248,9 +248,13 @@ async fn the_clients_keep_to_the_limits_the_fakes_enforce() {
     stack.reddit.rate_limit.store(0, Ordering::Relaxed);
     let mut reddit_only = env.clone();
     reddit_only.insert("SOCIAL_SOURCES".into(), "reddit".into());
-    let f = tickerpulse_fn_social::Function::from_env(&reddit_only)
-        .await
-        .unwrap();
+    let f = tickerpulse_fn_social::Function::from_env(&tickerpulse_e2e::as_function(
+        &stack,
+        "social",
+        &reddit_only,
+    ))
+    .await
+    .unwrap();
     let e = f.handle(serde_json::json!({})).await.unwrap_err();
     assert_eq!(e.error_type(), "TickerPulse.Fatal", "{e}");
     assert!(e.to_string().contains("reddit"), "{e}");
@@ -261,9 +265,13 @@ async fn the_clients_keep_to_the_limits_the_fakes_enforce() {
         .send()
         .await
         .unwrap();
-    let e = tickerpulse_fn_social::Function::from_env(&reddit_only)
-        .await
-        .err()
-        .expect("refused");
+    let e = tickerpulse_fn_social::Function::from_env(&tickerpulse_e2e::as_function(
+        &stack,
+        "social",
+        &reddit_only,
+    ))
+    .await
+    .err()
+    .expect("refused");
     assert!(e.to_string().contains("client_id"), "{e}");
 }

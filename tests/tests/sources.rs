@@ -91,9 +91,11 @@ async fn posts_of_three_sources_are_each_counted_once_with_exact_per_source_tota
     stack.reddit.clock.set(NOW_MS);
 
     let schedule: Value = serde_json::from_str(include_str!("../../events/schedule.json")).unwrap();
-    let ingest = tickerpulse_fn_ingest::Function::from_env(&env)
-        .await
-        .unwrap();
+    let ingest = tickerpulse_fn_ingest::Function::from_env(&tickerpulse_e2e::as_function(
+        &stack, "ingest", &env,
+    ))
+    .await
+    .unwrap();
     let x = ingest.handle(schedule.clone()).await.unwrap();
     assert_eq!(x.sent, 5, "{x:?}");
 
@@ -101,9 +103,11 @@ async fn posts_of_three_sources_are_each_counted_once_with_exact_per_source_tota
     // (one a ticker) are read in a run (BLUESKY_MAX_QUERIES).
     let mut env_all = env.clone();
     env_all.insert("BLUESKY_MAX_QUERIES".into(), "1000".into());
-    let social = tickerpulse_fn_social::Function::from_env(&env_all)
-        .await
-        .unwrap();
+    let social = tickerpulse_fn_social::Function::from_env(&tickerpulse_e2e::as_function(
+        &stack, "social", &env_all,
+    ))
+    .await
+    .unwrap();
     let first = social.handle(schedule.clone()).await.unwrap();
     let (b, r) = (&first["bluesky"], &first["reddit"]);
     // Post 1 names AAPL and TSLA: both queries read it (sent twice, counted once).

@@ -80,9 +80,11 @@ async fn ingest_survives_the_window_the_budget_the_cap_and_resumes_a_backfill() 
     fake.add(tweets(0, 30, 60, 1));
     let stale = snowflake_at(now_ms() - 10 * 86_400_000);
     cursors.advance(&key, stale, &query).await.unwrap();
-    let ingest = tickerpulse_fn_ingest::Function::from_env(&env)
-        .await
-        .unwrap();
+    let ingest = tickerpulse_fn_ingest::Function::from_env(&tickerpulse_e2e::as_function(
+        &stack, "ingest", &env,
+    ))
+    .await
+    .unwrap();
     let report = ingest.handle(schedule.clone()).await.unwrap();
     assert_eq!(report.cursor_resets.len(), 1, "{report:?}");
     let gap = &report.cursor_resets[0];
@@ -112,9 +114,13 @@ async fn ingest_survives_the_window_the_budget_the_cap_and_resumes_a_backfill() 
     fake.add(tweets(1000, 50, 2, 1));
     let mut budgeted_env = env.clone();
     budgeted_env.insert("X_MONTHLY_POST_BUDGET".into(), budget.to_string());
-    let budgeted = tickerpulse_fn_ingest::Function::from_env(&budgeted_env)
-        .await
-        .unwrap();
+    let budgeted = tickerpulse_fn_ingest::Function::from_env(&tickerpulse_e2e::as_function(
+        &stack,
+        "ingest",
+        &budgeted_env,
+    ))
+    .await
+    .unwrap();
     let served_before = fake.state.served.load(std::sync::atomic::Ordering::Relaxed);
     let r = budgeted.handle(schedule.clone()).await.unwrap();
     let allowance = r.run_allowance.unwrap();
@@ -129,9 +135,11 @@ async fn ingest_survives_the_window_the_budget_the_cap_and_resumes_a_backfill() 
     // A budget with room: the held pagination resumes, and nothing is lost.
     let mut roomy_env = env.clone();
     roomy_env.insert("X_MONTHLY_POST_BUDGET".into(), (budget * 10).to_string());
-    let roomy = tickerpulse_fn_ingest::Function::from_env(&roomy_env)
-        .await
-        .unwrap();
+    let roomy = tickerpulse_fn_ingest::Function::from_env(&tickerpulse_e2e::as_function(
+        &stack, "ingest", &roomy_env,
+    ))
+    .await
+    .unwrap();
     let r2 = roomy.handle(schedule.clone()).await.unwrap();
     assert_eq!(r.tweets + r2.tweets, 50, "{r:?} then {r2:?}");
     assert_eq!(r2.queries_unfinished, 0);
@@ -214,7 +222,10 @@ async fn ingest_survives_the_window_the_budget_the_cap_and_resumes_a_backfill() 
     assert!(skipped.usage_capped && skipped.pages == 0, "{skipped:?}");
     assert_eq!(fake.requests(), requests, "no call to X while capped");
     // The API shows the month's usage and the cap.
-    let api = tickerpulse_fn_api::Function::from_env(&env).await.unwrap();
+    let api =
+        tickerpulse_fn_api::Function::from_env(&tickerpulse_e2e::as_function(&stack, "api", &env))
+            .await
+            .unwrap();
     let shown = tickerpulse::demo::api_get(&api, "/usage", "")
         .await
         .unwrap();

@@ -60,6 +60,9 @@ pub struct LocalFirehose {
     pub functions: HashMap<String, String>,
     pub region: String,
     pub account: String,
+    /// The delivery roles: each stream invokes its processor and writes to S3 as
+    /// its `RoleARN`, allowed only what that role's policies allow.
+    pub roles: crate::iam::Roles,
     counter: AtomicU64,
 }
 
@@ -79,8 +82,28 @@ impl LocalFirehose {
             functions,
             region: region.into(),
             account: account.into(),
+            roles: crate::iam::Roles::default(),
             counter: AtomicU64::new(0),
         }
+    }
+
+    /// Whether the stream's delivery role may do `action` on `resource`. A stream
+    /// without a role the template declares may do nothing.
+    fn check(
+        &self,
+        stream: &DeliveryStreamSpec,
+        action: &str,
+        resource: &str,
+    ) -> Result<(), String> {
+        let Some(identity) = stream.role.as_deref().and_then(|r| self.roles.role(r)) else {
+            return Err(format!(
+                "{}: no delivery role (RoleARN) the template declares",
+                stream.name
+            ));
+        };
+        identity
+            .check(&crate::iam::Request::new(action, resource))
+            .map_err(|d| d.message)
     }
 
     /// Answers `PutRecord` (`batch = false`) or `PutRecordBatch`.
@@ -234,7 +257,21 @@ impl LocalFirehose {
         // Which records came back, and how.
         let mut by_prefix: BTreeMap<String, Vec<Vec<u8>>> = BTreeMap::new();
         let mut failed: Vec<(usize, &'static str, String)> = Vec::new();
-        match self.registry.invoke(&binary, payload).await {
+        // A role that may not invoke the processor: Firehose's error code for it
+        // (docs.aws.amazon.com/firehose/latest/dev/data-transformation.html, "Data
+        // transformation failure handling").
+        let allowed = self
+            .check(stream, "lambda:InvokeFunction", &lambda_arn)
+            .map_err(|message| ("Lambda.InvokeAccessDenied", message));
+        let invoked = match allowed {
+            Ok(()) => self
+                .registry
+                .invoke(&binary, payload)
+                .await
+                .map_err(|e| ("Lambda.FunctionError", e.to_string())),
+            Err(denied) => Err(denied),
+        };
+        match invoked {
             Ok(value) => {
                 let response: KinesisFirehoseResponse = match serde_json::from_value(value) {
                     Ok(r) => r,
@@ -294,9 +331,8 @@ impl LocalFirehose {
                     }
                 }
             }
-            Err(e) => {
-                let msg = e.to_string();
-                failed.extend((0..records.len()).map(|i| (i, "Lambda.FunctionError", msg.clone())));
+            Err((code, msg)) => {
+                failed.extend((0..records.len()).map(|i| (i, code, msg.clone())));
             }
         }
         for (prefix, lines) in by_prefix {
@@ -375,6 +411,17 @@ impl LocalFirehose {
             body = enc.finish()?;
         }
         let body_len = body.len();
+        self.check(
+            stream,
+            "s3:PutObject",
+            &format!("arn:aws:s3:::{}/{key}", stream.bucket),
+        )
+        .map_err(|message| {
+            anyhow::anyhow!(
+                "writing s3://{}/{key}: AccessDenied: {message}",
+                stream.bucket
+            )
+        })?;
         self.s3
             .put_object()
             .bucket(&stream.bucket)

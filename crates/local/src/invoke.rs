@@ -48,6 +48,8 @@ pub trait Invoke: Send + Sync {
     fn invoke<'a>(&'a self, binary: &'a str, payload: Value) -> Invocation<'a>;
 }
 
-/// Builds the emulator's [`Invoke`] from the environment the handlers see (the
-/// template's variables pointed at the local stack).
-pub type MakeInvoker = Arc<dyn Fn(BTreeMap<String, String>) -> Arc<dyn Invoke> + Send + Sync>;
+/// Builds the emulator's [`Invoke`] from each function's environment (by Cargo
+/// binary: the template's variables pointed at the local stack, and the
+/// credentials of the function's role).
+pub type MakeInvoker =
+    Arc<dyn Fn(BTreeMap<String, BTreeMap<String, String>>) -> Arc<dyn Invoke> + Send + Sync>;

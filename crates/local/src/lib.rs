@@ -6,9 +6,11 @@
 //! commands; the end-to-end tests start it in-process.
 
 pub mod apigw;
+pub mod authz;
 pub mod cognito;
 pub mod fakex;
 pub mod firehose;
+pub mod iam;
 pub mod invoke;
 pub mod proxy;
 pub mod server;

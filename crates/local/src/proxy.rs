@@ -41,6 +41,10 @@ pub struct ProxyState {
     pub invoke_faults: Arc<InvokeFaults>,
     /// Latency added to AWS calls, and the calls counted (heavy-day runs).
     pub latency: Arc<Latency>,
+    /// The roles the calls are signed as, each with the template's policies.
+    pub roles: crate::iam::Roles,
+    /// What IAM needs to name the resources of a call.
+    pub names: crate::authz::Names,
 }
 
 /// What the proxy adds to each DynamoDB and S3 call before moto answers it, so
@@ -268,6 +272,8 @@ impl ProxyState {
             dynamodb_faults: Arc::default(),
             invoke_faults: Arc::default(),
             latency: Arc::default(),
+            roles: crate::iam::Roles::default(),
+            names: crate::authz::Names::default(),
         }
     }
 }
@@ -316,6 +322,31 @@ async fn handle(
             &parts,
             &body,
         ));
+    }
+    // IAM: a call signed with a role's key does only what its policies allow.
+    let mut role = None;
+    if let Some((key, service)) = crate::authz::credential(&parts) {
+        match state.roles.caller(&key) {
+            crate::iam::Caller::Admin => {}
+            crate::iam::Caller::Unknown(key) => {
+                return Ok(crate::authz::unknown_key_reply(&service, &key));
+            }
+            crate::iam::Caller::Role(identity) => {
+                for request in crate::authz::requests(&parts, &body, &service, &state.names) {
+                    if let Err(denied) = identity.check(&request) {
+                        tracing::warn!(role = %identity.role, action = %denied.action, resource = %denied.resource, "AccessDenied");
+                        return Ok(crate::authz::denied_reply(
+                            &service,
+                            parts.method == hyper::Method::HEAD,
+                            &denied.message,
+                        ));
+                    }
+                }
+                if service == "s3" {
+                    role = Some(identity);
+                }
+            }
+        }
     }
     if parts.method == hyper::Method::POST {
         if let Some(function) = path
@@ -375,7 +406,24 @@ async fn handle(
             });
         }
     }
-    Ok(forward(&state, parts, body).await)
+    let head = parts.method == hyper::Method::HEAD;
+    let reply = forward(&state, parts, body).await;
+    // S3 answers a missing key with 404 only to a caller allowed s3:ListBucket on
+    // the bucket, and with 403 to anyone else
+    // (docs.aws.amazon.com/AmazonS3/latest/API/API_GetObject.html, "Permissions").
+    if let Some(identity) = role {
+        let object = path.trim_start_matches('/').split_once('/');
+        if let Some((bucket, _)) = object.filter(|(_, key)| !key.is_empty()) {
+            if reply.status() != StatusCode::NOT_FOUND {
+                return Ok(reply);
+            }
+            let list = crate::iam::Request::new("s3:ListBucket", format!("arn:aws:s3:::{bucket}"));
+            if let Err(denied) = identity.check(&list) {
+                return Ok(crate::authz::denied_reply("s3", head, &denied.message));
+            }
+        }
+    }
+    Ok(reply)
 }
 
 async fn forward(

@@ -91,38 +91,82 @@ pub fn state_dir(template: &Template) -> PathBuf {
         .unwrap_or_else(|| template.root().join(".tickerpulse"))
 }
 
-/// The environment a handler sees in the local stack: what the template sets on
-/// the functions, plus the endpoint and test credentials.
+/// The operator's environment on the local stack: every function's variables (the
+/// union of the template's), the endpoint, and the administrator's credentials
+/// ([`crate::iam::ADMIN_KEY`]). Tests' SDK clients and the CLI use it; the
+/// functions themselves run with [`function_env`].
 pub fn handler_env(template: &Template, port: Option<u16>) -> Result<BTreeMap<String, String>> {
     let mut env = template.merged_environment()?;
     if let Some(port) = port {
-        env.insert(
-            "AWS_ENDPOINT_URL".into(),
-            format!("http://127.0.0.1:{port}"),
-        );
-        // The proxy answers the X API recent search too.
-        env.insert("X_API_BASE_URL".into(), format!("http://127.0.0.1:{port}"));
-        // And the fake Bluesky and Reddit.
-        for name in [
-            "BLUESKY_API_BASE_URL",
-            "REDDIT_AUTH_BASE_URL",
-            "REDDIT_API_BASE_URL",
-        ] {
-            env.insert(name.into(), format!("http://127.0.0.1:{port}"));
-        }
-        // The fake X API's posts cost nothing, and a paced budget reads almost
-        // nothing in a month's first hour: no budget locally (tests that test
-        // the budget set one).
-        env.insert("X_MONTHLY_POST_BUDGET".into(), "0".into());
-        // The sample tweets span weeks (April to July 2020): the local stack reads them
-        // as full-archive search does (recent search keeps 7 days, and the
-        // fake holds it to that: tests of the window ask for recent).
-        env.insert("X_SEARCH_ENDPOINT".into(), "all".into());
-        env.insert("AWS_ACCESS_KEY_ID".into(), "testing".into());
-        env.insert("AWS_SECRET_ACCESS_KEY".into(), "testing".into());
+        local_overrides(&mut env, port);
+        env.insert("AWS_ACCESS_KEY_ID".into(), crate::iam::ADMIN_KEY.into());
+        env.insert("AWS_SECRET_ACCESS_KEY".into(), crate::iam::ADMIN_KEY.into());
     }
     env.insert("AWS_REGION".into(), template.region().to_string());
     Ok(env)
+}
+
+/// The environment one function sees on the local stack, as Lambda gives it: its
+/// own variables from the template (not another function's), the endpoint, and
+/// the credentials of its role, whose policies the proxy enforces.
+pub fn function_env(
+    template: &Template,
+    binary: &str,
+    port: Option<u16>,
+) -> Result<BTreeMap<String, String>> {
+    let spec = template
+        .functions()?
+        .into_iter()
+        .find(|f| f.binary == binary)
+        .ok_or_else(|| anyhow!("the template has no function built as {binary:?}"))?;
+    let mut env = spec.environment;
+    if let Some(port) = port {
+        local_overrides(&mut env, port);
+        let key = crate::iam::access_key(&template.role_of(&spec.logical_id)?);
+        env.insert("AWS_ACCESS_KEY_ID".into(), key.clone());
+        env.insert("AWS_SECRET_ACCESS_KEY".into(), key);
+    }
+    env.insert("AWS_REGION".into(), template.region().to_string());
+    Ok(env)
+}
+
+/// Every function's environment, by Cargo binary.
+pub fn function_envs(
+    template: &Template,
+    port: Option<u16>,
+) -> Result<BTreeMap<String, BTreeMap<String, String>>> {
+    template
+        .functions()?
+        .into_iter()
+        .map(|f| Ok((f.binary.clone(), function_env(template, &f.binary, port)?)))
+        .collect()
+}
+
+/// What the local stack points at itself: the endpoint, the fake X, Bluesky and
+/// Reddit APIs, and the settings the sample data needs.
+fn local_overrides(env: &mut BTreeMap<String, String>, port: u16) {
+    env.insert(
+        "AWS_ENDPOINT_URL".into(),
+        format!("http://127.0.0.1:{port}"),
+    );
+    // The proxy answers the X API recent search too.
+    env.insert("X_API_BASE_URL".into(), format!("http://127.0.0.1:{port}"));
+    // And the fake Bluesky and Reddit.
+    for name in [
+        "BLUESKY_API_BASE_URL",
+        "REDDIT_AUTH_BASE_URL",
+        "REDDIT_API_BASE_URL",
+    ] {
+        env.insert(name.into(), format!("http://127.0.0.1:{port}"));
+    }
+    // The fake X API's posts cost nothing, and a paced budget reads almost
+    // nothing in a month's first hour: no budget locally (tests that test
+    // the budget set one).
+    env.insert("X_MONTHLY_POST_BUDGET".into(), "0".into());
+    // The sample tweets span weeks (April to July 2020): the local stack reads them
+    // as full-archive search does (recent search keeps 7 days, and the
+    // fake holds it to that: tests of the window ask for recent).
+    env.insert("X_SEARCH_ENDPOINT".into(), "all".into());
 }
 
 /// Finds moto's server script: `$TICKERPULSE_MOTO_SERVER`, `.venv/bin/moto_server`,
@@ -308,8 +352,7 @@ pub async fn proxy_state(
     moto_port: u16,
     make_invoker: &MakeInvoker,
 ) -> Result<Arc<ProxyState>> {
-    let env = handler_env(template, Some(port))?;
-    let registry = make_invoker(env);
+    let registry = make_invoker(function_envs(template, Some(port))?);
     let functions: HashMap<String, String> = template
         .functions()?
         .into_iter()
@@ -322,7 +365,8 @@ pub async fn proxy_state(
         format!("http://127.0.0.1:{moto_port}"),
     );
     let conf = tickerpulse_aws::sdk::load(&direct).await;
-    let firehose = LocalFirehose::new(
+    let roles = crate::iam::Roles::from_template(template)?;
+    let mut firehose = LocalFirehose::new(
         template.delivery_streams()?,
         tickerpulse_aws::sdk::s3_client(&conf),
         registry.clone(),
@@ -330,12 +374,32 @@ pub async fn proxy_state(
         LOCAL_REGION,
         LOCAL_ACCOUNT,
     );
-    let state = ProxyState::new(
+    firehose.roles = roles.clone();
+    let mut state = ProxyState::new(
         format!("http://127.0.0.1:{moto_port}"),
         registry,
         functions,
         firehose,
     );
+    state.roles = roles;
+    state.names = crate::authz::Names {
+        region: LOCAL_REGION.into(),
+        account: LOCAL_ACCOUNT.into(),
+        partition_keys: template
+            .tables()?
+            .into_iter()
+            .map(|t| {
+                let indexes = t.indexes.into_iter().map(|i| (i.name, i.hash)).collect();
+                (t.name, (t.hash, indexes))
+            })
+            .collect(),
+        secrets: template
+            .secrets()?
+            .into_iter()
+            .map(|name| (template.secret_arn(&name), name))
+            .map(|(arn, name)| (name, arn))
+            .collect(),
+    };
     let (tweets, what) = sample_tweets()?;
     tracing::info!(
         tweets = tweets.len(),
@@ -683,6 +747,18 @@ impl LocalStack {
 
     pub fn endpoint(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// The environment one function runs with on this stack: its own variables and
+    /// its role's credentials (what IAM lets it do is what its policies allow).
+    pub fn function_env(&self, binary: &str) -> Result<BTreeMap<String, String>> {
+        let mut env = function_env(&self.template, binary, Some(self.port))?;
+        if let Some(ids) = &self.user_pool {
+            if env.contains_key("USER_POOL_ID") {
+                env.extend(crate::cognito::env_of(ids, &self.endpoint()));
+            }
+        }
+        Ok(env)
     }
 
     /// The environment handlers and clients use against this stack.

@@ -7,6 +7,9 @@ use serde_yaml_ng::Value;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+mod roles;
+pub use roles::{sam_policy_templates_path, RoleSpec};
+
 /// The account and region the local stack pretends to be (moto's defaults).
 pub const LOCAL_ACCOUNT: &str = "123456789012";
 pub const LOCAL_REGION: &str = "us-east-1";
@@ -17,6 +20,7 @@ pub struct Template {
     pub path: PathBuf,
     resources: serde_yaml_ng::Mapping,
     outputs: serde_yaml_ng::Mapping,
+    conditions: serde_yaml_ng::Mapping,
     parameters: BTreeMap<String, String>,
     /// Each parameter's `AllowedValues`, where it has them.
     allowed: BTreeMap<String, Vec<String>>,
@@ -75,6 +79,8 @@ pub struct DeliveryStreamSpec {
     pub compression: String,
     /// Physical name of the transformation function, if any.
     pub processor: Option<String>,
+    /// The logical id of the role Firehose delivers as (`RoleARN`).
+    pub role: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -170,6 +176,11 @@ impl Template {
             .and_then(Value::as_mapping)
             .cloned()
             .unwrap_or_default();
+        let conditions = doc
+            .get("Conditions")
+            .and_then(Value::as_mapping)
+            .cloned()
+            .unwrap_or_default();
         let mut parameters = BTreeMap::new();
         let mut allowed = BTreeMap::new();
         if let Some(params) = doc.get("Parameters").and_then(Value::as_mapping) {
@@ -206,6 +217,7 @@ impl Template {
             path: path.to_path_buf(),
             resources,
             outputs,
+            conditions,
             parameters,
             allowed,
             overridden: Vec::new(),
@@ -374,6 +386,21 @@ impl Template {
                 format!("arn:aws:logs:{region}:{account}:log-group:{name}:*")
             }
             ("AWS::IAM::Role", "Arn") => format!("arn:aws:iam::{account}:role/{logical_id}"),
+            ("AWS::KMS::Key", "Arn") => {
+                let h = format!(
+                    "{:016x}{:016x}",
+                    tickerpulse_core::hash::stable(format!("kms-a{logical_id}").as_bytes()),
+                    tickerpulse_core::hash::stable(format!("kms-b{logical_id}").as_bytes())
+                );
+                format!(
+                    "arn:aws:kms:{region}:{account}:key/{}-{}-{}-{}-{}",
+                    &h[..8],
+                    &h[8..12],
+                    &h[12..16],
+                    &h[16..20],
+                    &h[20..32]
+                )
+            }
             _ => bail!("the local stack cannot resolve !GetAtt {logical_id}.{attr}"),
         })
     }
@@ -399,11 +426,7 @@ impl Template {
                             .ok_or_else(|| anyhow!("!GetAtt {s}: want Name.Attr"))?;
                         self.get_att(id, attr)
                     }
-                    "Sub" => self.sub(
-                        t.value
-                            .as_str()
-                            .ok_or_else(|| anyhow!("!Sub with a list is not supported locally"))?,
-                    ),
+                    "Sub" => self.sub_value(&t.value),
                     "Join" | "Select" | "Split" => {
                         let mut m = serde_yaml_ng::Mapping::new();
                         m.insert(
@@ -425,7 +448,7 @@ impl Template {
                 };
                 match k {
                     "Ref" => self.reference(inner.as_str().unwrap_or_default()),
-                    "Fn::Sub" => self.sub(inner.as_str().unwrap_or_default()),
+                    "Fn::Sub" => self.sub_value(inner),
                     "Fn::GetAtt" => {
                         let parts: Vec<String> = match inner {
                             Value::Sequence(s) => s
@@ -514,7 +537,25 @@ impl Template {
         )
     }
 
-    fn sub(&self, text: &str) -> Result<String> {
+    /// `!Sub text` or `!Sub [text, {Var: value, ...}]`.
+    fn sub_value(&self, v: &Value) -> Result<String> {
+        match v {
+            Value::String(text) => self.sub_with(text, &BTreeMap::new()),
+            Value::Sequence(s) => match s.as_slice() {
+                [text, vars] => {
+                    let mut values = BTreeMap::new();
+                    for (k, x) in vars.as_mapping().into_iter().flatten() {
+                        values.insert(scalar_to_string(k)?, self.resolve_string(x)?);
+                    }
+                    self.sub_with(text.as_str().unwrap_or_default(), &values)
+                }
+                _ => bail!("!Sub wants a text or [text, variables]"),
+            },
+            _ => bail!("!Sub wants a text or [text, variables]"),
+        }
+    }
+
+    fn sub_with(&self, text: &str, vars: &BTreeMap<String, String>) -> Result<String> {
         let mut out = String::with_capacity(text.len());
         let mut rest = text;
         while let Some(start) = rest.find("${") {
@@ -528,6 +569,8 @@ impl Template {
                 out.push_str("${");
                 out.push_str(literal);
                 out.push('}');
+            } else if let Some(value) = vars.get(var) {
+                out.push_str(value);
             } else if let Some((id, attr)) =
                 var.split_once('.').filter(|_| !var.starts_with("AWS::"))
             {
@@ -710,6 +753,9 @@ impl Template {
                     error_prefix: field("ErrorOutputPrefix")?,
                     compression: field("CompressionFormat")?,
                     processor,
+                    role: Some(field("RoleARN")?)
+                        .filter(|arn| !arn.is_empty())
+                        .map(|arn| arn.rsplit('/').next().unwrap_or_default().to_string()),
                 })
             })
             .collect()

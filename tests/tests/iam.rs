@@ -1,0 +1,216 @@
+//! IAM on the local stack: every function signs its calls with its role's key, and
+//! the proxy allows only what the template's policies for that role allow, refusing
+//! the rest as AWS does (docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html).
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_s3::error::ProvideErrorMetadata;
+use std::collections::BTreeMap;
+use tickerpulse_e2e::{root, scratch_dir};
+use tickerpulse_local::{LocalStack, Template};
+
+async fn stack_of(name: &str, template: Template) -> LocalStack {
+    LocalStack::start(
+        template,
+        &scratch_dir(name),
+        tickerpulse::functions::invoker(),
+    )
+    .await
+    .expect("starting the local stack")
+}
+
+fn template() -> Template {
+    Template::load(&root().join("template.yaml")).unwrap()
+}
+
+async fn sdk(env: &BTreeMap<String, String>) -> aws_config::SdkConfig {
+    tickerpulse_aws::sdk::load(env).await
+}
+
+fn code<E, R>(e: &aws_sdk_s3::error::SdkError<E, R>) -> String
+where
+    E: aws_sdk_s3::error::ProvideErrorMetadata,
+{
+    e.as_service_error()
+        .and_then(|s| s.code())
+        .unwrap_or("none")
+        .to_string()
+}
+
+/// An action no role of the template has is refused for every function, with the
+/// protocol's AccessDenied; a key nobody was given is not a principal at all.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_action_no_role_has_is_refused() {
+    let stack = stack_of("iam-none", template()).await;
+    let operator = stack.env().unwrap();
+    let table = operator["STATE_TABLE"].clone();
+    let bucket = operator["RAW_BUCKET"].clone();
+    for binary in tickerpulse_local::FUNCTIONS {
+        let env = stack.function_env(binary).unwrap();
+        let conf = sdk(&env).await;
+        let ddb = aws_sdk_dynamodb::Client::new(&conf);
+        let e = ddb
+            .delete_table()
+            .table_name(&table)
+            .send()
+            .await
+            .unwrap_err();
+        assert_eq!(code(&e), "AccessDeniedException", "{binary}: {e:?}");
+        let message = e
+            .as_service_error()
+            .and_then(|s| s.message())
+            .unwrap_or_default()
+            .to_string();
+        assert!(
+            message.contains("is not authorized to perform: dynamodb:DeleteTable")
+                && message.contains(":assumed-role/"),
+            "{binary}: {message}"
+        );
+        let s3 = tickerpulse_aws::sdk::s3_client(&conf);
+        let e = s3.delete_bucket().bucket(&bucket).send().await.unwrap_err();
+        assert_eq!(code(&e), "AccessDenied", "{binary}: {e:?}");
+    }
+    // The operator (an administrator) may; the table is still there after the refusals.
+    let admin = aws_sdk_dynamodb::Client::new(&sdk(&operator).await);
+    admin
+        .describe_table()
+        .table_name(&table)
+        .send()
+        .await
+        .unwrap();
+
+    let mut stranger = operator.clone();
+    stranger.insert("AWS_ACCESS_KEY_ID".into(), "AKIANOBODYGAVETHIS".into());
+    let e = aws_sdk_dynamodb::Client::new(&sdk(&stranger).await)
+        .describe_table()
+        .table_name(&table)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&e), "UnrecognizedClientException", "{e:?}");
+    stack.stop().await;
+}
+
+/// With `ListPrices` removed, the api role may still read prices, but S3 answers a
+/// missing price file with 403 instead of 404 (what the template's fault #2 was);
+/// with it, 404.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_statement_removed_from_the_template_is_refused() {
+    let full = stack_of("iam-full", template()).await;
+    let env = full.function_env("api").unwrap();
+    let bucket = env["ANALYTICS_BUCKET"].clone();
+    let s3 = tickerpulse_aws::sdk::s3_client(&sdk(&env).await);
+    let missing = s3
+        .get_object()
+        .bucket(&bucket)
+        .key("prices/daily/NOPE.csv")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&missing), "NoSuchKey", "{missing:?}");
+    // Outside prices/, even an existing object is not the api's to read.
+    let admin = tickerpulse_aws::sdk::s3_client(&sdk(&full.env().unwrap()).await);
+    admin
+        .put_object()
+        .bucket(&bucket)
+        .key("lake/secret.txt")
+        .body(b"x".to_vec().into())
+        .send()
+        .await
+        .unwrap();
+    let e = s3
+        .get_object()
+        .bucket(&bucket)
+        .key("lake/secret.txt")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&e), "AccessDenied", "{e:?}");
+    full.stop().await;
+
+    let mut cut = template();
+    assert_eq!(cut.remove_statement("ListPrices"), 1);
+    let stack = stack_of("iam-cut", cut).await;
+    let env = stack.function_env("api").unwrap();
+    let s3 = tickerpulse_aws::sdk::s3_client(&sdk(&env).await);
+    let e = s3
+        .get_object()
+        .bucket(&bucket)
+        .key("prices/daily/NOPE.csv")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&e), "AccessDenied", "{e:?}");
+    stack.stop().await;
+}
+
+/// The social role's cursors statement holds it to `social#` partitions
+/// (`dynamodb:LeadingKeys`); without the statement, its own cursors are refused too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn conditions_are_enforced_and_a_removed_statement_refuses() {
+    let query = |client: aws_sdk_dynamodb::Client, table: String, pk: &'static str| async move {
+        client
+            .query()
+            .table_name(table)
+            .key_condition_expression("PK = :pk")
+            .expression_attribute_values(":pk", AttributeValue::S(pk.into()))
+            .send()
+            .await
+    };
+    let stack = stack_of("iam-social", template()).await;
+    let env = stack.function_env("social").unwrap();
+    let table = env["STATE_TABLE"].clone();
+    let ddb = aws_sdk_dynamodb::Client::new(&sdk(&env).await);
+    query(ddb.clone(), table.clone(), "social#bluesky")
+        .await
+        .unwrap();
+    let e = query(ddb, table.clone(), "cursor#x").await.unwrap_err();
+    assert_eq!(code(&e), "AccessDeniedException", "{e:?}");
+    stack.stop().await;
+
+    let mut cut = template();
+    assert_eq!(cut.remove_statement("SocialCursors"), 1);
+    let stack = stack_of("iam-social-cut", cut).await;
+    let env = stack.function_env("social").unwrap();
+    let ddb = aws_sdk_dynamodb::Client::new(&sdk(&env).await);
+    let e = query(ddb, table, "social#bluesky").await.unwrap_err();
+    assert_eq!(code(&e), "AccessDeniedException", "{e:?}");
+    stack.stop().await;
+}
+
+/// Every function and the state machine have a role with the template's policies,
+/// and the Firehose delivery role is the stream's.
+#[test]
+fn every_role_comes_from_the_template() {
+    let t = template();
+    let roles = t.roles().unwrap();
+    for f in t.functions().unwrap() {
+        let role = t.role_of(&f.logical_id).unwrap();
+        let spec = roles
+            .iter()
+            .find(|r| r.logical_id == role)
+            .unwrap_or_else(|| panic!("{role}"));
+        assert!(!spec.policies.is_empty(), "{role} has no policy");
+    }
+    for m in t.state_machines().unwrap() {
+        assert!(roles
+            .iter()
+            .any(|r| r.logical_id == t.role_of(&m.logical_id).unwrap()));
+    }
+    for s in t.delivery_streams().unwrap() {
+        let role = s.role.expect("a delivery role");
+        assert!(roles.iter().any(|r| r.logical_id == role), "{role}");
+    }
+    // SAM's policy templates are expanded with their resources resolved.
+    let api = roles
+        .iter()
+        .find(|r| r.logical_id == "ApiFunctionRole")
+        .unwrap();
+    let text = serde_json::to_string(&api.policies).unwrap();
+    assert!(
+        text.contains("arn:aws:dynamodb:us-east-1:123456789012:table/"),
+        "{text}"
+    );
+    assert!(!text.contains("${"), "{text}");
+    // Every role's documents are policies IAM would take.
+    tickerpulse_local::iam::Roles::from_template(&t).unwrap();
+}
