@@ -30,15 +30,15 @@ pub async fn x_bearer_token(
 }
 
 /// Reads a secret holding JSON (`what` names it in errors): the Bluesky app
-/// password and the Reddit app's credentials. An unset secret (the
-/// template's placeholder) or one that is not the JSON wanted is a fatal
-/// error that says what to put there.
-pub async fn json_secret<T: serde::de::DeserializeOwned>(
+/// password and the Reddit app's credentials. A secret that is not the JSON
+/// wanted is a fatal error that says what to put there; an unset one (empty or
+/// the template's placeholder) is `None`: the source is not configured yet.
+pub async fn json_secret_if_set<T: serde::de::DeserializeOwned>(
     conf: &aws_config::SdkConfig,
     arn: &str,
     what: &str,
     shape: &str,
-) -> Result<T, HandlerError> {
+) -> Result<Option<T>, HandlerError> {
     let out = aws_sdk_secretsmanager::Client::new(conf)
         .get_secret_value()
         .secret_id(arn)
@@ -47,10 +47,9 @@ pub async fn json_secret<T: serde::de::DeserializeOwned>(
         .map_err(|e| HandlerError::from_sdk("reading a secret from Secrets Manager", e))?;
     let text = out.secret_string().map(str::trim).unwrap_or_default();
     if text.is_empty() || text == PLACEHOLDER {
-        return Err(HandlerError::Fatal(format!(
-            "the {what} secret is not set: put {shape} in it (see README)"
-        )));
+        return Ok(None);
     }
     serde_json::from_str(text)
+        .map(Some)
         .map_err(|e| HandlerError::Fatal(format!("the {what} secret is not {shape}: {e}")))
 }

@@ -30,6 +30,9 @@ pub struct SourceReport {
     pub unfinished: usize,
     pub rate_limited: bool,
     pub error: Option<String>,
+    /// The source's secret still holds the template's placeholder: it was not
+    /// read (a deploy polls only the sources whose credentials are set).
+    pub not_configured: bool,
 }
 
 pub struct Settings {
@@ -46,6 +49,8 @@ pub struct Function<S: RecordSink = FirehoseSink, C: SocialCursorStore = DynamoS
     pub sink: S,
     pub cursors: C,
     pub settings: Settings,
+    /// Sources asked for whose secret is not set yet: skipped, and reported.
+    pub not_configured: Vec<Source>,
 }
 
 impl Function {
@@ -60,15 +65,23 @@ impl Function {
             })
         })?;
         let fatal = |e: tickerpulse_social::SocialError| HandlerError::Fatal(e.to_string());
-        let bluesky = if wanted.contains(&Source::Bluesky) {
+        let mut not_configured = Vec::new();
+        let bluesky_login: Option<bluesky::Login> = if wanted.contains(&Source::Bluesky) {
             let arn = config::required(env, "BLUESKY_SECRET_ARN")?;
-            let login: bluesky::Login = secrets::json_secret(
+            secrets::json_secret_if_set(
                 &conf,
                 &arn,
                 "Bluesky app password",
                 r#"{"identifier": "handle", "app_password": "xxxx-xxxx-xxxx-xxxx"}"#,
             )
-            .await?;
+            .await?
+        } else {
+            None
+        };
+        if wanted.contains(&Source::Bluesky) && bluesky_login.is_none() {
+            not_configured.push(Source::Bluesky);
+        }
+        let bluesky = if let Some(login) = bluesky_login {
             let watchlist = tickerpulse_aws::watchlist::load(env).await?;
             let lang = config::optional(env, "INGEST_LANG", "en");
             let finder = tickerpulse_core::tickers::TickerFinder::bundled(watchlist.clone());
@@ -84,15 +97,22 @@ impl Function {
         } else {
             None
         };
-        let reddit = if wanted.contains(&Source::Reddit) {
+        let reddit_creds: Option<reddit::Credentials> = if wanted.contains(&Source::Reddit) {
             let arn = config::required(env, "REDDIT_SECRET_ARN")?;
-            let creds: reddit::Credentials = secrets::json_secret(
+            secrets::json_secret_if_set(
                 &conf,
                 &arn,
                 "Reddit app",
                 r#"{"client_id": "...", "client_secret": "..."}"#,
             )
-            .await?;
+            .await?
+        } else {
+            None
+        };
+        if wanted.contains(&Source::Reddit) && reddit_creds.is_none() {
+            not_configured.push(Source::Reddit);
+        }
+        let reddit = if let Some(creds) = reddit_creds {
             let subs = config::optional(env, "REDDIT_SUBREDDITS", reddit::DEFAULT_SUBREDDITS);
             let subs: Vec<&str> = subs
                 .split(',')
@@ -125,6 +145,7 @@ impl Function {
                 table,
             },
             settings,
+            not_configured,
         })
     }
 }
@@ -144,6 +165,19 @@ impl<S: RecordSink, C: SocialCursorStore> Function<S, C> {
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs() / 60) as usize;
         let mut out = BTreeMap::new();
+        for source in &self.not_configured {
+            tracing::warn!(
+                source = source.as_str(),
+                "not polled: its secret still holds the template's placeholder (README, Deploying)"
+            );
+            out.insert(
+                source.as_str(),
+                SourceReport {
+                    not_configured: true,
+                    ..Default::default()
+                },
+            );
+        }
         if let Some(b) = &self.bluesky {
             let mut b = b.lock().await;
             out.insert(
