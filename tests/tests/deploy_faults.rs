@@ -121,48 +121,109 @@ fn raw_retention_at_its_minimum_is_a_valid_lifecycle_rule() {
 /// AWS lists (docs.aws.amazon.com/step-functions/latest/dg/bp-lambda-serviceexception.html).
 #[test]
 fn lambda_service_errors_are_all_retried() {
-    const TRANSIENT: [&str; 4] = [
+    const TRANSIENT: [&str; 5] = [
         "Lambda.ClientExecutionTimeoutException",
         "Lambda.ServiceException",
         "Lambda.AWSLambdaException",
         "Lambda.SdkClientException",
+        "Lambda.TooManyRequestsException",
     ];
+    let lambda = lambda_task_retriers();
+    assert!(lambda.len() >= 3, "{} Lambda tasks", lambda.len());
+    for (state, retriers) in lambda {
+        let errors: Vec<&Json> = retriers
+            .iter()
+            .flat_map(|r| r["ErrorEquals"].as_array().unwrap())
+            .collect();
+        for e in TRANSIENT {
+            assert!(
+                errors.iter().any(|x| *x == e),
+                "{state} does not retry {e}: {errors:?}"
+            );
+        }
+    }
+}
+
+/// Each state with a Lambda task, with its retriers.
+fn lambda_task_retriers() -> Vec<(String, Vec<Json>)> {
     let asl: Json = serde_json::from_str(&read("statemachine/pipeline.asl.json")).unwrap();
-    let mut retriers = Vec::new();
-    fn walk(states: &Json, out: &mut Vec<(String, Json)>) {
+    fn walk(states: &Json, out: &mut Vec<(String, Vec<Json>)>) {
         for (name, state) in states.as_object().expect("States") {
-            for r in state["Retry"].as_array().into_iter().flatten() {
-                out.push((name.clone(), r["ErrorEquals"].clone()));
+            let retriers: Vec<Json> = state["Retry"].as_array().cloned().unwrap_or_default();
+            let lambda = retriers.iter().any(|r| {
+                r["ErrorEquals"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|e| e.as_str().is_some_and(|e| e.starts_with("Lambda.")))
+            });
+            if lambda {
+                out.push((name.clone(), retriers));
             }
             if let Some(inner) = state.get("ItemProcessor").and_then(|p| p.get("States")) {
                 walk(inner, out);
             }
         }
     }
-    walk(&asl["States"], &mut retriers);
-    let lambda: Vec<_> = retriers
-        .iter()
-        .filter(|(_, errors)| {
-            errors
-                .as_array()
-                .unwrap()
-                .iter()
-                .any(|e| e.as_str().is_some_and(|e| e.starts_with("Lambda.")))
-        })
-        .collect();
+    let mut out = Vec::new();
+    walk(&asl["States"], &mut out);
+    out
+}
+
+/// Fault 6: a new account runs 10 Lambda executions at once
+/// (docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html). The
+/// Distributed Map takes at most half of them by default; a throttled task waits
+/// minutes, not 30 seconds, before its partition fails (the first retrier that
+/// matches is the one used: docs.aws.amazon.com/step-functions/latest/dg/concepts-error-handling.html);
+/// Firehose retries a throttled transform more than its default 3 times
+/// (docs.aws.amazon.com/firehose/latest/dev/data-transformation-failure-handling.html).
+#[test]
+fn a_ten_concurrency_account_is_survived() {
+    let t = template();
+    let concurrency = t["Parameters"]["MapMaxConcurrency"]["Default"]
+        .as_u64()
+        .expect("a number");
     assert!(
-        lambda.len() >= 3,
-        "{} retriers of Lambda errors",
-        lambda.len()
+        concurrency <= 5,
+        "MapMaxConcurrency defaults to {concurrency}"
     );
-    for (state, errors) in lambda {
-        for e in TRANSIENT {
-            assert!(
-                errors.as_array().unwrap().iter().any(|x| x == e),
-                "{state} does not retry {e}: {errors}"
-            );
+    for (state, retriers) in lambda_task_retriers() {
+        let first = retriers
+            .iter()
+            .find(|r| {
+                r["ErrorEquals"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|e| e == "Lambda.TooManyRequestsException" || e == "States.ALL")
+            })
+            .unwrap_or_else(|| panic!("{state} does not retry throttles"));
+        let (mut wait, mut interval) = (0.0, first["IntervalSeconds"].as_f64().unwrap_or(1.0));
+        let cap = first["MaxDelaySeconds"].as_f64().unwrap_or(f64::MAX);
+        for _ in 0..first["MaxAttempts"].as_u64().unwrap_or(3) {
+            wait += interval.min(cap);
+            interval *= first["BackoffRate"].as_f64().unwrap_or(2.0);
         }
+        assert!(
+            wait >= 120.0,
+            "{state} waits at most {wait} s for a throttle"
+        );
     }
+    let stream = &t["Resources"]["TweetsDeliveryStream"]["Properties"];
+    let params = stream["ExtendedS3DestinationConfiguration"]["ProcessingConfiguration"]
+        ["Processors"][0]["Parameters"]
+        .as_sequence()
+        .unwrap();
+    let retries = params
+        .iter()
+        .find(|p| p["ParameterName"].as_str() == Some("NumberOfRetries"))
+        .and_then(|p| p["ParameterValue"].as_str())
+        .and_then(|v| v.parse::<u32>().ok())
+        .unwrap_or(3);
+    assert!(
+        retries >= 10,
+        "Firehose retries a throttled transform {retries} times"
+    );
 }
 
 /// Step Functions fails a state over 256 KB (`States.DataLimitExceeded`) and

@@ -278,5 +278,9 @@ async fn the_clients_keep_to_the_limits_the_fakes_enforce() {
     let report = f.handle(serde_json::json!({})).await.unwrap();
     assert!(report["reddit"].not_configured, "{report:?}");
     assert_eq!(report["reddit"].posts, 0);
-    assert_eq!(stack.reddit.served.load(Ordering::Relaxed), served, "Reddit was called");
+    assert_eq!(
+        stack.reddit.served.load(Ordering::Relaxed),
+        served,
+        "Reddit was called"
+    );
 }

@@ -63,6 +63,9 @@ pub struct LocalFirehose {
     /// The delivery roles: each stream invokes its processor and writes to S3 as
     /// its `RoleARN`, allowed only what that role's policies allow.
     pub roles: crate::iam::Roles,
+    /// The account's concurrent Lambda executions: a throttled transform is
+    /// retried `NumberOfRetries` times, then its records go to processing-failed.
+    pub concurrency: Arc<crate::invoke::Concurrency>,
     counter: AtomicU64,
 }
 
@@ -83,8 +86,41 @@ impl LocalFirehose {
             region: region.into(),
             account: account.into(),
             roles: crate::iam::Roles::default(),
+            concurrency: Arc::default(),
             counter: AtomicU64::new(0),
         }
+    }
+
+    /// Invokes the processor; a throttled invocation is retried the stream's
+    /// `NumberOfRetries` times (docs.aws.amazon.com/firehose/latest/dev/data-transformation-failure-handling.html),
+    /// here after 100 ms doubling to 2 s (Firehose's own spacing is not documented).
+    async fn invoke_with_retries(
+        &self,
+        stream: &DeliveryStreamSpec,
+        binary: &str,
+        payload: Value,
+    ) -> Result<Value, (&'static str, String)> {
+        let mut delay = std::time::Duration::from_millis(100);
+        for attempt in 0..=stream.processor_retries {
+            if let Some(_permit) = self.concurrency.try_acquire() {
+                return self
+                    .registry
+                    .invoke(binary, payload)
+                    .await
+                    .map_err(|e| ("Lambda.FunctionError", e.to_string()));
+            }
+            if attempt < stream.processor_retries {
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(std::time::Duration::from_secs(2));
+            }
+        }
+        Err((
+            "Lambda.InvokeLimitExceeded",
+            format!(
+                "{binary} was throttled on the first attempt and {} retries",
+                stream.processor_retries
+            ),
+        ))
     }
 
     /// Whether the stream's delivery role may do `action` on `resource`. A stream
@@ -264,11 +300,7 @@ impl LocalFirehose {
             .check(stream, "lambda:InvokeFunction", &lambda_arn)
             .map_err(|message| ("Lambda.InvokeAccessDenied", message));
         let invoked = match allowed {
-            Ok(()) => self
-                .registry
-                .invoke(&binary, payload)
-                .await
-                .map_err(|e| ("Lambda.FunctionError", e.to_string())),
+            Ok(()) => self.invoke_with_retries(stream, &binary, payload).await,
             Err(denied) => Err(denied),
         };
         match invoked {
@@ -450,6 +482,8 @@ impl LocalFirehose {
                    "bucket": {"name": stream.bucket, "arn": format!("arn:aws:s3:::{}", stream.bucket)},
                    "object": {"key": key.replace('=', "%3D"), "size": body_len}}
         }]});
+        // S3 invokes track asynchronously: queued until the account has room.
+        let _permit = self.concurrency.acquire().await;
         if let Err(e) = self.registry.invoke("track", event).await {
             tracing::warn!(key, "the S3 event handler failed: {e}");
         }

@@ -17,6 +17,6 @@ pub mod server;
 pub mod stack;
 pub mod template;
 
-pub use invoke::{Invocation, Invoke, InvokeError, MakeInvoker, FUNCTIONS};
+pub use invoke::{Concurrency, Invocation, Invoke, InvokeError, MakeInvoker, Permit, FUNCTIONS};
 pub use stack::LocalStack;
 pub use template::Template;

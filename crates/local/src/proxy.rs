@@ -45,6 +45,8 @@ pub struct ProxyState {
     pub roles: crate::iam::Roles,
     /// What IAM needs to name the resources of a call.
     pub names: crate::authz::Names,
+    /// The account's concurrent Lambda executions (the Firehose delivery shares it).
+    pub concurrency: Arc<crate::invoke::Concurrency>,
 }
 
 /// What the proxy adds to each DynamoDB and S3 call before moto answers it, so
@@ -274,6 +276,7 @@ impl ProxyState {
             latency: Arc::default(),
             roles: crate::iam::Roles::default(),
             names: crate::authz::Names::default(),
+            concurrency: Arc::default(),
         }
     }
 }
@@ -514,12 +517,28 @@ async fn invoke(
     if invocation_type == "Event" {
         let state = state.clone();
         tokio::spawn(async move {
+            // Queued until the account has room, as Lambda's async queue holds it.
+            let _permit = state.concurrency.acquire().await;
             if let Err(e) = state.registry.invoke(&binary, payload).await {
                 tracing::warn!(function = %binary, error = %e, "asynchronous invocation failed");
             }
         });
         return json_reply(StatusCode::ACCEPTED, &[], &json!({}));
     }
+    // Past the account's concurrent executions: throttled, as Lambda answers
+    // (docs.aws.amazon.com/lambda/latest/api/API_Invoke.html, TooManyRequestsException);
+    // moto's engine reports it to the state machine as Lambda.TooManyRequestsException.
+    let Some(_permit) = state.concurrency.try_acquire() else {
+        tracing::warn!(function = %binary, "throttled");
+        return json_reply(
+            StatusCode::TOO_MANY_REQUESTS,
+            &[
+                ("x-amzn-errortype", "TooManyRequestsException"),
+                ("x-amzn-requestid", "00000000-0000-0000-0000-000000000429"),
+            ],
+            &json!({"Type": "User", "message": "Rate Exceeded.", "Reason": "ConcurrentInvocationLimitExceeded"}),
+        );
+    };
     tracing::info!(function = %binary, "invoke");
     if let Some(error_type) = state.invoke_faults.matching(&binary, &payload.to_string()) {
         return json_reply(

@@ -375,6 +375,8 @@ pub async fn proxy_state(
         LOCAL_ACCOUNT,
     );
     firehose.roles = roles.clone();
+    let concurrency: Arc<crate::invoke::Concurrency> = Arc::default();
+    firehose.concurrency = concurrency.clone();
     let mut state = ProxyState::new(
         format!("http://127.0.0.1:{moto_port}"),
         registry,
@@ -382,6 +384,7 @@ pub async fn proxy_state(
         firehose,
     );
     state.roles = roles;
+    state.concurrency = concurrency;
     state.names = crate::authz::Names {
         region: LOCAL_REGION.into(),
         account: LOCAL_ACCOUNT.into(),
@@ -646,6 +649,8 @@ pub struct LocalStack {
     pub reddit: Arc<tickerpulse_social::fake::FakeReddit>,
     /// The ids moto gave the template's user pool.
     pub user_pool: Option<crate::cognito::UserPoolIds>,
+    /// The account's concurrent Lambda executions (tests set a new account's 10).
+    pub concurrency: Arc<crate::invoke::Concurrency>,
 }
 
 impl LocalStack {
@@ -693,12 +698,14 @@ impl LocalStack {
             bluesky: Arc::default(),
             reddit: Arc::default(),
             user_pool: None,
+            concurrency: Arc::default(),
         };
         configure_moto(moto_port).await?;
         let state = proxy_state(&stack.template, port, moto_port, &invoker).await?;
         stack.dynamodb_faults = state.dynamodb_faults.clone();
         stack.invoke_faults = state.invoke_faults.clone();
         stack.latency = state.latency.clone();
+        stack.concurrency = state.concurrency.clone();
         stack.x_api = state.x_api.clone();
         stack.bluesky = state.bluesky.clone();
         stack.reddit = state.reddit.clone();

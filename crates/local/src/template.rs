@@ -81,6 +81,8 @@ pub struct DeliveryStreamSpec {
     pub processor: Option<String>,
     /// The logical id of the role Firehose delivers as (`RoleARN`).
     pub role: Option<String>,
+    /// The processor's `NumberOfRetries` (Firehose's default: 3).
+    pub processor_retries: u32,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -721,6 +723,7 @@ impl Template {
                 };
                 let bucket_arn = field("BucketARN")?;
                 let mut processor = None;
+                let mut processor_retries = 3;
                 if let Some(procs) = dest
                     .get("ProcessingConfiguration")
                     .filter(|c| c.get("Enabled").and_then(Value::as_bool) == Some(true))
@@ -734,6 +737,16 @@ impl Template {
                             .into_iter()
                             .flatten()
                         {
+                            if param.get("ParameterName").and_then(Value::as_str)
+                                == Some("NumberOfRetries")
+                            {
+                                processor_retries = self
+                                    .resolve_string(
+                                        param.get("ParameterValue").unwrap_or(&Value::Null),
+                                    )?
+                                    .parse()
+                                    .context("NumberOfRetries")?;
+                            }
                             if param.get("ParameterName").and_then(Value::as_str)
                                 == Some("LambdaArn")
                             {
@@ -753,6 +766,7 @@ impl Template {
                     error_prefix: field("ErrorOutputPrefix")?,
                     compression: field("CompressionFormat")?,
                     processor,
+                    processor_retries,
                     role: Some(field("RoleARN")?)
                         .filter(|arn| !arn.is_empty())
                         .map(|arn| arn.rsplit('/').next().unwrap_or_default().to_string()),
