@@ -151,6 +151,11 @@ enum LocalAction {
         /// Port of the local AWS endpoint; 0 picks a free one.
         #[arg(long, default_value_t = local::DEFAULT_PORT)]
         port: u16,
+        /// Also run the template's schedules (ingest every 5 minutes, social and the
+        /// pipeline every 15), invoking functions asynchronously as Lambda does,
+        /// retries included.
+        #[arg(long)]
+        schedules: bool,
     },
     /// Stops the emulator and the proxy started by `local up`.
     Down,
@@ -207,8 +212,12 @@ async fn run(cli: Cli) -> Result<i32> {
         Command::Local { action } => {
             let template = load_template(&cli.template, &cli.parameter_overrides)?;
             match action {
-                LocalAction::Up { port } => {
+                LocalAction::Up { port, schedules } => {
                     init_logs("warn");
+                    if schedules {
+                        // Read by the proxy process `up` starts (it inherits the environment).
+                        std::env::set_var("TICKERPULSE_SCHEDULES", "on");
+                    }
                     let exe = std::env::current_exe().context("locating the tickerpulse binary")?;
                     let (file, created, restart) = local::up(&template, port, &exe).await?;
                     match restart {
@@ -311,6 +320,11 @@ async fn run(cli: Cli) -> Result<i32> {
                     )
                     .await?;
                     tracing::info!(port, moto_port, "proxy listening");
+                    if std::env::var("TICKERPULSE_SCHEDULES").as_deref() == Ok("on") {
+                        let env = local::handler_env(&template, Some(port))?;
+                        let tasks = local::run_schedules(state.clone(), &template, env)?;
+                        tracing::info!(schedules = tasks.len(), "schedules running");
+                    }
                     let mut term =
                         tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
                     tickerpulse_local::proxy::serve(listener, state, async move {

@@ -47,6 +47,79 @@ pub struct ProxyState {
     pub names: crate::authz::Names,
     /// The account's concurrent Lambda executions (the Firehose delivery shares it).
     pub concurrency: Arc<crate::invoke::Concurrency>,
+    /// Each function's asynchronous retries (`EventInvokeConfig`), by binary.
+    pub async_retries: HashMap<String, u32>,
+    /// Lambda waits about a minute before the first retry of a failed
+    /// asynchronous invocation and two before the second; tests shorten it.
+    pub async_retry_delay: std::sync::Mutex<std::time::Duration>,
+    /// Asynchronous attempts so far, by binary.
+    pub async_attempts: std::sync::Mutex<HashMap<String, u32>>,
+}
+
+/// How an asynchronous invocation ended, after its retries.
+#[derive(Debug)]
+pub struct AsyncOutcome {
+    pub attempts: u32,
+    pub result: Result<Value, String>,
+}
+
+/// Lambda's asynchronous invocation: queued until the account has room, retried
+/// after a function error as often as the function's `EventInvokeConfig` says
+/// (default 2, docs.aws.amazon.com/lambda/latest/dg/invocation-async-error-handling.html),
+/// then dropped with a log line (the template configures no destination).
+pub fn invoke_async(
+    state: &Arc<ProxyState>,
+    binary: String,
+    payload: Value,
+) -> tokio::task::JoinHandle<AsyncOutcome> {
+    let state = state.clone();
+    tokio::spawn(async move {
+        let retries = state.async_retries.get(&binary).copied().unwrap_or(2);
+        let mut attempts = 0;
+        loop {
+            attempts += 1;
+            *state
+                .async_attempts
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .entry(binary.clone())
+                .or_default() += 1;
+            let result = {
+                let _permit = state.concurrency.acquire().await;
+                match state.invoke_faults.matching(&binary, &payload.to_string()) {
+                    Some(error_type) => Err(format!("{error_type}: injected by the local stack")),
+                    None => state
+                        .registry
+                        .invoke(&binary, payload.clone())
+                        .await
+                        .map_err(|e| format!("{}: {e}", e.error_type())),
+                }
+            };
+            match result {
+                Ok(v) => {
+                    return AsyncOutcome {
+                        attempts,
+                        result: Ok(v),
+                    }
+                }
+                Err(e) if attempts > retries => {
+                    tracing::warn!(function = %binary, attempts, error = %e, "asynchronous invocation failed; no retries left");
+                    return AsyncOutcome {
+                        attempts,
+                        result: Err(e),
+                    };
+                }
+                Err(e) => {
+                    tracing::warn!(function = %binary, attempts, error = %e, "asynchronous invocation failed; Lambda retries it");
+                    let delay = *state
+                        .async_retry_delay
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner());
+                    tokio::time::sleep(delay * attempts).await;
+                }
+            }
+        }
+    })
 }
 
 /// What the proxy adds to each DynamoDB and S3 call before moto answers it, so
@@ -277,6 +350,9 @@ impl ProxyState {
             roles: crate::iam::Roles::default(),
             names: crate::authz::Names::default(),
             concurrency: Arc::default(),
+            async_retries: HashMap::new(),
+            async_retry_delay: std::sync::Mutex::new(std::time::Duration::from_secs(60)),
+            async_attempts: std::sync::Mutex::new(HashMap::new()),
         }
     }
 }
@@ -515,14 +591,7 @@ async fn invoke(
             .unwrap_or_else(|_| Response::new(Full::new(Bytes::new())));
     }
     if invocation_type == "Event" {
-        let state = state.clone();
-        tokio::spawn(async move {
-            // Queued until the account has room, as Lambda's async queue holds it.
-            let _permit = state.concurrency.acquire().await;
-            if let Err(e) = state.registry.invoke(&binary, payload).await {
-                tracing::warn!(function = %binary, error = %e, "asynchronous invocation failed");
-            }
-        });
+        drop(invoke_async(state, binary, payload));
         return json_reply(StatusCode::ACCEPTED, &[], &json!({}));
     }
     // Past the account's concurrent executions: throttled, as Lambda answers

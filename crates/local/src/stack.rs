@@ -385,6 +385,11 @@ pub async fn proxy_state(
     );
     state.roles = roles;
     state.concurrency = concurrency;
+    state.async_retries = template
+        .functions()?
+        .into_iter()
+        .map(|f| (f.binary, f.async_retries))
+        .collect();
     state.names = crate::authz::Names {
         region: LOCAL_REGION.into(),
         account: LOCAL_ACCOUNT.into(),
@@ -651,6 +656,8 @@ pub struct LocalStack {
     pub user_pool: Option<crate::cognito::UserPoolIds>,
     /// The account's concurrent Lambda executions (tests set a new account's 10).
     pub concurrency: Arc<crate::invoke::Concurrency>,
+    /// The proxy's state (asynchronous invocations, their retries).
+    pub proxy_state: Option<Arc<ProxyState>>,
 }
 
 impl LocalStack {
@@ -699,6 +706,7 @@ impl LocalStack {
             reddit: Arc::default(),
             user_pool: None,
             concurrency: Arc::default(),
+            proxy_state: None,
         };
         configure_moto(moto_port).await?;
         let state = proxy_state(&stack.template, port, moto_port, &invoker).await?;
@@ -706,6 +714,7 @@ impl LocalStack {
         stack.invoke_faults = state.invoke_faults.clone();
         stack.latency = state.latency.clone();
         stack.concurrency = state.concurrency.clone();
+        stack.proxy_state = Some(state.clone());
         stack.x_api = state.x_api.clone();
         stack.bluesky = state.bluesky.clone();
         stack.reddit = state.reddit.clone();
@@ -754,6 +763,35 @@ impl LocalStack {
 
     pub fn endpoint(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// Fires one of the template's schedules (`IngestFunction.Poll`) as EventBridge
+    /// Scheduler does: a function is invoked asynchronously (Lambda's retries
+    /// included; the handle ends when they do), a state machine gets an execution.
+    pub async fn fire_schedule(
+        &self,
+        name: &str,
+    ) -> Result<tokio::task::JoinHandle<crate::proxy::AsyncOutcome>> {
+        let schedule = self
+            .template
+            .schedules()?
+            .into_iter()
+            .find(|s| s.name == name)
+            .ok_or_else(|| anyhow!("the template has no schedule {name:?}"))?;
+        let state = self
+            .proxy_state
+            .as_ref()
+            .ok_or_else(|| anyhow!("the stack has no proxy"))?;
+        fire(state, &self.env()?, &schedule).await
+    }
+
+    /// Runs every enabled schedule at its rate, for as long as the stack runs.
+    pub fn start_schedules(&self) -> Result<Vec<tokio::task::JoinHandle<()>>> {
+        let state = self
+            .proxy_state
+            .clone()
+            .ok_or_else(|| anyhow!("the stack has no proxy"))?;
+        run_schedules(state, &self.template, self.env()?)
     }
 
     /// The environment one function runs with on this stack: its own variables and
@@ -1049,4 +1087,79 @@ pub async fn down(template: &Template) -> Result<bool> {
     std::fs::remove_file(stack_file(&state))
         .with_context(|| format!("removing {}", stack_file(&state).display()))?;
     Ok(true)
+}
+
+/// What EventBridge Scheduler sends when a schedule has no `Input` (its "default
+/// notification"): the shape of `events/schedule.json`.
+fn scheduler_event(name: &str) -> serde_json::Value {
+    let now = time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default();
+    serde_json::json!({
+        "version": "0", "id": format!("local-{}", now), "detail-type": "Scheduled Event",
+        "source": "aws.scheduler", "account": LOCAL_ACCOUNT, "time": now, "region": LOCAL_REGION,
+        "resources": [format!("arn:aws:scheduler:{LOCAL_REGION}:{LOCAL_ACCOUNT}:schedule/default/{name}")],
+        "detail": {}
+    })
+}
+
+/// Runs every enabled `rate(...)` schedule of the template against a proxy, as
+/// EventBridge Scheduler would (`tickerpulse local up --schedules`): the first
+/// firing one period after the start.
+pub fn run_schedules(
+    state: Arc<ProxyState>,
+    template: &Template,
+    env: BTreeMap<String, String>,
+) -> Result<Vec<tokio::task::JoinHandle<()>>> {
+    let mut tasks = Vec::new();
+    for schedule in template.schedules()? {
+        let Some(period) = schedule.period().filter(|_| schedule.enabled) else {
+            continue;
+        };
+        let (state, env) = (state.clone(), env.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut tick = tokio::time::interval(period);
+            tick.tick().await;
+            loop {
+                tick.tick().await;
+                if let Err(e) = fire(&state, &env, &schedule).await {
+                    tracing::warn!(schedule = %schedule.name, error = %e, "schedule");
+                }
+            }
+        }));
+    }
+    Ok(tasks)
+}
+
+async fn fire(
+    state: &Arc<ProxyState>,
+    env: &BTreeMap<String, String>,
+    schedule: &crate::template::ScheduleSpec,
+) -> Result<tokio::task::JoinHandle<crate::proxy::AsyncOutcome>> {
+    let payload: serde_json::Value = match &schedule.input {
+        Some(text) => serde_json::from_str(text).context("the schedule's Input")?,
+        None => scheduler_event(&schedule.name),
+    };
+    match &schedule.target {
+        crate::template::ScheduleTarget::Function(binary) => {
+            Ok(crate::proxy::invoke_async(state, binary.clone(), payload))
+        }
+        crate::template::ScheduleTarget::StateMachine(arn) => {
+            let conf = tickerpulse_aws::sdk::load(env).await;
+            let out = aws_sdk_sfn::Client::new(&conf)
+                .start_execution()
+                .state_machine_arn(arn)
+                .input(payload.to_string())
+                .send()
+                .await
+                .map_err(|e| anyhow!("starting {arn}: {}", tickerpulse_aws::sdk::describe(&e)))?;
+            let arn = out.execution_arn().to_string();
+            Ok(tokio::spawn(async move {
+                crate::proxy::AsyncOutcome {
+                    attempts: 1,
+                    result: Ok(serde_json::json!({ "executionArn": arn })),
+                }
+            }))
+        }
+    }
 }

@@ -93,6 +93,49 @@ pub struct FunctionSpec {
     /// The Cargo binary (`Metadata.BuildProperties.Binary`).
     pub binary: String,
     pub environment: BTreeMap<String, String>,
+    /// How often Lambda retries a failed asynchronous invocation:
+    /// `EventInvokeConfig.MaximumRetryAttempts`, else Lambda's default, 2
+    /// (docs.aws.amazon.com/lambda/latest/dg/invocation-async-error-handling.html).
+    pub async_retries: u32,
+}
+
+/// What a schedule (`Type: ScheduleV2`) starts.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ScheduleTarget {
+    /// A function, by Cargo binary, invoked asynchronously.
+    Function(String),
+    /// A state machine, by ARN.
+    StateMachine(String),
+}
+
+/// An EventBridge Scheduler schedule the template declares on a function or
+/// state machine.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScheduleSpec {
+    /// `<owner logical id>.<event name>`, e.g. `IngestFunction.Poll`.
+    pub name: String,
+    pub target: ScheduleTarget,
+    /// `rate(5 minutes)`.
+    pub expression: String,
+    pub enabled: bool,
+    /// The schedule's `Input`, if any.
+    pub input: Option<String>,
+}
+
+impl ScheduleSpec {
+    /// The period of a `rate(...)` expression (a `cron(...)` one has none here).
+    pub fn period(&self) -> Option<std::time::Duration> {
+        let inner = self.expression.strip_prefix("rate(")?.strip_suffix(')')?;
+        let (n, unit) = inner.split_once(' ')?;
+        let n: u64 = n.parse().ok()?;
+        let secs = match unit.trim_end_matches('s') {
+            "minute" => 60,
+            "hour" => 3_600,
+            "day" => 86_400,
+            _ => return None,
+        };
+        Some(std::time::Duration::from_secs(n * secs))
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -803,14 +846,78 @@ impl Template {
                         environment.insert(key, value);
                     }
                 }
+                let async_retries = match self
+                    .props(r)
+                    .get("EventInvokeConfig")
+                    .and_then(|c| c.get("MaximumRetryAttempts"))
+                {
+                    Some(v) => self
+                        .resolve_string(v)?
+                        .parse()
+                        .context("MaximumRetryAttempts")?,
+                    None => 2,
+                };
                 Ok(FunctionSpec {
                     name: self.physical_name(&id)?,
                     logical_id: id,
                     binary,
                     environment,
+                    async_retries,
                 })
             })
             .collect()
+    }
+
+    /// Every `ScheduleV2` event of the template's functions and state machines.
+    pub fn schedules(&self) -> Result<Vec<ScheduleSpec>> {
+        let mut out = Vec::new();
+        for ty in ["AWS::Serverless::Function", "AWS::Serverless::StateMachine"] {
+            for (id, r) in self.of_type(ty) {
+                for (event, e) in self
+                    .props(r)
+                    .get("Events")
+                    .and_then(Value::as_mapping)
+                    .into_iter()
+                    .flatten()
+                {
+                    if e.get("Type").and_then(Value::as_str) != Some("ScheduleV2") {
+                        continue;
+                    }
+                    let p = self.props(e);
+                    let field = |k: &str| -> Result<Option<String>> {
+                        p.get(k)
+                            .map(|v| self.resolve_if(v))
+                            .transpose()
+                            .map(Option::flatten)
+                    };
+                    let target = if ty == "AWS::Serverless::Function" {
+                        let binary = r
+                            .get("Metadata")
+                            .and_then(|m| m.get("BuildProperties"))
+                            .and_then(|b| b.get("Binary"))
+                            .and_then(Value::as_str)
+                            .unwrap_or_default();
+                        ScheduleTarget::Function(binary.to_string())
+                    } else {
+                        ScheduleTarget::StateMachine(self.reference(&id)?)
+                    };
+                    out.push(ScheduleSpec {
+                        name: format!("{id}.{}", event.as_str().unwrap_or_default()),
+                        target,
+                        expression: field("ScheduleExpression")?.unwrap_or_default(),
+                        enabled: field("State")?.is_none_or(|s| s == "ENABLED"),
+                        input: field("Input")?,
+                    });
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// A resource's definition, to change before the stack starts (tests of what
+    /// a template without some property does).
+    pub fn resource_mut(&mut self, logical_id: &str) -> Option<&mut Value> {
+        self.resources.get_mut(logical_id)
     }
 
     pub fn state_machines(&self) -> Result<Vec<StateMachineSpec>> {

@@ -121,6 +121,12 @@ impl Template {
         self.choose(branch)
     }
 
+    /// A value that may be an `!If`: its chosen branch resolved, `None` for
+    /// `AWS::NoValue`.
+    pub(super) fn resolve_if(&self, v: &Value) -> Result<Option<String>> {
+        self.choose(v)?.map(|v| self.resolve_string(v)).transpose()
+    }
+
     /// The ARN of a Secrets Manager secret of this stack. AWS ends it with six
     /// random characters; here they come from the name, so that policies and
     /// requests agree.
