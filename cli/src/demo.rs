@@ -697,11 +697,10 @@ async fn body(
         "sign in:     {DEMO_USER} / {DEMO_PASSWORD} (in the editors group; the local pool only)"
     );
     println!("Ctrl-C stops everything this demo started.");
-    crate::serve::serve(
-        listener,
-        crate::serve::ApiServer::guarded(api, api_key, Some(authorizer)),
-        std::future::pending::<()>(),
-    )
-    .await;
+    let server = crate::serve::ApiServer::guarded(api, api_key, Some(authorizer));
+    if let Some((rate, burst)) = stack.template.api_throttle()? {
+        server.throttle(rate, burst);
+    }
+    crate::serve::serve(listener, server, std::future::pending::<()>()).await;
     Ok(())
 }

@@ -466,6 +466,12 @@ async fn run(cli: Cli) -> Result<i32> {
                 );
             }
             let server = tickerpulse::serve::ApiServer::guarded(function, api_key, authorizer);
+            // The usage plans' throttle, as deployed.
+            if let Some((rate, burst)) =
+                load_template(&cli.template, &cli.parameter_overrides)?.api_throttle()?
+            {
+                server.throttle(rate, burst);
+            }
             let mut term =
                 tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
             tickerpulse::serve::serve(listener, server, async move {

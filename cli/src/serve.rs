@@ -8,6 +8,9 @@
 //! without a valid ID token with the gateway's 401, and hand the handler the
 //! token's claims; with API keys, the routes that need a key refuse a request
 //! without one of them with the gateway's 403 (`api/openapi.yaml` says which).
+//! A route the OpenAPI file does not declare is the gateway's 403
+//! `MISSING_AUTHENTICATION_TOKEN`, and with `throttle` set (as `serve` and the
+//! demo set it from the template's usage plans) a key past its burst gets 429.
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
@@ -32,6 +35,88 @@ pub struct ApiServer {
     /// The Cognito authorizer; `None` serves every route without a user.
     pub authorizer: Option<Authorizer>,
     requests: AtomicU64,
+    /// The resources and methods of api/openapi.yaml: anything else is the
+    /// gateway's 403 `MISSING_AUTHENTICATION_TOKEN`, as API Gateway answers a
+    /// request no method matches.
+    routes: Vec<(Vec<String>, Vec<String>)>,
+    /// The usage plans' throttle, per key (requests without one share a bucket
+    /// as the stage's method throttle): `None` until `throttle` sets it.
+    buckets: std::sync::Mutex<Option<Buckets>>,
+}
+
+/// Token buckets of API Gateway's throttle: `rate` requests a second refill up
+/// to `burst` (docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-request-throttling.html).
+struct Buckets {
+    rate: f64,
+    burst: f64,
+    by_key: std::collections::HashMap<String, (f64, std::time::Instant)>,
+}
+
+impl Buckets {
+    fn take(&mut self, key: &str) -> bool {
+        let now = std::time::Instant::now();
+        let (rate, burst) = (self.rate, self.burst);
+        let (tokens, at) = self.by_key.entry(key.to_string()).or_insert((burst, now));
+        *tokens = (*tokens + now.duration_since(*at).as_secs_f64() * rate).min(burst);
+        *at = now;
+        if *tokens >= 1.0 {
+            *tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+/// The resources and methods api/openapi.yaml declares (path segments, `{x}`
+/// matching one segment).
+fn openapi_routes() -> Vec<(Vec<String>, Vec<String>)> {
+    let doc: serde_yaml_ng::Value =
+        serde_yaml_ng::from_str(include_str!("../../api/openapi.yaml")).unwrap_or_default();
+    doc.get("paths")
+        .and_then(|p| p.as_mapping())
+        .into_iter()
+        .flatten()
+        .filter_map(|(path, item)| {
+            let segments = path
+                .as_str()?
+                .split('/')
+                .filter(|s| !s.is_empty())
+                .map(String::from)
+                .collect();
+            let methods = item
+                .as_mapping()?
+                .keys()
+                .filter_map(|m| m.as_str())
+                .filter(|m| !m.starts_with("x-") && *m != "parameters")
+                .map(str::to_uppercase)
+                .collect();
+            Some((segments, methods))
+        })
+        .collect()
+}
+
+impl ApiServer {
+    fn routed(&self, method: &str, path: &str) -> bool {
+        let sent: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+        self.routes.iter().any(|(segments, methods)| {
+            segments.len() == sent.len()
+                && segments.iter().zip(&sent).all(|(t, s)| {
+                    t == s || (t.starts_with('{') && t.ends_with('}') && !s.is_empty())
+                })
+                && methods.iter().any(|m| m == method)
+        })
+    }
+
+    /// Throttles as the usage plans do: `rate` a second, `burst` at once, per key
+    /// (the template's plans: 20 and 50). `tickerpulse serve` and the demo set it.
+    pub fn throttle(&self, rate: f64, burst: f64) {
+        *self.buckets.lock().unwrap_or_else(|e| e.into_inner()) = Some(Buckets {
+            rate,
+            burst,
+            by_key: Default::default(),
+        });
+    }
 }
 
 impl ApiServer {
@@ -56,6 +141,8 @@ impl ApiServer {
             api_keys,
             authorizer,
             requests: AtomicU64::new(0),
+            routes: openapi_routes(),
+            buckets: std::sync::Mutex::new(None),
         })
     }
 }
@@ -110,6 +197,15 @@ pub async fn answer(server: Arc<ApiServer>, req: Request<Incoming>) -> Response<
             headers.push((k.as_str().to_string(), v.to_string()));
         }
     }
+    if !server.routed(&method, &path) {
+        // No resource and method of the OpenAPI file: the gateway's own 403
+        // (a REST API's answer to a route it does not have, `/index.html` included).
+        return gateway_reply(
+            &server,
+            StatusCode::FORBIDDEN,
+            &json!({"error": "MISSING_AUTHENTICATION_TOKEN", "message": "Missing Authentication Token"}),
+        );
+    }
     let needs = security(&method, &path);
     let header = |name: &str| {
         headers
@@ -142,6 +238,19 @@ pub async fn answer(server: Arc<ApiServer>, req: Request<Incoming>) -> Response<
                 &json!({"error": "INVALID_API_KEY", "message": "Forbidden"}),
             );
         }
+    }
+    let throttled = {
+        let mut buckets = server.buckets.lock().unwrap_or_else(|e| e.into_inner());
+        buckets
+            .as_mut()
+            .is_some_and(|b| !b.take(header("x-api-key").unwrap_or_default()))
+    };
+    if throttled {
+        return gateway_reply(
+            &server,
+            StatusCode::TOO_MANY_REQUESTS,
+            &json!({"error": "THROTTLED", "message": "Too Many Requests"}),
+        );
     }
     let body = match http_body_util::Limited::new(req.into_body(), MAX_BODY)
         .collect()
@@ -191,15 +300,11 @@ pub async fn answer(server: Arc<ApiServer>, req: Request<Incoming>) -> Response<
         }
     };
     let (parts, body) = response.into_parts();
-    let bytes = if method == "HEAD" {
-        Bytes::new()
-    } else {
-        match body {
-            lambda_http::Body::Empty => Bytes::new(),
-            lambda_http::Body::Text(t) => Bytes::from(t),
-            lambda_http::Body::Binary(b) => Bytes::from(b),
-            _ => Bytes::new(),
-        }
+    let bytes = match body {
+        lambda_http::Body::Empty => Bytes::new(),
+        lambda_http::Body::Text(t) => Bytes::from(t),
+        lambda_http::Body::Binary(b) => Bytes::from(b),
+        _ => Bytes::new(),
     };
     let mut out = Response::new(Full::new(bytes));
     *out.status_mut() = parts.status;

@@ -635,6 +635,7 @@ async fn every_endpoint() {
         Some("secret-key".into()),
     );
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let served = server.clone();
     let serving = tokio::spawn(tickerpulse::serve::serve(listener, server, async move {
         let _ = stopped.await;
     }));
@@ -691,6 +692,29 @@ async fn every_endpoint() {
         .await
         .unwrap();
     assert_eq!(status, 400, "{body}");
+    // A route api/openapi.yaml does not declare is the gateway's answer, not the
+    // function's, whatever the function could serve (it has /index.html).
+    let missing =
+        r#"{"error":"MISSING_AUTHENTICATION_TOKEN","message":"Missing Authentication Token"}"#;
+    for path in ["/v1/index.html", "/v1/nowhere", "/v1/tickers/TSLA"] {
+        let (status, body) = get(path, Some("secret-key")).await.unwrap();
+        assert_eq!((status, body.as_str()), (403, missing), "{path}");
+    }
+    // The usage plan's throttle: past the burst, the gateway's 429.
+    served.throttle(1.0, 3.0);
+    let mut statuses = Vec::new();
+    for _ in 0..6 {
+        statuses.push(get("/v1/health", Some("secret-key")).await.unwrap());
+    }
+    let throttled: Vec<_> = statuses.iter().filter(|(s, _)| *s == 429).collect();
+    assert!(
+        !throttled.is_empty() && statuses.iter().filter(|(s, _)| *s == 200).count() >= 3,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        throttled[0].1,
+        r#"{"error":"THROTTLED","message":"Too Many Requests"}"#
+    );
     let _ = stop.send(());
     serving.await.unwrap();
     stack.stop().await;

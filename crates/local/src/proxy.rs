@@ -556,6 +556,43 @@ fn function_name(reference: &str) -> &str {
     }
 }
 
+/// Lambda's payload quotas (docs.aws.amazon.com/lambda/latest/api/API_Invoke.html):
+/// 6 MB for a synchronous request or response, 1 MB for an asynchronous request.
+pub const SYNC_PAYLOAD_LIMIT: usize = 6_291_456;
+pub const ASYNC_PAYLOAD_LIMIT: usize = 1_048_576;
+
+/// Lambda's refusal of a request over its payload quota.
+fn too_large_request(limit: usize) -> Response<Full<Bytes>> {
+    json_reply(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        &[
+            ("x-amzn-errortype", "RequestEntityTooLargeException"),
+            ("x-amzn-requestid", "00000000-0000-0000-0000-000000000413"),
+        ],
+        &json!({"Type": "User", "message": format!("Request must be smaller than {limit} bytes for the InvokeFunction operation")}),
+    )
+}
+
+/// A synchronous response over 6 MB is the function's failure, not its answer.
+fn sized_response(value: &Value) -> Response<Full<Bytes>> {
+    let len = serde_json::to_vec(value).map_or(0, |b| b.len());
+    if len > SYNC_PAYLOAD_LIMIT {
+        return json_reply(
+            StatusCode::OK,
+            &[
+                ("x-amz-function-error", "Unhandled"),
+                ("x-amz-executed-version", "$LATEST"),
+            ],
+            &json!({"errorType": "Function.ResponseSizeTooLarge", "errorMessage": format!("Response payload size ({len} bytes) exceeded maximum allowed payload size ({SYNC_PAYLOAD_LIMIT} bytes).")}),
+        );
+    }
+    json_reply(
+        StatusCode::OK,
+        &[("x-amz-executed-version", "$LATEST")],
+        value,
+    )
+}
+
 async fn invoke(
     state: &Arc<ProxyState>,
     reference: &str,
@@ -570,6 +607,14 @@ async fn invoke(
             &json!({"Type": "User", "message": format!("Function not found: {reference}")}),
         );
     };
+    let limit = if invocation_type == "Event" {
+        ASYNC_PAYLOAD_LIMIT
+    } else {
+        SYNC_PAYLOAD_LIMIT
+    };
+    if body.len() > limit {
+        return too_large_request(limit);
+    }
     let payload: Value = if body.is_empty() {
         json!({})
     } else {
@@ -620,7 +665,7 @@ async fn invoke(
         );
     }
     match state.registry.invoke(&binary, payload).await {
-        Ok(v) => json_reply(StatusCode::OK, &[("x-amz-executed-version", "$LATEST")], &v),
+        Ok(v) => sized_response(&v),
         Err(e) => {
             tracing::warn!(function = %binary, error = %e, "invocation failed");
             json_reply(
@@ -645,6 +690,18 @@ fn percent_decode(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn payloads_past_lambdas_quotas_are_refused() {
+        assert_eq!(
+            too_large_request(SYNC_PAYLOAD_LIMIT).status(),
+            StatusCode::PAYLOAD_TOO_LARGE
+        );
+        let small = sized_response(&json!({"ok": true}));
+        assert!(small.headers().get("x-amz-function-error").is_none());
+        let big = sized_response(&json!("x".repeat(SYNC_PAYLOAD_LIMIT)));
+        assert_eq!(big.headers()["x-amz-function-error"], "Unhandled");
+    }
 
     #[test]
     fn function_references_resolve_to_names() {

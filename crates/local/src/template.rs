@@ -914,6 +914,39 @@ impl Template {
         Ok(out)
     }
 
+    /// The usage plans' throttle, `(rate a second, burst)`: the strictest of the
+    /// template's `AWS::ApiGateway::UsagePlan`s and `AWS::Serverless::Api` plans.
+    pub fn api_throttle(&self) -> Result<Option<(f64, f64)>> {
+        let mut throttles = Vec::new();
+        for (_, r) in self.of_type("AWS::ApiGateway::UsagePlan") {
+            throttles.extend(self.props(r).get("Throttle").cloned());
+        }
+        for (_, r) in self.of_type("AWS::Serverless::Api") {
+            throttles.extend(
+                self.props(r)
+                    .get("Auth")
+                    .and_then(|a| a.get("UsagePlan"))
+                    .and_then(|u| u.get("Throttle"))
+                    .cloned(),
+            );
+        }
+        let mut out: Option<(f64, f64)> = None;
+        for t in throttles {
+            let number = |k: &str| -> Result<Option<f64>> {
+                t.get(k)
+                    .map(|v| Ok(self.resolve_string(v)?.parse::<f64>()?))
+                    .transpose()
+            };
+            if let (Some(rate), Some(burst)) = (number("RateLimit")?, number("BurstLimit")?) {
+                out = Some(match out {
+                    Some((r, b)) => (r.min(rate), b.min(burst)),
+                    None => (rate, burst),
+                });
+            }
+        }
+        Ok(out)
+    }
+
     /// A resource's definition, to change before the stack starts (tests of what
     /// a template without some property does).
     pub fn resource_mut(&mut self, logical_id: &str) -> Option<&mut Value> {
