@@ -214,3 +214,50 @@ fn every_role_comes_from_the_template() {
     // Every role's documents are policies IAM would take.
     tickerpulse_local::iam::Roles::from_template(&t).unwrap();
 }
+
+/// The state machine publishes its failure notices to the alarm topic, which is
+/// under a key of the stack's: without the statement that lets its role use the
+/// key, SNS refuses the publish with `KMSAccessDenied`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn publishing_to_the_alarm_topic_needs_its_key() {
+    let topic = |t: &Template| {
+        let name = t
+            .topics()
+            .unwrap()
+            .into_iter()
+            .find(|t| t.logical_id == "AlarmTopic")
+            .expect("the alarm topic")
+            .name;
+        format!("arn:aws:sns:us-east-1:123456789012:{name}")
+    };
+    let publish = |stack: &LocalStack, arn: String| {
+        let mut env = stack.env().unwrap();
+        // What moto's state-machine engine signs with: the state machine's role.
+        env.insert(
+            "AWS_ACCESS_KEY_ID".into(),
+            tickerpulse_local::iam::STATE_MACHINE_ENGINE_KEY.into(),
+        );
+        async move {
+            aws_sdk_sns::Client::new(&sdk(&env).await)
+                .publish()
+                .topic_arn(arn)
+                .message("partition failed")
+                .send()
+                .await
+        }
+    };
+    let full = template();
+    let arn = topic(&full);
+    let stack = stack_of("iam-kms", full).await;
+    publish(&stack, arn.clone())
+        .await
+        .expect("the role may use the key");
+    stack.stop().await;
+
+    let mut cut = template();
+    assert_eq!(cut.remove_statement("AlarmTopicKey"), 1);
+    let stack = stack_of("iam-kms-cut", cut).await;
+    let e = publish(&stack, arn).await.unwrap_err();
+    assert_eq!(code(&e), "KMSAccessDenied", "{e:?}");
+    stack.stop().await;
+}

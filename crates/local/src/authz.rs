@@ -28,6 +28,8 @@ pub struct Names {
     pub partition_keys: HashMap<String, (String, HashMap<String, String>)>,
     /// Secret name -> ARN.
     pub secrets: HashMap<String, String>,
+    /// Topic ARN -> the ARN of its customer-managed key.
+    pub topic_keys: HashMap<String, String>,
 }
 
 /// The access key a call is signed with (`Authorization` or a presigned URL's
@@ -121,7 +123,16 @@ pub fn requests(parts: &Parts, body: &Bytes, service: &str, names: &Names) -> Ve
                 .or_else(|| form.get("TargetArn"))
                 .cloned()
                 .unwrap_or_else(|| format!("arn:aws:sns:{region}:{account}:*"));
-            vec![Request::new(&format!("sns:{action}"), resource)]
+            let mut out = vec![Request::new(&format!("sns:{action}"), resource.clone())];
+            // Publishing to a topic under a customer-managed key also uses the key
+            // (docs.aws.amazon.com/sns/latest/dg/sns-key-management.html).
+            if action == "Publish" {
+                if let Some(key) = names.topic_keys.get(&resource) {
+                    out.push(Request::new("kms:GenerateDataKey", key.clone()));
+                    out.push(Request::new("kms:Decrypt", key.clone()));
+                }
+            }
+            out
         }
         _ if !target.is_empty() => {
             let op = target.rsplit('.').next().unwrap_or_default();
@@ -449,7 +460,8 @@ fn query_partition(v: &Value, hash: &str) -> Option<String> {
     None
 }
 
-/// AWS's refusal, in each protocol's form: S3's XML `AccessDenied` (403,
+/// AWS's refusal, in each protocol's form (SNS's `KMSAccessDenied`, 400, when the
+/// key is what the publisher lacks): S3's XML `AccessDenied` (403,
 /// docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html), SNS's query
 /// `AuthorizationError` (403, docs.aws.amazon.com/sns/latest/api/API_Publish.html),
 /// Lambda's `AccessDeniedException` (403 with `x-amzn-ErrorType`), and the JSON
@@ -465,6 +477,15 @@ pub fn denied_reply(
         .replace('<', "&lt;")
         .replace('>', "&gt;");
     let (status, content_type, error_type, body) = match service {
+        // SNS's answer when the publisher may not use the topic's key.
+        "sns" if message.contains(" kms:") => (
+            400,
+            "text/xml",
+            "KMSAccessDenied",
+            format!(
+                "<ErrorResponse xmlns=\"http://sns.amazonaws.com/doc/2010-03-31/\"><Error><Type>Sender</Type><Code>KMSAccessDenied</Code><Message>{escaped}</Message></Error><RequestId>LOCAL</RequestId></ErrorResponse>"
+            ),
+        ),
         "s3" => (
             403,
             "application/xml",

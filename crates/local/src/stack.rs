@@ -407,6 +407,14 @@ pub async fn proxy_state(
             .map(|name| (template.secret_arn(&name), name))
             .map(|(arn, name)| (name, arn))
             .collect(),
+        topic_keys: template
+            .topics()?
+            .into_iter()
+            .filter_map(|t| {
+                let arn = format!("arn:aws:sns:{LOCAL_REGION}:{LOCAL_ACCOUNT}:{}", t.name);
+                t.kms_key_arn.map(|k| (arn, k))
+            })
+            .collect(),
     };
     let (tweets, what) = sample_tweets()?;
     tracing::info!(

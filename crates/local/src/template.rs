@@ -164,6 +164,10 @@ pub struct UserPoolSpec {
 pub struct TopicSpec {
     pub logical_id: String,
     pub name: String,
+    /// The ARN of the topic's key when it is one of the stack's own
+    /// (`KmsMasterKeyId: !Ref AKey`): publishers then need `kms:GenerateDataKey*`
+    /// and `kms:Decrypt` on it. An AWS-managed key (`alias/aws/sns`) needs neither.
+    pub kms_key_arn: Option<String>,
 }
 
 /// The name CloudFormation gives a bucket declared without `BucketName`:
@@ -995,10 +999,31 @@ impl Template {
 
     pub fn topics(&self) -> Result<Vec<TopicSpec>> {
         self.of_type("AWS::SNS::Topic")
-            .map(|(id, _)| {
+            .map(|(id, r)| {
+                let key = self
+                    .props(r)
+                    .get("KmsMasterKeyId")
+                    .and_then(|k| match k {
+                        Value::Tagged(t) => {
+                            t.value.as_str().map(|s| s.split('.').next().unwrap_or(s))
+                        }
+                        Value::Mapping(m) => m
+                            .get("Ref")
+                            .or_else(|| m.get("Fn::GetAtt"))
+                            .and_then(Value::as_str)
+                            .map(|s| s.split('.').next().unwrap_or(s)),
+                        _ => None,
+                    })
+                    .filter(|k| {
+                        self.resources.get(*k).and_then(|r| r.get("Type"))
+                            == Some(&Value::String("AWS::KMS::Key".into()))
+                    })
+                    .map(|k| self.get_att(k, "Arn"))
+                    .transpose()?;
                 Ok(TopicSpec {
                     name: self.physical_name(&id)?,
                     logical_id: id,
+                    kms_key_arn: key,
                 })
             })
             .collect()
