@@ -10,7 +10,7 @@ export SAM_CLI_TELEMETRY := 0
 export SAM_CLI_BETA_RUST_CARGO_LAMBDA := 1
 CARGO ?= cargo
 
-.PHONY: data-check lexicons lexicon-check watchlist watchlist-check train-sentiment eval-sentiment eval-sentiment-grid sentiment-check setup java browser wrk vendor-check bench-api rust-targets demo test executions logs bench-lake bench-aggregate bench-heavy-day bench-freshness lint fmt-check clippy cargo-test template-check sam-build check-arm64 local-up local-down local-status clean-local bench-sentiment bench-transform fuzz
+.PHONY: data-check lexicons lexicon-check watchlist watchlist-check train-sentiment eval-sentiment eval-sentiment-grid sentiment-check setup java browser wrk vendor-check bench-api rust-targets demo test executions logs bench-lake bench-aggregate bench-heavy-day bench-freshness soak lint fmt-check clippy cargo-test template-check sam-build check-arm64 local-up local-down local-status clean-local bench-sentiment bench-transform fuzz
 
 ## setup: pinned Python tools into .venv, npm tools (asl-validator, playwright-core, uPlot) into node_modules,
 ## the arm64 Rust target, Java for Spark and Debian's Chromium for the browser test (idempotent)
@@ -158,6 +158,11 @@ bench-lake: setup
 ## bench-aggregate: aggregation of 1,000,000 stage 2 rows at every level, against DuckDB (1 thread)
 bench-aggregate: setup
 	taskset -c 0 $(CARGO) bench -p tickerpulse-aggregate --bench aggregate
+
+## soak: the social poll loop's property over 100,000 seeded scenarios (about an hour;
+## `make test` runs 1,000), TICKERPULSE_SOAK_CASES to change the count
+soak: setup
+	TICKERPULSE_SOAK_CASES=$${TICKERPULSE_SOAK_CASES:-100000} $(CARGO) test --release -p tickerpulse-social --test poll_props -- --nocapture
 
 ## bench-heavy-day: one hour at 1,000,000 and 10,000,000 tweets a day through plan, compact, clean and aggregate, with DynamoDB and S3 latency added
 bench-heavy-day: setup

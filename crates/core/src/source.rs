@@ -51,6 +51,38 @@ impl std::fmt::Display for Source {
     }
 }
 
+/// Where a query stands.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Cursor {
+    /// The time (RFC 3339) reads of the query go back to, less the poll's
+    /// overlap: the newest post of the last read that reached the cursor before
+    /// it (or a backfill's `since`). Everything after it has been read, unless
+    /// `resume` says a read stopped.
+    pub newest: String,
+    /// A read that stopped before it reached `newest` (a budget, the page cap, a
+    /// rate limit): the older page to go on from, and the newest post that read
+    /// saw, which becomes `newest` once the stretch between is read.
+    pub resume: Option<Resume>,
+}
+
+/// Where a stopped read goes on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Resume {
+    /// The source's token of the next older page (Reddit's `after`, Bluesky's `cursor`).
+    pub page: String,
+    /// RFC 3339: the newest post the stopped read saw.
+    pub top: String,
+}
+
+impl Cursor {
+    pub fn at(newest: &str) -> Self {
+        Self {
+            newest: newest.to_string(),
+            resume: None,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -19,7 +19,7 @@ pub mod fake;
 
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
-pub use tickerpulse_core::source::Source;
+pub use tickerpulse_core::source::{Cursor, Resume, Source};
 
 /// A post of any source, normalized.
 #[derive(Debug, Clone, PartialEq)]
@@ -139,15 +139,16 @@ pub trait PostSource {
     ) -> Result<SourcePage, SocialError>;
 }
 
-/// Where each query stopped: the time of the newest post read (RFC 3339).
-pub type Cursors = BTreeMap<String, String>;
+/// Each query's cursor.
+pub type Cursors = BTreeMap<String, Cursor>;
 
 /// What [`poll`] read.
 #[derive(Debug, Default)]
 pub struct Polled {
     pub posts: Vec<Post>,
     /// The cursors to keep once the posts reached Firehose (only the queries
-    /// that read something, or that were read to their cursor).
+    /// whose cursor changed). A cursor moves only over what was read: a query
+    /// that stopped keeps its `newest` and records where to go on.
     pub cursors: Cursors,
     pub pages: usize,
     /// Queries that stopped at the budget or the page cap before their cursor.
@@ -168,10 +169,13 @@ fn micros(ts: &str) -> Option<i128> {
 }
 
 /// Reads every query back to its cursor (less [`OVERLAP_SECS`]), newest
-/// first, at most `max_pages` pages a query and `max_posts` posts in all,
-/// starting at query `first` and going round. A query without a cursor reads
-/// back to `since` (a backfill) or, without one, its first page only: a
-/// poll does not read history by itself.
+/// first, at most `max_pages` pages a query and about `max_posts` posts in all
+/// (a page is read whole, so the budget can be passed by one page), starting at
+/// query `first` and going round. A query without a cursor reads back to
+/// `since` (a backfill) or, without one, its first page only: a poll does not
+/// read history by itself. A query whose last read stopped early goes on from
+/// the page it stopped at before it reads anything newer; its cursor moves only
+/// once it has read down to the old one.
 pub async fn poll<S: PostSource>(
     src: &mut S,
     cursors: &Cursors,
@@ -189,7 +193,8 @@ pub async fn poll<S: PostSource>(
             out.unfinished += 1;
             continue;
         }
-        let cursor = cursors.get(query).map(String::as_str).or(since);
+        let state = cursors.get(query);
+        let cursor = state.map(|c| c.newest.as_str()).or(since);
         let floor = cursor
             .and_then(micros)
             .map(|m| m - i128::from(OVERLAP_SECS) * 1_000_000);
@@ -199,18 +204,32 @@ pub async fn poll<S: PostSource>(
             t.format(&time::format_description::well_known::Rfc3339)
                 .unwrap_or_default()
         });
-        let mut page = None;
-        let mut newest: Option<(i128, String)> = None;
+        let resume = state.and_then(|c| c.resume.clone());
+        let resuming = resume.is_some();
+        // The page to read next, and the newest post this read has seen (a
+        // resumed read starts with the one that stopped).
+        let mut page = resume.as_ref().map(|r| r.page.clone());
+        let mut newest: Option<(i128, String)> = resume
+            .as_ref()
+            .and_then(|r| micros(&r.top).map(|m| (m, r.top.clone())));
         let mut reached = false;
+        let mut read_any = false;
         for p in 0..max_pages.max(1) {
             let got = match src.page(query, since.as_deref(), page.as_deref()).await {
                 Ok(got) => got,
                 Err(e) => {
+                    // A stored page the source no longer takes: read from the
+                    // top again next time (the cursor has not moved, nothing is lost).
+                    if resuming && !read_any && matches!(e, SocialError::Client(..)) {
+                        out.cursors
+                            .insert(query.clone(), Cursor::at(cursor.unwrap_or_default()));
+                    }
                     out.stopped = Some(e);
                     break;
                 }
             };
             out.pages += 1;
+            read_any = true;
             for post in got.posts {
                 let Some(at) = micros(&post.created_at) else {
                     continue;
@@ -223,31 +242,41 @@ pub async fn poll<S: PostSource>(
                     newest = Some((at, post.created_at.clone()));
                 }
                 out.posts.push(post);
-                if out.posts.len() >= max_posts {
-                    break;
-                }
             }
             page = got.next;
-            let last = p + 1 == max_pages.max(1);
-            if reached || page.is_none() || cursor.is_none() || out.posts.len() >= max_posts || last
-            {
-                reached |= page.is_none() || cursor.is_none();
+            if reached || page.is_none() || cursor.is_none() {
+                reached = true;
+                break;
+            }
+            if out.posts.len() >= max_posts || p + 1 == max_pages.max(1) {
                 break;
             }
         }
-        if !reached {
-            out.unfinished += 1;
-        }
-        // The cursor moves to the newest post read; a query that read nothing
-        // keeps its cursor.
-        if let Some((_, at)) = newest {
-            let keep = cursor.and_then(|c| micros(c).map(|m| (m, c)));
-            match keep {
-                Some((m, c)) if micros(&at).is_some_and(|a| a <= m) => {
-                    out.cursors.insert(query.clone(), c.to_string())
-                }
-                _ => out.cursors.insert(query.clone(), at),
+        if reached {
+            // Read down to the old cursor: it moves to the newest post seen.
+            let moved = match (&newest, cursor.and_then(micros)) {
+                (Some((n, at)), Some(old)) if *n > old => Some(at.clone()),
+                (Some((_, at)), None) => Some(at.clone()),
+                _ => cursor.map(str::to_string),
             };
+            if let Some(at) = moved {
+                if resuming || state.is_none_or(|c| c.newest != at) {
+                    out.cursors.insert(query.clone(), Cursor::at(&at));
+                }
+            }
+        } else {
+            out.unfinished += 1;
+            // Stopped before the old cursor: it stays, and the next read goes on
+            // from the page not yet read (the one that failed, or the next).
+            if let (Some(next), Some((_, top))) = (page, newest) {
+                out.cursors.insert(
+                    query.clone(),
+                    Cursor {
+                        newest: cursor.unwrap_or_default().to_string(),
+                        resume: Some(Resume { page: next, top }),
+                    },
+                );
+            }
         }
         if out.stopped.is_some() {
             break;
@@ -422,12 +451,12 @@ mod tests {
     #[tokio::test]
     async fn a_poll_reads_back_to_its_cursor_less_the_overlap() {
         let mut src = scripted();
-        let cursors = Cursors::from([("q".to_string(), "2026-12-04T10:04:00.000Z".to_string())]);
+        let cursors = Cursors::from([("q".to_string(), Cursor::at("2026-12-04T10:04:00.000Z"))]);
         let got = poll(&mut src, &cursors, None, 100, 10, 0).await;
         let ids: Vec<&str> = got.posts.iter().map(|p| p.id.as_str()).collect();
         // b is the cursor's own post, c is inside the overlap: both read again.
         assert_eq!(ids, ["a", "b", "c"]);
-        assert_eq!(got.cursors["q"], "2026-12-04T10:05:00.000Z");
+        assert_eq!(got.cursors["q"], Cursor::at("2026-12-04T10:05:00.000Z"));
         assert_eq!((got.pages, got.unfinished), (2, 0));
         assert_eq!(src.asked[0].1.as_deref(), Some("2026-12-04T10:03:00Z"));
     }
@@ -437,10 +466,26 @@ mod tests {
         let mut src = scripted();
         let got = poll(&mut src, &Cursors::new(), None, 100, 10, 0).await;
         assert_eq!(got.posts.len(), 2);
-        assert_eq!(got.cursors["q"], "2026-12-04T10:05:00.000Z");
-        let cursors = Cursors::from([("q".to_string(), "2026-12-04T08:00:00.000Z".to_string())]);
+        assert_eq!(got.cursors["q"], Cursor::at("2026-12-04T10:05:00.000Z"));
+        let cursors = Cursors::from([("q".to_string(), Cursor::at("2026-12-04T08:00:00.000Z"))]);
         let got = poll(&mut scripted(), &cursors, None, 3, 10, 0).await;
-        assert_eq!((got.posts.len(), got.unfinished), (3, 1));
+        // Pages are read whole: the budget stops the poll between pages.
+        assert_eq!((got.posts.len(), got.unfinished), (4, 1));
+        // The cursor stays where reading stopped short of it, and says where to go on.
+        let stopped = &got.cursors["q"];
+        assert_eq!(stopped.newest, "2026-12-04T08:00:00.000Z");
+        let resume = stopped.resume.clone().expect("a resume point");
+        assert_eq!(
+            (resume.page.as_str(), resume.top.as_str()),
+            ("2", "2026-12-04T10:05:00.000Z")
+        );
+        // The next poll goes on from there and, having reached the cursor, moves it.
+        let mut src = scripted();
+        let got = poll(&mut src, &got.cursors, None, 3, 10, 0).await;
+        let ids: Vec<&str> = got.posts.iter().map(|p| p.id.as_str()).collect();
+        assert_eq!((ids, got.unfinished), (vec!["e"], 0));
+        assert_eq!(src.asked[0].2.as_deref(), Some("2"));
+        assert_eq!(got.cursors["q"], Cursor::at("2026-12-04T10:05:00.000Z"));
         // A backfill: no cursor, read back to `since`.
         let got = poll(
             &mut scripted(),
@@ -454,7 +499,7 @@ mod tests {
         let ids: Vec<&str> = got.posts.iter().map(|p| p.id.as_str()).collect();
         assert_eq!(ids, ["a", "b", "c", "d"], "down to since less the overlap");
         assert_eq!(
-            (got.unfinished, got.cursors["q"].as_str()),
+            (got.unfinished, got.cursors["q"].newest.as_str()),
             (0, "2026-12-04T10:05:00.000Z")
         );
     }

@@ -231,9 +231,9 @@ impl<S: RecordSink, C: SocialCursorStore> Function<S, C> {
         // A cursor moves only when every post reached Firehose; otherwise the
         // next run reads them again (the lake counts each once).
         if report.failed_records == 0 {
-            for (query, newest) in &polled.cursors {
+            for (query, cursor) in &polled.cursors {
                 report.cursors_advanced +=
-                    usize::from(self.cursors.save(source, query, newest).await?);
+                    usize::from(self.cursors.save(source, query, cursor).await?);
             }
         } else {
             tracing::error!(failed = report.failed_records, %source, "Firehose refused posts; cursors kept");
