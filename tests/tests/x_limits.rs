@@ -186,6 +186,37 @@ async fn ingest_survives_the_window_the_budget_the_cap_and_resumes_a_backfill() 
     );
     let in_range = 30 + 50; // every tweet above was made in the last 3 hours
     assert_eq!(b1.tweets + b2.tweets + b3.tweets, in_range);
+    // A rate limit past the time budget in the first window: the run stops there,
+    // nothing is checkpointed past it (it used to mark every window done, failed
+    // or not), and the rerun of the same event reads every window.
+    let hourly = json!({"start_time": rfc3339(end - 3 * 3_600_000), "end_time": rfc3339(end), "window": "1h"});
+    fake.state
+        .faults
+        .lock()
+        .unwrap()
+        .push_back(tickerpulse_xapi::fake::Fault::RateLimit {
+            reset_in_secs: 3_600,
+        });
+    let limited = ingest.handle(hourly.clone()).await.unwrap();
+    assert_eq!(
+        (
+            limited.windows_done,
+            limited.failed_windows.len(),
+            limited.rate_limited
+        ),
+        (0, 1, true),
+        "{limited:?}"
+    );
+    let resumed = ingest.handle(hourly.clone()).await.unwrap();
+    assert_eq!(
+        (
+            resumed.windows_resumed_from,
+            resumed.windows_done,
+            resumed.tweets
+        ),
+        (0, 3, in_range),
+        "{resumed:?}"
+    );
     // Older than recent search keeps: refused before any call, with what to do.
     let requests = fake.requests();
     let err = ingest

@@ -51,7 +51,8 @@ pub struct IngestReport {
     pub cursors_advanced: usize,
     pub rate_limited: bool,
     pub retries: usize,
-    /// Backfill windows that failed, to rerun alone.
+    /// The backfill window the run stopped at (a rate limit, the cap, the
+    /// budget, a failure): not checkpointed, the rerun of the event reads it.
     pub failed_windows: Vec<(String, String)>,
     /// Queries whose pagination stopped at the run's time or posts: the next
     /// run resumes them from their `next_token`.

@@ -45,6 +45,8 @@ pub(crate) struct Outcome {
     pub all_sent: bool,
     /// Where the pagination stopped, if it did before its last page.
     pub next_token: Option<String>,
+    /// It stopped at a rate limit (the run goes no further).
+    pub rate_limited: bool,
 }
 
 impl<S: RecordSink, C: CursorStore> Function<S, C> {
@@ -66,6 +68,7 @@ impl<S: RecordSink, C: CursorStore> Function<S, C> {
             newest: None,
             all_sent: true,
             next_token: params.next_token.clone(),
+            rate_limited: false,
         };
         for _ in 0..self.settings.max_pages {
             if let Some(left) = *posts_left {
@@ -74,6 +77,14 @@ impl<S: RecordSink, C: CursorStore> Function<S, C> {
             }
             let page = match search_within(&self.x, &params, &budget, &mut report.retries).await {
                 Ok(page) => page,
+                Err(Stop::RateLimited) if out.newest.is_some() => {
+                    // Pages were read: the pagination is held at the page not yet
+                    // read (its token), not dropped and paid for again.
+                    report.rate_limited = true;
+                    out.rate_limited = true;
+                    out.next_token = params.next_token.clone();
+                    return Ok(out);
+                }
                 Err(stop) => {
                     report.rate_limited |= stop == Stop::RateLimited;
                     return Err(stop.into());
@@ -116,6 +127,8 @@ impl<S: RecordSink, C: CursorStore> Function<S, C> {
         Ok(out)
     }
 
+    /// A scheduled run. The posts it read are added to the month's usage on every
+    /// exit, a failed one too (what X served is spent whatever happened next).
     pub(crate) async fn poll(
         &self,
         started: Instant,
@@ -127,15 +140,31 @@ impl<S: RecordSink, C: CursorStore> Function<S, C> {
             ..Default::default()
         };
         let month = budget::month(clock.now_ms);
+        let result = self.poll_queries(started, clock, &month, &mut report).await;
+        self.record_usage(&month, &report).await?;
+        result?;
+        if self.settings.emit_metrics {
+            budget::emit_metrics(&report);
+        }
+        Ok(report)
+    }
+
+    async fn poll_queries(
+        &self,
+        started: Instant,
+        clock: &Clock,
+        month: &str,
+        report: &mut IngestReport,
+    ) -> Result<(), HandlerError> {
         let usage = match &self.usage {
-            Some(u) => Some(u.read(&month).await?),
+            Some(u) => Some(u.read(month).await?),
             None => None,
         };
         if let Some(until) = usage.as_ref().and_then(|u| u.capped_until) {
             if until * 1000 > clock.now_ms {
                 // X said the month's posts are spent: asking again only burns requests.
                 report.usage_capped = true;
-                return Ok(report);
+                return Ok(());
             }
         }
         let mut posts_left = budget::run_allowance(
@@ -166,7 +195,7 @@ impl<S: RecordSink, C: CursorStore> Function<S, C> {
                 ..Default::default()
             };
             let mut outcome = self
-                .run_query(params.clone(), started, &mut report, &mut posts_left)
+                .run_query(params.clone(), started, report, &mut posts_left)
                 .await;
             if let Err(Halt::StaleToken) = outcome {
                 // The held pagination cannot resume: read the query again from
@@ -176,7 +205,7 @@ impl<S: RecordSink, C: CursorStore> Function<S, C> {
                 cursor.pending = None;
                 params.next_token = None;
                 outcome = self
-                    .run_query(params.clone(), started, &mut report, &mut posts_left)
+                    .run_query(params.clone(), started, report, &mut posts_left)
                     .await;
             }
             if let Err(Halt::Stale(old)) = outcome {
@@ -192,7 +221,7 @@ impl<S: RecordSink, C: CursorStore> Function<S, C> {
                 params.since_id = Some(restart);
                 params.next_token = None;
                 outcome = self
-                    .run_query(params, started, &mut report, &mut posts_left)
+                    .run_query(params, started, report, &mut posts_left)
                     .await;
             }
             match outcome {
@@ -211,6 +240,9 @@ impl<S: RecordSink, C: CursorStore> Function<S, C> {
                                 )
                                 .await?;
                             report.queries_unfinished += 1;
+                            if o.rate_limited {
+                                break;
+                            }
                         }
                         (None, Some(id)) if o.all_sent => {
                             report.queries_completed += 1;
@@ -240,17 +272,10 @@ impl<S: RecordSink, C: CursorStore> Function<S, C> {
                         "a pagination token was refused on a fresh pagination".into(),
                     ))
                 }
-                Err(Halt::Failed(e)) => {
-                    self.record_usage(&month, &report).await?;
-                    return Err(e);
-                }
+                Err(Halt::Failed(e)) => return Err(e),
             }
         }
-        self.record_usage(&month, &report).await?;
-        if self.settings.emit_metrics {
-            budget::emit_metrics(&report);
-        }
-        Ok(report)
+        Ok(())
     }
 
     async fn record_usage(&self, month: &str, report: &IngestReport) -> Result<(), HandlerError> {
@@ -260,9 +285,12 @@ impl<S: RecordSink, C: CursorStore> Function<S, C> {
         }
     }
 
-    /// The windows of a backfill from the checkpoint `id` left, each while the
-    /// time budget lasts; stops between windows and checkpoints, so a rerun of
-    /// the same event resumes.
+    /// The windows of a backfill from the checkpoint `id` left, in order, each
+    /// while the time budget lasts. The checkpoint moves only over windows read
+    /// whole: a window that stops (a rate limit, the plan's cap, the month's
+    /// budget, the time or page limit, a failure) ends the run there and is read
+    /// again by the rerun of the same event. The posts read count against the
+    /// month's budget and are recorded on every exit.
     pub(crate) async fn backfill(
         &self,
         id: &str,
@@ -277,21 +305,73 @@ impl<S: RecordSink, C: CursorStore> Function<S, C> {
             windows_total: windows.len(),
             ..Default::default()
         };
+        let month = budget::month(clock.now_ms);
+        let result = self
+            .backfill_windows(
+                id,
+                windows,
+                max_windows,
+                started,
+                clock,
+                &month,
+                &mut report,
+            )
+            .await;
+        self.record_usage(&month, &report).await?;
+        result?;
+        if self.settings.emit_metrics {
+            budget::emit_metrics(&report);
+        }
+        Ok(report)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn backfill_windows(
+        &self,
+        id: &str,
+        windows: &[(String, String)],
+        max_windows: Option<usize>,
+        started: Instant,
+        clock: &Clock,
+        month: &str,
+        report: &mut IngestReport,
+    ) -> Result<(), HandlerError> {
         let done = match &self.usage {
             Some(u) => u.backfill_done(id).await?.min(windows.len()),
             None => 0,
         };
         report.windows_resumed_from = done;
-        let month = budget::month(clock.now_ms);
-        let mut unlimited = None;
+        report.windows_done = done;
+        let usage = match &self.usage {
+            Some(u) => Some(u.read(month).await?),
+            None => None,
+        };
+        if let Some(until) = usage.as_ref().and_then(|u| u.capped_until) {
+            if until * 1000 > clock.now_ms {
+                report.usage_capped = true;
+                return Ok(());
+            }
+        }
+        // What is left of the month's budget (a backfill is asked for: it is not
+        // paced over the month as scheduled runs are, but it cannot pass it).
+        let mut posts_left = (self.settings.monthly_budget > 0).then(|| {
+            self.settings
+                .monthly_budget
+                .saturating_sub(usage.as_ref().map_or(0, |u| u.posts))
+        });
+        report.run_allowance = posts_left;
         let mut next = done;
         let last = max_windows.map_or(windows.len(), |m| (done + m).min(windows.len()));
+        let mut failure = None;
         for (start, end) in &windows[done..last] {
-            // A window is started only with time to finish one more query.
-            if started.elapsed() + self.settings.budget / 10 >= self.settings.budget {
+            // A window is started only with time to finish one more query, and
+            // budget for a page.
+            if started.elapsed() + self.settings.budget / 10 >= self.settings.budget
+                || posts_left.is_some_and(|l| l < 10)
+            {
                 break;
             }
-            let mut ok = true;
+            let mut whole = true;
             for query in &self.queries {
                 let params = SearchParams {
                     query: query.clone(),
@@ -301,41 +381,51 @@ impl<S: RecordSink, C: CursorStore> Function<S, C> {
                     ..Default::default()
                 };
                 match self
-                    .run_query(params, started, &mut report, &mut unlimited)
+                    .run_query(params, started, report, &mut posts_left)
                     .await
                 {
-                    Ok(o) if o.next_token.is_none() => {
+                    Ok(o) if o.next_token.is_none() && o.all_sent => {
                         report.queries_completed += 1;
-                        ok &= o.all_sent;
                     }
                     Ok(_)
                     | Err(Halt::RateLimited)
-                    | Err(Halt::Capped)
                     | Err(Halt::Stale(_))
                     | Err(Halt::StaleToken) => {
-                        ok = false;
+                        whole = false;
+                        break;
+                    }
+                    Err(Halt::Capped) => {
+                        report.usage_capped = true;
+                        if let Some(u) = &self.usage {
+                            u.capped(budget::next_month_secs(clock.now_ms)).await?;
+                        }
+                        whole = false;
                         break;
                     }
                     Err(Halt::Failed(e)) => {
                         tracing::warn!(%start, %end, error = %e, "backfill window failed");
-                        ok = false;
+                        whole = false;
+                        failure = Some(e);
                         break;
                     }
                 }
             }
-            if !ok {
+            if !whole {
+                // Not checkpointed: the rerun reads this window again.
                 report.failed_windows.push((start.clone(), end.clone()));
+                break;
             }
             next += 1;
         }
         report.windows_done = next;
-        if let Some(u) = &self.usage {
-            u.backfill_checkpoint(id, next, windows.len()).await?;
+        if next != done {
+            if let Some(u) = &self.usage {
+                u.backfill_checkpoint(id, next, windows.len()).await?;
+            }
         }
-        self.record_usage(&month, &report).await?;
-        if self.settings.emit_metrics {
-            budget::emit_metrics(&report);
+        match failure {
+            Some(e) => Err(e),
+            None => Ok(()),
         }
-        Ok(report)
     }
 }
