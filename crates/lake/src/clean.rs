@@ -355,17 +355,28 @@ fn count_copies(stage1: &Bytes, rules: &SpamRules) -> Result<HashMap<String, usi
     Ok(copies)
 }
 
-/// The batch with `watched_tickers` recomputed from `tickers` and a watch list.
+/// The batch with `watched_tickers` recomputed from `tickers` and a watch list,
+/// as the transform computes it: each symbol under the ticker it meant on the
+/// post's day (the list's dated aliases: a 2021 `$FB` is META's, `$TWTR` before
+/// its delisting is TWTR's), each ticker once.
 fn rewatch(batch: &RecordBatch, index: usize, list: &Watchlist) -> Result<RecordBatch, LakeError> {
     let tickers = column(batch, "tickers")?.as_list::<i32>();
+    let created = column(batch, "created_at")?.as_primitive::<TimestampMicrosecondType>();
     let mut watched = codec::list_builder();
     for i in 0..batch.num_rows() {
         let row = tickers.value(i);
         let row = row.as_string::<i32>();
+        let day = created.value(i).div_euclid(86_400_000_000);
+        let mut row_watched: Vec<&str> = Vec::new();
         for t in row.iter().flatten() {
-            if list.contains(t) {
-                watched.values().append_value(t);
+            if let Some(w) = list.watched_on(t, day) {
+                if !row_watched.contains(&w) {
+                    row_watched.push(w);
+                }
             }
+        }
+        for w in &row_watched {
+            watched.values().append_value(w);
         }
         watched.append(true);
     }
