@@ -1,5 +1,6 @@
 //! What the pulse function writes and the API reads: the trending rankings
-//! (one item a window in the overall summaries table, key `trending#<window>`),
+//! (one item a window in the overall summaries table, key `trending#<window>`,
+//! the top `TRENDING_TOP_N` of the ranking and how many were ranked),
 //! the alert history table (`Owner`, `AlertId`), and the alert deliveries to
 //! SNS and EventBridge. Both directions of each schema are here.
 
@@ -47,6 +48,8 @@ pub struct Ranking {
     pub computed_at: String,
     pub run_id: String,
     pub min_mentions: u64,
+    /// Tickers ranked in all; `trends` keeps the first of them (the top N).
+    pub ranked: u64,
     pub trends: Vec<Trend>,
 }
 
@@ -69,6 +72,7 @@ impl Trending {
             .item("ComputedAt", s(&r.computed_at))
             .item("RunId", s(&r.run_id))
             .item("MinMentions", n(r.min_mentions))
+            .item("Ranked", n(r.ranked))
             .item("Ranking", s(trends))
             .send()
             .await
@@ -89,7 +93,7 @@ impl Trending {
         let Some(item) = out.item() else {
             return Ok(None);
         };
-        let trends = text(item, "Ranking")
+        let trends: Vec<Trend> = text(item, "Ranking")
             .and_then(|t| serde_json::from_str(&t).ok())
             .ok_or_else(|| HandlerError::Fatal("a trending item without its ranking".into()))?;
         Ok(Some(Ranking {
@@ -98,6 +102,7 @@ impl Trending {
             computed_at: text(item, "ComputedAt").unwrap_or_default(),
             run_id: text(item, "RunId").unwrap_or_default(),
             min_mentions: get_n(item, "MinMentions").unwrap_or(0),
+            ranked: get_n(item, "Ranked").unwrap_or(trends.len() as u64),
             trends,
         }))
     }

@@ -20,20 +20,27 @@ pub(crate) async fn trending(
     let limit = p.limit("limit", 10, 1..=100)?;
     let min_mentions = p.limit("min_mentions", 1, 1..=1_000_000_000)? as u64;
     let ranking = store.get(window).await?;
-    let (anchor, computed_at, floor, trends) = match ranking {
+    let (anchor, computed_at, floor, ranked, trends) = match ranking {
         Some(r) => (
             json!(r.anchor),
             json!(r.computed_at),
             r.min_mentions,
+            r.ranked,
             r.trends,
         ),
-        None => (Value::Null, Value::Null, 0, Vec::new()),
+        None => (Value::Null, Value::Null, 0, 0, Vec::new()),
     };
     let kept: Vec<_> = trends
         .into_iter()
         .filter(|t| t.mentions >= min_mentions)
         .collect();
-    let total = kept.len();
+    // Every ranked ticker at the ranking's own floor; past it, those of the kept
+    // top N that pass (the ranking keeps TRENDING_TOP_N, 200 by default).
+    let total = if min_mentions <= floor {
+        ranked as usize
+    } else {
+        kept.len()
+    };
     let tickers: Vec<Value> = kept
         .into_iter()
         .take(limit)

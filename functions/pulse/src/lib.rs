@@ -53,6 +53,9 @@ pub struct Function {
     pub notifier: Notifier,
     /// Mentions a ticker needs in a window to be ranked.
     pub min_mentions: u64,
+    /// Tickers a window's ranking keeps (the item stays under DynamoDB's 400 KB
+    /// whatever the watch list's size).
+    pub top_n: usize,
 }
 
 impl Function {
@@ -78,6 +81,7 @@ impl Function {
                 event_bus: config::optional(env, config::ALERT_EVENT_BUS, "default"),
             },
             min_mentions: config::number(env, "TRENDING_MIN_MENTIONS", 5u64, 1..=1_000_000)?,
+            top_n: config::number(env, "TRENDING_TOP_N", 200usize, 100..=1_000)?,
             dynamodb,
         })
     }
@@ -123,8 +127,10 @@ impl Function {
             table: self.overall_table.clone(),
         };
         for window in Window::ALL {
-            let trends = hourly.trending(newest, window, self.min_mentions);
-            r.trending.insert(window.name().into(), trends.len() as u64);
+            let mut trends = hourly.trending(newest, window, self.min_mentions);
+            let ranked = trends.len() as u64;
+            r.trending.insert(window.name().into(), ranked);
+            trends.truncate(self.top_n);
             trending
                 .put(&Ranking {
                     window,
@@ -132,6 +138,7 @@ impl Function {
                     computed_at: now_text.clone(),
                     run_id: request.run_id.clone().unwrap_or_default(),
                     min_mentions: self.min_mentions,
+                    ranked,
                     trends,
                 })
                 .await?;
