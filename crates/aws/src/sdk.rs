@@ -1,6 +1,7 @@
 //! SDK configuration shared by all clients.
 
-use aws_config::{BehaviorVersion, Region, SdkConfig};
+pub use aws_config::SdkConfig;
+use aws_config::{BehaviorVersion, Region};
 use tickerpulse_core::config::Env;
 
 /// Loads the SDK configuration: the standard chain (region, credentials,

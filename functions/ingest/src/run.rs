@@ -156,17 +156,9 @@ impl<S: RecordSink, C: CursorStore> Function<S, C> {
         month: &str,
         report: &mut IngestReport,
     ) -> Result<(), HandlerError> {
-        let usage = match &self.usage {
-            Some(u) => Some(u.read(month).await?),
-            None => None,
+        let Some(usage) = self.usage_unless_capped(month, clock, report).await? else {
+            return Ok(());
         };
-        if let Some(until) = usage.as_ref().and_then(|u| u.capped_until) {
-            if until * 1000 > clock.now_ms {
-                // X said the month's posts are spent: asking again only burns requests.
-                report.usage_capped = true;
-                return Ok(());
-            }
-        }
         let mut posts_left = budget::run_allowance(
             self.settings.monthly_budget,
             usage.as_ref().map_or(0, |u| u.posts),
@@ -278,6 +270,27 @@ impl<S: RecordSink, C: CursorStore> Function<S, C> {
         Ok(())
     }
 
+    /// The month's usage (`Some(None)` without a usage table), or `None` while X's
+    /// cap holds: asking again only burns requests.
+    async fn usage_unless_capped(
+        &self,
+        month: &str,
+        clock: &Clock,
+        report: &mut IngestReport,
+    ) -> Result<Option<Option<tickerpulse_aws::state::UsageRecord>>, HandlerError> {
+        let usage = match &self.usage {
+            Some(u) => Some(u.read(month).await?),
+            None => None,
+        };
+        if let Some(until) = usage.as_ref().and_then(|u| u.capped_until) {
+            if until * 1000 > clock.now_ms {
+                report.usage_capped = true;
+                return Ok(None);
+            }
+        }
+        Ok(Some(usage))
+    }
+
     async fn record_usage(&self, month: &str, report: &IngestReport) -> Result<(), HandlerError> {
         match &self.usage {
             Some(u) => u.add(month, report.tweets as u64).await,
@@ -342,16 +355,9 @@ impl<S: RecordSink, C: CursorStore> Function<S, C> {
         };
         report.windows_resumed_from = done;
         report.windows_done = done;
-        let usage = match &self.usage {
-            Some(u) => Some(u.read(month).await?),
-            None => None,
+        let Some(usage) = self.usage_unless_capped(month, clock, report).await? else {
+            return Ok(());
         };
-        if let Some(until) = usage.as_ref().and_then(|u| u.capped_until) {
-            if until * 1000 > clock.now_ms {
-                report.usage_capped = true;
-                return Ok(());
-            }
-        }
         // What is left of the month's budget (a backfill is asked for: it is not
         // paced over the month as scheduled runs are, but it cannot pass it).
         let mut posts_left = (self.settings.monthly_budget > 0).then(|| {

@@ -66,21 +66,15 @@ impl Function {
         })?;
         let fatal = |e: tickerpulse_social::SocialError| HandlerError::Fatal(e.to_string());
         let mut not_configured = Vec::new();
-        let bluesky_login: Option<bluesky::Login> = if wanted.contains(&Source::Bluesky) {
-            let arn = config::required(env, "BLUESKY_SECRET_ARN")?;
-            secrets::json_secret_if_set(
-                &conf,
-                &arn,
-                "Bluesky app password",
-                r#"{"identifier": "handle", "app_password": "xxxx-xxxx-xxxx-xxxx"}"#,
-            )
-            .await?
-        } else {
-            None
-        };
-        if wanted.contains(&Source::Bluesky) && bluesky_login.is_none() {
-            not_configured.push(Source::Bluesky);
-        }
+        let bluesky_login: Option<bluesky::Login> = credentials(
+            &conf,
+            env,
+            (&wanted, Source::Bluesky, "BLUESKY_SECRET_ARN"),
+            "Bluesky app password",
+            r#"{"identifier": "handle", "app_password": "xxxx-xxxx-xxxx-xxxx"}"#,
+            &mut not_configured,
+        )
+        .await?;
         let bluesky = if let Some(login) = bluesky_login {
             let watchlist = tickerpulse_aws::watchlist::load(env).await?;
             let lang = config::optional(env, "INGEST_LANG", "en");
@@ -97,21 +91,15 @@ impl Function {
         } else {
             None
         };
-        let reddit_creds: Option<reddit::Credentials> = if wanted.contains(&Source::Reddit) {
-            let arn = config::required(env, "REDDIT_SECRET_ARN")?;
-            secrets::json_secret_if_set(
-                &conf,
-                &arn,
-                "Reddit app",
-                r#"{"client_id": "...", "client_secret": "..."}"#,
-            )
-            .await?
-        } else {
-            None
-        };
-        if wanted.contains(&Source::Reddit) && reddit_creds.is_none() {
-            not_configured.push(Source::Reddit);
-        }
+        let reddit_creds: Option<reddit::Credentials> = credentials(
+            &conf,
+            env,
+            (&wanted, Source::Reddit, "REDDIT_SECRET_ARN"),
+            "Reddit app",
+            r#"{"client_id": "...", "client_secret": "..."}"#,
+            &mut not_configured,
+        )
+        .await?;
         let reddit = if let Some(creds) = reddit_creds {
             let subs = config::optional(env, "REDDIT_SUBREDDITS", reddit::DEFAULT_SUBREDDITS);
             let subs: Vec<&str> = subs
@@ -148,6 +136,27 @@ impl Function {
             not_configured,
         })
     }
+}
+
+/// A wanted source's credentials from its secret (`var` names its ARN); a source
+/// whose secret is not set yet goes on `not_configured` instead.
+async fn credentials<T: serde::de::DeserializeOwned>(
+    conf: &sdk::SdkConfig,
+    env: &dyn Env,
+    (wanted, source, var): (&[Source], Source, &'static str),
+    what: &str,
+    shape: &str,
+    not_configured: &mut Vec<Source>,
+) -> Result<Option<T>, HandlerError> {
+    if !wanted.contains(&source) {
+        return Ok(None);
+    }
+    let arn = config::required(env, var)?;
+    let found = secrets::json_secret_if_set(conf, &arn, what, shape).await?;
+    if found.is_none() {
+        not_configured.push(source);
+    }
+    Ok(found)
 }
 
 impl<S: RecordSink, C: SocialCursorStore> Function<S, C> {
