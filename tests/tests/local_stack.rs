@@ -46,6 +46,10 @@ async fn state_machine_runs_real_handlers_and_stack_stops_cleanly() {
     assert_eq!(gsi.len(), 1);
     assert_eq!(gsi[0].index_name(), Some("TickerDetail-Timestamp"));
 
+    // The template's MapMaxConcurrency, as plan passes it on to the Map.
+    let max_concurrency: u64 = stack.function_env("plan").unwrap()["MAP_MAX_CONCURRENCY"]
+        .parse()
+        .unwrap();
     // An empty range: the plan handler runs in-process and nothing is processed.
     let range = json!({"from": "2020-04-15T00:00:00Z", "to": "2020-04-15T05:00:00Z"});
     let done = run_execution(&c.sfn, PIPELINE, "empty-range", &range)
@@ -55,7 +59,7 @@ async fn state_machine_runs_real_handlers_and_stack_stops_cleanly() {
     assert_eq!(
         output,
         json!({"partitions": [], "partition_count": 0, "versions": {},
-               "max_concurrency": 40, "tolerated_failure_percentage": 0})
+               "max_concurrency": max_concurrency, "tolerated_failure_percentage": 0})
     );
 
     // Raw data in two hours of the range (and one outside it).
@@ -83,7 +87,7 @@ async fn state_machine_runs_real_handlers_and_stack_stops_cleanly() {
     assert_eq!(
         plan_output["Payload"],
         json!({"partitions": ["year=2020/month=04/day=15/hour=01", "year=2020/month=04/day=15/hour=03"], "partition_count": 2, "versions": {},
-               "max_concurrency": 40, "tolerated_failure_percentage": 0})
+               "max_concurrency": max_concurrency, "tolerated_failure_percentage": 0})
     );
     let map_runs = history
         .iter()
