@@ -360,3 +360,20 @@ pub fn as_function(
     }
     out
 }
+
+/// One post as the X API gives it (`id`, `text`, `created_at`, `lang`,
+/// `author_id`), as the Firehose record `ingest` sends: a JSON line.
+pub fn x_record(
+    id: impl std::fmt::Display,
+    text: &str,
+    created_at: &str,
+    author_id: impl std::fmt::Display,
+) -> Vec<u8> {
+    let mut line = serde_json::json!({
+        "id": id.to_string(), "text": text, "created_at": created_at,
+        "lang": "en", "author_id": author_id.to_string(),
+    })
+    .to_string();
+    line.push('\n');
+    line.into_bytes()
+}

@@ -17,13 +17,7 @@ const KEY: &str = "alerts-test-key";
 
 /// One tweet as the X API gives it, as a Firehose record.
 fn tweet(id: u64, text: &str, created_at: &str) -> Vec<u8> {
-    let mut line = json!({
-        "id": id.to_string(), "text": text, "created_at": created_at,
-        "lang": "en", "author_id": (id % 97).to_string(),
-    })
-    .to_string();
-    line.push('\n');
-    line.into_bytes()
+    tickerpulse_e2e::x_record(id, text, created_at, id % 97)
 }
 
 /// A text of its own for each id (copies from many accounts are spam, which

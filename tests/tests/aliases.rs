@@ -15,11 +15,8 @@ async fn a_2021_fb_post_counts_under_meta_from_firehose_to_the_api() {
         .expect("starting the local stack");
     let c = clients(&stack).await.unwrap();
     let tweet = |id: u32, text: &str| {
-        format!(
-            "{{\"id\":\"{id}\",\"text\":\"{text}\",\"created_at\":\"2021-06-01T14:1{id}:00.000Z\",\"lang\":\"en\",\"author_id\":\"{}\"}}\n",
-            500 + id
-        )
-        .into_bytes()
+        let at = format!("2021-06-01T14:1{id}:00.000Z");
+        tickerpulse_e2e::x_record(id, text, &at, 500 + id)
     };
     let out = put_records(
         &c.firehose,

@@ -95,51 +95,41 @@ async fn an_action_no_role_has_is_refused() {
 /// with it, 404.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_statement_removed_from_the_template_is_refused() {
+    /// The error code of the api role's GetObject of `key` on `stack`.
+    async fn refusal(stack: &LocalStack, key: &str) -> String {
+        let env = stack.function_env("api").unwrap();
+        let s3 = tickerpulse_aws::sdk::s3_client(&sdk(&env).await);
+        let e = s3
+            .get_object()
+            .bucket(&env["ANALYTICS_BUCKET"])
+            .key(key)
+            .send()
+            .await
+            .unwrap_err();
+        code(&e)
+    }
     let full = stack_of("iam-full", template()).await;
-    let env = full.function_env("api").unwrap();
-    let bucket = env["ANALYTICS_BUCKET"].clone();
-    let s3 = tickerpulse_aws::sdk::s3_client(&sdk(&env).await);
-    let missing = s3
-        .get_object()
-        .bucket(&bucket)
-        .key("prices/daily/NOPE.csv")
-        .send()
-        .await
-        .unwrap_err();
-    assert_eq!(code(&missing), "NoSuchKey", "{missing:?}");
+    assert_eq!(refusal(&full, "prices/daily/NOPE.csv").await, "NoSuchKey");
     // Outside prices/, even an existing object is not the api's to read.
     let admin = tickerpulse_aws::sdk::s3_client(&sdk(&full.env().unwrap()).await);
     admin
         .put_object()
-        .bucket(&bucket)
+        .bucket(&full.env().unwrap()["ANALYTICS_BUCKET"])
         .key("lake/secret.txt")
         .body(b"x".to_vec().into())
         .send()
         .await
         .unwrap();
-    let e = s3
-        .get_object()
-        .bucket(&bucket)
-        .key("lake/secret.txt")
-        .send()
-        .await
-        .unwrap_err();
-    assert_eq!(code(&e), "AccessDenied", "{e:?}");
+    assert_eq!(refusal(&full, "lake/secret.txt").await, "AccessDenied");
     full.stop().await;
 
     let mut cut = template();
     assert_eq!(cut.remove_statement("ListPrices"), 1);
     let stack = stack_of("iam-cut", cut).await;
-    let env = stack.function_env("api").unwrap();
-    let s3 = tickerpulse_aws::sdk::s3_client(&sdk(&env).await);
-    let e = s3
-        .get_object()
-        .bucket(&bucket)
-        .key("prices/daily/NOPE.csv")
-        .send()
-        .await
-        .unwrap_err();
-    assert_eq!(code(&e), "AccessDenied", "{e:?}");
+    assert_eq!(
+        refusal(&stack, "prices/daily/NOPE.csv").await,
+        "AccessDenied"
+    );
     stack.stop().await;
 }
 

@@ -14,12 +14,8 @@ use tickerpulse_e2e::{
 const PIPELINE: &str = "arn:aws:states:us-east-1:123456789012:stateMachine:tickerpulse-pipeline";
 
 fn tweet(id: u32, hour: u32, text: &str) -> Vec<u8> {
-    format!(
-        "{{\"id\":\"{id}\",\"text\":\"{text}\",\"created_at\":\"2020-04-15T{hour:02}:1{}:00.000Z\",\"lang\":\"en\",\"author_id\":\"{}\"}}\n",
-        id % 10,
-        100 + id
-    )
-    .into_bytes()
+    let at = format!("2020-04-15T{hour:02}:1{}:00.000Z", id % 10);
+    tickerpulse_e2e::x_record(id, text, &at, 100 + id)
 }
 
 async fn deliver(c: &tickerpulse_e2e::Clients, records: Vec<Vec<u8>>) {

@@ -61,70 +61,53 @@ pub type MakeInvoker =
 /// AWS's default quota (1,000) unless a test sets a new account's 10.
 #[derive(Debug)]
 pub struct Concurrency {
-    limit: std::sync::atomic::AtomicUsize,
-    in_flight: std::sync::atomic::AtomicUsize,
+    places: Arc<tokio::sync::Semaphore>,
+    limit: std::sync::Mutex<usize>,
     /// Invocations refused so far.
     pub throttled: std::sync::atomic::AtomicU64,
-    released: tokio::sync::Notify,
 }
 
 impl Default for Concurrency {
     fn default() -> Self {
         Self {
-            limit: std::sync::atomic::AtomicUsize::new(1_000),
-            in_flight: std::sync::atomic::AtomicUsize::new(0),
+            places: Arc::new(tokio::sync::Semaphore::new(1_000)),
+            limit: std::sync::Mutex::new(1_000),
             throttled: std::sync::atomic::AtomicU64::new(0),
-            released: tokio::sync::Notify::new(),
         }
     }
 }
 
 /// One running execution; dropping it frees its place.
-#[derive(Debug)]
-pub struct Permit(Arc<Concurrency>);
-
-impl Drop for Permit {
-    fn drop(&mut self) {
-        self.0
-            .in_flight
-            .fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
-        self.0.released.notify_waiters();
-    }
-}
+pub type Permit = tokio::sync::OwnedSemaphorePermit;
 
 impl Concurrency {
+    /// A new limit; set it while nothing runs (places in use are not taken back).
     pub fn set_limit(&self, limit: usize) {
-        self.limit.store(limit, std::sync::atomic::Ordering::SeqCst);
-    }
-
-    fn take(&self) -> bool {
-        use std::sync::atomic::Ordering::SeqCst;
-        let limit = self.limit.load(SeqCst);
-        self.in_flight
-            .fetch_update(SeqCst, SeqCst, |n| (n < limit).then_some(n + 1))
-            .is_ok()
+        let mut current = self.limit.lock().unwrap_or_else(|e| e.into_inner());
+        if limit > *current {
+            self.places.add_permits(limit - *current);
+        } else {
+            self.places.forget_permits(*current - limit);
+        }
+        *current = limit;
     }
 
     /// A place for a synchronous invocation, or `None`: throttled.
-    pub fn try_acquire(self: &Arc<Self>) -> Option<Permit> {
-        if self.take() {
-            Some(Permit(self.clone()))
-        } else {
+    pub fn try_acquire(&self) -> Option<Permit> {
+        let place = self.places.clone().try_acquire_owned().ok();
+        if place.is_none() {
             self.throttled
                 .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-            None
         }
+        place
     }
 
     /// A place for an asynchronous invocation: it waits, as Lambda's queue does.
-    pub async fn acquire(self: &Arc<Self>) -> Permit {
-        loop {
-            let released = self.released.notified();
-            if self.take() {
-                return Permit(self.clone());
-            }
-            // Woken by a release, or polled again in case one slipped past.
-            let _ = tokio::time::timeout(std::time::Duration::from_millis(50), released).await;
-        }
+    pub async fn acquire(&self) -> Permit {
+        self.places
+            .clone()
+            .acquire_owned()
+            .await
+            .expect("the semaphore is never closed")
     }
 }

@@ -52,8 +52,6 @@ pub struct ProxyState {
     /// Lambda waits about a minute before the first retry of a failed
     /// asynchronous invocation and two before the second; tests shorten it.
     pub async_retry_delay: std::sync::Mutex<std::time::Duration>,
-    /// Asynchronous attempts so far, by binary.
-    pub async_attempts: std::sync::Mutex<HashMap<String, u32>>,
 }
 
 /// How an asynchronous invocation ended, after its retries.
@@ -78,12 +76,6 @@ pub fn invoke_async(
         let mut attempts = 0;
         loop {
             attempts += 1;
-            *state
-                .async_attempts
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .entry(binary.clone())
-                .or_default() += 1;
             let result = {
                 let _permit = state.concurrency.acquire().await;
                 match state.invoke_faults.matching(&binary, &payload.to_string()) {
@@ -352,7 +344,6 @@ impl ProxyState {
             concurrency: Arc::default(),
             async_retries: HashMap::new(),
             async_retry_delay: std::sync::Mutex::new(std::time::Duration::from_secs(60)),
-            async_attempts: std::sync::Mutex::new(HashMap::new()),
         }
     }
 }
@@ -573,23 +564,35 @@ fn too_large_request(limit: usize) -> Response<Full<Bytes>> {
     )
 }
 
-/// A synchronous response over 6 MB is the function's failure, not its answer.
-fn sized_response(value: &Value) -> Response<Full<Bytes>> {
-    let len = serde_json::to_vec(value).map_or(0, |b| b.len());
-    if len > SYNC_PAYLOAD_LIMIT {
-        return json_reply(
-            StatusCode::OK,
-            &[
-                ("x-amz-function-error", "Unhandled"),
-                ("x-amz-executed-version", "$LATEST"),
-            ],
-            &json!({"errorType": "Function.ResponseSizeTooLarge", "errorMessage": format!("Response payload size ({len} bytes) exceeded maximum allowed payload size ({SYNC_PAYLOAD_LIMIT} bytes).")}),
-        );
-    }
+/// Lambda's answer for a function that failed: 200 with `X-Amz-Function-Error`,
+/// the error's type (what the state machine's `Retry` and `Catch` match) in the body.
+fn function_error(error_type: &str, message: &str) -> Response<Full<Bytes>> {
     json_reply(
         StatusCode::OK,
+        &[
+            ("x-amz-function-error", "Unhandled"),
+            ("x-amz-executed-version", "$LATEST"),
+        ],
+        &json!({"errorType": error_type, "errorMessage": message}),
+    )
+}
+
+/// A synchronous response over 6 MB is the function's failure, not its answer.
+fn sized_response(value: &Value) -> Response<Full<Bytes>> {
+    let body = value.to_string();
+    if body.len() > SYNC_PAYLOAD_LIMIT {
+        return function_error(
+            "Function.ResponseSizeTooLarge",
+            &format!(
+                "Response payload size ({} bytes) exceeded maximum allowed payload size ({SYNC_PAYLOAD_LIMIT} bytes).",
+                body.len()
+            ),
+        );
+    }
+    crate::server::json_bytes_reply(
+        StatusCode::OK,
         &[("x-amz-executed-version", "$LATEST")],
-        value,
+        Bytes::from(body),
     )
 }
 
@@ -655,27 +658,13 @@ async fn invoke(
     };
     tracing::info!(function = %binary, "invoke");
     if let Some(error_type) = state.invoke_faults.matching(&binary, &payload.to_string()) {
-        return json_reply(
-            StatusCode::OK,
-            &[
-                ("x-amz-function-error", "Unhandled"),
-                ("x-amz-executed-version", "$LATEST"),
-            ],
-            &json!({"errorType": error_type, "errorMessage": "injected by the local stack"}),
-        );
+        return function_error(&error_type, "injected by the local stack");
     }
     match state.registry.invoke(&binary, payload).await {
         Ok(v) => sized_response(&v),
         Err(e) => {
             tracing::warn!(function = %binary, error = %e, "invocation failed");
-            json_reply(
-                StatusCode::OK,
-                &[
-                    ("x-amz-function-error", "Unhandled"),
-                    ("x-amz-executed-version", "$LATEST"),
-                ],
-                &json!({"errorType": e.error_type(), "errorMessage": e.to_string()}),
-            )
+            function_error(e.error_type(), &e.to_string())
         }
     }
 }

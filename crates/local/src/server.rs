@@ -49,6 +49,15 @@ pub fn json_reply(
     headers: &[(&str, &str)],
     body: &Value,
 ) -> Response<Full<Bytes>> {
+    json_bytes_reply(status, headers, Bytes::from(body.to_string()))
+}
+
+/// [`json_reply`] of a body already serialized.
+pub fn json_bytes_reply(
+    status: StatusCode,
+    headers: &[(&str, &str)],
+    body: Bytes,
+) -> Response<Full<Bytes>> {
     let mut builder = Response::builder()
         .status(status)
         .header("content-type", "application/json");
@@ -56,6 +65,6 @@ pub fn json_reply(
         builder = builder.header(*k, *v);
     }
     builder
-        .body(Full::new(Bytes::from(body.to_string())))
+        .body(Full::new(body))
         .unwrap_or_else(|_| Response::new(Full::new(Bytes::new())))
 }

@@ -119,6 +119,15 @@ pub fn function_env(
         .into_iter()
         .find(|f| f.binary == binary)
         .ok_or_else(|| anyhow!("the template has no function built as {binary:?}"))?;
+    env_of(template, spec, port)
+}
+
+/// One function's environment on the local stack (see [`function_env`]).
+fn env_of(
+    template: &Template,
+    spec: crate::template::FunctionSpec,
+    port: Option<u16>,
+) -> Result<BTreeMap<String, String>> {
     let mut env = spec.environment;
     if let Some(port) = port {
         local_overrides(&mut env, port);
@@ -128,18 +137,6 @@ pub fn function_env(
     }
     env.insert("AWS_REGION".into(), template.region().to_string());
     Ok(env)
-}
-
-/// Every function's environment, by Cargo binary.
-pub fn function_envs(
-    template: &Template,
-    port: Option<u16>,
-) -> Result<BTreeMap<String, BTreeMap<String, String>>> {
-    template
-        .functions()?
-        .into_iter()
-        .map(|f| Ok((f.binary.clone(), function_env(template, &f.binary, port)?)))
-        .collect()
 }
 
 /// What the local stack points at itself: the endpoint, the fake X, Bluesky and
@@ -352,12 +349,20 @@ pub async fn proxy_state(
     moto_port: u16,
     make_invoker: &MakeInvoker,
 ) -> Result<Arc<ProxyState>> {
-    let registry = make_invoker(function_envs(template, Some(port))?);
-    let functions: HashMap<String, String> = template
-        .functions()?
-        .into_iter()
-        .map(|f| (f.name, f.binary))
+    let specs = template.functions()?;
+    let functions: HashMap<String, String> = specs
+        .iter()
+        .map(|f| (f.name.clone(), f.binary.clone()))
         .collect();
+    let async_retries = specs
+        .iter()
+        .map(|f| (f.binary.clone(), f.async_retries))
+        .collect();
+    let envs = specs
+        .into_iter()
+        .map(|f| Ok((f.binary.clone(), env_of(template, f, Some(port))?)))
+        .collect::<Result<_>>()?;
+    let registry = make_invoker(envs);
     // Firehose writes straight to moto.
     let mut direct = handler_env(template, Some(moto_port))?;
     direct.insert(
@@ -385,11 +390,7 @@ pub async fn proxy_state(
     );
     state.roles = roles;
     state.concurrency = concurrency;
-    state.async_retries = template
-        .functions()?
-        .into_iter()
-        .map(|f| (f.binary, f.async_retries))
-        .collect();
+    state.async_retries = async_retries;
     state.names = crate::authz::Names {
         region: LOCAL_REGION.into(),
         account: LOCAL_ACCOUNT.into(),
@@ -404,8 +405,10 @@ pub async fn proxy_state(
         secrets: template
             .secrets()?
             .into_iter()
-            .map(|name| (template.secret_arn(&name), name))
-            .map(|(arn, name)| (name, arn))
+            .map(|name| {
+                let arn = template.secret_arn(&name);
+                (name, arn)
+            })
             .collect(),
         topic_keys: template
             .topics()?

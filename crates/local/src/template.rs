@@ -1003,22 +1003,9 @@ impl Template {
                 let key = self
                     .props(r)
                     .get("KmsMasterKeyId")
-                    .and_then(|k| match k {
-                        Value::Tagged(t) => {
-                            t.value.as_str().map(|s| s.split('.').next().unwrap_or(s))
-                        }
-                        Value::Mapping(m) => m
-                            .get("Ref")
-                            .or_else(|| m.get("Fn::GetAtt"))
-                            .and_then(Value::as_str)
-                            .map(|s| s.split('.').next().unwrap_or(s)),
-                        _ => None,
-                    })
-                    .filter(|k| {
-                        self.resources.get(*k).and_then(|r| r.get("Type"))
-                            == Some(&Value::String("AWS::KMS::Key".into()))
-                    })
-                    .map(|k| self.get_att(k, "Arn"))
+                    .and_then(|k| self.referenced(k))
+                    .filter(|(_, k)| self.type_of(k) == Some("AWS::KMS::Key"))
+                    .map(|(_, k)| self.get_att(&k, "Arn"))
                     .transpose()?;
                 Ok(TopicSpec {
                     name: self.physical_name(&id)?,

@@ -139,9 +139,22 @@ impl<S: RecordSink, C: CursorStore> Function<S, C> {
             queries: self.queries.len(),
             ..Default::default()
         };
-        let month = budget::month(clock.now_ms);
-        let result = self.poll_queries(started, clock, &month, &mut report).await;
-        self.record_usage(&month, &report).await?;
+        let result = self.poll_queries(started, clock, &mut report).await;
+        self.finish(clock, report, result).await
+    }
+
+    /// Ends a run: what it read is added to the month's usage whatever happened
+    /// (what X served is spent), then its failure or, with the metrics, its report.
+    async fn finish(
+        &self,
+        clock: &Clock,
+        report: IngestReport,
+        result: Result<(), HandlerError>,
+    ) -> Result<IngestReport, HandlerError> {
+        if let Some(u) = &self.usage {
+            u.add(&budget::month(clock.now_ms), report.tweets as u64)
+                .await?;
+        }
         result?;
         if self.settings.emit_metrics {
             budget::emit_metrics(&report);
@@ -149,14 +162,26 @@ impl<S: RecordSink, C: CursorStore> Function<S, C> {
         Ok(report)
     }
 
+    /// X answered that the plan's monthly cap is reached: recorded until the month ends.
+    async fn mark_capped(
+        &self,
+        clock: &Clock,
+        report: &mut IngestReport,
+    ) -> Result<(), HandlerError> {
+        report.usage_capped = true;
+        if let Some(u) = &self.usage {
+            u.capped(budget::next_month_secs(clock.now_ms)).await?;
+        }
+        Ok(())
+    }
+
     async fn poll_queries(
         &self,
         started: Instant,
         clock: &Clock,
-        month: &str,
         report: &mut IngestReport,
     ) -> Result<(), HandlerError> {
-        let Some(usage) = self.usage_unless_capped(month, clock, report).await? else {
+        let Some(usage) = self.usage_unless_capped(clock, report).await? else {
             return Ok(());
         };
         let mut posts_left = budget::run_allowance(
@@ -248,10 +273,7 @@ impl<S: RecordSink, C: CursorStore> Function<S, C> {
                 }
                 Err(Halt::RateLimited) => break,
                 Err(Halt::Capped) => {
-                    report.usage_capped = true;
-                    if let Some(u) = &self.usage {
-                        u.capped(budget::next_month_secs(clock.now_ms)).await?;
-                    }
+                    self.mark_capped(clock, report).await?;
                     break;
                 }
                 Err(Halt::Stale(id)) => {
@@ -274,12 +296,11 @@ impl<S: RecordSink, C: CursorStore> Function<S, C> {
     /// cap holds: asking again only burns requests.
     async fn usage_unless_capped(
         &self,
-        month: &str,
         clock: &Clock,
         report: &mut IngestReport,
     ) -> Result<Option<Option<tickerpulse_aws::state::UsageRecord>>, HandlerError> {
         let usage = match &self.usage {
-            Some(u) => Some(u.read(month).await?),
+            Some(u) => Some(u.read(&budget::month(clock.now_ms)).await?),
             None => None,
         };
         if let Some(until) = usage.as_ref().and_then(|u| u.capped_until) {
@@ -289,13 +310,6 @@ impl<S: RecordSink, C: CursorStore> Function<S, C> {
             }
         }
         Ok(Some(usage))
-    }
-
-    async fn record_usage(&self, month: &str, report: &IngestReport) -> Result<(), HandlerError> {
-        match &self.usage {
-            Some(u) => u.add(month, report.tweets as u64).await,
-            None => Ok(()),
-        }
     }
 
     /// The windows of a backfill from the checkpoint `id` left, in order, each
@@ -318,27 +332,12 @@ impl<S: RecordSink, C: CursorStore> Function<S, C> {
             windows_total: windows.len(),
             ..Default::default()
         };
-        let month = budget::month(clock.now_ms);
         let result = self
-            .backfill_windows(
-                id,
-                windows,
-                max_windows,
-                started,
-                clock,
-                &month,
-                &mut report,
-            )
+            .backfill_windows(id, windows, max_windows, started, clock, &mut report)
             .await;
-        self.record_usage(&month, &report).await?;
-        result?;
-        if self.settings.emit_metrics {
-            budget::emit_metrics(&report);
-        }
-        Ok(report)
+        self.finish(clock, report, result).await
     }
 
-    #[allow(clippy::too_many_arguments)]
     async fn backfill_windows(
         &self,
         id: &str,
@@ -346,7 +345,6 @@ impl<S: RecordSink, C: CursorStore> Function<S, C> {
         max_windows: Option<usize>,
         started: Instant,
         clock: &Clock,
-        month: &str,
         report: &mut IngestReport,
     ) -> Result<(), HandlerError> {
         let done = match &self.usage {
@@ -355,7 +353,7 @@ impl<S: RecordSink, C: CursorStore> Function<S, C> {
         };
         report.windows_resumed_from = done;
         report.windows_done = done;
-        let Some(usage) = self.usage_unless_capped(month, clock, report).await? else {
+        let Some(usage) = self.usage_unless_capped(clock, report).await? else {
             return Ok(());
         };
         // What is left of the month's budget (a backfill is asked for: it is not
@@ -401,10 +399,7 @@ impl<S: RecordSink, C: CursorStore> Function<S, C> {
                         break;
                     }
                     Err(Halt::Capped) => {
-                        report.usage_capped = true;
-                        if let Some(u) = &self.usage {
-                            u.capped(budget::next_month_secs(clock.now_ms)).await?;
-                        }
+                        self.mark_capped(clock, report).await?;
                         whole = false;
                         break;
                     }

@@ -60,6 +60,23 @@ fn tag_name(v: &Value) -> Option<(String, &Value)> {
 }
 
 impl Template {
+    /// The resource a `!Ref X` or `!GetAtt X.Attr` (either form) names: the
+    /// intrinsic (`Ref`, `Fn::GetAtt`) and the logical id.
+    pub(super) fn referenced(&self, v: &Value) -> Option<(String, String)> {
+        let (f, inner) = tag_name(v)?;
+        let target = match inner {
+            Value::String(s) => s.split('.').next().unwrap_or(s).to_string(),
+            Value::Sequence(parts) => parts.first()?.as_str()?.to_string(),
+            _ => return None,
+        };
+        (f == "Ref" || f == "Fn::GetAtt").then_some((f, target))
+    }
+
+    /// A resource's `Type`.
+    pub(super) fn type_of(&self, logical_id: &str) -> Option<&str> {
+        self.resources.get(logical_id)?.get("Type")?.as_str()
+    }
+
     /// Evaluates one of the template's `Conditions`.
     pub fn condition(&self, name: &str) -> Result<bool> {
         let v = self
@@ -152,9 +169,7 @@ impl Template {
                 if let Some(p) = params.get(name) {
                     return Ok(Value::String(p.clone()));
                 }
-                let is_secret = self.resources.get(name).and_then(|r| r.get("Type"))
-                    == Some(&Value::String("AWS::SecretsManager::Secret".into()));
-                if is_secret {
+                if self.type_of(name) == Some("AWS::SecretsManager::Secret") {
                     return Ok(Value::String(self.secret_arn(&self.physical_name(name)?)));
                 }
                 return Ok(v.clone());
@@ -277,18 +292,8 @@ impl Template {
         let r = self.resource(logical_id)?;
         match self.props(r).get("Role") {
             None => Ok(format!("{logical_id}Role")),
-            Some(v) => match tag_name(v) {
-                Some((f, inner)) if f == "Fn::GetAtt" => Ok(inner
-                    .as_str()
-                    .map(|s| s.split('.').next().unwrap_or(s).to_string())
-                    .or_else(|| {
-                        inner
-                            .as_sequence()
-                            .and_then(|s| s.first())
-                            .and_then(Value::as_str)
-                            .map(String::from)
-                    })
-                    .unwrap_or_default()),
+            Some(v) => match self.referenced(v) {
+                Some((f, role)) if f == "Fn::GetAtt" => Ok(role),
                 _ => bail!("{logical_id}: Role must be !GetAtt <Role>.Arn locally"),
             },
         }
