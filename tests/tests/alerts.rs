@@ -3,7 +3,9 @@
 //! the Pulse state ranking what trends and delivering each crossing once to
 //! moto's SNS topic and EventBridge bus, read back from SQS queues subscribed
 //! to them as a user would subscribe theirs. Retried and repeated runs deliver
-//! nothing twice; a firing recorded but not delivered is delivered again.
+//! nothing twice; overlapping runs deliver once; a run that died or failed
+//! part-way is finished by the next, which sends only to the targets it did
+//! not (a death between a send and its flag being the one duplicate left).
 
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -141,6 +143,55 @@ async fn pulse(env: &BTreeMap<String, String>) -> tickerpulse_fn_pulse::PulseRes
     f.handle(tickerpulse_fn_pulse::PulseRequest::default())
         .await
         .unwrap()
+}
+
+/// One firing's history item, set by hand as a dead, failed or overlapping
+/// run would have left it.
+struct History {
+    client: aws_sdk_dynamodb::Client,
+    table: String,
+    owner: String,
+    id: String,
+}
+
+impl History {
+    async fn set(&self, flags: &[(&str, bool)], lease: Option<(&str, i64)>) {
+        use aws_sdk_dynamodb::types::AttributeValue as V;
+        let mut sets = Vec::new();
+        let mut update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("Owner", V::S(self.owner.clone()))
+            .key("AlertId", V::S(self.id.clone()));
+        for (i, (flag, on)) in flags.iter().enumerate() {
+            sets.push(format!("{flag} = :f{i}"));
+            update = update.expression_attribute_values(format!(":f{i}"), V::Bool(*on));
+        }
+        if let Some((owner, until)) = lease {
+            sets.push("LeaseOwner = :o, LeaseUntil = :u".into());
+            update = update
+                .expression_attribute_values(":o", V::S(owner.into()))
+                .expression_attribute_values(":u", V::N(until.to_string()));
+        }
+        update
+            .update_expression(format!("SET {}", sets.join(", ")))
+            .send()
+            .await
+            .unwrap();
+    }
+
+    async fn delete(&self) {
+        use aws_sdk_dynamodb::types::AttributeValue as V;
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .key("Owner", V::S(self.owner.clone()))
+            .key("AlertId", V::S(self.id.clone()))
+            .send()
+            .await
+            .unwrap();
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -295,31 +346,118 @@ async fn an_alert_fires_once_per_crossing_to_sns_and_eventbridge() {
     assert!(drain(&sqs, &from_sns).await.is_empty());
     assert!(drain(&sqs, &from_bus).await.is_empty());
 
-    // A firing recorded but never marked delivered (the function died between
-    // the two): the next attempt delivers it, with the same alert id.
-    let table = &env["ALERT_HISTORY_TABLE"];
-    c.dynamodb
-        .update_item()
-        .table_name(table)
-        .key(
-            "Owner",
-            aws_sdk_dynamodb::types::AttributeValue::S(sub.clone()),
+    // Deaths, failures and overlaps: each target gets the firing once, but for
+    // a death between a target's send and its flag.
+    let history = History {
+        client: c.dynamodb.clone(),
+        table: env["ALERT_HISTORY_TABLE"].clone(),
+        owner: sub.clone(),
+        id: alert_id.clone(),
+    };
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    // Another run holds the claim and may be delivering it now (two Pulse runs
+    // overlapping): this one leaves it alone, whatever is still unsent.
+    history
+        .set(
+            &[
+                ("Delivered", false),
+                ("SentSns", false),
+                ("SentEvents", false),
+            ],
+            Some(("other-run", now + 600)),
         )
-        .key(
-            "AlertId",
-            aws_sdk_dynamodb::types::AttributeValue::S(alert_id.clone()),
+        .await;
+    let overlapped = pulse(&env).await;
+    assert_eq!(
+        (
+            overlapped.held,
+            overlapped.delivered,
+            overlapped.redelivered
+        ),
+        (1, 0, 0),
+        "{overlapped:?}"
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(drain(&sqs, &from_sns).await.is_empty());
+    assert!(drain(&sqs, &from_bus).await.is_empty());
+    // The holder died after SNS took the firing and it was flagged: once its
+    // lease is over, the next run sends to EventBridge only.
+    history
+        .set(&[("SentSns", true)], Some(("other-run", now - 1)))
+        .await;
+    let resumed = pulse(&env).await;
+    assert_eq!(
+        (resumed.redelivered, resumed.already_sent, resumed.held),
+        (1, 1, 0),
+        "{resumed:?}"
+    );
+    assert!(drain(&sqs, &from_sns).await.is_empty());
+    assert_eq!(
+        alert_ids(&drain(&sqs, &from_bus).await),
+        vec![alert_id.clone()]
+    );
+    // The one window left: a death after a send and before its flag. Both are
+    // sent again, with the same alert_id for subscribers to drop the second.
+    history
+        .set(
+            &[
+                ("Delivered", false),
+                ("SentSns", false),
+                ("SentEvents", false),
+            ],
+            Some(("other-run", now - 1)),
         )
-        .update_expression("SET Delivered = :f")
-        .expression_attribute_values(":f", aws_sdk_dynamodb::types::AttributeValue::Bool(false))
-        .send()
+        .await;
+    let again = pulse(&env).await;
+    assert_eq!((again.redelivered, again.already_sent), (1, 0), "{again:?}");
+    assert_eq!(
+        alert_ids(&drain(&sqs, &from_sns).await),
+        vec![alert_id.clone()]
+    );
+    assert_eq!(
+        alert_ids(&drain(&sqs, &from_bus).await),
+        vec![alert_id.clone()]
+    );
+
+    // EventBridge refuses after SNS took it (here: a bus the role may not put
+    // to): the run fails, the retry sends to EventBridge only.
+    history.delete().await;
+    let mut elsewhere = env.clone();
+    elsewhere.insert("ALERT_EVENT_BUS".into(), "elsewhere".into());
+    let as_pulse = tickerpulse_e2e::as_function(&stack, "pulse", &elsewhere);
+    let f = tickerpulse_fn_pulse::Function::from_env(&as_pulse)
         .await
         .unwrap();
+    let failed = f.handle(Default::default()).await;
+    assert!(failed.is_err(), "{failed:?}");
+    assert_eq!(
+        alert_ids(&drain(&sqs, &from_sns).await),
+        vec![alert_id.clone()]
+    );
+    assert!(drain(&sqs, &from_bus).await.is_empty());
     let retried = pulse(&env).await;
     assert_eq!(
-        (retried.redelivered, retried.delivered),
-        (1, 0),
-        "{retried:?}"
+        (retried.redelivered, retried.already_sent, retried.held),
+        (1, 1, 0),
+        "the failed run released its claim: {retried:?}"
     );
+    assert!(drain(&sqs, &from_sns).await.is_empty());
+    assert_eq!(
+        alert_ids(&drain(&sqs, &from_bus).await),
+        vec![alert_id.clone()]
+    );
+
+    // Two runs at once over the same crossing: one delivers, the other finds
+    // it held or delivered; each target gets it once.
+    history.delete().await;
+    let (a, b) = tokio::join!(pulse(&env), pulse(&env));
+    assert_eq!(a.delivered + b.delivered, 1, "{a:?} {b:?}");
+    assert_eq!(
+        a.held + b.held + a.already_delivered + b.already_delivered,
+        1,
+        "{a:?} {b:?}"
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(
         alert_ids(&drain(&sqs, &from_sns).await),
         vec![alert_id.clone()]
@@ -340,7 +478,8 @@ async fn an_alert_fires_once_per_crossing_to_sns_and_eventbridge() {
             alerts[0]["delivered"].as_bool(),
             alerts[0]["mentions"].as_u64()
         ),
-        (Some(alert_id.as_str()), Some(true), Some(12)),
+        // Recorded again by the runs above, after run 2's thirteenth tweet.
+        (Some(alert_id.as_str()), Some(true), Some(13)),
         "{history}"
     );
     let (s, hour) = call(&base, "GET", "/trending?window=1h", ann, Some(KEY), None).await;

@@ -362,6 +362,20 @@ fn the_aggregate_lease_outlasts_the_function_and_the_state_machine_waits_it_out(
     );
 }
 
+/// A claim on an alert outlasts the Pulse run that holds it: a run still
+/// delivering cannot be overtaken by an overlapping one.
+#[test]
+fn the_alert_lease_outlasts_the_pulse_function() {
+    let t = template();
+    let pulse = &t["Resources"]["PulseFunction"]["Properties"];
+    let timeout = pulse["Timeout"].as_i64().expect("pulse's Timeout");
+    let lease = match pulse["Environment"]["Variables"]["ALERT_LEASE_SECS"].as_i64() {
+        Some(set) => set,
+        None => tickerpulse_fn_pulse::DEFAULT_LEASE_SECS,
+    };
+    assert!(lease > timeout + 30, "lease {lease} s, timeout {timeout} s");
+}
+
 /// The gateway's own answers (a missing key's 403, a throttle's 429) reach a
 /// browser on another origin only with the origin the stack allows: the
 /// `CorsAllowOrigin` parameter, as the function's responses send it.

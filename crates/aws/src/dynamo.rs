@@ -34,12 +34,15 @@ where
 {
     match result {
         Ok(_) => Ok(true),
-        Err(e)
-            if e.as_service_error().and_then(|s| s.code())
-                == Some("ConditionalCheckFailedException") =>
-        {
-            Ok(false)
-        }
+        Err(e) if is_conditional_failure(&e) => Ok(false),
         Err(e) => Err(HandlerError::from_sdk(context, e)),
     }
+}
+
+/// Whether a write was refused by its condition (not failed).
+pub fn is_conditional_failure<E, R>(e: &aws_sdk_dynamodb::error::SdkError<E, R>) -> bool
+where
+    E: aws_sdk_dynamodb::error::ProvideErrorMetadata,
+{
+    e.as_service_error().and_then(|s| s.code()) == Some("ConditionalCheckFailedException")
 }

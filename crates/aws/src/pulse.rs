@@ -209,14 +209,77 @@ impl Fired {
     }
 }
 
-/// What a claim found.
+/// Where a firing goes; each has its own "sent" flag in the history item, so a
+/// retry sends only what an earlier attempt did not.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    Sns,
+    EventBridge,
+}
+
+impl Target {
+    pub const ALL: [Target; 2] = [Target::Sns, Target::EventBridge];
+
+    fn flag(self) -> &'static str {
+        match self {
+            Target::Sns => "SentSns",
+            Target::EventBridge => "SentEvents",
+        }
+    }
+}
+
+/// The targets an earlier attempt sent a firing to.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Sent {
+    pub sns: bool,
+    pub events: bool,
+}
+
+impl Sent {
+    fn of(item: &Item) -> Sent {
+        let flag = |t: Target| {
+            item.get(t.flag())
+                .and_then(|d| d.as_bool().ok())
+                .copied()
+                .unwrap_or(false)
+        };
+        Sent {
+            sns: flag(Target::Sns),
+            events: flag(Target::EventBridge),
+        }
+    }
+
+    pub fn contains(&self, t: Target) -> bool {
+        match t {
+            Target::Sns => self.sns,
+            Target::EventBridge => self.events,
+        }
+    }
+}
+
+/// Who delivers a firing, and until when: a claim names its owner (one Pulse
+/// invocation) and holds for `secs`, longer than the function's timeout, so a
+/// live owner's claim cannot be taken; an owner that died loses it when it ends.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lease {
+    pub owner: String,
+    /// Unix seconds.
+    pub now: i64,
+    pub secs: i64,
+}
+
+/// What a claim found.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Claim {
-    /// First time: this run delivers it.
+    /// First time: this run delivers it to every target.
     New,
-    /// Claimed by an earlier attempt that did not finish delivering: deliver again.
-    Undelivered,
-    /// Delivered before: nothing to do.
+    /// Claimed by an earlier attempt whose lease ended (it died) or that
+    /// released it (it failed): this run sends what that one did not.
+    Resumed(Sent),
+    /// Another run holds it and may be delivering it now: left to that run (if
+    /// it dies, the first run after its lease ends delivers the rest).
+    Held { owner: String, until: i64 },
+    /// Delivered to every target before: nothing to do.
     Delivered,
 }
 
@@ -228,18 +291,54 @@ pub struct AlertHistory {
 }
 
 impl AlertHistory {
-    /// Records a firing unless its id is already there (a retried or repeated run).
-    pub async fn claim(&self, f: &Fired, now_unix: i64) -> Result<Claim, HandlerError> {
+    /// Claims a firing for `lease.owner`: records it if it is new, else takes
+    /// it over if it is undelivered and its lease is over (or already this
+    /// owner's). Both are conditional writes, so of two overlapping runs only
+    /// one holds a firing at a time.
+    pub async fn claim(&self, f: &Fired, lease: &Lease) -> Result<Claim, HandlerError> {
+        let until = lease.now + lease.secs;
+        let mut item = f.item(lease.now + self.keep_days * 86_400);
+        item.insert("LeaseOwner".into(), s(&lease.owner));
+        item.insert("LeaseUntil".into(), n(until));
         let put = self
             .client
             .put_item()
             .table_name(&self.table)
-            .set_item(Some(f.item(now_unix + self.keep_days * 86_400)))
+            .set_item(Some(item))
             .condition_expression("attribute_not_exists(AlertId)")
             .send()
             .await;
         if crate::dynamo::conditional("recording an alert", put)? {
             return Ok(Claim::New);
+        }
+        let take = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("Owner", s(&f.owner))
+            .key("AlertId", s(&f.id))
+            .update_expression("SET LeaseOwner = :me, LeaseUntil = :until")
+            .condition_expression(
+                "attribute_exists(AlertId) AND (attribute_not_exists(Delivered) OR Delivered = :f) \
+                 AND (attribute_not_exists(LeaseUntil) OR LeaseUntil < :now OR LeaseOwner = :me)",
+            )
+            .expression_attribute_values(":me", s(&lease.owner))
+            .expression_attribute_values(":until", n(until))
+            .expression_attribute_values(":now", n(lease.now))
+            .expression_attribute_values(":f", AttributeValue::Bool(false))
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew)
+            .send()
+            .await;
+        match take {
+            Ok(out) => {
+                return Ok(Claim::Resumed(
+                    out.attributes().map(Sent::of).unwrap_or_default(),
+                ))
+            }
+            Err(e) if !crate::dynamo::is_conditional_failure(&e) => {
+                return Err(HandlerError::from_sdk("taking over an alert", e))
+            }
+            Err(_) => {}
         }
         let got = self
             .client
@@ -251,26 +350,60 @@ impl AlertHistory {
             .send()
             .await
             .map_err(|e| HandlerError::from_sdk("reading an alert", e))?;
-        Ok(if got.item().is_some_and(delivered) {
+        let item = got.item().cloned().unwrap_or_default();
+        Ok(if delivered(&item) {
             Claim::Delivered
         } else {
-            Claim::Undelivered
+            Claim::Held {
+                owner: text(&item, "LeaseOwner").unwrap_or_default(),
+                until: get_n(&item, "LeaseUntil").unwrap_or(0),
+            }
         })
     }
 
+    /// Records that a target got the firing (right after it did: a death
+    /// between the two is the one way a target gets it twice).
+    pub async fn mark_sent(&self, f: &Fired, target: Target) -> Result<(), HandlerError> {
+        self.set(f, target.flag(), "marking an alert sent").await
+    }
+
+    /// Every target got it: nothing more to do for this firing, ever.
     pub async fn mark_delivered(&self, f: &Fired) -> Result<(), HandlerError> {
+        self.set(f, "Delivered", "marking an alert delivered").await
+    }
+
+    async fn set(&self, f: &Fired, flag: &str, doing: &str) -> Result<(), HandlerError> {
         self.client
             .update_item()
             .table_name(&self.table)
             .key("Owner", s(&f.owner))
             .key("AlertId", s(&f.id))
-            .update_expression("SET Delivered = :t")
+            .update_expression("SET #flag = :t")
+            .expression_attribute_names("#flag", flag)
             .expression_attribute_values(":t", AttributeValue::Bool(true))
             .condition_expression("attribute_exists(AlertId)")
             .send()
             .await
-            .map_err(|e| HandlerError::from_sdk("marking an alert delivered", e))?;
+            .map_err(|e| HandlerError::from_sdk(doing, e))?;
         Ok(())
+    }
+
+    /// Gives a claim up before its lease ends (a failed delivery), so the
+    /// retry need not wait for it. Only the owner's own claim is released.
+    pub async fn release(&self, f: &Fired, owner: &str) -> Result<(), HandlerError> {
+        let out = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("Owner", s(&f.owner))
+            .key("AlertId", s(&f.id))
+            .update_expression("SET LeaseUntil = :zero")
+            .condition_expression("LeaseOwner = :me")
+            .expression_attribute_values(":zero", n(0))
+            .expression_attribute_values(":me", s(owner))
+            .send()
+            .await;
+        crate::dynamo::conditional("releasing an alert", out.map(|_| ())).map(|_| ())
     }
 
     /// The latest anchor (hours since the epoch) of each (rule, ticker) among
@@ -347,7 +480,15 @@ pub const EVENT_SOURCE: &str = "tickerpulse";
 pub const EVENT_DETAIL_TYPE: &str = "TickerPulse alert fired";
 
 impl Notifier {
-    pub async fn deliver(&self, f: &Fired) -> Result<(), HandlerError> {
+    /// Sends a firing to one target.
+    pub async fn send(&self, f: &Fired, target: Target) -> Result<(), HandlerError> {
+        match target {
+            Target::Sns => self.publish(f).await,
+            Target::EventBridge => self.put_event(f).await,
+        }
+    }
+
+    async fn publish(&self, f: &Fired) -> Result<(), HandlerError> {
         use aws_sdk_sns::types::MessageAttributeValue;
         let doc = f.to_json().to_string();
         // One message, a body per protocol: JSON for HTTPS, SQS and Lambda,
@@ -374,6 +515,11 @@ impl Notifier {
             .send()
             .await
             .map_err(|e| HandlerError::from_sdk("publishing an alert to SNS", e))?;
+        Ok(())
+    }
+
+    async fn put_event(&self, f: &Fired) -> Result<(), HandlerError> {
+        let doc = f.to_json().to_string();
         let entry = aws_sdk_eventbridge::types::PutEventsRequestEntry::builder()
             .source(EVENT_SOURCE)
             .detail_type(EVENT_DETAIL_TYPE)

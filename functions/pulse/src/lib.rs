@@ -10,12 +10,18 @@ use tickerpulse_aggregate::alerting::{self, hour_bucket, hour_of};
 use tickerpulse_aggregate::level::Level;
 use tickerpulse_aggregate::trending::{span, Hourly};
 use tickerpulse_aws::alerts::AlertRules;
-use tickerpulse_aws::pulse::{AlertHistory, Claim, Fired, Notifier, Ranking, Trending};
+use tickerpulse_aws::pulse::{
+    AlertHistory, Claim, Fired, Lease, Notifier, Ranking, Sent, Target, Trending,
+};
 use tickerpulse_aws::{reads, sdk, HandlerError};
 use tickerpulse_core::alerts::MAX_COOLDOWN_HOURS;
 use tickerpulse_core::config::{self, Env};
 use tickerpulse_core::window::Window;
 use time::format_description::well_known::Rfc3339;
+
+/// How long a claim on a firing holds by default (`ALERT_LEASE_SECS`): past
+/// the function's 300 s timeout, so a live run's claim is never taken over.
+pub const DEFAULT_LEASE_SECS: i64 = 360;
 
 /// Hour partitions read at once.
 const READS_IN_FLIGHT: usize = 8;
@@ -42,6 +48,10 @@ pub struct PulseResult {
     pub redelivered: u64,
     /// Firings delivered by an earlier run or attempt (a repeat).
     pub already_delivered: u64,
+    /// Firings another run holds (overlapping runs): left to it.
+    pub held: u64,
+    /// Sends skipped because an earlier attempt made them (per target).
+    pub already_sent: u64,
 }
 
 pub struct Function {
@@ -56,6 +66,9 @@ pub struct Function {
     /// Tickers a window's ranking keeps (the item stays under DynamoDB's 400 KB
     /// whatever the watch list's size).
     pub top_n: usize,
+    /// How long a claim on a firing holds: past the function's timeout, so no
+    /// live run's claim is taken over.
+    pub lease_secs: i64,
 }
 
 impl Function {
@@ -82,6 +95,7 @@ impl Function {
             },
             min_mentions: config::number(env, "TRENDING_MIN_MENTIONS", 5u64, 1..=1_000_000)?,
             top_n: config::number(env, "TRENDING_TOP_N", 200usize, 100..=1_000)?,
+            lease_secs: config::number(env, "ALERT_LEASE_SECS", DEFAULT_LEASE_SECS, 1..=86_400)?,
             dynamodb,
         })
     }
@@ -158,20 +172,74 @@ impl Function {
         for owner in owners {
             last_fired.extend(self.history.last_fired(owner, &since).await?);
         }
+        let lease = Lease {
+            owner: owner_id(request.run_id.as_deref()),
+            now: now.unix_timestamp(),
+            secs: self.lease_secs,
+        };
         for firing in alerting::cooled(crossings, &rules, &last_fired) {
             let fired = Fired::new(&firing, &now_text);
-            match self.history.claim(&fired, now.unix_timestamp()).await? {
+            let sent = match self.history.claim(&fired, &lease).await? {
                 Claim::Delivered => {
                     r.already_delivered += 1;
                     continue;
                 }
-                Claim::Undelivered => r.redelivered += 1,
-                Claim::New => r.delivered += 1,
+                Claim::Held { owner, until } => {
+                    tracing::info!(alert_id = %fired.id, %owner, until, "alert held by another run");
+                    r.held += 1;
+                    continue;
+                }
+                Claim::Resumed(sent) => {
+                    r.redelivered += 1;
+                    sent
+                }
+                Claim::New => {
+                    r.delivered += 1;
+                    Sent::default()
+                }
+            };
+            if let Err(e) = self.deliver(&fired, sent, &mut r).await {
+                // The retry (Step Functions', or the next run) takes it over at
+                // once and sends what was not sent.
+                if let Err(release) = self.history.release(&fired, &lease.owner).await {
+                    tracing::warn!(alert_id = %fired.id, error = %release, "could not release an alert's claim: it passes when the lease ends");
+                }
+                return Err(e);
             }
-            self.notifier.deliver(&fired).await?;
-            self.history.mark_delivered(&fired).await?;
             tracing::info!(alert_id = %fired.id, ticker = %fired.ticker, value = fired.value, "alert delivered");
         }
         Ok(r)
     }
+
+    /// Sends a firing to each target an earlier attempt did not, flagging
+    /// each as it goes, then marks it delivered.
+    async fn deliver(
+        &self,
+        fired: &Fired,
+        sent: Sent,
+        r: &mut PulseResult,
+    ) -> Result<(), HandlerError> {
+        for target in Target::ALL {
+            if sent.contains(target) {
+                r.already_sent += 1;
+                continue;
+            }
+            self.notifier.send(fired, target).await?;
+            self.history.mark_sent(fired, target).await?;
+        }
+        self.history.mark_delivered(fired).await
+    }
+}
+
+/// A claim's owner: this invocation (the execution's name where the state
+/// machine gives it, and what tells this process's attempts apart).
+fn owner_id(run_id: Option<&str>) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    format!(
+        "{}/{}-{nanos}",
+        run_id.unwrap_or("pulse"),
+        std::process::id()
+    )
 }
