@@ -7,7 +7,7 @@
 use std::sync::atomic::Ordering;
 use tickerpulse_e2e::start_stack;
 use tickerpulse_social::bluesky::{Bluesky, Login};
-use tickerpulse_social::fake::{bluesky_view, reddit_child};
+use tickerpulse_social::fake::{bluesky_view, bluesky_view_skewed, reddit_child};
 use tickerpulse_social::reddit::{Credentials, Reddit};
 use tickerpulse_social::{PostSource, SocialError};
 
@@ -163,6 +163,71 @@ async fn the_clients_keep_to_the_limits_the_fakes_enforce() {
         other => panic!("want RateLimited, got {other:?}"),
     }
     stack.bluesky.rate_limit.store(0, Ordering::Relaxed);
+
+    // A post its client dated three hours ahead (Bluesky's createdAt is the
+    // client's): counted when the AppView indexed it, and the cursor stays
+    // there, so the next read still finds the posts made in those hours. Kept
+    // in createdAt, the cursor would pass them for good.
+    let ahead = |rkey: &str, created: &str, indexed: &str| {
+        bluesky_view_skewed(
+            "did:plc:s",
+            "s.bsky.social",
+            rkey,
+            &format!("AMD post {rkey}"),
+            created,
+            indexed,
+            1,
+        )
+    };
+    stack.bluesky.add([
+        ahead(
+            "3ks1",
+            "2020-04-15T09:00:00.000Z",
+            "2020-04-15T05:59:00.000Z",
+        ),
+        ahead(
+            "3ks0",
+            "2020-04-15T05:50:00.000Z",
+            "2020-04-15T05:50:01.000Z",
+        ),
+    ]);
+    let mut amd = Bluesky::new(
+        &base,
+        Login {
+            identifier: "tickerpulse.bsky.social".into(),
+            app_password: tickerpulse_local::stack::LOCAL_BLUESKY_APP_PASSWORD.into(),
+        },
+        vec!["AMD".into()],
+    )
+    .unwrap();
+    let first = tickerpulse_social::poll(
+        &mut amd,
+        &Default::default(),
+        Some("2020-04-15T05:00:00Z"),
+        100,
+        10,
+        0,
+    )
+    .await;
+    let times: Vec<&str> = first.posts.iter().map(|p| p.created_at.as_str()).collect();
+    assert_eq!(
+        times,
+        ["2020-04-15T05:59:00.000Z", "2020-04-15T05:50:00.000Z"]
+    );
+    assert_eq!(first.cursors["AMD"].newest, "2020-04-15T05:59:00.000Z");
+    stack.bluesky.clock.set(NOW_MS + 10 * 60_000);
+    stack.bluesky.add([ahead(
+        "3ks2",
+        "2020-04-15T06:05:00.000Z",
+        "2020-04-15T06:05:01.000Z",
+    )]);
+    let second = tickerpulse_social::poll(&mut amd, &first.cursors, None, 100, 10, 0).await;
+    assert!(
+        second.posts.iter().any(|p| p.id.ends_with("/3ks2")),
+        "{:?}",
+        second.posts
+    );
+    stack.bluesky.clock.set(NOW_MS);
 
     // Reddit: wrong app credentials are a 401, fatal for the function.
     let auth = env["REDDIT_AUTH_BASE_URL"].clone();

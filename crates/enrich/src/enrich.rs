@@ -327,9 +327,9 @@ pub enum Rejection {
     TooLong(usize),
     #[error("created_at {0:?} is not an RFC 3339 timestamp")]
     BadTimestamp(String),
-    /// Before X existed, or more than a day after Firehose received it: one
-    /// such record would move every "newest period" default.
-    #[error("created_at {0:?} is outside the sane window (2006-03-21 to a day after arrival)")]
+    /// Before X existed, or more than 5 minutes after Firehose received it:
+    /// one such record would move every "newest period" default.
+    #[error("created_at {0:?} is outside the sane window (2006-03-21 to 5 minutes after arrival)")]
     TimeOutOfRange(String),
     #[error("source {0:?} is not x, bluesky or reddit")]
     UnknownSource(String),
@@ -481,19 +481,24 @@ fn mentions_in_text<'a>(text: &'a str, out: &mut Vec<Cow<'a, str>>) {
     }
 }
 
-/// X's first post was made on 2006-03-21.
-const FIRST_POST_DAYS: i64 = 13_228; // days from 1970-01-01 to 2006-03-21
+/// X's first post was made on 2006-03-21 (epoch milliseconds).
+const FIRST_POST_MS: i64 = 13_228 * 86_400_000; // days from 1970-01-01 to 2006-03-21
 
-/// Whether an hour is one a post can have been made in: not before X's first
-/// post, and not more than a day after Firehose received it (`arrival_ms`).
-pub fn sane_time(p: &HourPartition, arrival_ms: Option<i64>) -> bool {
-    let days = tickerpulse_core::civil::days_from_civil(
-        i64::from(p.year),
-        i64::from(p.month),
-        i64::from(p.day),
-    );
-    let hour_ms = (days * 24 + i64::from(p.hour)) * 3_600_000;
-    days >= FIRST_POST_DAYS && arrival_ms.is_none_or(|a| hour_ms <= a + 86_400_000)
+/// How far a post's time may be ahead of Firehose's arrival time. X and Reddit
+/// stamp posts on their servers (`created_at`, `created_utc`); Bluesky's
+/// `createdAt` is the client's and may be anything, so `social` sends the
+/// AppView's `indexedAt` where it is earlier (Bluesky's `sortAt`), and Bluesky
+/// allows 2 minutes of clock skew (docs.bsky.app/docs/advanced-guides/timestamps,
+/// `CLOCK_SKEW_WINDOW`). Five minutes covers that and our own clocks' skew; a
+/// post further ahead would move Pulse's windows and the "newest period"
+/// defaults onto hours that have not happened.
+pub const MAX_AHEAD_MS: i64 = 5 * 60_000;
+
+/// Whether a post's time (epoch milliseconds) is one it can have been made
+/// at: not before X's first post, and at most [`MAX_AHEAD_MS`] after Firehose
+/// received it (`arrival_ms`).
+pub fn sane_time(at_ms: i64, arrival_ms: Option<i64>) -> bool {
+    at_ms >= FIRST_POST_MS && arrival_ms.is_none_or(|a| at_ms <= a + MAX_AHEAD_MS)
 }
 
 impl Enricher {
@@ -544,9 +549,10 @@ impl Enricher {
             }
         }
         let created_at = raw.created_at.ok_or(Rejection::Missing("created_at"))?;
-        let partition = HourPartition::of_timestamp(&created_at)
+        let at = tickerpulse_core::partition::parse_rfc3339(&created_at)
             .map_err(|_| Rejection::BadTimestamp(created_at.to_string()))?;
-        if !sane_time(&partition, arrival_ms) {
+        let partition = HourPartition::containing(at);
+        if !sane_time((at.unix_timestamp_nanos() / 1_000_000) as i64, arrival_ms) {
             return Err(Rejection::TimeOutOfRange(created_at.to_string()));
         }
         let lang = raw.lang.map(ascii_lowercase);
@@ -876,6 +882,9 @@ mod tests {
             "1970-01-01T00:00:00Z",
             "2006-03-20T23:59:59Z",
             "2025-12-06T03:00:00Z",
+            // Ahead of arrival by more than the platforms' clock skew.
+            "2025-12-05T02:05:01Z",
+            "2025-12-05T03:00:00Z",
         ] {
             let err = e.enrich(tweet(bad).as_bytes(), arrival).unwrap_err();
             assert_eq!(err, Rejection::TimeOutOfRange(bad.into()));
@@ -884,7 +893,7 @@ mod tests {
         for good in [
             "2006-03-21T00:00:00Z",
             "2025-12-05T01:59:00Z",
-            "2025-12-06T01:00:00Z",
+            "2025-12-05T02:05:00Z",
         ] {
             assert!(e.enrich(tweet(good).as_bytes(), arrival).is_ok(), "{good}");
         }

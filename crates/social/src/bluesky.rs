@@ -178,12 +178,39 @@ impl Bluesky {
     }
 }
 
+/// A post's time: its `sortAt`, the earlier of the author's `createdAt` and
+/// the AppView's `indexedAt`. `createdAt` is whatever the client wrote
+/// (docs.bsky.app/docs/advanced-guides/timestamps: "clients are allowed to
+/// insert any value"); search lists and filters posts by `sortAt`
+/// (`app.bsky.feed.searchPosts` `since`), so cursors kept in it follow the
+/// listing, and a post dated ahead is counted when it was indexed, not in an
+/// hour that has not come.
+fn post_time(created_at: &str, indexed_at: Option<&str>) -> Option<String> {
+    let created = utc_rfc3339(created_at)?;
+    let Some(indexed) = indexed_at.and_then(utc_rfc3339) else {
+        return Some(created);
+    };
+    let secs = |t: &str| {
+        tickerpulse_core::partition::parse_rfc3339(t)
+            .ok()
+            .map(|t| t.unix_timestamp_nanos())
+    };
+    Some(if secs(&indexed) < secs(&created) {
+        indexed
+    } else {
+        created
+    })
+}
+
 /// A `postView` as a [`Post`]; `None` for a view without the fields a post has.
 pub fn post_of_view(v: &Value) -> Option<Post> {
     let uri = v.get("uri")?.as_str()?;
     let record = v.get("record")?;
     let text = record.get("text")?.as_str()?.to_string();
-    let created_at = utc_rfc3339(record.get("createdAt")?.as_str()?)?;
+    let created_at = post_time(
+        record.get("createdAt")?.as_str()?,
+        v.get("indexedAt").and_then(Value::as_str),
+    )?;
     let author = v.get("author");
     let handle = author
         .and_then(|a| a.get("handle"))
@@ -335,6 +362,20 @@ mod tests {
         });
         let p = post_of_view(&v).unwrap();
         assert_eq!(p.created_at, "2026-12-04T10:00:00.123Z");
+        // Dated ahead by its client: the time it was indexed. Dated behind (an
+        // import): the time it claims, as Bluesky lists it.
+        let mut ahead = v.clone();
+        ahead["record"]["createdAt"] = json!("2027-01-01T00:00:00Z");
+        assert_eq!(
+            post_of_view(&ahead).unwrap().created_at,
+            "2026-12-04T10:00:01.000Z"
+        );
+        let mut behind = v.clone();
+        behind["record"]["createdAt"] = json!("2019-05-01T00:00:00Z");
+        assert_eq!(
+            post_of_view(&behind).unwrap().created_at,
+            "2019-05-01T00:00:00.000Z"
+        );
         assert_eq!(p.lang.as_deref(), Some("en"));
         assert_eq!(p.mentions, ["ana.bsky.social"]);
         assert_eq!(p.hashtags, ["stocks"]);

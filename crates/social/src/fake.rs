@@ -135,6 +135,24 @@ pub struct FakeBluesky {
 /// An access token's lifetime.
 pub const BLUESKY_SESSION_MS: i64 = 2 * 3600 * 1000;
 
+/// A Bluesky postView whose author's client dated it `created_at` and the
+/// AppView indexed at `indexed_at`: Bluesky's `createdAt` is the client's
+/// clock and may be ahead of or behind the AppView's
+/// (docs.bsky.app/docs/advanced-guides/timestamps).
+pub fn bluesky_view_skewed(
+    did: &str,
+    handle: &str,
+    rkey: &str,
+    text: &str,
+    created_at: &str,
+    indexed_at: &str,
+    likes: u64,
+) -> Value {
+    let mut v = bluesky_view(did, handle, rkey, text, created_at, likes);
+    v["indexedAt"] = json!(indexed_at);
+    v
+}
+
 /// A Bluesky postView of a post, with the fields the AppView gives.
 pub fn bluesky_view(
     did: &str,
@@ -282,9 +300,15 @@ impl FakeBluesky {
         let mut hits: Vec<(f64, &Value)> = posts
             .iter()
             .filter_map(|v| {
+                // Listed once the AppView has indexed it, ordered and filtered
+                // by `sortAt`, the earlier of the author's `createdAt` and the
+                // AppView's `indexedAt` (the lexicon's `since`: "Expected to use
+                // 'sortAt' timestamp, which may not match 'createdAt'"): a post
+                // its client dated ahead is listed at the time it was indexed.
                 let r = v.get("record")?;
-                let at = secs_of(r.get("createdAt")?.as_str()?)?;
-                if at > now || since.is_some_and(|s| at < s) {
+                let indexed = secs_of(v.get("indexedAt")?.as_str()?)?;
+                let at = secs_of(r.get("createdAt")?.as_str()?)?.min(indexed);
+                if indexed > now || since.is_some_and(|s| at < s) {
                     return None;
                 }
                 if let Some(l) = &lang {
