@@ -491,6 +491,40 @@ async fn an_alert_fires_once_per_crossing_to_sns_and_eventbridge() {
         hour["tickers"][0]["z_score"].as_f64().unwrap() > 5.0,
         "{hour}"
     );
+    // Windows end at the newest complete hour, not the one filling at the
+    // run's clock; a run after a gap evaluates the hours since the last anchor.
+    let at = |t: &str| {
+        time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339)
+            .unwrap()
+            .unix_timestamp()
+    };
+    let mut early = tickerpulse_fn_pulse::Function::from_env(&env)
+        .await
+        .unwrap();
+    early.clock = Some(at("2020-04-15T04:30:00Z"));
+    let filling = early.handle(Default::default()).await.unwrap();
+    assert_eq!(
+        filling.anchor.as_deref(),
+        Some("2020-04-15T03:00:00Z"),
+        "{filling:?}"
+    );
+    early.clock = Some(at("2020-04-15T02:59:59Z"));
+    let earlier = early.handle(Default::default()).await.unwrap();
+    assert_eq!(
+        earlier.anchor.as_deref(),
+        Some("2020-04-15T01:00:00Z"),
+        "{earlier:?}"
+    );
+    let caught_up = pulse(&env).await;
+    assert_eq!(
+        (
+            caught_up.anchor.as_deref(),
+            caught_up.hours_evaluated,
+            caught_up.already_delivered
+        ),
+        (Some("2020-04-15T04:00:00Z"), 3, 1),
+        "{caught_up:?}"
+    );
     let (s, bad) = call(&base, "GET", "/trending?window=2h", ann, Some(KEY), None).await;
     assert_eq!(
         (s, bad["error"].as_str()),

@@ -151,6 +151,28 @@ pub fn cooled(
         .collect()
 }
 
+/// The crossings at every hour of `hours`, oldest first: a run that follows
+/// another by more than an hour evaluates the hours between, so a crossing
+/// that came and went between runs still fires. Each is held back by its
+/// rule's cooldown against `last_fired` (earlier runs) and against the
+/// firings before it in `hours`.
+pub fn crossings_over(
+    rules: &[Rule],
+    hourly: &Hourly,
+    hours: std::ops::RangeInclusive<i64>,
+    last_fired: &HashMap<(String, String), i64>,
+) -> Vec<Firing> {
+    let mut last = last_fired.clone();
+    let mut out = Vec::new();
+    for hour in hours {
+        for f in cooled(crossings(rules, hourly, hour), rules, &last) {
+            last.insert((f.rule_id.clone(), f.ticker.clone()), f.anchor);
+            out.push(f);
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -209,6 +231,39 @@ mod tests {
         assert!(crossings(&rules, &after, NEWEST).is_empty());
         // Steady traffic crosses nothing.
         assert!(crossings(&rules, &hours(|_, _| 0), NEWEST).is_empty());
+    }
+
+    #[test]
+    fn the_hours_between_two_runs_are_evaluated_with_their_cooldown() {
+        // Spikes two and three hours before the newest hour (BBB), between
+        // runs: evaluated at the newest hour only, nothing crosses.
+        let spiked = hours(|t, h| {
+            if t == "BBB" && (h == NEWEST - 2 || h == NEWEST - 4) {
+                30
+            } else {
+                0
+            }
+        });
+        let mut rules = [rule("*", Metric::ZScore, Op::Above, 4.0, Window::Hour)];
+        assert!(crossings(&rules, &spiked, NEWEST).is_empty());
+        let none = HashMap::new();
+        let fired = crossings_over(&rules, &spiked, NEWEST - 5..=NEWEST, &none);
+        let at: Vec<i64> = fired.iter().map(|f| NEWEST - f.anchor).collect();
+        assert_eq!(
+            at,
+            [4],
+            "the second spike is inside the first's 24 h cooldown"
+        );
+        rules[0].cooldown_hours = 1;
+        let fired = crossings_over(&rules, &spiked, NEWEST - 5..=NEWEST, &none);
+        let at: Vec<i64> = fired.iter().map(|f| NEWEST - f.anchor).collect();
+        assert_eq!(at, [4, 2]);
+        // An earlier run's firing holds the first back.
+        let earlier = HashMap::from([((rules[0].id.clone(), "BBB".to_string()), NEWEST - 5)]);
+        rules[0].cooldown_hours = 2;
+        let fired = crossings_over(&rules, &spiked, NEWEST - 5..=NEWEST, &earlier);
+        let at: Vec<i64> = fired.iter().map(|f| NEWEST - f.anchor).collect();
+        assert_eq!(at, [2]);
     }
 
     #[test]

@@ -199,13 +199,32 @@ pub async fn periods(
     level: Level,
     limit: usize,
 ) -> Result<Vec<Period>, HandlerError> {
-    let out = client
+    periods_until(client, overall_table, level, None, limit).await
+}
+
+/// The newest periods of a level that start at or before `until` (a
+/// `Timestamp`, RFC 3339), newest first.
+pub async fn periods_until(
+    client: &Client,
+    overall_table: &str,
+    level: Level,
+    until: Option<&str>,
+    limit: usize,
+) -> Result<Vec<Period>, HandlerError> {
+    let mut query = client
         .query()
         .table_name(overall_table)
         .index_name("Level-Timestamp")
-        .key_condition_expression("#l = :l")
         .expression_attribute_names("#l", "Level")
-        .expression_attribute_values(":l", s(level.name()))
+        .expression_attribute_values(":l", s(level.name()));
+    query = match until {
+        Some(until) => query
+            .key_condition_expression("#l = :l AND #t <= :t")
+            .expression_attribute_names("#t", "Timestamp")
+            .expression_attribute_values(":t", s(until)),
+        None => query.key_condition_expression("#l = :l"),
+    };
+    let out = query
         .scan_index_forward(false)
         .limit(i32::try_from(limit).unwrap_or(i32::MAX))
         .send()

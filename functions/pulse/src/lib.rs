@@ -23,6 +23,9 @@ use time::format_description::well_known::Rfc3339;
 /// the function's 300 s timeout, so a live run's claim is never taken over.
 pub const DEFAULT_LEASE_SECS: i64 = 360;
 
+/// Hours since the last run's anchor that a run evaluates, at most.
+const CATCH_UP_HOURS: i64 = 24;
+
 /// Hour partitions read at once.
 const READS_IN_FLIGHT: usize = 8;
 
@@ -39,6 +42,9 @@ pub struct PulseResult {
     /// The newest hour with data, where every window ends (none before the first run).
     pub anchor: Option<String>,
     pub hours_read: u64,
+    /// Hours whose crossings were evaluated: the anchor and those since the
+    /// last run's anchor (at most a day).
+    pub hours_evaluated: u64,
     /// Tickers ranked per window.
     pub trending: HashMap<String, u64>,
     pub rules: u64,
@@ -69,6 +75,8 @@ pub struct Function {
     /// How long a claim on a firing holds: past the function's timeout, so no
     /// live run's claim is taken over.
     pub lease_secs: i64,
+    /// The run's clock (Unix seconds); `None` reads the system's.
+    pub clock: Option<i64>,
 }
 
 impl Function {
@@ -96,6 +104,7 @@ impl Function {
             min_mentions: config::number(env, "TRENDING_MIN_MENTIONS", 5u64, 1..=1_000_000)?,
             top_n: config::number(env, "TRENDING_TOP_N", 200usize, 100..=1_000)?,
             lease_secs: config::number(env, "ALERT_LEASE_SECS", DEFAULT_LEASE_SECS, 1..=86_400)?,
+            clock: None,
             dynamodb,
         })
     }
@@ -121,25 +130,52 @@ impl Function {
 
     pub async fn handle(&self, request: PulseRequest) -> Result<PulseResult, HandlerError> {
         let mut r = PulseResult::default();
-        let newest = reads::periods(&self.dynamodb, &self.overall_table, Level::Hour, 1).await?;
+        let now = match self.clock {
+            Some(secs) => time::OffsetDateTime::from_unix_timestamp(secs)
+                .map_err(|e| HandlerError::Fatal(format!("the clock: {e}")))?,
+            None => time::OffsetDateTime::now_utc(),
+        };
+        // Windows end at the newest complete hour with data: the hour now
+        // filling would look quiet against full hours, and no post's hour is
+        // after the clock (the transform bounds what is ahead of arrival).
+        let last_complete = now.unix_timestamp().div_euclid(3600) - 1;
+        let until = hour_bucket(last_complete).timestamp();
+        let newest = reads::periods_until(
+            &self.dynamodb,
+            &self.overall_table,
+            Level::Hour,
+            Some(&until),
+            1,
+        )
+        .await?;
         let Some(newest) = newest.first().map(|p| hour_of(&p.bucket)) else {
-            tracing::info!("no hour has data yet: nothing to rank or evaluate");
+            tracing::info!("no complete hour has data yet: nothing to rank or evaluate");
             return Ok(r);
         };
-        let hours = span(Window::Week, newest);
+        let trending = Trending {
+            client: self.dynamodb.clone(),
+            table: self.overall_table.clone(),
+        };
+        // The hours since the last run's anchor are evaluated too (at most a
+        // day of them): a crossing between two runs still fires.
+        let previous = trending
+            .get(Window::Hour)
+            .await?
+            .and_then(|p| hour_of_rfc3339(&p.anchor));
+        let first = match previous {
+            Some(p) if p < newest => (p + 1).max(newest - CATCH_UP_HOURS + 1),
+            _ => newest,
+        };
+        let hours = *span(Window::Week, first).start()..=newest;
         r.hours_read = (hours.end() - hours.start() + 1) as u64;
+        r.hours_evaluated = (newest - first + 1) as u64;
         let hourly = self.hourly(hours).await?;
-        let now = time::OffsetDateTime::now_utc();
         let now_text = now
             .replace_nanosecond(0)
             .unwrap_or(now)
             .format(&Rfc3339)
             .unwrap_or_default();
         let anchor = hour_bucket(newest).timestamp();
-        let trending = Trending {
-            client: self.dynamodb.clone(),
-            table: self.overall_table.clone(),
-        };
         for window in Window::ALL {
             let mut trends = hourly.trending(newest, window, self.min_mentions);
             let ranked = trends.len() as u64;
@@ -161,23 +197,27 @@ impl Function {
 
         let rules = self.rules.all().await?;
         r.rules = rules.len() as u64;
-        let crossings = alerting::crossings(&rules, &hourly, newest);
-        r.crossings = crossings.len() as u64;
+        let uncooled: Vec<alerting::Firing> = (first..=newest)
+            .flat_map(|h| alerting::crossings(&rules, &hourly, h))
+            .collect();
         // The last firing of each (rule, ticker), from each owner's history as
         // far back as the longest cooldown.
-        let since = hour_bucket(newest - i64::from(MAX_COOLDOWN_HOURS) - 1).timestamp();
+        let since = hour_bucket(first - i64::from(MAX_COOLDOWN_HOURS) - 1).timestamp();
         let mut last_fired = HashMap::new();
-        let mut owners: Vec<&str> = crossings.iter().map(|f| f.owner.as_str()).collect();
+        let mut owners: Vec<&str> = uncooled.iter().map(|f| f.owner.as_str()).collect();
+        owners.sort_unstable();
         owners.dedup();
         for owner in owners {
             last_fired.extend(self.history.last_fired(owner, &since).await?);
         }
+        let crossings = alerting::crossings_over(&rules, &hourly, first..=newest, &last_fired);
+        r.crossings = crossings.len() as u64;
         let lease = Lease {
             owner: owner_id(request.run_id.as_deref()),
             now: now.unix_timestamp(),
             secs: self.lease_secs,
         };
-        for firing in alerting::cooled(crossings, &rules, &last_fired) {
+        for firing in crossings {
             let fired = Fired::new(&firing, &now_text);
             let sent = match self.history.claim(&fired, &lease).await? {
                 Claim::Delivered => {
@@ -229,6 +269,13 @@ impl Function {
         }
         self.history.mark_delivered(fired).await
     }
+}
+
+/// The hour since the epoch of an RFC 3339 time.
+fn hour_of_rfc3339(at: &str) -> Option<i64> {
+    time::OffsetDateTime::parse(at, &Rfc3339)
+        .ok()
+        .map(|t| t.unix_timestamp().div_euclid(3600))
 }
 
 /// A claim's owner: this invocation (the execution's name where the state
