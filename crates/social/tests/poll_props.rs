@@ -293,13 +293,44 @@ fn cases() -> u32 {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: cases(), ..ProptestConfig::default() })]
+    // Failing seeds are kept beside this file (poll_props.proptest-regressions)
+    // and run first from then on.
+    #![proptest_config(ProptestConfig {
+        cases: cases(),
+        failure_persistence: Some(Box::new(
+            proptest::test_runner::FileFailurePersistence::WithSource("proptest-regressions"),
+        )),
+        ..ProptestConfig::default()
+    })]
     #[test]
     fn every_listed_post_is_read_once_the_stream_goes_quiet(seed in any::<u64>()) {
         if let Err(lost) = scenario(seed) {
             prop_assert!(false, "seed {seed}: {lost}");
         }
     }
+}
+
+/// `make soak`: every seed of a range, so a figure names the seeds it covers
+/// (`TICKERPULSE_SOAK_FROM`, default 0, and `TICKERPULSE_SOAK_CASES`).
+#[test]
+#[ignore]
+fn soak_a_seed_range() {
+    let from: u64 = std::env::var("TICKERPULSE_SOAK_FROM")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    let n = u64::from(cases());
+    let started = std::time::Instant::now();
+    let failed: Vec<String> = (from..from + n)
+        .filter_map(|seed| scenario(seed).err().map(|e| format!("seed {seed}: {e}")))
+        .collect();
+    println!(
+        "soak: seeds {from}..{} ({n} scenarios) in {:.1} s, {} failed",
+        from + n,
+        started.elapsed().as_secs_f64(),
+        failed.len()
+    );
+    assert!(failed.is_empty(), "{}", failed.join("\n"));
 }
 
 #[test]
