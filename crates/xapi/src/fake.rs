@@ -41,6 +41,10 @@ pub enum Fault {
         reset_in_secs: i64,
     },
     Status(u16),
+    /// The next request that carries a `next_token` is refused as X refuses a
+    /// token it no longer honours (a 400 naming the parameter); requests
+    /// without one pass it by.
+    RefuseNextToken,
 }
 
 #[derive(Default)]
@@ -136,6 +140,19 @@ impl FakeXState {
             }
             all.push(t);
         }
+        *self.index.lock().unwrap_or_else(|e| e.into_inner()) = None;
+    }
+
+    /// Deletes tweets by id (their authors deleted them): not served from then on.
+    pub fn delete(&self, ids: &[u64]) {
+        let mut all = self.tweets.lock().unwrap_or_else(|e| e.into_inner());
+        all.retain(|t| {
+            let id = t
+                .get("id")
+                .and_then(Value::as_str)
+                .and_then(|s| s.parse().ok());
+            !id.is_some_and(|id: u64| ids.contains(&id))
+        });
         *self.index.lock().unwrap_or_else(|e| e.into_inner()) = None;
     }
 
@@ -305,12 +322,19 @@ pub fn answer(st: &FakeXState, req: &http::request::Parts) -> Response<Full<Byte
             &rate_headers,
         );
     }
-    if let Some(fault) = st
-        .faults
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .pop_front()
-    {
+    let has_token = req
+        .uri
+        .query()
+        .is_some_and(|q| q.split('&').any(|kv| kv.starts_with("next_token=")));
+    let fault = {
+        let mut faults = st.faults.lock().unwrap_or_else(|e| e.into_inner());
+        match faults.front() {
+            Some(Fault::RefuseNextToken) if !has_token => None,
+            Some(_) => faults.pop_front(),
+            None => None,
+        }
+    };
+    if let Some(fault) = fault {
         return match fault {
             Fault::RateLimit { reset_in_secs } => {
                 let reset = time::OffsetDateTime::now_utc().unix_timestamp() + reset_in_secs;
@@ -327,6 +351,15 @@ pub fn answer(st: &FakeXState, req: &http::request::Parts) -> Response<Full<Byte
             Fault::Status(code) => reply(
                 StatusCode::from_u16(code).unwrap_or(StatusCode::SERVICE_UNAVAILABLE),
                 json!({"title": "Service Unavailable", "detail": "Service Unavailable", "type": "about:blank", "status": code}),
+                &rate_headers,
+            ),
+            Fault::RefuseNextToken => reply(
+                StatusCode::BAD_REQUEST,
+                invalid(
+                    "next_token",
+                    "expired",
+                    "The `next_token` query parameter value [expired] is not valid".into(),
+                ),
                 &rate_headers,
             ),
         };
@@ -450,10 +483,12 @@ pub fn answer(st: &FakeXState, req: &http::request::Parts) -> Response<Full<Byte
         .get("max_results")
         .and_then(|m| m.parse::<usize>().ok())
         .unwrap_or(10);
-    let from: usize = match params.get("next_token") {
-        None => 0,
-        Some(token) => match token.strip_prefix('p').and_then(|n| n.parse().ok()) {
-            Some(n) => n,
+    // A token names the last post the previous page looked at (keyset): posts
+    // added or deleted between pages move no page boundary, so none is skipped.
+    let after: Option<u64> = match params.get("next_token") {
+        None => None,
+        Some(token) => match token.strip_prefix('b').and_then(|n| n.parse().ok()) {
+            Some(id) => Some(id),
             // A token this fake never gave (or one X no longer honours).
             None => {
                 return refuse(invalid(
@@ -491,7 +526,9 @@ pub fn answer(st: &FakeXState, req: &http::request::Parts) -> Response<Full<Byte
         );
     };
     let mut page: Vec<&Value> = Vec::with_capacity(max);
-    let mut next = from.min(upper);
+    let mut next = after
+        .map_or(0, |a| index.partition_point(|e| e.id >= a))
+        .min(upper);
     while next < upper && page.len() < max {
         if matches(&index[next]) {
             page.push(&tweets[index[next].at]);
@@ -528,7 +565,7 @@ pub fn answer(st: &FakeXState, req: &http::request::Parts) -> Response<Full<Byte
         "result_count": page.len(),
     });
     if more {
-        meta["next_token"] = json!(format!("p{next}"));
+        meta["next_token"] = json!(format!("b{}", index[next - 1].id));
     }
     reply(
         StatusCode::OK,
