@@ -9,6 +9,7 @@
 
 use anyhow::{anyhow, Context, Result};
 use serde_json::{json, Value};
+use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 use tickerpulse_local::stack::{self as local, LocalStack};
 use tickerpulse_local::Template;
@@ -18,9 +19,16 @@ use tickerpulse_local::Template;
 pub struct Figures {
     pub source: String,
     pub input: u64,
-    /// Tweets the recent search did not return: no watched cashtag, or a retweet
-    /// (`-is:retweet`).
+    /// Input posts the sources' reads must return, from the queries' semantics
+    /// over the input (`crate::expected`), not from what came back.
+    pub expected: u64,
+    /// Input posts no read should return (no watched cashtag, a retweet,
+    /// another language, before the read's start): `input - expected`.
     pub not_matched: u64,
+    /// Expected posts that reached neither the lake nor its error prefix nor
+    /// the transform's drops, and posts there that no read should have returned.
+    pub lost: u64,
+    pub unexpected: u64,
     pub fetched: u64,
     /// Of the input, the posts the fake Bluesky and Reddit served instead of
     /// the fake X (a tenth each of the taborda tweets), and what `social` read.
@@ -32,9 +40,9 @@ pub struct Figures {
     /// Lines in the raw zone, and the hour partitions they landed in.
     pub landed: u64,
     pub partitions: u64,
-    /// Records the transform marked `ProcessingFailed` (in the error prefix).
+    /// Posts the transform marked `ProcessingFailed` (in the error prefix).
     pub failed: u64,
-    /// Records the transform marked `Dropped` (configuration: language...).
+    /// Expected posts in a language the transform does not keep (`Dropped`).
     pub dropped: u64,
     /// Stage 1 rows (deduplicated by tweet id), and the copies of tweets that
     /// landed more than once (returned by two queries) that compaction removed.
@@ -62,17 +70,20 @@ pub struct Figures {
 }
 
 impl Figures {
-    /// Every input tweet is counted once: not matched by the search, dropped,
-    /// failed, without a watched ticker, spam or kept; and the API's total is
-    /// what the pipeline kept. (`duplicates` are extra copies, not input tweets.)
+    /// Every input tweet is counted once: not matched by the reads' semantics,
+    /// dropped, failed, without a watched ticker, spam or kept, with none of
+    /// the expected lost and none unexpected; and the API's total is what the
+    /// pipeline kept. (`duplicates` are extra copies, not input tweets.)
     pub fn balanced(&self) -> bool {
-        self.input
-            == self.not_matched
-                + self.dropped
-                + self.failed
-                + self.unwatched
-                + self.spam
-                + self.cleaned
+        self.lost == 0
+            && self.unexpected == 0
+            && self.input
+                == self.not_matched
+                    + self.dropped
+                    + self.failed
+                    + self.unwatched
+                    + self.spam
+                    + self.cleaned
             && self.api_tweets == self.cleaned
     }
 }
@@ -100,15 +111,18 @@ async fn rows_under(s3: &aws_sdk_s3::Client, bucket: &str, prefix: &str) -> Resu
     Ok(rows)
 }
 
-/// Lines, hour partitions and distinct tweet ids of the JSON lines under a prefix.
+/// Lines, hour partitions and the distinct post ids of the JSON lines under a
+/// prefix: a landed record's `tweet_id`, or the `id` inside a failed record's
+/// `rawData` (Firehose's error output).
 async fn lines_under(
     s3: &aws_sdk_s3::Client,
     bucket: &str,
     prefix: &str,
-) -> Result<(u64, u64, u64)> {
+) -> Result<(u64, u64, BTreeSet<String>)> {
+    use base64::Engine;
     let mut lines = 0u64;
-    let mut partitions = std::collections::BTreeSet::new();
-    let mut ids = std::collections::HashSet::new();
+    let mut partitions = BTreeSet::new();
+    let mut ids = BTreeSet::new();
     for key in tickerpulse_aws::lake::list_keys(s3, bucket, prefix).await? {
         if let Some((dir, _)) = key.rsplit_once('/') {
             partitions.insert(dir.to_string());
@@ -116,14 +130,22 @@ async fn lines_under(
         let body = tickerpulse_aws::lake::read_object(s3, bucket, &key).await?;
         for line in body.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
             lines += 1;
-            if let Ok(v) = serde_json::from_slice::<Value>(line) {
-                if let Some(id) = v["tweet_id"].as_str() {
-                    ids.insert(id.to_string());
-                }
-            }
+            let Ok(v) = serde_json::from_slice::<Value>(line) else {
+                continue;
+            };
+            let id = match (v["tweet_id"].as_str(), v["rawData"].as_str()) {
+                (Some(id), _) => Some(id.to_string()),
+                (None, Some(raw)) => base64::engine::general_purpose::STANDARD
+                    .decode(raw)
+                    .ok()
+                    .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
+                    .and_then(|r| r["id"].as_str().map(str::to_string)),
+                _ => None,
+            };
+            ids.extend(id);
         }
     }
-    Ok((lines, partitions.len() as u64, ids.len() as u64))
+    Ok((lines, partitions.len() as u64, ids))
 }
 
 /// How many generated tweets the demo runs where the data root is absent.
@@ -265,6 +287,79 @@ pub fn split_sources(tweets: Vec<Value>) -> (Vec<Value>, Vec<Value>, Vec<Value>)
     (x, bluesky, reddit)
 }
 
+/// The posts the reads must return, and those of them the transform drops.
+struct Expected {
+    ids: BTreeSet<String>,
+    dropped: BTreeSet<String>,
+}
+
+/// [`crate::expected`] with the functions' own configuration: ingest's watch
+/// list, language and retweet setting, social's subreddits, the transform's
+/// languages.
+async fn expected_reads(
+    stack: &LocalStack,
+    x: &[Value],
+    bluesky: &[Value],
+    reddit: &[Value],
+    since: &str,
+) -> Result<Expected> {
+    use crate::expected::{reddit_ids, BlueskySearch, XSearch};
+    use tickerpulse_core::config;
+    let ingest = stack.function_env("ingest")?;
+    let social = stack.function_env("social")?;
+    let transform = stack.function_env("transform")?;
+    let watchlist = tickerpulse_aws::watchlist::load(&ingest)
+        .await
+        .map_err(|e| anyhow!("the watch list: {e}"))?;
+    let lang = config::optional(&ingest, "INGEST_LANG", "en");
+    let no_retweets = config::flag(&ingest, "INGEST_EXCLUDE_RETWEETS", true)?;
+    let mut ids = XSearch::new(&watchlist, &lang, no_retweets).ids(x);
+    ids.extend(
+        BlueskySearch::new(&watchlist, &config::optional(&social, "INGEST_LANG", "en"))
+            .ids(bluesky, since),
+    );
+    let subs = config::optional(
+        &social,
+        "REDDIT_SUBREDDITS",
+        tickerpulse_social::reddit::DEFAULT_SUBREDDITS,
+    );
+    let subs: Vec<&str> = subs.split(',').map(str::trim).collect();
+    ids.extend(reddit_ids(reddit, &subs, since));
+    // The transform keeps the languages it is given; a post without one is kept.
+    let kept = config::optional(
+        &transform,
+        "TRANSFORM_LANGUAGES",
+        tickerpulse_enrich::DEFAULT_LANGUAGES,
+    );
+    let kept: Vec<String> = kept
+        .split(',')
+        .map(|l| l.trim().to_ascii_lowercase())
+        .collect();
+    // A post's language as the transform reads it: X's `lang`, Bluesky's
+    // first `langs` (its primary subtag); Reddit gives none.
+    let langs: std::collections::HashMap<&str, String> = x
+        .iter()
+        .filter_map(|t| Some((t["id"].as_str()?, t["lang"].as_str()?.to_ascii_lowercase())))
+        .chain(bluesky.iter().filter_map(|v| {
+            let l = v["record"]["langs"][0].as_str()?;
+            Some((
+                v["uri"].as_str()?,
+                l.split('-').next().unwrap_or(l).to_ascii_lowercase(),
+            ))
+        }))
+        .collect();
+    let lang_of = |id: &String| langs.get(id.as_str()).cloned();
+    let dropped = if kept.iter().any(|l| l == "*") {
+        BTreeSet::new()
+    } else {
+        ids.iter()
+            .filter(|id| lang_of(id).is_some_and(|l| !kept.contains(&l)))
+            .cloned()
+            .collect()
+    };
+    Ok(Expected { ids, dropped })
+}
+
 /// Loads `tweets` into the fake X API and runs the real path: ingest, Firehose
 /// and transform, the pipeline state machine, and the API's view of the result.
 pub async fn load_and_run(stack: &LocalStack, source: &str, tweets: Vec<Value>) -> Result<Figures> {
@@ -298,6 +393,20 @@ pub async fn load_and_run_with(
     (f.bluesky_in, f.reddit_in) = (bluesky.len() as u64, reddit.len() as u64);
     let raw_bucket = bucket_of(t, "RawBucket")?;
     let stage_bucket = bucket_of(t, "StageBucket")?;
+    // Social reads every query back to the oldest post it was given (a
+    // deployed one reads forward from its cursors).
+    let since = bluesky
+        .iter()
+        .filter_map(|v| v["record"]["createdAt"].as_str().map(str::to_string))
+        .chain(reddit.iter().filter_map(|c| {
+            c["data"]["created_utc"]
+                .as_f64()
+                .and_then(tickerpulse_social::rfc3339_of_secs)
+        }))
+        .min()
+        .unwrap_or_else(|| "2020-01-01T00:00:00Z".into());
+    let expected = expected_reads(stack, &tweets, &bluesky, &reddit, &since).await?;
+    f.expected = expected.ids.len() as u64;
     stack.x_api.replace(tweets);
     stack.x_api.live_after_newest();
 
@@ -354,11 +463,6 @@ pub async fn load_and_run_with(
         let now = stack.x_api.now_ms();
         stack.bluesky.clock.set(now);
         stack.reddit.clock.set(now);
-        let oldest = bluesky
-            .iter()
-            .filter_map(|v| v["record"]["createdAt"].as_str())
-            .min()
-            .map(str::to_string);
         stack.bluesky.add(bluesky);
         stack.reddit.add(reddit);
         let mut social_env = stack.function_env("social")?;
@@ -368,7 +472,6 @@ pub async fn load_and_run_with(
         let social = tickerpulse_fn_social::Function::from_env(&social_env)
             .await
             .map_err(|e| anyhow!("social: {e}"))?;
-        let since = oldest.unwrap_or_else(|| "2020-01-01T00:00:00Z".into());
         let reports = social
             .handle(json!({ "since": since }))
             .await
@@ -385,14 +488,31 @@ pub async fn load_and_run_with(
         f.fetched += f.social_fetched;
     }
     let prefix = format!("{}/", tickerpulse_aws::lake::RAW_PREFIX);
-    let distinct;
-    (f.landed, f.partitions, distinct) = lines_under(&s3, &raw_bucket, &prefix).await?;
-    (f.failed, _, _) = lines_under(&s3, &raw_bucket, "raw-errors/").await?;
-    f.dropped = f.fetched.saturating_sub(f.landed + f.failed);
+    let (landed_ids, failed_ids);
+    (f.landed, f.partitions, landed_ids) = lines_under(&s3, &raw_bucket, &prefix).await?;
+    (_, _, failed_ids) = lines_under(&s3, &raw_bucket, "raw-errors/").await?;
+    let distinct = landed_ids.len() as u64;
     // A tweet with cashtags in two queries is returned by both: the same tweet
     // lands twice (at-least-once), and compaction keeps one.
     f.duplicates = f.landed - distinct;
-    f.not_matched = f.input.saturating_sub(distinct + f.dropped + f.failed);
+    f.failed = failed_ids.len() as u64;
+    let seen: BTreeSet<&String> = landed_ids.union(&failed_ids).collect();
+    let dropped: BTreeSet<&String> = expected
+        .dropped
+        .iter()
+        .filter(|id| !seen.contains(id))
+        .collect();
+    f.dropped = dropped.len() as u64;
+    f.lost = expected
+        .ids
+        .iter()
+        .filter(|id| !seen.contains(id) && !dropped.contains(id))
+        .count() as u64;
+    f.unexpected = seen
+        .iter()
+        .filter(|id| !expected.ids.contains(**id))
+        .count() as u64;
+    f.not_matched = f.input - f.expected;
     f.seconds.push((
         "ingest + Firehose + transform".into(),
         started.elapsed().as_secs_f64(),
@@ -531,8 +651,12 @@ pub fn print_summary(f: &Figures) {
         f.price_files
     );
     println!(
-        "ingest:      {} returned by the recent search ({} queries, {} pages; {} of them a second time, by another query); {} not matched (no watched cashtag, or a retweet)",
-        f.fetched, f.queries, f.pages, f.duplicates, f.not_matched
+        "ingest:      {} returned by the searches and listings ({} queries, {} pages; {} of them a second time, by another query)",
+        f.fetched, f.queries, f.pages, f.duplicates
+    );
+    println!(
+        "expected:    {} of the input by the queries' semantics; {} not matched (no watched cashtag, a retweet, another language); {} lost, {} returned unexpectedly",
+        f.expected, f.not_matched, f.lost, f.unexpected
     );
     println!(
         "transform:   {} landed in {} hour partitions, {} dropped, {} failed (in raw-errors/)",
@@ -703,4 +827,46 @@ async fn body(
     }
     crate::serve::serve(listener, server, std::future::pending::<()>()).await;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A post lost between a search and the lake no longer hides in "not
+    /// matched": that count comes from the queries' semantics, and the loss
+    /// is its own figure.
+    #[test]
+    fn a_lost_post_unbalances_the_figures() {
+        let whole = Figures {
+            input: 10,
+            expected: 6,
+            not_matched: 4,
+            cleaned: 5,
+            spam: 1,
+            api_tweets: 5,
+            ..Default::default()
+        };
+        assert!(whole.balanced());
+        // One of the six never reached the lake: five landed, one lost.
+        let lost = Figures {
+            cleaned: 4,
+            api_tweets: 4,
+            lost: 1,
+            ..whole.clone()
+        };
+        assert!(!lost.balanced());
+        // Counted as before (what was left over was "not matched"), it balanced.
+        let leftover = Figures {
+            not_matched: 5,
+            lost: 0,
+            ..lost.clone()
+        };
+        assert!(leftover.balanced(), "the old, circular count");
+        let unexpected = Figures {
+            unexpected: 1,
+            ..whole
+        };
+        assert!(!unexpected.balanced());
+    }
 }

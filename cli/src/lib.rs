@@ -3,6 +3,7 @@
 //! this crate wires it to the functions ([`functions`]) and into commands.
 
 pub mod demo;
+pub mod expected;
 pub mod functions;
 pub mod pipeline;
 pub mod score;
