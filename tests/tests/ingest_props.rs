@@ -352,6 +352,71 @@ proptest! {
     }
 }
 
+/// A 429 after the first page: the pagination is held at the page not yet
+/// read, and the next run goes on from it, so X serves (and bills) no post twice.
+/// It used to drop the token and read the query again from its cursor.
+#[tokio::test(flavor = "current_thread")]
+async fn a_rate_limit_mid_pagination_pays_for_no_page_twice() {
+    let fake = FakeX::start("t").await.unwrap();
+    let now = time::OffsetDateTime::now_utc().unix_timestamp() * 1000;
+    fake.state.set_clock(now);
+    fake.add((0..30).map(|i| {
+        let at = now - 60_000 + i * 1000;
+        serde_json::json!({"id": (snowflake_at(at) + 1).to_string(), "text": format!("$AAA {i}"),
+            "created_at": rfc3339(at), "author_id": "1", "lang": "en"})
+    }));
+    for f in [Fault::Pass, Fault::RateLimit { reset_in_secs: 900 }] {
+        fake.state.faults.lock().unwrap().push_back(f);
+    }
+    let sink = Sink {
+        stream: Mutex::new(Stream {
+            draw: Draw(1),
+            x: fake.state.clone(),
+            now_ms: now,
+            seq: 0,
+            made: Vec::new(),
+            deleted: BTreeSet::new(),
+            wild: false,
+            down: false,
+        }),
+        got: Mutex::new(Vec::new()),
+    };
+    let f = Function {
+        x: XApi::new(&fake.base_url(), "t".into()).unwrap(),
+        sink,
+        cursors: Cursors::default(),
+        usage: None,
+        queries: vec!["$AAA -is:retweet lang:en".into()],
+        settings: Settings {
+            monthly_budget: 0,
+            emit_metrics: false,
+            max_results: 10,
+            max_pages: 10,
+            budget: Duration::from_secs(600),
+            retry_base: Duration::from_millis(1),
+            retries: 1,
+        },
+    };
+    let event =
+        serde_json::json!({"detail-type": "Scheduled Event", "source": "aws.events", "detail": {}});
+    let first = f.handle(event.clone()).await.unwrap();
+    assert_eq!(
+        (first.tweets, first.queries_unfinished, first.rate_limited),
+        (10, 1, true),
+        "{first:?}"
+    );
+    let second = f.handle(event).await.unwrap();
+    assert_eq!(
+        (second.tweets, second.queries_unfinished),
+        (20, 0),
+        "{second:?}"
+    );
+    let served = fake.state.served.load(std::sync::atomic::Ordering::Relaxed);
+    assert_eq!(served, 30, "X served every post once");
+    let got: BTreeSet<u64> = f.sink.got.lock().unwrap().iter().copied().collect();
+    assert_eq!(got.len(), 30);
+}
+
 /// `make soak`: every seed of a range (`TICKERPULSE_SOAK_FROM`, default 0,
 /// and `TICKERPULSE_SOAK_CASES`).
 #[test]

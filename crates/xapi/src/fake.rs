@@ -41,6 +41,8 @@ pub enum Fault {
         reset_in_secs: i64,
     },
     Status(u16),
+    /// Answered as usual: places the faults behind it at a later request.
+    Pass,
     /// The next request that carries a `next_token` is refused as X refuses a
     /// token it no longer honours (a 400 naming the parameter); requests
     /// without one pass it by.
@@ -334,7 +336,7 @@ pub fn answer(st: &FakeXState, req: &http::request::Parts) -> Response<Full<Byte
             None => None,
         }
     };
-    if let Some(fault) = fault {
+    if let Some(fault) = fault.filter(|f| *f != Fault::Pass) {
         return match fault {
             Fault::RateLimit { reset_in_secs } => {
                 let reset = time::OffsetDateTime::now_utc().unix_timestamp() + reset_in_secs;
@@ -353,6 +355,7 @@ pub fn answer(st: &FakeXState, req: &http::request::Parts) -> Response<Full<Byte
                 json!({"title": "Service Unavailable", "detail": "Service Unavailable", "type": "about:blank", "status": code}),
                 &rate_headers,
             ),
+            Fault::Pass => unreachable!("passed above"),
             Fault::RefuseNextToken => reply(
                 StatusCode::BAD_REQUEST,
                 invalid(
