@@ -10,7 +10,7 @@ export SAM_CLI_TELEMETRY := 0
 export SAM_CLI_BETA_RUST_CARGO_LAMBDA := 1
 CARGO ?= cargo
 
-.PHONY: data-check lexicons lexicon-check watchlist watchlist-check train-sentiment eval-sentiment eval-sentiment-grid sentiment-check setup java browser wrk vendor-check bench-api rust-targets demo test executions logs bench-lake bench-aggregate bench-heavy-day bench-freshness soak lint fmt-check clippy cargo-test template-check sam-build check-arm64 local-up local-down local-status clean-local bench-sentiment bench-transform fuzz
+.PHONY: data-check lexicons lexicon-check watchlist watchlist-check train-sentiment eval-sentiment eval-sentiment-grid eval-written sentiment-check setup java browser wrk vendor-check bench-api rust-targets demo test executions logs bench-lake bench-aggregate bench-heavy-day bench-freshness soak lint fmt-check clippy cargo-test template-check sam-build check-arm64 local-up local-down local-status clean-local bench-sentiment bench-transform fuzz
 
 ## setup: pinned Python tools into .venv, npm tools (asl-validator, playwright-core, uPlot) into node_modules,
 ## the arm64 Rust target, Java for Spark and Debian's Chromium for the browser test (idempotent)
@@ -129,6 +129,10 @@ train-sentiment: setup
 eval-sentiment: setup
 	$(VENV)/bin/python training/sentiment/train.py eval
 
+## eval-written: real-source folds without and with the written chatter set (docs/sentiment.md, issue #35)
+eval-written: setup
+	$(VENV)/bin/python training/sentiment/train.py eval-written
+
 ## eval-sentiment-grid: the cross-source table for 24 settings of the model's knobs, scored on the test sources (an upper bound, ~10 min)
 eval-sentiment-grid: setup
 	$(VENV)/bin/python training/sentiment/train.py grid
@@ -136,6 +140,7 @@ eval-sentiment-grid: setup
 # The committed weights are what the training script makes of the committed data.
 sentiment-check: setup
 	$(VENV)/bin/python training/sentiment/train.py check
+	$(VENV)/bin/python training/sentiment/written.py check
 
 ## bench-transform: the transform handler on a full Firehose batch, against a Python transform
 bench-transform: setup

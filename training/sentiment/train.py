@@ -5,6 +5,7 @@
     python training/sentiment/train.py score    # JSON lines in, probabilities out
     python training/sentiment/train.py check    # the committed weights rebuild byte for byte
     python training/sentiment/train.py grid     # how far the model's knobs go across sources (an oracle)
+    python training/sentiment/train.py eval-written  # real-source folds without and with the written chatter
 
 The data are the labelled sets of the data root, read in place and checked
 against data/sources.toml (`data/dataroot.py`; see `load`), and this project's
@@ -349,6 +350,85 @@ def grid():
     print(f"\nbest mean gain over finance (an oracle: chosen on the test sources): {best[0]:+.3f} at {best[1]}")
 
 
+WRITTEN = os.path.join(ROOT, "training", "sentiment", "written-chatter.csv")
+
+
+def written_rows():
+    """(source, text, label) of the written chatter set (`written.py`)."""
+    with open(WRITTEN, newline="", encoding="utf-8") as f:
+        return [("synthetic", r["text"], r["label"]) for r in csv.DictReader(f)]
+
+
+def per_class_f1(truth, pred, labels):
+    out = []
+    for c in labels:
+        tp = sum(1 for t, p in zip(truth, pred) if t == c and p == c)
+        fp = sum(1 for t, p in zip(truth, pred) if t != c and p == c)
+        fn = sum(1 for t, p in zip(truth, pred) if t == c and p != c)
+        out.append(0.0 if tp == 0 else 2 * tp / (2 * tp + fp + fn))
+    return out
+
+
+def eval_written():
+    """Does the written chatter set help on real posts? 5-fold over the real
+    sources only, each fold's model trained without and with the written posts
+    (a written post is never tested on, and one whose words appear in the test
+    fold is left out of that fold's training). Per source and class, and the
+    paired per-fold difference of macro-F1 with its standard error: the noise
+    the decision is weighed against."""
+    real = dedupe(load())
+    extra = dedupe(written_rows())
+    texts = [r[1] for r in real] + [r[1] for r in extra]
+    fins = cli_scores(texts, "finance")
+    x_all = matrix(texts, fins)
+    n = len(real)
+    x, xw = x_all[:n], x_all[n:]
+    y = np.array([r[2] for r in real])
+    yw = np.array([r[2] for r in extra])
+    sources = np.array([r[0] for r in real])
+    groups = np.array([group_key(r[1]) for r in real])
+    gw = np.array([group_key(r[1]) for r in extra])
+    print(f"real rows {n}; written rows {len(extra)} "
+          f"{ {c: int((yw == c).sum()) for c in CLASSES} }")
+    strata = np.array([f"{s}/{c}" for s, c in zip(sources, y)])
+    folds = list(StratifiedGroupKFold(n_splits=5, shuffle=True, random_state=0).split(x, strata, groups))
+    oof = {k: {b: np.empty(n, dtype=object) for b in (False, True)} for k in ("before", "after")}
+    fold_of = np.empty(n, dtype=int)
+    for k, (train, test) in enumerate(folds):
+        fold_of[test] = k
+        keep = ~np.isin(gw, groups[test])
+        before = fit(x[train], y[train])
+        after = fit(sparse.vstack([x[train], xw[keep]]).tocsr(), np.r_[y[train], yw[keep]])
+        for name, model in (("before", before), ("after", after)):
+            for binary in (False, True):
+                oof[name][binary][test] = predict(model, x[test], binary)
+        print(f"fold {k + 1}: trained on {len(train)} real rows, {int(keep.sum())} written", flush=True)
+    print("\n| source | rows | class | F1 before | F1 after | change |")
+    print("|---|---|---|---|---|---|")
+    summary = []
+    for s in sorted(set(sources)):
+        m = sources == s
+        binary, labels = classes_of(y[m])
+        truth = list(y[m])
+        b = per_class_f1(truth, list(oof["before"][binary][m]), labels)
+        a = per_class_f1(truth, list(oof["after"][binary][m]), labels)
+        for c, fb, fa in zip(labels, b, a):
+            print(f"| {s} | {int(m.sum())} | {c} | {fb:.3f} | {fa:.3f} | {fa - fb:+.3f} |")
+        diffs = []
+        for k in range(len(folds)):
+            mk = m & (fold_of == k)
+            t = list(y[mk])
+            diffs.append(macro_f1(t, list(oof["after"][binary][mk]), labels)
+                         - macro_f1(t, list(oof["before"][binary][mk]), labels))
+        se = float(np.std(diffs, ddof=1) / np.sqrt(len(diffs)))
+        summary.append((s, macro_f1(truth, list(oof["before"][binary][m]), labels),
+                        macro_f1(truth, list(oof["after"][binary][m]), labels), float(np.mean(diffs)), se))
+    print("\n| source | macro-F1 before | after | mean per-fold change | its standard error |")
+    print("|---|---|---|---|---|")
+    for s, b, a, d, se in summary:
+        print(f"| {s} | {b:.3f} | {a:.3f} | {d:+.3f} | {se:.3f} |")
+
+
 def write_weights(model, path):
     classes = list(model.classes_)
     assert classes == CLASSES, classes
@@ -415,4 +495,5 @@ def score():
 
 
 if __name__ == "__main__":
-    {"train": train, "eval": evaluate, "score": score, "check": check, "grid": grid}[sys.argv[1] if len(sys.argv) > 1 else "train"]()
+    {"train": train, "eval": evaluate, "score": score, "check": check, "grid": grid,
+     "eval-written": eval_written}[sys.argv[1] if len(sys.argv) > 1 else "train"]()

@@ -21,7 +21,7 @@ pub struct Function {
 
 /// Parses `SENTIMENT_MODE`.
 fn mode(env: &dyn Env) -> Result<Mode, HandlerError> {
-    let raw = config::optional(env, config::SENTIMENT_MODE, "finance");
+    let raw = config::optional(env, config::SENTIMENT_MODE, "model");
     raw.parse().map_err(|_| {
         HandlerError::Config(config::ConfigError::Invalid {
             name: config::SENTIMENT_MODE,
