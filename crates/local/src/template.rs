@@ -1297,11 +1297,11 @@ mod tests {
         let bad: Value = serde_yaml_ng::from_str("!Ref NoSuchThing").unwrap();
         assert!(t.resolve_string(&bad).is_err());
         let param: Value = serde_yaml_ng::from_str("!Ref SentimentMode").unwrap();
-        assert_eq!(t.resolve_string(&param).unwrap(), "finance");
-        let mut t = t;
-        t.override_parameters("SentimentMode=model").unwrap();
         assert_eq!(t.resolve_string(&param).unwrap(), "model");
-        assert_eq!(t.parameter_overrides(), "SentimentMode=model");
+        let mut t = t;
+        t.override_parameters("SentimentMode=finance").unwrap();
+        assert_eq!(t.resolve_string(&param).unwrap(), "finance");
+        assert_eq!(t.parameter_overrides(), "SentimentMode=finance");
         for bad in ["SentimentMode=bert", "NoSuchParameter=1", "SentimentMode"] {
             assert!(t.override_parameters(bad).is_err(), "{bad}");
         }
