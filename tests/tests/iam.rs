@@ -133,6 +133,77 @@ async fn a_statement_removed_from_the_template_is_refused() {
     stack.stop().await;
 }
 
+/// compact, clean and aggregate may read, write and delete the objects of the
+/// bucket they own and list it, nothing more: not the bucket's lifecycle (its
+/// expiry) nor an object's ACL, which `S3CrudPolicy` gave them (issue #36).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn writers_of_the_lake_cannot_change_its_expiry_or_acls() {
+    use aws_sdk_s3::types::{
+        BucketLifecycleConfiguration, ExpirationStatus, LifecycleExpiration, LifecycleRule,
+        LifecycleRuleFilter, ObjectCannedAcl,
+    };
+    let stack = stack_of("iam-lake-writers", template()).await;
+    for (binary, bucket_var) in [
+        ("compact", "STAGE_BUCKET"),
+        ("clean", "STAGE_BUCKET"),
+        ("aggregate", "ANALYTICS_BUCKET"),
+    ] {
+        let env = stack.function_env(binary).unwrap();
+        let bucket = env[bucket_var].clone();
+        let s3 = tickerpulse_aws::sdk::s3_client(&sdk(&env).await);
+        let key = format!("iam-test/{binary}.txt");
+        s3.put_object()
+            .bucket(&bucket)
+            .key(&key)
+            .body(b"x".to_vec().into())
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{binary} writes its bucket: {e:?}"));
+        s3.list_objects_v2()
+            .bucket(&bucket)
+            .prefix("iam-test/")
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{binary} lists its bucket: {e:?}"));
+        let rule = LifecycleRule::builder()
+            .id("expire-everything")
+            .status(ExpirationStatus::Enabled)
+            .filter(LifecycleRuleFilter::builder().prefix("").build())
+            .expiration(LifecycleExpiration::builder().days(1).build())
+            .build()
+            .unwrap();
+        let e = s3
+            .put_bucket_lifecycle_configuration()
+            .bucket(&bucket)
+            .lifecycle_configuration(
+                BucketLifecycleConfiguration::builder()
+                    .rules(rule)
+                    .build()
+                    .unwrap(),
+            )
+            .send()
+            .await
+            .unwrap_err();
+        assert_eq!(code(&e), "AccessDenied", "{binary}: {e:?}");
+        let e = s3
+            .put_object_acl()
+            .bucket(&bucket)
+            .key(&key)
+            .acl(ObjectCannedAcl::PublicRead)
+            .send()
+            .await
+            .unwrap_err();
+        assert_eq!(code(&e), "AccessDenied", "{binary}: {e:?}");
+        s3.delete_object()
+            .bucket(&bucket)
+            .key(&key)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{binary} deletes its files: {e:?}"));
+    }
+    stack.stop().await;
+}
+
 /// The social role's cursors statement holds it to `social#` partitions
 /// (`dynamodb:LeadingKeys`); without the statement, its own cursors are refused too.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
