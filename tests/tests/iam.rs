@@ -204,6 +204,69 @@ async fn writers_of_the_lake_cannot_change_its_expiry_or_acls() {
     stack.stop().await;
 }
 
+/// ingest, track and plan hold only their own partitions of the state table
+/// (`dynamodb:LeadingKeys`): none of them may delete aggregate's lease or write
+/// a run record, which `DynamoDBCrudPolicy` allowed (issue #36).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_state_table_is_scoped_per_function() {
+    let stack = stack_of("iam-state", template()).await;
+    let table = stack.env().unwrap()["STATE_TABLE"].clone();
+    let key = |pk: &str, sk: &str| {
+        std::collections::HashMap::from([
+            ("PK".to_string(), AttributeValue::S(pk.into())),
+            ("SK".to_string(), AttributeValue::S(sk.into())),
+        ])
+    };
+    for (binary, own_pk) in [
+        ("ingest", "cursor#q"),
+        ("track", "changed#raw"),
+        ("plan", "changed#raw"),
+    ] {
+        let env = stack.function_env(binary).unwrap();
+        let ddb = aws_sdk_dynamodb::Client::new(&sdk(&env).await);
+        let e = ddb
+            .delete_item()
+            .table_name(&table)
+            .set_key(Some(key("lease", "aggregate")))
+            .send()
+            .await
+            .unwrap_err();
+        assert_eq!(code(&e), "AccessDeniedException", "{binary}: {e:?}");
+        let e = ddb
+            .put_item()
+            .table_name(&table)
+            .set_item(Some(key("runs", "2026-12-07T00:00:00Z#forged")))
+            .send()
+            .await
+            .unwrap_err();
+        assert_eq!(code(&e), "AccessDeniedException", "{binary}: {e:?}");
+        // What each does to its own partition passes.
+        let own = match binary {
+            "plan" => ddb
+                .query()
+                .table_name(&table)
+                .key_condition_expression("PK = :pk")
+                .expression_attribute_values(":pk", AttributeValue::S(own_pk.into()))
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| format!("{e:?}")),
+            _ => ddb
+                .update_item()
+                .table_name(&table)
+                .set_key(Some(key(own_pk, "test")))
+                .update_expression("SET Touched = :t")
+                .expression_attribute_values(":t", AttributeValue::Bool(true))
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| format!("{e:?}")),
+        };
+        own.unwrap_or_else(|e| panic!("{binary} on {own_pk}: {e:?}"));
+    }
+    stack.stop().await;
+}
+
 /// The social role's cursors statement holds it to `social#` partitions
 /// (`dynamodb:LeadingKeys`); without the statement, its own cursors are refused too.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
