@@ -167,7 +167,17 @@ pub const DEMO_PASSWORD: &str = "Demo-password-1";
 
 /// Calls the API function in-process with an API Gateway event.
 pub async fn api_get(api: &tickerpulse_fn_api::Function, path: &str, query: &str) -> Result<Value> {
-    let event = tickerpulse_local::apigw::proxy_event(
+    api_get_as(api, path, query, None).await
+}
+
+/// [`api_get`] as a signed-in user of `groups` (the authorizer's claims).
+pub async fn api_get_as(
+    api: &tickerpulse_fn_api::Function,
+    path: &str,
+    query: &str,
+    groups: Option<&str>,
+) -> Result<Value> {
+    let mut event = tickerpulse_local::apigw::proxy_event(
         "GET",
         path,
         (!query.is_empty()).then_some(query),
@@ -175,6 +185,12 @@ pub async fn api_get(api: &tickerpulse_fn_api::Function, path: &str, query: &str
         b"",
         0,
     );
+    if let Some(groups) = groups {
+        let claims = json!({"sub": "demo", "cognito:username": "demo", "cognito:groups": groups});
+        if let Some(claims) = claims.as_object() {
+            tickerpulse_local::apigw::with_claims(&mut event, claims.clone());
+        }
+    }
     let request = lambda_http::request::from_str(&event.to_string())
         .map_err(|e| anyhow!("building the API event: {e}"))?;
     let response = api.handle(request).await.map_err(|e| anyhow!("api: {e}"))?;

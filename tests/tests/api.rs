@@ -106,7 +106,18 @@ struct Api(tickerpulse_fn_api::Function);
 
 impl Api {
     async fn call(&self, method: &str, path: &str, query: &str) -> (u16, Value) {
-        let event = tickerpulse_local::apigw::proxy_event(
+        self.call_as(method, path, query, None).await
+    }
+
+    /// As a signed-in user of `groups` (the authorizer's claims), or without claims.
+    async fn call_as(
+        &self,
+        method: &str,
+        path: &str,
+        query: &str,
+        groups: Option<&str>,
+    ) -> (u16, Value) {
+        let mut event = tickerpulse_local::apigw::proxy_event(
             method,
             path,
             (!query.is_empty()).then_some(query),
@@ -114,6 +125,10 @@ impl Api {
             b"",
             1,
         );
+        if let Some(groups) = groups {
+            let claims = json!({"sub": "s-1", "cognito:username": "u", "cognito:groups": groups});
+            tickerpulse_local::apigw::with_claims(&mut event, claims.as_object().unwrap().clone());
+        }
         let request =
             lambda_http::request::from_str(&event.to_string()).expect("an API Gateway event");
         let response = self.0.handle(request).await.expect("the handler answers");
@@ -529,7 +544,20 @@ async fn every_endpoint() {
         )
         .await;
     assert_eq!(older["runs"][0]["run_id"], "r0");
-    assert_eq!(older["runs"][0]["error"], "States.TaskFailed");
+    // A run's error text (bucket names, causes) only to the operators group.
+    assert_eq!(
+        older["runs"][0]["error"],
+        tickerpulse_fn_api::HIDDEN_ERROR,
+        "{older}"
+    );
+    let page = format!("limit=2&page={}", runs["next_page"].as_str().unwrap());
+    let (_, as_editor) = api.call_as("GET", "/runs", &page, Some("editors")).await;
+    assert_eq!(
+        as_editor["runs"][0]["error"],
+        tickerpulse_fn_api::HIDDEN_ERROR
+    );
+    let (_, as_operator) = api.call_as("GET", "/runs", &page, Some("operators")).await;
+    assert_eq!(as_operator["runs"][0]["error"], "States.TaskFailed");
     assert_eq!(older["next_page"], Value::Null);
 
     // Bad requests: 400 with a JSON body, never a 500.

@@ -260,7 +260,7 @@ async fn ingest_survives_the_window_the_budget_the_cap_and_resumes_a_backfill() 
         tickerpulse_fn_api::Function::from_env(&tickerpulse_e2e::as_function(&stack, "api", &env))
             .await
             .unwrap();
-    let shown = tickerpulse::demo::api_get(&api, "/usage", "")
+    let shown = tickerpulse::demo::api_get_as(&api, "/usage", "", Some("operators"))
         .await
         .unwrap();
     assert_eq!(shown["month"], month.as_str());
@@ -269,5 +269,19 @@ async fn ingest_survives_the_window_the_budget_the_cap_and_resumes_a_backfill() 
         Some(usage.read(&month).await.unwrap().posts)
     );
     assert!(shown["capped_until"].is_string(), "{shown}");
+    assert_eq!(shown["capped"], true, "{shown}");
+    // Anyone else: the count and that reads are stopped, not the plan's details.
+    let reader = tickerpulse::demo::api_get_as(&api, "/usage", "", Some("editors"))
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            &reader["capped"],
+            &reader["capped_until"],
+            &reader["posts_read"]
+        ),
+        (&json!(true), &Value::Null, &shown["posts_read"]),
+        "{reader}"
+    );
     stack.stop().await;
 }

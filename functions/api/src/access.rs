@@ -10,6 +10,10 @@ use tickerpulse_core::config::{self, ConfigError, Env};
 /// The user pool group allowed to write (template.yaml, `EditorsGroup`).
 pub const EDITORS_GROUP: &str = "editors";
 
+/// The user pool group that may read operational details: run errors (bucket
+/// names, causes) and the X plan's budget and cap (template.yaml, `OperatorsGroup`).
+pub const OPERATORS_GROUP: &str = "operators";
+
 /// The signed-in caller.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Caller {
@@ -21,6 +25,10 @@ pub struct Caller {
 impl Caller {
     pub fn can_write(&self) -> bool {
         self.groups.iter().any(|g| g == EDITORS_GROUP)
+    }
+
+    pub fn is_operator(&self) -> bool {
+        self.groups.iter().any(|g| g == OPERATORS_GROUP)
     }
 }
 

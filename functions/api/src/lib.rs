@@ -219,8 +219,8 @@ impl Function {
             "/hashtags" => self.hashtags(&values).await,
             "/words" => self.words(&values).await,
             "/tweets" => self.tweets(&values).await,
-            "/runs" => self.runs(&values).await,
-            "/usage" => self.x_usage(&values).await,
+            "/runs" => self.runs(&values, operator(request)).await,
+            "/usage" => self.x_usage(&values, operator(request)).await,
             p => match p.strip_prefix("/tickers/").and_then(|r| r.split_once('/')) {
                 // The path segment as the client encoded it (`%24TSLA`): one
                 // rule for tickers, in paths as in query strings.
@@ -294,18 +294,26 @@ impl Function {
     }
 
     /// The X posts read this month against the plan's budget, and a cap X reported.
-    async fn x_usage(&self, values: &HashMap<String, String>) -> Answer {
+    /// The month's X usage; the plan's budget and when its cap ends only to
+    /// operators (others see the count and whether reads are stopped).
+    async fn x_usage(&self, values: &HashMap<String, String>, operator: bool) -> Answer {
         Params::new(values, &[])?;
         let now = time::OffsetDateTime::now_utc();
         let month = format!("{:04}-{:02}", now.year(), now.month() as u8);
         let u = self.usage.read(&month).await?;
         let capped = u.capped_until.filter(|t| *t > now.unix_timestamp());
+        let until = capped
+            .and_then(|t| time::OffsetDateTime::from_unix_timestamp(t).ok())
+            .and_then(|t| {
+                t.format(&time::format_description::well_known::Rfc3339)
+                    .ok()
+            });
         Ok(json!({
             "month": u.month,
             "posts_read": u.posts,
-            "monthly_budget": (self.x_budget > 0).then_some(self.x_budget),
-            "capped_until": capped.and_then(|t| time::OffsetDateTime::from_unix_timestamp(t).ok())
-                .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok()),
+            "capped": capped.is_some(),
+            "monthly_budget": (self.x_budget > 0 && operator).then_some(self.x_budget),
+            "capped_until": until.filter(|_| operator),
         }))
     }
 
@@ -540,7 +548,9 @@ impl Function {
         }))
     }
 
-    async fn runs(&self, values: &HashMap<String, String>) -> Answer {
+    /// The pipeline's runs; their error text (bucket names, causes) only to
+    /// operators, others see that there was one.
+    async fn runs(&self, values: &HashMap<String, String>, operator: bool) -> Answer {
         let p = Params::new(values, &["limit", "page"])?;
         let limit = p.limit("limit", 10, 1..=100)?;
         let before = match p.get("page") {
@@ -558,9 +568,25 @@ impl Function {
             .last()
             .filter(|_| more)
             .map(|(sk, _)| params::page_token("runs", sk));
-        let runs: Vec<&tickerpulse_aws::state::RunRecord> = runs.iter().map(|(_, r)| r).collect();
+        let runs: Vec<tickerpulse_aws::state::RunRecord> = runs
+            .into_iter()
+            .map(|(_, mut r)| {
+                if !operator && r.error.is_some() {
+                    r.error = Some(HIDDEN_ERROR.into());
+                }
+                r
+            })
+            .collect();
         Ok(json!({"runs": runs, "next_page": next}))
     }
+}
+
+/// What a run's error reads as to a caller outside the operators group.
+pub const HIDDEN_ERROR: &str = "hidden: the operators group sees run errors";
+
+/// Whether the caller is in the operators group (no claims: no).
+fn operator(request: &Request) -> bool {
+    access::caller(request).is_some_and(|c| c.is_operator())
 }
 
 /// The route needs a signed-in caller and the request carries no claims: the
