@@ -7,7 +7,8 @@
 //! (the local stack's user pool) the routes that need a user refuse a request
 //! without a valid ID token with the gateway's 401, and hand the handler the
 //! token's claims; with API keys, the routes that need a key refuse a request
-//! without one of them with the gateway's 403 (`api/openapi.yaml` says which).
+//! without one of them with the gateway's 403 (`api/openapi.yaml` says which);
+//! the dashboard's key (the one `/me` hands out) is always one of them.
 //! A route the OpenAPI file does not declare is the gateway's 403
 //! `MISSING_AUTHENTICATION_TOKEN`, and with `throttle` set (as `serve` and the
 //! demo set it from the template's usage plans) a key past its burst gets 429.
@@ -132,10 +133,11 @@ impl ApiServer {
         api_key: Option<String>,
         authorizer: Option<Authorizer>,
     ) -> Arc<Self> {
+        // The dashboard's key is one of the stage's keys whether or not another
+        // was given: `/me` hands it out, so a keyed route without any key is
+        // refused as the stage refuses it (it was open unless `--api-key` was set).
         let mut api_keys: Vec<String> = api_key.into_iter().collect();
-        if !api_keys.is_empty() {
-            api_keys.extend(function.sign_in.dashboard_key.clone());
-        }
+        api_keys.extend(function.sign_in.dashboard_key.clone());
         Arc::new(Self {
             function,
             api_keys,

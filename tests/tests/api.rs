@@ -745,5 +745,45 @@ async fn every_endpoint() {
     );
     let _ = stop.send(());
     serving.await.unwrap();
+
+    // Served without `--api-key`: the dashboard's key (the one `/me` hands out)
+    // is still the stage's, so a keyed route without a key is refused as the
+    // stage refuses it (it used to be open).
+    let mut keyed = tickerpulse_e2e::as_function(&stack, "api", &env);
+    keyed.insert("DASHBOARD_API_KEY".into(), "tpd-dashboard".into());
+    let server = tickerpulse::serve::ApiServer::new(
+        tickerpulse_fn_api::Function::from_env(&keyed)
+            .await
+            .unwrap(),
+        None,
+    );
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
+        .await
+        .unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let serving = tokio::spawn(tickerpulse::serve::serve(listener, server, async move {
+        let _ = stopped.await;
+    }));
+    let status_of = move |key: Option<&'static str>| {
+        tokio::task::spawn_blocking(move || {
+            let mut s = std::net::TcpStream::connect(addr).unwrap();
+            let key = key
+                .map(|k| format!("x-api-key: {k}\r\n"))
+                .unwrap_or_default();
+            write!(
+                s,
+                "GET /v1/overall?level=month HTTP/1.1\r\nHost: localhost\r\n{key}Connection: close\r\n\r\n"
+            )
+            .unwrap();
+            let mut out = String::new();
+            s.read_to_string(&mut out).unwrap();
+            out[9..12].parse::<u16>().unwrap()
+        })
+    };
+    assert_eq!(status_of(None).await.unwrap(), 403);
+    assert_eq!(status_of(Some("tpd-dashboard")).await.unwrap(), 200);
+    let _ = stop.send(());
+    serving.await.unwrap();
     stack.stop().await;
 }
