@@ -362,6 +362,54 @@ fn the_aggregate_lease_outlasts_the_function_and_the_state_machine_waits_it_out(
     );
 }
 
+/// The API's access log says who called: the request id, the caller's Cognito
+/// `sub` and the API key's id (issue #36's audit), as JSON.
+#[test]
+fn access_logs_name_the_caller_and_the_key() {
+    let t = template();
+    let format = t["Resources"]["RestApi"]["Properties"]["AccessLogSetting"]["Format"]
+        .as_str()
+        .expect("the stage's access log format");
+    let fields: Json = serde_json::from_str(format).expect("a JSON format");
+    for (field, variable) in [
+        ("requestId", "$context.requestId"),
+        ("sub", "$context.authorizer.claims.sub"),
+        ("apiKeyId", "$context.identity.apiKeyId"),
+    ] {
+        assert_eq!(fields[field], variable, "{format}");
+    }
+}
+
+/// The deploy instructions pass no secret as a command-line argument (shell
+/// history and the process list keep arguments): secrets and passwords come
+/// from a file or standard input (`file://`), the smoke password from the
+/// environment (issue #36).
+#[test]
+fn the_deploy_instructions_pass_no_secret_as_an_argument() {
+    for doc in ["README.md", "docs/sources.md"] {
+        let text = read(doc);
+        // The "Deploying" section, to the next heading of its level (the local
+        // stack's throwaway passwords elsewhere are not secrets).
+        let start = text.find("\n## Deploying").expect("a Deploying section");
+        let section = &text[start + 1..];
+        let end = section[3..].find("\n## ").map_or(section.len(), |e| e + 3);
+        let mut checked = 0;
+        for line in section[..end].lines() {
+            checked += usize::from(line.contains("--secret-string") || line.contains("--password"));
+            for flag in ["--secret-string", "--password", "--temporary-password"] {
+                if let Some(rest) = line.split(flag).nth(1) {
+                    let value = rest.trim_start().trim_start_matches(['=', ' ']);
+                    assert!(
+                        value.starts_with("file://"),
+                        "{doc}: {flag} takes a value on the command line: {line}"
+                    );
+                }
+            }
+        }
+        assert!(checked >= 2, "{doc}: the Deploying section sets no secret");
+    }
+}
+
 /// A claim on an alert outlasts the Pulse run that holds it: a run still
 /// delivering cannot be overtaken by an overlapping one.
 #[test]
