@@ -161,10 +161,10 @@ fn reply(status: StatusCode, body: &Value) -> Response<Full<Bytes>> {
 /// its JSON, and the stack's CorsAllowOrigin, which the function also sends.
 fn gateway_reply(server: &ApiServer, status: StatusCode, body: &Value) -> Response<Full<Bytes>> {
     let mut r = reply(status, body);
-    r.headers_mut().insert(
-        hyper::header::ACCESS_CONTROL_ALLOW_ORIGIN,
-        server.function.cors_origin.clone(),
-    );
+    if let Some(origin) = &server.function.cors_origin {
+        r.headers_mut()
+            .insert(hyper::header::ACCESS_CONTROL_ALLOW_ORIGIN, origin.clone());
+    }
     r
 }
 

@@ -102,6 +102,9 @@ fn lines(hour_prefix: &str) -> Vec<String> {
         .collect()
 }
 
+/// The origin the tests' stack lets call the API (`CorsAllowOrigin`).
+const ORIGIN: &str = "https://app.example.com";
+
 struct Api(tickerpulse_fn_api::Function);
 
 impl Api {
@@ -135,7 +138,7 @@ impl Api {
         let status = response.status().as_u16();
         assert_eq!(
             response.headers()["access-control-allow-origin"],
-            "*",
+            ORIGIN,
             "CORS on {path}"
         );
         let body = match response.body() {
@@ -259,6 +262,30 @@ async fn every_endpoint() {
         .await
         .unwrap();
     }
+    // By default the API sends no CORS header (the dashboard is same-origin);
+    // a stack that sets CorsAllowOrigin gets it on every answer.
+    let same_origin = Api(
+        tickerpulse_fn_api::Function::from_env(&tickerpulse_e2e::as_function(&stack, "api", &env))
+            .await
+            .unwrap(),
+    );
+    let event = tickerpulse_local::apigw::proxy_event("GET", "/health", None, &[], b"", 1);
+    let response = same_origin
+        .0
+        .handle(lambda_http::request::from_str(&event.to_string()).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert!(
+        response
+            .headers()
+            .get("access-control-allow-origin")
+            .is_none(),
+        "{:?}",
+        response.headers()
+    );
+    let mut env = env.clone();
+    env.insert("CORS_ALLOW_ORIGIN".into(), ORIGIN.into());
     let api = Api(
         tickerpulse_fn_api::Function::from_env(&tickerpulse_e2e::as_function(&stack, "api", &env))
             .await
@@ -685,7 +712,7 @@ async fn every_endpoint() {
             // Every answer, the gateway's own refusals too, lets the allowed origin read it.
             assert!(
                 head.to_ascii_lowercase()
-                    .contains("access-control-allow-origin: *")
+                    .contains(&format!("access-control-allow-origin: {ORIGIN}"))
                     || status == 302,
                 "{path}: {head}"
             );

@@ -436,16 +436,27 @@ fn gateway_responses_allow_the_configured_origin() {
     assert!(responses.len() >= 2);
     for (kind, r) in responses {
         let origin = &r["responseParameters"]["gatewayresponse.header.Access-Control-Allow-Origin"];
-        let sub = origin["Fn::Sub"].as_str().unwrap_or_default();
+        // Only when the parameter is set: empty means same origin, no header.
+        let branches = origin["Fn::If"].as_sequence().expect("an Fn::If");
+        assert_eq!(branches[0].as_str(), Some("HasCorsOrigin"), "{kind:?}");
         assert_eq!(
-            sub, "'${CorsAllowOrigin}'",
+            branches[1]["Fn::Sub"].as_str(),
+            Some("'${CorsAllowOrigin}'"),
             "{kind:?} sends {origin:?} whatever CorsAllowOrigin is"
         );
+        assert_eq!(
+            branches[2]["Ref"].as_str(),
+            Some("AWS::NoValue"),
+            "{kind:?}"
+        );
     }
-    assert!(
-        !template()["Parameters"]["CorsAllowOrigin"].is_null(),
-        "the parameter exists"
+    let t = template();
+    assert_eq!(
+        t["Parameters"]["CorsAllowOrigin"]["Default"].as_str(),
+        Some(""),
+        "no other origin by default (issue #36)"
     );
+    assert!(!t["Conditions"]["HasCorsOrigin"].is_null());
 }
 
 /// Left to Lambda, a function's log group is created on its first invocation

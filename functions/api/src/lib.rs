@@ -30,8 +30,9 @@ use tickerpulse_aws::{sdk, HandlerError};
 use tickerpulse_core::config::{self, Env};
 use tickerpulse_core::watchlist::Watchlist;
 
-/// `CORS_ALLOW_ORIGIN`: the origin other sites may call the API from (`*` by
-/// default; the dashboard itself is same-origin).
+/// `CORS_ALLOW_ORIGIN`: the origin other sites may call the API from (an
+/// origin or `*`); empty by default, and then no CORS header at all (the
+/// dashboard itself is same-origin).
 pub const CORS_ALLOW_ORIGIN: &str = "CORS_ALLOW_ORIGIN";
 
 pub struct Function {
@@ -48,13 +49,14 @@ pub struct Function {
     /// The dashboard's Content-Security-Policy.
     pub csp: HeaderValue,
     pub watchlist: Watchlist,
-    pub cors_origin: HeaderValue,
+    /// `None`: same origin only, no `Access-Control-Allow-Origin`.
+    pub cors_origin: Option<HeaderValue>,
 }
 
 impl Function {
     pub async fn from_env(env: &dyn Env) -> Result<Self, HandlerError> {
         let conf = sdk::load(env).await;
-        let origin = config::optional(env, CORS_ALLOW_ORIGIN, "*");
+        let origin = config::optional(env, CORS_ALLOW_ORIGIN, "");
         let sign_in = access::SignIn::from_env(env)?;
         Ok(Self {
             tables: Tables {
@@ -95,13 +97,16 @@ impl Function {
             },
             x_budget: config::number(env, "X_MONTHLY_POST_BUDGET", 0u64, 0..=u64::MAX)?,
             watchlist: tickerpulse_aws::watchlist::load(env).await?,
-            cors_origin: HeaderValue::from_str(&origin).map_err(|_| {
-                HandlerError::Config(config::ConfigError::Invalid {
-                    name: CORS_ALLOW_ORIGIN,
-                    value: origin.clone(),
-                    reason: "not a header value".into(),
-                })
-            })?,
+            cors_origin: match origin.trim() {
+                "" => None,
+                o => Some(HeaderValue::from_str(o).map_err(|_| {
+                    HandlerError::Config(config::ConfigError::Invalid {
+                        name: CORS_ALLOW_ORIGIN,
+                        value: origin.clone(),
+                        reason: "not a header value".into(),
+                    })
+                })?),
+            },
         })
     }
 
@@ -113,10 +118,9 @@ impl Function {
         let started = std::time::Instant::now();
         let mut response = self.route(&method, &path, &request).await;
         let h = response.headers_mut();
-        h.insert(
-            header::ACCESS_CONTROL_ALLOW_ORIGIN,
-            self.cors_origin.clone(),
-        );
+        if let Some(origin) = &self.cors_origin {
+            h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin.clone());
+        }
         h.insert(
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),
