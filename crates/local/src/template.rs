@@ -350,6 +350,12 @@ impl Template {
         self.outputs
             .iter()
             .filter_map(|(k, o)| {
+                // An output under a condition that does not hold is not made.
+                if let Some(c) = o.get("Condition").and_then(Value::as_str) {
+                    if !self.condition(c).ok()? {
+                        return None;
+                    }
+                }
                 let value = self.resolve_string(o.get("Value")?).ok()?;
                 Some((k.as_str()?.to_string(), value))
             })
