@@ -1311,5 +1311,13 @@ mod tests {
         for bad in ["SentimentMode=bert", "NoSuchParameter=1", "SentimentMode"] {
             assert!(t.override_parameters(bad).is_err(), "{bad}");
         }
+        // An output under a condition that does not hold is not made.
+        assert!(!t.outputs().contains_key("CorsAllowedOrigin"));
+        t.override_parameters("CorsAllowOrigin=https://app.example.com")
+            .unwrap();
+        assert_eq!(
+            t.outputs().get("CorsAllowedOrigin").map(String::as_str),
+            Some("https://app.example.com")
+        );
     }
 }
