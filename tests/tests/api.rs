@@ -634,6 +634,18 @@ async fn every_endpoint() {
         .await;
     api.refused("/tweets", "page=%00%FF", "bad_page_token")
         .await;
+    // A well-formed token made by hand (the shape of a real one, unsigned, or
+    // with a real token's tag under another sort key): refused, not served.
+    use base64::Engine;
+    let b64 = &base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let forged = b64.encode("tweets:2099-01-01T00:00:00Z#9");
+    api.refused("/tweets", &format!("page={forged}"), "bad_page_token")
+        .await;
+    let real = runs["next_page"].as_str().unwrap();
+    let (_, tag) = real.split_once('.').expect("a signed token");
+    let swapped = format!("{}.{tag}", b64.encode("runs:2999-12-31T00:00:00Z#r9"));
+    api.refused("/runs", &format!("page={swapped}"), "bad_page_token")
+        .await;
     api.refused("/runs", &format!("page={token}"), "bad_page_token")
         .await;
     api.refused("/words", "ticker=not-a-ticker!", "bad_parameter")

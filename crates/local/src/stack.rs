@@ -27,6 +27,9 @@ pub const LOCAL_X_TOKEN: &str = "local-x-bearer-token";
 /// The fake Bluesky's account and app password, and the fake Reddit's app.
 pub const LOCAL_BLUESKY_IDENTIFIER: &str = "tickerpulse.bsky.social";
 pub const LOCAL_BLUESKY_APP_PASSWORD: &str = "abcd-efgh-ijkl-mnop";
+/// The local stack's page token key (the template has CloudFormation make one).
+pub const LOCAL_PAGE_TOKEN_KEY: &str =
+    "local-page-token-key-0123456789abcdefghijklmnopqrstuvwxyz0123456789ab";
 pub const LOCAL_REDDIT_CLIENT_ID: &str = "local-reddit-client";
 pub const LOCAL_REDDIT_CLIENT_SECRET: &str = "local-reddit-secret";
 
@@ -561,6 +564,10 @@ pub async fn provision(template: &Template, port: u16) -> Result<Vec<String>> {
         let value = if secret.ends_with("/bluesky-app-password") {
             serde_json::json!({"identifier": LOCAL_BLUESKY_IDENTIFIER, "app_password": LOCAL_BLUESKY_APP_PASSWORD})
                 .to_string()
+        } else if secret.ends_with("/page-token-key") {
+            // CloudFormation makes this one (GenerateSecretString); locally, a fixed
+            // key of the same length.
+            LOCAL_PAGE_TOKEN_KEY.to_string()
         } else if secret.ends_with("/reddit-app") {
             serde_json::json!({"client_id": LOCAL_REDDIT_CLIENT_ID, "client_secret": LOCAL_REDDIT_CLIENT_SECRET})
                 .to_string()

@@ -51,6 +51,68 @@ pub struct Function {
     pub watchlist: Watchlist,
     /// `None`: same origin only, no `Access-Control-Allow-Origin`.
     pub cors_origin: Option<HeaderValue>,
+    pub page_keys: PageKeys,
+}
+
+/// The page tokens' key: `PAGE_TOKEN_KEY` (local runs), else the stack's secret
+/// `PAGE_TOKEN_SECRET_ARN`, read once on the first request that pages (a cold
+/// start that pages nothing reads nothing), else a key made for this process
+/// (tokens then pass only where they were made).
+pub struct PageKeys {
+    secret: Option<(aws_sdk_secretsmanager::Client, String)>,
+    cell: tokio::sync::OnceCell<params::PageTokens>,
+}
+
+impl PageKeys {
+    pub fn from_env(env: &dyn Env, client: aws_sdk_secretsmanager::Client) -> Self {
+        let cell = tokio::sync::OnceCell::new();
+        if let Some(key) = env.var("PAGE_TOKEN_KEY").filter(|k| !k.is_empty()) {
+            let _ = cell.set(params::PageTokens::new(key.as_bytes()));
+        }
+        let secret = env
+            .var("PAGE_TOKEN_SECRET_ARN")
+            .filter(|a| !a.is_empty())
+            .map(|arn| (client, arn));
+        Self { secret, cell }
+    }
+
+    pub async fn get(&self) -> Result<&params::PageTokens, HandlerError> {
+        self.cell
+            .get_or_try_init(|| async {
+                let Some((client, arn)) = &self.secret else {
+                    tracing::warn!(
+                        "no PAGE_TOKEN_SECRET_ARN: page tokens pass only in this process"
+                    );
+                    return Ok(params::PageTokens::new(&process_key()));
+                };
+                let out = client
+                    .get_secret_value()
+                    .secret_id(arn)
+                    .send()
+                    .await
+                    .map_err(|e| HandlerError::from_sdk("reading the page token key", e))?;
+                let key = out.secret_string().unwrap_or_default();
+                if key.len() < 32 {
+                    return Err(HandlerError::Fatal(
+                        "the page token key secret holds fewer than 32 bytes".into(),
+                    ));
+                }
+                Ok(params::PageTokens::new(key.as_bytes()))
+            })
+            .await
+    }
+}
+
+/// 128 bits the operating system seeded this process's hash maps with.
+fn process_key() -> Vec<u8> {
+    use std::hash::{BuildHasher, Hasher};
+    let mut out = Vec::with_capacity(16);
+    for salt in [1u64, 2] {
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_u64(salt);
+        out.extend_from_slice(&h.finish().to_le_bytes());
+    }
+    out
 }
 
 impl Function {
@@ -97,6 +159,7 @@ impl Function {
             },
             x_budget: config::number(env, "X_MONTHLY_POST_BUDGET", 0u64, 0..=u64::MAX)?,
             watchlist: tickerpulse_aws::watchlist::load(env).await?,
+            page_keys: PageKeys::from_env(env, aws_sdk_secretsmanager::Client::new(&conf)),
             cors_origin: match origin.trim() {
                 "" => None,
                 o => Some(HeaderValue::from_str(o).map_err(|_| {
@@ -526,7 +589,7 @@ impl Function {
         }
         let limit = p.limit("limit", 20, 1..=100)?;
         let before = match p.get("page") {
-            Some(t) => Some(params::read_page_token(
+            Some(t) => Some(self.page_keys.get().await?.read(
                 t,
                 "tweets",
                 params::is_tweet_sort_key,
@@ -545,10 +608,14 @@ impl Function {
             },
         )
         .await?;
+        let next = match page.next {
+            Some(k) => Some(self.page_keys.get().await?.issue("tweets", &k)),
+            None => None,
+        };
         Ok(json!({
             "ticker": ticker,
             "tweets": page.tweets,
-            "next_page": page.next.map(|k| params::page_token("tweets", &k)),
+            "next_page": next,
         }))
     }
 
@@ -558,7 +625,11 @@ impl Function {
         let p = Params::new(values, &["limit", "page"])?;
         let limit = p.limit("limit", 10, 1..=100)?;
         let before = match p.get("page") {
-            Some(t) => Some(params::read_page_token(t, "runs", params::is_run_sort_key)?),
+            Some(t) => Some(self.page_keys.get().await?.read(
+                t,
+                "runs",
+                params::is_run_sort_key,
+            )?),
             None => None,
         };
         let (runs, more) = tickerpulse_aws::state::runs(
@@ -568,10 +639,10 @@ impl Function {
             before.as_deref(),
         )
         .await?;
-        let next = runs
-            .last()
-            .filter(|_| more)
-            .map(|(sk, _)| params::page_token("runs", sk));
+        let next = match runs.last().filter(|_| more) {
+            Some((sk, _)) => Some(self.page_keys.get().await?.issue("runs", sk)),
+            None => None,
+        };
         let runs: Vec<tickerpulse_aws::state::RunRecord> = runs
             .into_iter()
             .map(|(_, mut r)| {

@@ -233,35 +233,73 @@ pub fn parse_time(v: &str) -> Option<String> {
 }
 
 /// Page tokens are opaque to clients: the sort key to continue before, tagged
-/// with what it pages through, base64url.
-pub fn page_token(kind: &str, sort_key: &str) -> String {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{kind}:{sort_key}"))
+/// with what it pages through, base64url, then a dot and the first 128 bits of
+/// its HMAC-SHA256 under the stack's key. Only a token the API gave passes: a
+/// well-formed token made by hand is refused (it was accepted).
+#[derive(Clone)]
+pub struct PageTokens {
+    key: Vec<u8>,
 }
 
-/// Reads a page token of `kind`; `shape` checks the sort key inside.
-pub fn read_page_token(
-    token: &str,
-    kind: &str,
-    shape: impl Fn(&str) -> bool,
-) -> Result<String, ApiError> {
-    let bad = || {
-        ApiError::bad(
-            "bad_page_token",
-            "page is not a token this endpoint returned (pass next_page as it came)",
-        )
-    };
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(token)
-        .map_err(|_| bad())?;
-    let text = String::from_utf8(bytes).map_err(|_| bad())?;
-    let key = text
-        .strip_prefix(kind)
-        .and_then(|r| r.strip_prefix(':'))
-        .ok_or_else(bad)?;
-    if key.is_empty() || key.len() > 200 || !shape(key) {
-        return Err(bad());
+type HmacSha256 = hmac::Hmac<sha2::Sha256>;
+
+/// Bytes of the tag a token carries.
+const TAG_BYTES: usize = 16;
+
+impl PageTokens {
+    pub fn new(key: &[u8]) -> Self {
+        Self { key: key.to_vec() }
     }
-    Ok(key.to_string())
+
+    fn mac(&self, body: &str) -> HmacSha256 {
+        use hmac::{KeyInit, Mac};
+        // An HMAC takes a key of any length.
+        let mut m = HmacSha256::new_from_slice(&self.key).expect("HMAC takes any key length");
+        m.update(body.as_bytes());
+        m
+    }
+
+    pub fn issue(&self, kind: &str, sort_key: &str) -> String {
+        use hmac::Mac;
+        let body = format!("{kind}:{sort_key}");
+        let tag = self.mac(&body).finalize().into_bytes();
+        let b64 = &base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        format!("{}.{}", b64.encode(&body), b64.encode(&tag[..TAG_BYTES]))
+    }
+
+    /// Reads a page token of `kind`; `shape` checks the sort key inside.
+    pub fn read(
+        &self,
+        token: &str,
+        kind: &str,
+        shape: impl Fn(&str) -> bool,
+    ) -> Result<String, ApiError> {
+        use hmac::Mac;
+        let bad = || {
+            ApiError::bad(
+                "bad_page_token",
+                "page is not a token this endpoint returned (pass next_page as it came)",
+            )
+        };
+        let b64 = &base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let (body, tag) = token.split_once('.').ok_or_else(bad)?;
+        let body = String::from_utf8(b64.decode(body).map_err(|_| bad())?).map_err(|_| bad())?;
+        let tag = b64.decode(tag).map_err(|_| bad())?;
+        if tag.len() != TAG_BYTES {
+            return Err(bad());
+        }
+        // Compared in constant time.
+        self.mac(&body)
+            .verify_truncated_left(&tag)
+            .map_err(|_| bad())?;
+        read_body(&body, kind, shape).ok_or_else(bad)
+    }
+}
+
+/// The sort key of a token's verified body, if it is of `kind` and its shape.
+fn read_body(text: &str, kind: &str, shape: impl Fn(&str) -> bool) -> Option<String> {
+    let key = text.strip_prefix(kind)?.strip_prefix(':')?;
+    (!key.is_empty() && key.len() <= 200 && shape(key)).then(|| key.to_string())
 }
 
 /// `2020-04-15T01:50:00Z#1250...`: the recent-tweets sort key.
@@ -336,20 +374,33 @@ mod tests {
 
     #[test]
     fn page_tokens_round_trip_and_refuse_forgeries() {
-        let t = page_token("tweets", "2020-04-15T01:50:00Z#2003");
+        let tokens = PageTokens::new(b"the stack's key");
+        let t = tokens.issue("tweets", "2020-04-15T01:50:00Z#2003");
         assert_eq!(
-            read_page_token(&t, "tweets", is_tweet_sort_key).as_deref(),
+            tokens.read(&t, "tweets", is_tweet_sort_key).as_deref(),
             Ok("2020-04-15T01:50:00Z#2003")
         );
-        assert!(read_page_token(&t, "runs", is_run_sort_key).is_err());
-        assert!(read_page_token("!!!", "tweets", is_tweet_sort_key).is_err());
-        let forged = page_token("tweets", "anything");
+        assert!(tokens.read(&t, "runs", is_run_sort_key).is_err());
+        assert!(tokens.read("!!!", "tweets", is_tweet_sort_key).is_err());
+        // Signed but not of the shape: refused.
+        let odd = tokens.issue("tweets", "anything");
         assert_eq!(
-            read_page_token(&forged, "tweets", is_tweet_sort_key)
+            tokens
+                .read(&odd, "tweets", is_tweet_sort_key)
                 .unwrap_err()
                 .code,
             "bad_page_token"
         );
+        // Well formed, made by hand (unsigned, or signed with another key, or
+        // with the body changed under a real tag): refused.
+        let b64 = &base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let unsigned = b64.encode("tweets:2099-01-01T00:00:00Z#1");
+        assert!(tokens.read(&unsigned, "tweets", is_tweet_sort_key).is_err());
+        let other = PageTokens::new(b"another key").issue("tweets", "2099-01-01T00:00:00Z#1");
+        assert!(tokens.read(&other, "tweets", is_tweet_sort_key).is_err());
+        let (_, tag) = t.split_once('.').unwrap();
+        let swapped = format!("{}.{tag}", b64.encode("tweets:2099-01-01T00:00:00Z#1"));
+        assert!(tokens.read(&swapped, "tweets", is_tweet_sort_key).is_err());
     }
 
     #[test]
