@@ -32,28 +32,8 @@ use tickerpulse_local::fakex::{FakeX, FakeXState, Fault};
 use tickerpulse_xapi::client::snowflake_at;
 use tickerpulse_xapi::XApi;
 
-/// SplitMix64: the scenario's draws from its seed.
-struct Draw(u64);
-
-impl Draw {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        if n == 0 {
-            0
-        } else {
-            self.next() % n
-        }
-    }
-    fn chance(&mut self, per_mille: u64) -> bool {
-        self.below(1000) < per_mille
-    }
-}
+/// The scenario's draws from its seed (SplitMix64; proptest picks the seeds).
+type Draw = tickerpulse_synth::Rng;
 
 const TICKERS: [&str; 5] = ["AAA", "BBB", "CCC", "DDD", "EEE"];
 
@@ -85,15 +65,15 @@ impl Stream {
     fn burst(&mut self, n: u64, span_ms: i64) {
         let mut tweets = Vec::new();
         let mut times: Vec<i64> = (0..n)
-            .map(|_| self.now_ms - self.draw.below(span_ms.max(1) as u64) as i64)
+            .map(|_| self.now_ms - self.draw.modulo(span_ms.max(1) as u64) as i64)
             .collect();
         times.sort_unstable();
         for at in times {
             self.seq += 1;
             // Ids grow with time (snowflakes), unique within the millisecond.
             let id = snowflake_at(at) + self.seq % 4_000_000;
-            let a = TICKERS[self.draw.below(5) as usize];
-            let b = TICKERS[self.draw.below(5) as usize];
+            let a = TICKERS[self.draw.modulo(5) as usize];
+            let b = TICKERS[self.draw.modulo(5) as usize];
             let lang = if self.draw.chance(100) { "de" } else { "en" };
             let retweet = self.draw.chance(100);
             let text = if retweet {
@@ -120,16 +100,16 @@ impl Stream {
             return;
         }
         if self.draw.chance(150) && !self.made.is_empty() {
-            let (id, ..) = self.made[self.draw.below(self.made.len() as u64) as usize];
+            let (id, ..) = self.made[self.draw.modulo(self.made.len() as u64) as usize];
             self.deleted.insert(id);
             self.x.delete(&[id]);
         }
         if self.draw.chance(200) {
-            let n = 1 + self.draw.below(8);
+            let n = 1 + self.draw.modulo(8);
             self.burst(n, 1);
         }
         if self.draw.chance(150) {
-            let fault = match self.draw.below(4) {
+            let fault = match self.draw.modulo(4) {
                 0 => Fault::RateLimit { reset_in_secs: 900 },
                 1 => Fault::Status(503),
                 2 => Fault::RefuseNextToken,
@@ -210,36 +190,35 @@ impl CursorStore for Cursors {
     }
 }
 
-async fn scenario(seed: u64) -> Result<(), String> {
-    let fake = FakeX::start("t").await.map_err(|e| e.to_string())?;
-    let mut draw = Draw(seed);
-    // The fake lives at the real time: a 429's reset is then beyond the run's
-    // budget, and the run stops at it instead of waiting.
-    let start = time::OffsetDateTime::now_utc().unix_timestamp() * 1000;
-    fake.state.set_clock(start);
-    let max_pages = 1 + draw.below(4) as usize;
-    let max_results = 10 + draw.below(91) as u32;
-    let query_len = 30 + draw.below(40) as usize;
-    let queries = tickerpulse_xapi::build_queries(&TICKERS, query_len, true, Some("en"));
+/// ingest over the fake, with an in-memory Firehose (the stream misbehaving
+/// between pages when `wild`) and cursors; no usage table.
+fn ingest(
+    fake: &FakeX,
+    draw: Draw,
+    now_ms: i64,
+    wild: bool,
+    queries: Vec<String>,
+    (max_results, max_pages): (u32, usize),
+) -> Function<Sink, Cursors> {
     let sink = Sink {
         stream: Mutex::new(Stream {
             draw,
             x: fake.state.clone(),
-            now_ms: start,
+            now_ms,
             seq: 0,
             made: Vec::new(),
             deleted: BTreeSet::new(),
-            wild: true,
+            wild,
             down: false,
         }),
         got: Mutex::new(Vec::new()),
     };
-    let f = Function {
-        x: XApi::new(&fake.base_url(), "t".into()).map_err(|e| e.to_string())?,
+    Function {
+        x: XApi::new(&fake.base_url(), "t".into()).expect("a client of the fake"),
         sink,
         cursors: Cursors::default(),
         usage: None,
-        queries: queries.clone(),
+        queries,
         settings: Settings {
             monthly_budget: 0,
             emit_metrics: false,
@@ -249,10 +228,31 @@ async fn scenario(seed: u64) -> Result<(), String> {
             retry_base: Duration::from_millis(1),
             retries: 1,
         },
-    };
+    }
+}
+
+async fn scenario(seed: u64) -> Result<(), String> {
+    let fake = FakeX::start("t").await.map_err(|e| e.to_string())?;
+    let mut draw = Draw::new(seed);
+    // The fake lives at the real time: a 429's reset is then beyond the run's
+    // budget, and the run stops at it instead of waiting.
+    let start = time::OffsetDateTime::now_utc().unix_timestamp() * 1000;
+    fake.state.set_clock(start);
+    let max_pages = 1 + draw.modulo(4) as usize;
+    let max_results = 10 + draw.modulo(91) as u32;
+    let query_len = 30 + draw.modulo(40) as usize;
+    let queries = tickerpulse_xapi::build_queries(&TICKERS, query_len, true, Some("en"));
+    let f = ingest(
+        &fake,
+        draw,
+        start,
+        true,
+        queries.clone(),
+        (max_results, max_pages),
+    );
     let event =
         serde_json::json!({"detail-type": "Scheduled Event", "source": "aws.events", "detail": {}});
-    let runs = 3 + f.sink.stream.lock().unwrap().draw.below(8);
+    let runs = 3 + f.sink.stream.lock().unwrap().draw.modulo(8);
     let mut log = Vec::new();
     for run in 0..runs + 400 {
         let quiet = run >= runs;
@@ -268,9 +268,9 @@ async fn scenario(seed: u64) -> Result<(), String> {
             } else {
                 // Posts made since the last run (X stamps and indexes a post
                 // when it is made: none appears older than what was listed).
-                let span = 60_000 * (1 + s.draw.below(15) as i64);
+                let span = 60_000 * (1 + s.draw.modulo(15) as i64);
                 s.now_ms += span;
-                let n = s.draw.below(60);
+                let n = s.draw.modulo(60);
                 s.burst(n, span);
                 if s.draw.chance(300) {
                     // The month's cap before the run starts; lifted a few runs on.
@@ -322,10 +322,7 @@ async fn scenario(seed: u64) -> Result<(), String> {
 }
 
 fn cases() -> u32 {
-    std::env::var("TICKERPULSE_SOAK_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(200)
+    tickerpulse_synth::soak_cases(200)
 }
 
 fn run(seed: u64) -> Result<(), String> {
@@ -368,35 +365,14 @@ async fn a_rate_limit_mid_pagination_pays_for_no_page_twice() {
     for f in [Fault::Pass, Fault::RateLimit { reset_in_secs: 900 }] {
         fake.state.faults.lock().unwrap().push_back(f);
     }
-    let sink = Sink {
-        stream: Mutex::new(Stream {
-            draw: Draw(1),
-            x: fake.state.clone(),
-            now_ms: now,
-            seq: 0,
-            made: Vec::new(),
-            deleted: BTreeSet::new(),
-            wild: false,
-            down: false,
-        }),
-        got: Mutex::new(Vec::new()),
-    };
-    let f = Function {
-        x: XApi::new(&fake.base_url(), "t".into()).unwrap(),
-        sink,
-        cursors: Cursors::default(),
-        usage: None,
-        queries: vec!["$AAA -is:retweet lang:en".into()],
-        settings: Settings {
-            monthly_budget: 0,
-            emit_metrics: false,
-            max_results: 10,
-            max_pages: 10,
-            budget: Duration::from_secs(600),
-            retry_base: Duration::from_millis(1),
-            retries: 1,
-        },
-    };
+    let f = ingest(
+        &fake,
+        Draw::new(1),
+        now,
+        false,
+        vec!["$AAA -is:retweet lang:en".into()],
+        (10, 10),
+    );
     let event =
         serde_json::json!({"detail-type": "Scheduled Event", "source": "aws.events", "detail": {}});
     let first = f.handle(event.clone()).await.unwrap();
@@ -422,22 +398,7 @@ async fn a_rate_limit_mid_pagination_pays_for_no_page_twice() {
 #[test]
 #[ignore]
 fn soak_a_seed_range() {
-    let from: u64 = std::env::var("TICKERPULSE_SOAK_FROM")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0);
-    let n = u64::from(cases());
-    let started = std::time::Instant::now();
-    let failed: Vec<String> = (from..from + n)
-        .filter_map(|seed| run(seed).err().map(|e| format!("seed {seed}: {e}")))
-        .collect();
-    println!(
-        "soak: seeds {from}..{} ({n} scenarios) in {:.1} s, {} failed",
-        from + n,
-        started.elapsed().as_secs_f64(),
-        failed.len()
-    );
-    assert!(failed.is_empty(), "{}", failed.join("\n"));
+    tickerpulse_synth::soak_seed_range(200, run);
 }
 
 #[test]

@@ -203,13 +203,19 @@ def others(sources, groups, s):
 
 
 def macro_f1(truth, pred, labels):
-    f1s = []
+    f1s = per_class_f1(truth, pred, labels)
+    return sum(f1s) / len(f1s)
+
+
+def per_class_f1(truth, pred, labels):
+    """F1 of each of `labels`, in order."""
+    out = []
     for c in labels:
         tp = sum(1 for t, p in zip(truth, pred) if t == c and p == c)
         fp = sum(1 for t, p in zip(truth, pred) if t != c and p == c)
         fn = sum(1 for t, p in zip(truth, pred) if t == c and p != c)
-        f1s.append(0.0 if tp == 0 else 2 * tp / (2 * tp + fp + fn))
-    return sum(f1s) / len(f1s)
+        out.append(0.0 if tp == 0 else 2 * tp / (2 * tp + fp + fn))
+    return out
 
 
 def dedupe(rows):
@@ -357,16 +363,6 @@ def written_rows():
     """(source, text, label) of the written chatter set (`written.py`)."""
     with open(WRITTEN, newline="", encoding="utf-8") as f:
         return [("synthetic", r["text"], r["label"]) for r in csv.DictReader(f)]
-
-
-def per_class_f1(truth, pred, labels):
-    out = []
-    for c in labels:
-        tp = sum(1 for t, p in zip(truth, pred) if t == c and p == c)
-        fp = sum(1 for t, p in zip(truth, pred) if t != c and p == c)
-        fn = sum(1 for t, p in zip(truth, pred) if t == c and p != c)
-        out.append(0.0 if tp == 0 else 2 * tp / (2 * tp + fp + fn))
-    return out
 
 
 def eval_written():

@@ -20,28 +20,8 @@ use tickerpulse_social::{
     poll, Cursor, Cursors, Post, PostSource, SocialError, Source, SourcePage,
 };
 
-/// SplitMix64: the scenario's draws from its seed (proptest picks the seeds).
-struct Draw(u64);
-
-impl Draw {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        if n == 0 {
-            0
-        } else {
-            self.next() % n
-        }
-    }
-    fn chance(&mut self, per_mille: u64) -> bool {
-        self.below(1000) < per_mille
-    }
-}
+/// The scenario's draws from its seed (SplitMix64; proptest picks the seeds).
+type Draw = tickerpulse_synth::Rng;
 
 const T0: i64 = 1_796_342_400; // 2026-12-04T00:00:00Z
 
@@ -158,7 +138,7 @@ impl PostSource for Stream {
             format!("{}|{}", last.at, last.id)
         });
         if self.draw.chance(self.delete) && !list.is_empty() {
-            let pick = self.draw.below(list.len() as u64) as usize;
+            let pick = self.draw.modulo(list.len() as u64) as usize;
             let id = list[pick].id.clone();
             self.deleted.insert(id);
         }
@@ -172,22 +152,22 @@ impl PostSource for Stream {
 /// One scenario: runs while posts arrive and the stream misbehaves, then quiet
 /// runs at the same limits; `Err` names what was lost.
 fn scenario(seed: u64) -> Result<(), String> {
-    let mut d = Draw(seed);
-    let queries = 1 + d.below(3);
-    let max_posts = 1 + d.below(400) as usize;
-    let max_pages = 1 + d.below(8) as usize;
+    let mut d = Draw::new(seed);
+    let queries = 1 + d.modulo(3);
+    let max_posts = 1 + d.modulo(400) as usize;
+    let max_pages = 1 + d.modulo(8) as usize;
     let mut s = Stream {
         posts: (0..queries)
             .map(|q| (format!("q{q}"), Vec::new()))
             .collect(),
         deleted: BTreeSet::new(),
-        page_size: 1 + d.below(100) as usize,
-        rate_limit: d.below(150),
-        server_error: d.below(100),
-        token_expiry: d.below(100),
-        repeat: d.below(300),
-        delete: d.below(50),
-        draw: Draw(d.next()),
+        page_size: 1 + d.modulo(100) as usize,
+        rate_limit: d.modulo(150),
+        server_error: d.modulo(100),
+        token_expiry: d.modulo(100),
+        repeat: d.modulo(300),
+        delete: d.modulo(50),
+        draw: Draw::new(d.next_u64()),
     };
     // Every query has a cursor from an earlier run, before any post.
     let mut store: Cursors = s
@@ -198,7 +178,7 @@ fn scenario(seed: u64) -> Result<(), String> {
     let mut read = BTreeSet::new();
     let mut clock = T0;
     let mut n = 0u64;
-    let busy = 5 + d.below(30);
+    let busy = 5 + d.modulo(30);
     let rt = tokio::runtime::Builder::new_current_thread()
         .build()
         .unwrap();
@@ -219,19 +199,19 @@ fn scenario(seed: u64) -> Result<(), String> {
             s.token_expiry = 0;
             s.delete = 0;
         } else {
-            clock += 60 + d.below(840) as i64;
+            clock += 60 + d.modulo(840) as i64;
             let names: Vec<String> = s.posts.keys().cloned().collect();
             for q in names {
                 let burst = if d.chance(100) {
-                    d.below(300)
+                    d.modulo(300)
                 } else {
-                    d.below(40)
+                    d.modulo(40)
                 };
                 let mut new = Vec::new();
                 for _ in 0..burst {
                     n += 1;
                     // Indexed up to 50 s after the time it carries.
-                    let at = clock - d.below(51) as i64;
+                    let at = clock - d.modulo(51) as i64;
                     new.push(Listed {
                         id: format!("p{n}"),
                         at,
@@ -286,10 +266,7 @@ fn scenario(seed: u64) -> Result<(), String> {
 }
 
 fn cases() -> u32 {
-    std::env::var("TICKERPULSE_SOAK_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(1_000)
+    tickerpulse_synth::soak_cases(1_000)
 }
 
 proptest! {
@@ -315,22 +292,7 @@ proptest! {
 #[test]
 #[ignore]
 fn soak_a_seed_range() {
-    let from: u64 = std::env::var("TICKERPULSE_SOAK_FROM")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0);
-    let n = u64::from(cases());
-    let started = std::time::Instant::now();
-    let failed: Vec<String> = (from..from + n)
-        .filter_map(|seed| scenario(seed).err().map(|e| format!("seed {seed}: {e}")))
-        .collect();
-    println!(
-        "soak: seeds {from}..{} ({n} scenarios) in {:.1} s, {} failed",
-        from + n,
-        started.elapsed().as_secs_f64(),
-        failed.len()
-    );
-    assert!(failed.is_empty(), "{}", failed.join("\n"));
+    tickerpulse_synth::soak_seed_range(1_000, scenario);
 }
 
 #[test]

@@ -70,6 +70,49 @@ impl Rng {
     pub fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
         &items[self.below(items.len())]
     }
+    /// `next_u64() % n` (0 for `n = 0`): the poll loops' property tests draw
+    /// with it, and their soak figures name seeds of these draws.
+    pub fn modulo(&mut self, n: u64) -> u64 {
+        if n == 0 {
+            0
+        } else {
+            self.next_u64() % n
+        }
+    }
+    /// True `per_mille` times in a thousand.
+    pub fn chance(&mut self, per_mille: u64) -> bool {
+        self.modulo(1000) < per_mille
+    }
+}
+
+/// Property-test scenarios per run: `TICKERPULSE_SOAK_CASES`, else `default`.
+pub fn soak_cases(default: u32) -> u32 {
+    std::env::var("TICKERPULSE_SOAK_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// `make soak`: runs `scenario` over every seed of a named range
+/// (`TICKERPULSE_SOAK_FROM`, default 0, and [`soak_cases`]), prints the figure,
+/// and fails naming every seed that failed.
+pub fn soak_seed_range(default_cases: u32, scenario: impl Fn(u64) -> Result<(), String>) {
+    let from: u64 = std::env::var("TICKERPULSE_SOAK_FROM")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    let n = u64::from(soak_cases(default_cases));
+    let started = std::time::Instant::now();
+    let failed: Vec<String> = (from..from + n)
+        .filter_map(|seed| scenario(seed).err().map(|e| format!("seed {seed}: {e}")))
+        .collect();
+    println!(
+        "soak: seeds {from}..{} ({n} scenarios) in {:.1} s, {} failed",
+        from + n,
+        started.elapsed().as_secs_f64(),
+        failed.len()
+    );
+    assert!(failed.is_empty(), "{}", failed.join("\n"));
 }
 
 /// Zipf-distributed ranks `0..n` with exponent `s`, by inverse CDF.
