@@ -165,11 +165,13 @@ bench-aggregate: setup
 	taskset -c 0 $(CARGO) bench -p tickerpulse-aggregate --bench aggregate
 
 ## soak: the poll loops' properties over seed ranges in a release build: social's
-## over seeds 0..100,000, ingest's X poll over 0..50,000 (`make test` runs 1,000 and
-## 200 random ones); TICKERPULSE_SOAK_FROM and TICKERPULSE_SOAK_CASES change the range
+## over seeds 0..100,000, ingest's X poll over 0..50,000 and its backfill over 0..2,000
+## on a local stack (`make test` runs 1,000, 200 and 40 random ones);
+## TICKERPULSE_SOAK_FROM and TICKERPULSE_SOAK_CASES change the range
 soak: setup
 	TICKERPULSE_SOAK_CASES=$${TICKERPULSE_SOAK_CASES:-100000} $(CARGO) test --release -p tickerpulse-social --test poll_props -- --ignored --nocapture soak_a_seed_range
 	TICKERPULSE_SOAK_CASES=$${TICKERPULSE_SOAK_CASES:-50000} $(CARGO) test --release -p tickerpulse-e2e --test ingest_props -- --ignored --nocapture soak_a_seed_range
+	TICKERPULSE_SOAK_CASES=$${TICKERPULSE_SOAK_CASES:-2000} $(CARGO) test --release -p tickerpulse-e2e --test ingest_props -- --ignored --nocapture soak_the_backfill_over_a_seed_range
 
 ## bench-heavy-day: one hour at 1,000,000 and 10,000,000 tweets a day through plan, compact, clean and aggregate, with DynamoDB and S3 latency added
 bench-heavy-day: setup

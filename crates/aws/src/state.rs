@@ -199,8 +199,9 @@ impl Usage {
         Ok(())
     }
 
-    /// How far a backfill got: the windows done of the backfill `id`.
-    pub async fn backfill_done(&self, id: &str) -> Result<usize, HandlerError> {
+    /// How far a backfill got: the windows done of the backfill `id`, and in
+    /// the next window the queries done and a held pagination.
+    pub async fn backfill_position(&self, id: &str) -> Result<BackfillPosition, HandlerError> {
         let out = self
             .client
             .get_item()
@@ -211,33 +212,60 @@ impl Usage {
             .send()
             .await
             .map_err(|e| HandlerError::from_sdk("reading a backfill checkpoint", e))?;
-        Ok(out
-            .item()
-            .and_then(|i| i.get("Done"))
-            .and_then(|v| v.as_n().ok())
-            .and_then(|n| n.parse().ok())
-            .unwrap_or(0))
+        let item = out.item();
+        let n = |k: &str| {
+            item.and_then(|i| i.get(k))
+                .and_then(|v| v.as_n().ok())
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(0)
+        };
+        Ok(BackfillPosition {
+            done: n("Done"),
+            queries_done: n("QueriesDone"),
+            next_token: item
+                .and_then(|i| i.get("NextToken"))
+                .and_then(|v| v.as_s().ok())
+                .cloned(),
+        })
     }
 
-    /// Checkpoints a backfill: its first `done` windows are done.
+    /// Checkpoints a backfill at `at` (of `total` windows).
     pub async fn backfill_checkpoint(
         &self,
         id: &str,
-        done: usize,
+        at: &BackfillPosition,
         total: usize,
     ) -> Result<(), HandlerError> {
-        self.client
+        let mut put = self
+            .client
             .put_item()
             .table_name(&self.table)
             .item("PK", AttributeValue::S("backfill".into()))
             .item("SK", AttributeValue::S(id.into()))
-            .item("Done", AttributeValue::N(done.to_string()))
-            .item("Total", AttributeValue::N(total.to_string()))
-            .send()
+            .item("Done", AttributeValue::N(at.done.to_string()))
+            .item(
+                "QueriesDone",
+                AttributeValue::N(at.queries_done.to_string()),
+            )
+            .item("Total", AttributeValue::N(total.to_string()));
+        if let Some(token) = &at.next_token {
+            put = put.item("NextToken", AttributeValue::S(token.clone()));
+        }
+        put.send()
             .await
             .map_err(|e| HandlerError::from_sdk("checkpointing a backfill", e))?;
         Ok(())
     }
+}
+
+/// Where a backfill goes on: its first `done` windows are read whole; of the
+/// next one, the first `queries_done` queries, and the next query's pagination
+/// is held at `next_token` (the page not yet read).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BackfillPosition {
+    pub done: usize,
+    pub queries_done: usize,
+    pub next_token: Option<String>,
 }
 
 /// The ledger of stage 2 partitions aggregated so far: partition, the ETag of

@@ -6,7 +6,7 @@ use crate::budget::{self, Clock};
 use crate::{Function, IngestReport};
 use std::time::Instant;
 use tickerpulse_aws::firehose::{send_all, RecordSink};
-use tickerpulse_aws::state::{CursorStore, Pending};
+use tickerpulse_aws::state::{BackfillPosition, CursorStore, Pending};
 use tickerpulse_aws::HandlerError;
 use tickerpulse_xapi::{query_key, search_within, Budget, SearchParams, Stop, XApiError};
 
@@ -313,11 +313,12 @@ impl<S: RecordSink, C: CursorStore> Function<S, C> {
     }
 
     /// The windows of a backfill from the checkpoint `id` left, in order, each
-    /// while the time budget lasts. The checkpoint moves only over windows read
-    /// whole: a window that stops (a rate limit, the plan's cap, the month's
-    /// budget, the time or page limit, a failure) ends the run there and is read
-    /// again by the rerun of the same event. The posts read count against the
-    /// month's budget and are recorded on every exit.
+    /// while the time budget lasts. The checkpoint moves only over what was read
+    /// whole: windows, and in the window where the run stopped (a rate limit,
+    /// the plan's cap, the month's budget, the time or page limit, a failure),
+    /// its queries read whole and the page the stopped one would read next; the
+    /// rerun of the same event goes on from there. The posts read count against
+    /// the month's budget and are recorded on every exit.
     pub(crate) async fn backfill(
         &self,
         id: &str,
@@ -347,10 +348,11 @@ impl<S: RecordSink, C: CursorStore> Function<S, C> {
         clock: &Clock,
         report: &mut IngestReport,
     ) -> Result<(), HandlerError> {
-        let done = match &self.usage {
-            Some(u) => u.backfill_done(id).await?.min(windows.len()),
-            None => 0,
+        let resumed = match &self.usage {
+            Some(u) => u.backfill_position(id).await?,
+            None => BackfillPosition::default(),
         };
+        let done = resumed.done.min(windows.len());
         report.windows_resumed_from = done;
         report.windows_done = done;
         let Some(usage) = self.usage_unless_capped(clock, report).await? else {
@@ -364,7 +366,10 @@ impl<S: RecordSink, C: CursorStore> Function<S, C> {
                 .saturating_sub(usage.as_ref().map_or(0, |u| u.posts))
         });
         report.run_allowance = posts_left;
-        let mut next = done;
+        let mut at = BackfillPosition {
+            done,
+            ..resumed.clone()
+        };
         let last = max_windows.map_or(windows.len(), |m| (done + m).min(windows.len()));
         let mut failure = None;
         for (start, end) in &windows[done..last] {
@@ -375,58 +380,87 @@ impl<S: RecordSink, C: CursorStore> Function<S, C> {
             {
                 break;
             }
-            let mut whole = true;
-            for query in &self.queries {
-                let params = SearchParams {
-                    query: query.clone(),
-                    start_time: Some(start.clone()),
-                    end_time: Some(end.clone()),
-                    max_results: self.settings.max_results,
-                    ..Default::default()
-                };
-                match self
-                    .run_query(params, started, report, &mut posts_left)
-                    .await
-                {
-                    Ok(o) if o.next_token.is_none() && o.all_sent => {
-                        report.queries_completed += 1;
-                    }
-                    Ok(_)
-                    | Err(Halt::RateLimited)
-                    | Err(Halt::Stale(_))
-                    | Err(Halt::StaleToken) => {
-                        whole = false;
-                        break;
-                    }
-                    Err(Halt::Capped) => {
-                        self.mark_capped(clock, report).await?;
-                        whole = false;
-                        break;
-                    }
-                    Err(Halt::Failed(e)) => {
-                        tracing::warn!(%start, %end, error = %e, "backfill window failed");
-                        whole = false;
-                        failure = Some(e);
-                        break;
-                    }
-                }
-            }
-            if !whole {
-                // Not checkpointed: the rerun reads this window again.
+            let stop = self
+                .backfill_window(start, end, &mut at, started, clock, report, &mut posts_left)
+                .await?;
+            if let Some(stop) = stop {
                 report.failed_windows.push((start.clone(), end.clone()));
+                failure = stop;
                 break;
             }
-            next += 1;
+            at = BackfillPosition {
+                done: at.done + 1,
+                ..Default::default()
+            };
         }
-        report.windows_done = next;
-        if next != done {
+        report.windows_done = at.done;
+        if at != resumed {
             if let Some(u) = &self.usage {
-                u.backfill_checkpoint(id, next, windows.len()).await?;
+                u.backfill_checkpoint(id, &at, windows.len()).await?;
             }
         }
         match failure {
             Some(e) => Err(e),
             None => Ok(()),
         }
+    }
+
+    /// The queries of one window from where `at` says, moving `at` over each
+    /// query read whole and holding a stopped pagination at its page not yet
+    /// read. `None`: the window is done; `Some(failure)`: it stopped there (a
+    /// rate limit, the cap, the time or page limit, a refused token: `None`
+    /// inside; a failure the run reports: `Some`).
+    #[allow(clippy::too_many_arguments)]
+    async fn backfill_window(
+        &self,
+        start: &str,
+        end: &str,
+        at: &mut BackfillPosition,
+        started: Instant,
+        clock: &Clock,
+        report: &mut IngestReport,
+        posts_left: &mut Option<u64>,
+    ) -> Result<Option<Option<HandlerError>>, HandlerError> {
+        for query in self.queries.iter().skip(at.queries_done) {
+            let params = SearchParams {
+                query: query.clone(),
+                start_time: Some(start.to_string()),
+                end_time: Some(end.to_string()),
+                max_results: self.settings.max_results,
+                next_token: at.next_token.clone(),
+                ..Default::default()
+            };
+            match self.run_query(params, started, report, posts_left).await {
+                Ok(o) if o.next_token.is_none() && o.all_sent => {
+                    report.queries_completed += 1;
+                    at.queries_done += 1;
+                    at.next_token = None;
+                }
+                // Stopped between pages (the page or time limit, a rate limit
+                // after some pages): held at the page not yet read.
+                Ok(o) if o.all_sent => {
+                    at.next_token = o.next_token;
+                    return Ok(Some(None));
+                }
+                // Firehose refused some of it: the held position stays where
+                // this read began, so the rerun reads those pages again.
+                Ok(_) | Err(Halt::RateLimited) | Err(Halt::Stale(_)) => return Ok(Some(None)),
+                Err(Halt::StaleToken) => {
+                    // The held token is refused: the rerun reads the query from
+                    // its first page (what was read twice, compaction keeps once).
+                    at.next_token = None;
+                    return Ok(Some(None));
+                }
+                Err(Halt::Capped) => {
+                    self.mark_capped(clock, report).await?;
+                    return Ok(Some(None));
+                }
+                Err(Halt::Failed(e)) => {
+                    tracing::warn!(%start, %end, error = %e, "backfill window failed");
+                    return Ok(Some(Some(e)));
+                }
+            }
+        }
+        Ok(None)
     }
 }
