@@ -542,7 +542,8 @@ fn backfill_seeds(seeds: Vec<u64>) -> Vec<String> {
 }
 
 /// The backfill property in `make test`: the regression seeds, then
-/// `TICKERPULSE_SOAK_CASES` (default 40) seeds from a random start, printed
+/// `TICKERPULSE_SOAK_CASES` (default 20; `make soak` runs thousands) seeds
+/// from a random start, printed
 /// with any failure (`BACKFILL_SEED=<n>` reruns one).
 #[test]
 fn every_post_of_a_backfill_range_reaches_firehose_once_its_windows_are_done() {
@@ -551,7 +552,7 @@ fn every_post_of_a_backfill_range_reaches_firehose_once_its_windows_are_done() {
         Err(_) => {
             let base = std::collections::hash_map::RandomState::new();
             let first = std::hash::BuildHasher::hash_one(&base, 0u8);
-            let n = u64::from(tickerpulse_synth::soak_cases(40));
+            let n = u64::from(tickerpulse_synth::soak_cases(20));
             BACKFILL_REGRESSIONS
                 .iter()
                 .copied()
@@ -567,18 +568,5 @@ fn every_post_of_a_backfill_range_reaches_firehose_once_its_windows_are_done() {
 #[test]
 #[ignore]
 fn soak_the_backfill_over_a_seed_range() {
-    let from: u64 = std::env::var("TICKERPULSE_SOAK_FROM")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0);
-    let n = u64::from(tickerpulse_synth::soak_cases(2_000));
-    let started = std::time::Instant::now();
-    let failed = backfill_seeds((from..from + n).collect());
-    println!(
-        "soak: backfill seeds {from}..{} ({n} scenarios) in {:.1} s, {} failed",
-        from + n,
-        started.elapsed().as_secs_f64(),
-        failed.len()
-    );
-    assert!(failed.is_empty(), "{}", failed.join("\n"));
+    tickerpulse_synth::soak_seed_batch(2_000, |seeds| backfill_seeds(seeds.collect()));
 }

@@ -29,6 +29,16 @@ pub fn hour_of(bucket: &Bucket) -> i64 {
     bucket.start_micros().div_euclid(MICROS_PER_HOUR)
 }
 
+/// The hour since the epoch of an hour's anchor as [`Bucket::timestamp`]
+/// writes it (`2026-12-05T03:00:00Z`, what rankings and firings store);
+/// `None` for anything else.
+pub fn hour_of_anchor(anchor: &str) -> Option<i64> {
+    let key = anchor.strip_suffix(":00:00Z")?.replacen('T', "-", 1);
+    Bucket::parse(&key)
+        .filter(|b| b.level == Level::Hour)
+        .map(|b| hour_of(&b))
+}
+
 /// One rule crossing its threshold for one ticker.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Firing {
@@ -162,10 +172,24 @@ pub fn crossings_over(
     hours: std::ops::RangeInclusive<i64>,
     last_fired: &HashMap<(String, String), i64>,
 ) -> Vec<Firing> {
+    cooled_over(
+        hours.map(|h| crossings(rules, hourly, h)).collect(),
+        rules,
+        last_fired,
+    )
+}
+
+/// [`crossings_over`] on crossings already computed, one list per hour,
+/// oldest first (Pulse reads each owner's history for them first).
+pub fn cooled_over(
+    per_hour: Vec<Vec<Firing>>,
+    rules: &[Rule],
+    last_fired: &HashMap<(String, String), i64>,
+) -> Vec<Firing> {
     let mut last = last_fired.clone();
     let mut out = Vec::new();
-    for hour in hours {
-        for f in cooled(crossings(rules, hourly, hour), rules, &last) {
+    for firings in per_hour {
+        for f in cooled(firings, rules, &last) {
             last.insert((f.rule_id.clone(), f.ticker.clone()), f.anchor);
             out.push(f);
         }
@@ -179,6 +203,15 @@ mod tests {
     use crate::Counts;
 
     const NEWEST: i64 = 450_000;
+
+    #[test]
+    fn anchors_read_back_as_their_hour() {
+        let f = hour_bucket(NEWEST);
+        assert_eq!(hour_of_anchor(&f.timestamp()), Some(NEWEST));
+        assert_eq!(hour_of_anchor("2026-12-05T03:15:00Z"), None);
+        assert_eq!(hour_of_anchor("2026-12-05T24:00:00Z"), None);
+        assert_eq!(hour_of_anchor("not a time"), None);
+    }
 
     fn rule(ticker: &str, metric: Metric, op: Op, threshold: f64, window: Window) -> Rule {
         Rule {

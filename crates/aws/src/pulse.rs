@@ -415,13 +415,9 @@ impl AlertHistory {
     ) -> Result<HashMap<(String, String), i64>, HandlerError> {
         let mut out = HashMap::new();
         for f in self.list(owner, Some(since), None).await? {
-            let Ok(at) = time::OffsetDateTime::parse(
-                &f.anchor,
-                &time::format_description::well_known::Rfc3339,
-            ) else {
+            let Some(anchor) = tickerpulse_aggregate::alerting::hour_of_anchor(&f.anchor) else {
                 continue;
             };
-            let anchor = at.unix_timestamp().div_euclid(3600);
             let slot = out.entry((f.rule_id, f.ticker)).or_insert(anchor);
             *slot = (*slot).max(anchor);
         }

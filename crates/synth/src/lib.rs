@@ -97,15 +97,23 @@ pub fn soak_cases(default: u32) -> u32 {
 /// (`TICKERPULSE_SOAK_FROM`, default 0, and [`soak_cases`]), prints the figure,
 /// and fails naming every seed that failed.
 pub fn soak_seed_range(default_cases: u32, scenario: impl Fn(u64) -> Result<(), String>) {
+    soak_seed_batch(default_cases, |seeds| {
+        seeds
+            .filter_map(|seed| scenario(seed).err().map(|e| format!("seed {seed}: {e}")))
+            .collect()
+    })
+}
+
+/// [`soak_seed_range`] for scenarios that share a setup (a local stack):
+/// `run` gets the whole range and returns one line per failed seed.
+pub fn soak_seed_batch(default_cases: u32, run: impl FnOnce(std::ops::Range<u64>) -> Vec<String>) {
     let from: u64 = std::env::var("TICKERPULSE_SOAK_FROM")
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(0);
     let n = u64::from(soak_cases(default_cases));
     let started = std::time::Instant::now();
-    let failed: Vec<String> = (from..from + n)
-        .filter_map(|seed| scenario(seed).err().map(|e| format!("seed {seed}: {e}")))
-        .collect();
+    let failed = run(from..from + n);
     println!(
         "soak: seeds {from}..{} ({n} scenarios) in {:.1} s, {} failed",
         from + n,

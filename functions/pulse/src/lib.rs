@@ -161,7 +161,7 @@ impl Function {
         let previous = trending
             .get(Window::Hour)
             .await?
-            .and_then(|p| hour_of_rfc3339(&p.anchor));
+            .and_then(|p| alerting::hour_of_anchor(&p.anchor));
         let first = match previous {
             Some(p) if p < newest => (p + 1).max(newest - CATCH_UP_HOURS + 1),
             _ => newest,
@@ -197,20 +197,24 @@ impl Function {
 
         let rules = self.rules.all().await?;
         r.rules = rules.len() as u64;
-        let uncooled: Vec<alerting::Firing> = (first..=newest)
-            .flat_map(|h| alerting::crossings(&rules, &hourly, h))
+        let per_hour: Vec<Vec<alerting::Firing>> = (first..=newest)
+            .map(|h| alerting::crossings(&rules, &hourly, h))
             .collect();
         // The last firing of each (rule, ticker), from each owner's history as
         // far back as the longest cooldown.
         let since = hour_bucket(first - i64::from(MAX_COOLDOWN_HOURS) - 1).timestamp();
         let mut last_fired = HashMap::new();
-        let mut owners: Vec<&str> = uncooled.iter().map(|f| f.owner.as_str()).collect();
+        let mut owners: Vec<&str> = per_hour
+            .iter()
+            .flatten()
+            .map(|f| f.owner.as_str())
+            .collect();
         owners.sort_unstable();
         owners.dedup();
         for owner in owners {
             last_fired.extend(self.history.last_fired(owner, &since).await?);
         }
-        let crossings = alerting::crossings_over(&rules, &hourly, first..=newest, &last_fired);
+        let crossings = alerting::cooled_over(per_hour, &rules, &last_fired);
         r.crossings = crossings.len() as u64;
         let lease = Lease {
             owner: owner_id(request.run_id.as_deref()),
@@ -269,13 +273,6 @@ impl Function {
         }
         self.history.mark_delivered(fired).await
     }
-}
-
-/// The hour since the epoch of an RFC 3339 time.
-fn hour_of_rfc3339(at: &str) -> Option<i64> {
-    time::OffsetDateTime::parse(at, &Rfc3339)
-        .ok()
-        .map(|t| t.unix_timestamp().div_euclid(3600))
 }
 
 /// A claim's owner: this invocation (the execution's name where the state
