@@ -830,14 +830,19 @@ async fn body(
         println!("             the API key is required in x-api-key, as deployed");
     }
     let authorizer = stack.authorizer().await?;
-    stack
-        .add_user(DEMO_USER, DEMO_PASSWORD, &["editors"])
-        .await?;
+    stack.invite(DEMO_USER, DEMO_PASSWORD, &["editors"]).await?;
     println!(
         "sign in:     {DEMO_USER} / {DEMO_PASSWORD} (in the editors group; the local pool only)"
     );
+    println!(
+        "             the first sign-in enrols an authenticator app; without one, \
+         `tickerpulse code <key>` prints its current code"
+    );
     println!("Ctrl-C stops everything this demo started.");
     let server = crate::serve::ApiServer::guarded(api, api_key, Some(authorizer));
+    server.check_keys(
+        tickerpulse_local::keys::KeyCheck::new(&stack.env()?, stack.usage_plans.clone()).await,
+    );
     if let Some((rate, burst)) = stack.template.api_throttle()? {
         server.throttle(rate, burst);
     }

@@ -4,6 +4,7 @@
 
 pub mod demo;
 pub mod expected;
+pub mod forget;
 pub mod functions;
 pub mod pipeline;
 pub mod score;

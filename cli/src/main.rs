@@ -94,10 +94,57 @@ enum Command {
         username: Option<String>,
         #[arg(long, env = "TICKERPULSE_PASSWORD", requires = "username")]
         password: Option<String>,
+        /// The user's TOTP key (base32, as enrolled); a user without a device
+        /// enrols one at this sign-in and the key is printed.
+        #[arg(long, env = "TICKERPULSE_TOTP_SECRET")]
+        totp_secret: Option<String>,
         /// Seconds to wait for the tweets in the raw zone (Firehose buffers 60 s).
         #[arg(long, default_value_t = 300)]
         wait: u64,
     },
+    /// Signs a user in as the dashboard does (SRP, then the TOTP code) and
+    /// prints their ID token, for `Authorization:` in curl. The pool is the
+    /// running local stack's unless --user-pool-id and --client-id name one
+    /// (the stack outputs UserPoolId and DashboardClientId).
+    Token {
+        #[arg(long, env = "TICKERPULSE_USER")]
+        username: String,
+        #[arg(long, env = "TICKERPULSE_PASSWORD")]
+        password: String,
+        /// The user's TOTP key (base32); a user without a device enrols one
+        /// now and its key goes to stderr.
+        #[arg(long, env = "TICKERPULSE_TOTP_SECRET")]
+        totp_secret: Option<String>,
+        #[arg(long, requires = "client_id")]
+        user_pool_id: Option<String>,
+        #[arg(long, requires = "user_pool_id")]
+        client_id: Option<String>,
+    },
+    /// Removes posts from every copy (deleted or made private by their
+    /// authors, or asked to be forgotten): the raw zone and its older
+    /// versions, then a pipeline run rebuilds stage, the summaries and the
+    /// analytics zone without them, then the derived files' older versions
+    /// and the recent-posts items go (docs/privacy.md). Prints a JSON report.
+    Forget {
+        /// A post id (repeatable).
+        #[arg(long = "post", value_name = "ID")]
+        posts: Vec<String>,
+        /// An author, by id or user name: every post of theirs (repeatable).
+        #[arg(long = "author", value_name = "ID_OR_NAME")]
+        authors: Vec<String>,
+        /// A deployed stack: the shell's AWS credentials, the buckets and tables
+        /// in RAW_BUCKET, STAGE_BUCKET, ANALYTICS_BUCKET, RECENT_TWEETS_TABLE and
+        /// STATE_TABLE, the state machine in TICKERPULSE_STATE_MACHINE_ARN.
+        #[arg(long)]
+        aws: bool,
+        #[arg(long, env = "TICKERPULSE_STATE_MACHINE_ARN")]
+        state_machine_arn: Option<String>,
+        /// Seconds to wait for the pipeline run.
+        #[arg(long, default_value_t = 900)]
+        timeout: u64,
+    },
+    /// Prints the current code of a TOTP key, as an authenticator app shows it.
+    Code { secret: String },
     /// Scores one text per line from stdin with VADER; writes one JSON object per line.
     Score {
         /// `vader` (exactly vaderSentiment 3.3.2), `finance` (with market slang) or `model`
@@ -261,9 +308,12 @@ async fn run(cli: Cli) -> Result<i32> {
                         .await?
                         .context("the template has no user pool")?;
                     let groups: &[&str] = if editor { &["editors"] } else { &[] };
-                    tickerpulse_local::cognito::add_user(&env, &ids, &username, &password, groups)
+                    tickerpulse_local::cognito::invite(&env, &ids, &username, &password, groups)
                         .await?;
-                    println!("{username} can sign in to the dashboard");
+                    println!(
+                        "{username} can sign in to the dashboard (the first sign-in enrols an \
+                         authenticator app)"
+                    );
                 }
                 LocalAction::Env => {
                     let running = local::running(&local::state_dir(&template))?;
@@ -420,12 +470,12 @@ async fn run(cli: Cli) -> Result<i32> {
         }
         Command::Serve { port, api_key, aws } => {
             init_logs("warn");
-            let (function, authorizer) = if aws {
+            let (function, authorizer, keys) = if aws {
                 // The deployed API's gateway checks the users; here nobody does.
                 let f =
                     tickerpulse_fn_api::Function::from_env(&tickerpulse_core::config::ProcessEnv)
                         .await;
-                (f, None)
+                (f, None, None)
             } else {
                 let template = load_template(&cli.template, &cli.parameter_overrides)?;
                 let running = local::running(&local::state_dir(&template))?
@@ -445,9 +495,13 @@ async fn run(cli: Cli) -> Result<i32> {
                         api_env.insert(k.into(), v.clone());
                     }
                 }
+                // Users' own keys: the plans moto holds, for the gateway's key check.
+                let plans = tickerpulse_local::keys::lookup(&template, &env).await?;
+                let keys = tickerpulse_local::keys::KeyCheck::new(&env, plans).await;
                 (
                     tickerpulse_fn_api::Function::from_env(&api_env).await,
                     authorizer,
+                    Some(keys),
                 )
             };
             let function = function.map_err(|e| anyhow::anyhow!("api: {e}"))?;
@@ -466,6 +520,9 @@ async fn run(cli: Cli) -> Result<i32> {
                 );
             }
             let server = tickerpulse::serve::ApiServer::guarded(function, api_key, authorizer);
+            if let Some(keys) = keys {
+                server.check_keys(keys);
+            }
             // The usage plans' throttle, as deployed.
             if let Some((rate, burst)) =
                 load_template(&cli.template, &cli.parameter_overrides)?.api_throttle()?
@@ -489,12 +546,13 @@ async fn run(cli: Cli) -> Result<i32> {
             api_key,
             username,
             password,
+            totp_secret,
             wait,
         } => {
             init_logs("error");
             let ok = if aws {
                 let user = username.zip(password);
-                tickerpulse::smoke::aws(&stack_name, api_key, user, wait).await?
+                tickerpulse::smoke::aws(&stack_name, api_key, user, totp_secret, wait).await?
             } else {
                 tickerpulse::smoke::local(load_template(&cli.template, &cli.parameter_overrides)?)
                     .await?
@@ -508,6 +566,84 @@ async fn run(cli: Cli) -> Result<i32> {
                 }
             );
             Ok(if ok { 0 } else { 1 })
+        }
+        Command::Token {
+            username,
+            password,
+            totp_secret,
+            user_pool_id,
+            client_id,
+        } => {
+            init_logs("error");
+            let (env, ids) = match user_pool_id.zip(client_id) {
+                Some((pool_id, client_id)) => (
+                    std::env::vars().collect(),
+                    tickerpulse_local::cognito::UserPoolIds { pool_id, client_id },
+                ),
+                None => {
+                    let template = load_template(&cli.template, &cli.parameter_overrides)?;
+                    let running = local::running(&local::state_dir(&template))?
+                        .context("no --user-pool-id, and no local stack running")?;
+                    let env = local::handler_env(&template, Some(running.port))?;
+                    let ids = tickerpulse_local::cognito::lookup(&template, &env)
+                        .await?
+                        .context("the template has no user pool")?;
+                    (env, ids)
+                }
+            };
+            let tokens = tickerpulse_local::cognito::sign_in(
+                &env,
+                &ids,
+                &username,
+                &password,
+                totp_secret.as_deref(),
+            )
+            .await?;
+            if totp_secret.is_none() {
+                if let Some(secret) = &tokens.totp_secret {
+                    eprintln!("{username} enrolled a TOTP device; its key: {secret}");
+                }
+            }
+            println!("{}", tokens.id_token);
+            Ok(0)
+        }
+        Command::Forget {
+            posts,
+            authors,
+            aws,
+            state_machine_arn,
+            timeout,
+        } => {
+            init_logs("warn");
+            let (env, machine) = if aws {
+                let machine = state_machine_arn.context(
+                    "--aws needs TICKERPULSE_STATE_MACHINE_ARN (the stack output StateMachineArn)",
+                )?;
+                (std::env::vars().collect(), machine)
+            } else {
+                let template = load_template(&cli.template, &cli.parameter_overrides)?;
+                let running = local::running(&local::state_dir(&template))?
+                    .context("the local stack is not running (`tickerpulse local up`, or --aws)")?;
+                let machine = template
+                    .state_machines()?
+                    .into_iter()
+                    .next()
+                    .context("the template has no state machine")?
+                    .arn;
+                (local::handler_env(&template, Some(running.port))?, machine)
+            };
+            let copies = tickerpulse::forget::Copies::from_env(&env, machine).await?;
+            let forget = tickerpulse_core::forget::Forget::new(posts, authors);
+            let report =
+                tickerpulse::forget::run(&copies, &forget, std::time::Duration::from_secs(timeout))
+                    .await?;
+            println!("{}", serde_json::to_string_pretty(&report)?);
+            Ok(0)
+        }
+        Command::Code { secret } => {
+            let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?;
+            println!("{}", tickerpulse_local::srp::totp(&secret, now.as_secs())?);
+            Ok(0)
         }
         Command::Score { mode } => {
             let mode: tickerpulse_vader::Mode = mode.parse()?;

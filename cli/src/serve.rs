@@ -8,7 +8,8 @@
 //! without a valid ID token with the gateway's 401, and hand the handler the
 //! token's claims; with API keys, the routes that need a key refuse a request
 //! without one of them with the gateway's 403 (`api/openapi.yaml` says which);
-//! the dashboard's key (the one `/me` hands out) is always one of them.
+//! with the stack's usage plans (`check_keys`), each user's own key (the one
+//! `/me` hands out) opens them too, throttled by its plan.
 //! A route the OpenAPI file does not declare is the gateway's 403
 //! `MISSING_AUTHENTICATION_TOKEN`, and with `throttle` set (as `serve` and the
 //! demo set it from the template's usage plans) a key past its burst gets 429.
@@ -43,20 +44,28 @@ pub struct ApiServer {
     /// The usage plans' throttle, per key (requests without one share a bucket
     /// as the stage's method throttle): `None` until `throttle` sets it.
     buckets: std::sync::Mutex<Option<Buckets>>,
+    /// The stack's usage plans in moto: a key of one of them opens a keyed
+    /// route and is throttled by its plan (each user's own key).
+    key_check: std::sync::OnceLock<tickerpulse_local::keys::KeyCheck>,
 }
 
 /// Token buckets of API Gateway's throttle: `rate` requests a second refill up
 /// to `burst` (docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-request-throttling.html).
+#[derive(Default)]
 struct Buckets {
-    rate: f64,
-    burst: f64,
+    /// The limits of a key without a plan of its own (`throttle`); `None`:
+    /// such keys are not throttled.
+    default: Option<(f64, f64)>,
     by_key: std::collections::HashMap<String, (f64, std::time::Instant)>,
 }
 
 impl Buckets {
-    fn take(&mut self, key: &str) -> bool {
+    /// One request of `key`, under its plan's `limits` (else the default).
+    fn take(&mut self, key: &str, limits: Option<(f64, f64)>) -> bool {
+        let Some((rate, burst)) = limits.or(self.default) else {
+            return true;
+        };
         let now = std::time::Instant::now();
-        let (rate, burst) = (self.rate, self.burst);
         let (tokens, at) = self.by_key.entry(key.to_string()).or_insert((burst, now));
         *tokens = (*tokens + now.duration_since(*at).as_secs_f64() * rate).min(burst);
         *at = now;
@@ -112,11 +121,11 @@ impl ApiServer {
     /// Throttles as the usage plans do: `rate` a second, `burst` at once, per key
     /// (the template's plans: 20 and 50). `tickerpulse serve` and the demo set it.
     pub fn throttle(&self, rate: f64, burst: f64) {
-        *self.buckets.lock().unwrap_or_else(|e| e.into_inner()) = Some(Buckets {
-            rate,
-            burst,
-            by_key: Default::default(),
-        });
+        self.buckets
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get_or_insert_with(Buckets::default)
+            .default = Some((rate, burst));
     }
 }
 
@@ -133,11 +142,9 @@ impl ApiServer {
         api_key: Option<String>,
         authorizer: Option<Authorizer>,
     ) -> Arc<Self> {
-        // The dashboard's key is one of the stage's keys whether or not another
-        // was given: `/me` hands it out, so a keyed route without any key is
-        // refused as the stage refuses it (it was open unless `--api-key` was set).
-        let mut api_keys: Vec<String> = api_key.into_iter().collect();
-        api_keys.extend(function.sign_in.dashboard_key.clone());
+        // `api_key` is a programmatic client's; users' own keys (what `/me`
+        // hands out) open keyed routes once `check_keys` names their plans.
+        let api_keys: Vec<String> = api_key.into_iter().collect();
         Arc::new(Self {
             function,
             api_keys,
@@ -145,7 +152,18 @@ impl ApiServer {
             requests: AtomicU64::new(0),
             routes: openapi_routes(),
             buckets: std::sync::Mutex::new(None),
+            key_check: std::sync::OnceLock::new(),
         })
+    }
+
+    /// Accepts the keys of the stack's usage plans (users' own keys), each
+    /// throttled by its plan, as the stage does.
+    pub fn check_keys(&self, check: tickerpulse_local::keys::KeyCheck) {
+        let _ = self.key_check.set(check);
+        self.buckets
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get_or_insert_with(Buckets::default);
     }
 }
 
@@ -230,9 +248,15 @@ pub async fn answer(server: Arc<ApiServer>, req: Request<Incoming>) -> Response<
             }
         }
     }
-    if needs.api_key && !server.api_keys.is_empty() {
-        let given = header("x-api-key");
-        if !server.api_keys.iter().any(|k| Some(k.as_str()) == given) {
+    let given = header("x-api-key");
+    let mut limits = None;
+    if needs.api_key && (!server.api_keys.is_empty() || server.key_check.get().is_some()) {
+        let listed = server.api_keys.iter().any(|k| Some(k.as_str()) == given);
+        let planned = match (listed, server.key_check.get()) {
+            (false, Some(check)) => check.plan_of(given).await.ok(),
+            _ => None,
+        };
+        if !listed && planned.is_none() {
             // The gateway's answer, through the DEFAULT_4XX template of api/openapi.yaml.
             return gateway_reply(
                 &server,
@@ -240,12 +264,13 @@ pub async fn answer(server: Arc<ApiServer>, req: Request<Incoming>) -> Response<
                 &json!({"error": "INVALID_API_KEY", "message": "Forbidden"}),
             );
         }
+        limits = planned.map(|p| (p.rate, p.burst));
     }
     let throttled = {
         let mut buckets = server.buckets.lock().unwrap_or_else(|e| e.into_inner());
         buckets
             .as_mut()
-            .is_some_and(|b| !b.take(header("x-api-key").unwrap_or_default()))
+            .is_some_and(|b| !b.take(given.unwrap_or_default(), limits))
     };
     if throttled {
         return gateway_reply(

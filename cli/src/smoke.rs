@@ -497,7 +497,12 @@ pub async fn get(url: &str, api_key: Option<&str>, token: Option<&str>) -> Resul
     let client: hyper_util::client::legacy::Client<_, Empty<Bytes>> =
         hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
             .build(https);
-    let mut req = hyper::Request::get(url);
+    // AWS WAF's common rule set blocks a request without a User-Agent
+    // (NoUserAgent_HEADER), and the template puts it in front of the stage.
+    let mut req = hyper::Request::get(url).header(
+        "user-agent",
+        concat!("tickerpulse-smoke/", env!("CARGO_PKG_VERSION")),
+    );
     if let Some(k) = api_key {
         req = req.header("x-api-key", k);
     }
@@ -521,6 +526,7 @@ pub async fn aws(
     stack_name: &str,
     api_key: Option<String>,
     user: Option<(String, String)>,
+    totp_secret: Option<String>,
     wait: u64,
 ) -> Result<bool> {
     let conf = tickerpulse_aws::sdk::load(&tickerpulse_core::config::ProcessEnv).await;
@@ -588,8 +594,24 @@ pub async fn aws(
                 .unwrap_or_default(),
         };
         let env: BTreeMap<String, String> = std::env::vars().collect();
-        match tickerpulse_local::cognito::sign_in(&env, &ids, &username, &password).await {
+        let signed = tickerpulse_local::cognito::sign_in(
+            &env,
+            &ids,
+            &username,
+            &password,
+            totp_secret.as_deref(),
+        )
+        .await;
+        match signed {
             Ok(tokens) => {
+                if totp_secret.is_none() {
+                    if let Some(secret) = &tokens.totp_secret {
+                        println!(
+                            "note: {username} enrolled a TOTP device; keep its key for the next sign-in: \
+                             TICKERPULSE_TOTP_SECRET={secret}"
+                        );
+                    }
+                }
                 target.token = Some(tokens.id_token);
                 println!(
                     "{}",
@@ -606,8 +628,8 @@ pub async fn aws(
                     Step::fail(
                         "sign-in",
                         format!("{e:#}"),
-                        "check the user and password; a new user must set a permanent password first \
-                         (aws cognito-idp admin-set-user-password --permanent)",
+                        "check the user, the password and the TOTP key (--totp-secret); a new user must set \
+                         a permanent password first (aws cognito-idp admin-set-user-password --permanent)",
                     )
                     .line()
                 );
@@ -659,6 +681,9 @@ pub async fn local_on(
     let tokens = stack.add_user("smoke", "Smoke-password-1", &[]).await?;
     let server =
         crate::serve::ApiServer::guarded(api, Some(KEY.into()), Some(stack.authorizer().await?));
+    server.check_keys(
+        tickerpulse_local::keys::KeyCheck::new(&stack.env()?, stack.usage_plans.clone()).await,
+    );
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let serving = tokio::spawn(crate::serve::serve(listener, server, async move {
         let _ = stopped.await;

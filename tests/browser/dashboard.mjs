@@ -1,32 +1,56 @@
 // The dashboard in Debian's headless Chromium, driven by playwright-core:
 // loads the page from `tickerpulse serve`, signs in to the local user pool
-// (moto's Cognito) through the page's own sign-in dialog, keeps nothing in
+// (moto's Cognito, made strict: SRP, TOTP) through the page's own sign-in
+// dialog (enrolling an authenticator app, signing out and in again), keeps nothing in
 // localStorage, refreshes the token, adds and deletes an alert rule,
 // checks every view's figures against the API's answers, changes the detail
 // level, the ticker, the leaderboard's size and order, zooms the trend chart,
 // and saves a screenshot.
 //
-// usage: node tests/browser/dashboard.mjs BASE_URL USER PASSWORD SCREENSHOT.png
+// usage: node tests/browser/dashboard.mjs BASE_URL USER PASSWORD TOTP_KEY NEWCOMER NEWCOMER_PASSWORD SCREENSHOT.png
+// (USER has enrolled the TOTP key; NEWCOMER is invited and enrols in the page)
 import { chromium } from "playwright-core";
 import assert from "node:assert/strict";
+import { createHmac } from "node:crypto";
 
-const [base, user, password, screenshot] = process.argv.slice(2);
-if (!base || !user || !password || !screenshot) {
-  console.error("usage: dashboard.mjs BASE_URL USER PASSWORD SCREENSHOT.png");
+const [base, user, password, userKey, newcomer, newcomerPassword, screenshot] = process.argv.slice(2);
+if (!base || !user || !password || !userKey || !newcomer || !newcomerPassword || !screenshot) {
+  console.error("usage: dashboard.mjs BASE_URL USER PASSWORD TOTP_KEY NEWCOMER NEWCOMER_PASSWORD SCREENSHOT.png");
   process.exit(2);
 }
 
-// The checks' own session: signed in as the page signs in (config.json names
-// the pool; Cognito's InitiateAuth), the dashboard's key from /me.
+// Cognito as the checks call it (config.json names the pool).
 const config = await (await fetch(`${base}v1/config.json`)).json();
-const signIn = await (await fetch(config.cognito_url, {
-  method: "POST",
-  headers: { "Content-Type": "application/x-amz-json-1.1", "X-Amz-Target": "AWSCognitoIdentityProviderService.InitiateAuth" },
-  body: JSON.stringify({ AuthFlow: "USER_PASSWORD_AUTH", ClientId: config.client_id, AuthParameters: { USERNAME: user, PASSWORD: password } }),
-})).json();
-const token = signIn.AuthenticationResult.IdToken;
-const key = (await (await fetch(`${base}v1/me`, { headers: { Authorization: token } })).json()).api_key;
+async function cognito(target, body) {
+  const r = await fetch(config.cognito_url, {
+    method: "POST",
+    headers: { "Content-Type": "application/x-amz-json-1.1", "X-Amz-Target": `AWSCognitoIdentityProviderService.${target}` },
+    body: JSON.stringify(body),
+  });
+  return { status: r.status, body: await r.json().catch(() => ({})) };
+}
+// The code an authenticator app shows for a base32 secret (RFC 6238: HMAC-SHA1,
+// 30 s steps, 6 digits), and one that is not it.
+function totp(secret, t = Date.now()) {
+  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+  const bits = [...secret.replace(/=+$/, "").toUpperCase()].map((c) => alphabet.indexOf(c).toString(2).padStart(5, "0")).join("");
+  const key = Buffer.from(bits.match(/.{8}/g).map((b) => parseInt(b, 2)));
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(Math.floor(t / 30000)));
+  const h = createHmac("sha1", key).update(counter).digest();
+  const off = h[h.length - 1] & 15;
+  return String((h.readUInt32BE(off) & 0x7fffffff) % 1000000).padStart(6, "0");
+}
+const notTheCode = (code) => String((Number(code) + 500000) % 1000000).padStart(6, "0");
 
+// The password alone is not a way in: the public client allows SRP only.
+const plain = await cognito("InitiateAuth", { AuthFlow: "USER_PASSWORD_AUTH", ClientId: config.client_id, AuthParameters: { USERNAME: user, PASSWORD: password } });
+assert.equal(plain.status, 400, JSON.stringify(plain.body));
+assert.match(plain.body.message, /USER_PASSWORD_AUTH flow not enabled for this client/);
+
+// The checks' own session: the page's, once it has signed in.
+let token = null;
+let key = null;
 async function api(path, params = {}) {
   const q = new URLSearchParams(Object.entries(params).filter(([, v]) => v !== "" && v != null));
   const headers = { Authorization: token };
@@ -80,16 +104,57 @@ try {
     const target = r.headers()["x-amz-target"];
     if (target) cognitoCalls.push(`${target.split(".").pop()}:${JSON.parse(r.postData() || "{}").AuthFlow || ""}`);
   });
+  // A newcomer's first sign-in: a wrong password refused, then the password
+  // and an authenticator enrolled (the page shows the key; a wrong code is
+  // refused, the app's code, computed here, signs in).
   await page.waitForSelector("#signin-dialog[open]", { timeout: 15000 });
-  await page.fill('[data-testid="username"]', user);
+  await page.fill('[data-testid="username"]', newcomer);
   await page.fill('[data-testid="password"]', "Wrong-password-9");
   await page.click('[data-testid="signin"]');
   await page.waitForFunction(() => document.querySelector('[data-testid="signin-error"]').textContent.length > 0);
   assert.match(await text("signin-error"), /Incorrect username or password/);
+  await page.fill('[data-testid="password"]', newcomerPassword);
+  await page.click('[data-testid="signin"]');
+  await page.waitForFunction(() => document.querySelector('[data-testid="totp-secret"]').textContent.length > 0);
+  const secret = await text("totp-secret");
+  assert.match(secret, /^[A-Z2-7]{32,}$/);
+  assert.notEqual(secret, userKey, "each user's own key");
+  assert.match(await text("totp-uri"), new RegExp(`^otpauth://totp/TickerPulse:${newcomer}\\?secret=${secret}&issuer=TickerPulse$`));
+  await page.fill('[data-testid="totp-code"]', notTheCode(totp(secret)));
+  await page.click('[data-testid="signin"]');
+  await page.waitForFunction(() => /mismatch/i.test(document.querySelector('[data-testid="signin-error"]').textContent));
+  await page.fill('[data-testid="totp-code"]', totp(secret));
+  await page.click('[data-testid="signin"]');
+  await ready();
+  assert.equal(await text("who"), newcomer);
+  checks++;
+
+  // Sign-out revokes the refresh token: a copy of it no longer signs in.
+  const refreshToken = await page.evaluate(() => sessionStorage.getItem("tickerpulse-refresh"));
+  await page.click('[data-testid="signout"]');
+  await page.waitForSelector("#signin-dialog[open]", { timeout: 15000 });
+  assert.ok(cognitoCalls.includes("RevokeToken:"), cognitoCalls.join(" "));
+  const resumed = await cognito("InitiateAuth", { AuthFlow: "REFRESH_TOKEN_AUTH", ClientId: config.client_id, AuthParameters: { REFRESH_TOKEN: refreshToken } });
+  assert.equal(resumed.status, 400, JSON.stringify(resumed.body));
+  assert.equal(resumed.body.__type, "NotAuthorizedException");
+  checks++;
+
+  // An enrolled user is asked for their app's code (no second enrolment); a
+  // wrong code is refused.
+  await page.fill('[data-testid="username"]', user);
   await page.fill('[data-testid="password"]', password);
+  await page.click('[data-testid="signin"]');
+  await page.waitForFunction(() => !document.querySelector("#totp-row").hidden);
+  assert.equal(await page.evaluate(() => document.querySelector("#totp-setup").hidden), true, "no second enrolment");
+  await page.fill('[data-testid="totp-code"]', notTheCode(totp(userKey)));
+  await page.click('[data-testid="signin"]');
+  await page.waitForFunction(() => /invalid code/i.test(document.querySelector('[data-testid="signin-error"]').textContent));
+  await page.fill('[data-testid="totp-code"]', totp(userKey));
   await page.click('[data-testid="signin"]');
   await ready();
   assert.equal(await text("who"), `${user} (editor)`);
+  token = await page.evaluate(() => auth.idToken);
+  key = (await (await fetch(`${base}v1/me`, { headers: { Authorization: token } })).json()).api_key;
   // Nothing in localStorage; the refresh token only in this tab's sessionStorage.
   assert.equal(await page.evaluate(() => localStorage.length), 0, "nothing in localStorage");
   assert.deepEqual(await page.evaluate(() => Object.keys(sessionStorage)), ["tickerpulse-refresh"]);

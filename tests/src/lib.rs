@@ -288,6 +288,9 @@ pub async fn serve_guarded(
         Some(key.into()),
         Some(stack.authorizer().await?),
     );
+    server.check_keys(
+        tickerpulse_local::keys::KeyCheck::new(&stack.env()?, stack.usage_plans.clone()).await,
+    );
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let serving = tokio::spawn(tickerpulse::serve::serve(listener, server, async move {
         let _ = stopped.await;

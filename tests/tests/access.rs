@@ -103,27 +103,101 @@ async fn tokens_keys_and_groups_decide_who_reads_and_who_writes() {
         200
     );
 
-    // Who am I: no key needed; the dashboard's key comes with the answer.
+    // Who am I: no key needed; each user's own key comes with the answer, the
+    // same one each time, another for another user.
     let (s, me) = call(b, "GET", "/me", bob, None, None).await;
     assert_eq!(s, 200, "{me}");
     assert_eq!(me["username"], "bob");
     assert_eq!(me["can_write"], false);
-    let dashboard_key = me["api_key"]
-        .as_str()
-        .expect("the dashboard's key")
-        .to_string();
-    assert!(dashboard_key.starts_with("tpd-"), "{dashboard_key}");
+    let bob_key = me["api_key"].as_str().expect("bob's key").to_string();
     assert_eq!(
-        call(b, "GET", "/tickers", bob, Some(&dashboard_key), None)
+        call(b, "GET", "/me", bob, None, None).await.1["api_key"].as_str(),
+        Some(bob_key.as_str())
+    );
+    assert_eq!(
+        call(b, "GET", "/tickers", bob, Some(&bob_key), None)
             .await
             .0,
         200,
-        "the dashboard's key is a key of a usage plan"
+        "a user's key is a key of the users' usage plan"
     );
     let (_, me) = call(b, "GET", "/me", ann, None, None).await;
     assert_eq!(
         (me["can_write"].as_bool(), me["groups"][0].as_str()),
         (Some(true), Some("editors"))
+    );
+    let ann_key = me["api_key"].as_str().expect("ann's key").to_string();
+    assert_ne!(ann_key, bob_key);
+
+    // Limits per user: the plan throttles each key on its own. Bob empties his
+    // bucket and is refused (429); Ann is served all the while.
+    let plan = stack
+        .template
+        .usage_plans()
+        .unwrap()
+        .into_iter()
+        .find(|p| p.logical_id == "UsersUsagePlan")
+        .expect("the users' plan");
+    let mut bob_refused = 0;
+    for _ in 0..(2 * plan.burst as usize + 10) {
+        match call(b, "GET", "/tickers", bob, Some(&bob_key), None)
+            .await
+            .0
+        {
+            429 => bob_refused += 1,
+            s => assert_eq!(s, 200),
+        }
+    }
+    assert!(bob_refused > 0, "bob past his burst of {}", plan.burst);
+    let (s, body) = call(b, "GET", "/tickers", bob, Some(&bob_key), None).await;
+    assert_eq!(
+        (s, body["error"].as_str()),
+        (429, Some("THROTTLED")),
+        "{body}"
+    );
+    assert_eq!(
+        call(b, "GET", "/tickers", ann, Some(&ann_key), None)
+            .await
+            .0,
+        200,
+        "ann is served while bob is throttled"
+    );
+
+    // Rotation: a new key for bob; the old one stops working, ann's does not.
+    assert_eq!(
+        call(b, "POST", "/me/key", None, None, None).await.0,
+        401,
+        "a key alone cannot rotate"
+    );
+    let (s, body) = call(b, "POST", "/me/key", bob, None, None).await;
+    assert_eq!(s, 201, "{body}");
+    let rotated = body["api_key"].as_str().unwrap().to_string();
+    assert_ne!(rotated, bob_key);
+    assert_eq!(
+        call(b, "GET", "/me", bob, None, None).await.1["api_key"].as_str(),
+        Some(rotated.as_str())
+    );
+    // The local gateway remembers an accepted key for a second, as API Gateway
+    // applies a deletion within seconds.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let (s, body) = call(b, "GET", "/tickers", bob, Some(&bob_key), None).await;
+    assert_eq!(
+        (s, body["error"].as_str()),
+        (403, Some("INVALID_API_KEY")),
+        "{body}"
+    );
+    assert_eq!(
+        call(b, "GET", "/tickers", ann, Some(&ann_key), None)
+            .await
+            .0,
+        200
+    );
+    // A method the OpenAPI file does not declare is the gateway's own 403.
+    let (s, body) = call(b, "GET", "/me/key", bob, None, None).await;
+    assert_eq!(
+        (s, body["error"].as_str()),
+        (403, Some("MISSING_AUTHENTICATION_TOKEN")),
+        "{body}"
     );
 
     // Writes: the editors group only.

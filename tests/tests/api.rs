@@ -785,16 +785,25 @@ async fn every_endpoint() {
     let _ = stop.send(());
     serving.await.unwrap();
 
-    // Served without `--api-key`: the dashboard's key (the one `/me` hands out)
-    // is still the stage's, so a keyed route without a key is refused as the
-    // stage refuses it (it used to be open).
-    let mut keyed = tickerpulse_e2e::as_function(&stack, "api", &env);
-    keyed.insert("DASHBOARD_API_KEY".into(), "tpd-dashboard".into());
+    // Served without `--api-key`: users' own keys (what `/me` hands out) are
+    // still the stage's keys, so a keyed route without a key, or with a key of
+    // no plan, is refused as the stage refuses it, and a user's key opens it.
+    let keyed = tickerpulse_e2e::as_function(&stack, "api", &env);
+    let conf = tickerpulse_aws::sdk::load(&keyed).await;
+    let user_key = tickerpulse_aws::apikeys::UserKeys::from_env(&keyed, &conf)
+        .expect("the users' plan")
+        .key_for("someone")
+        .await
+        .unwrap();
     let server = tickerpulse::serve::ApiServer::new(
         tickerpulse_fn_api::Function::from_env(&keyed)
             .await
             .unwrap(),
         None,
+    );
+    server.check_keys(
+        tickerpulse_local::keys::KeyCheck::new(&stack.env().unwrap(), stack.usage_plans.clone())
+            .await,
     );
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
         .await
@@ -804,7 +813,7 @@ async fn every_endpoint() {
     let serving = tokio::spawn(tickerpulse::serve::serve(listener, server, async move {
         let _ = stopped.await;
     }));
-    let status_of = move |key: Option<&'static str>| {
+    let status_of = move |key: Option<String>| {
         tokio::task::spawn_blocking(move || {
             let mut s = std::net::TcpStream::connect(addr).unwrap();
             let key = key
@@ -821,7 +830,13 @@ async fn every_endpoint() {
         })
     };
     assert_eq!(status_of(None).await.unwrap(), 403);
-    assert_eq!(status_of(Some("tpd-dashboard")).await.unwrap(), 200);
+    assert_eq!(status_of(Some(user_key)).await.unwrap(), 200);
+    assert_eq!(
+        status_of(Some("a-key-of-no-plan-0123456789".into()))
+            .await
+            .unwrap(),
+        403
+    );
     let _ = stop.send(());
     serving.await.unwrap();
     stack.stop().await;

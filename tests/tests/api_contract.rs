@@ -132,12 +132,25 @@ fn the_authorizer_is_the_stacks_user_pool_and_the_editors_group_is_the_functions
         Some(tickerpulse_fn_api::access::EDITORS_GROUP),
         "the api function lets the template's group write"
     );
-    // The dashboard's key is one value in two places: the key and the function.
+    // Users' own keys: the function names the users' plan it adds them to, and
+    // may add keys to that plan only.
     let env = &resources["ApiFunction"]["Properties"]["Environment"]["Variables"];
+    let plan_ref =
+        serde_yaml_ng::to_string(&env[tickerpulse_aws::apikeys::USER_USAGE_PLAN_ID]).unwrap();
+    assert_eq!(plan_ref.trim(), "!Ref UsersUsagePlan");
     assert_eq!(
-        env["DASHBOARD_API_KEY"],
-        resources["DashboardApiKey"]["Properties"]["Value"]
+        resources["UsersUsagePlan"]["Type"].as_str(),
+        Some("AWS::ApiGateway::UsagePlan")
     );
+    let policies =
+        serde_yaml_ng::to_string(&resources["ApiFunction"]["Properties"]["Policies"]).unwrap();
+    assert!(
+        policies.contains("/usageplans/${UsersUsagePlan}/keys"),
+        "{policies}"
+    );
+    // Rotating a key needs a user, not a key (the key may be what leaked).
+    let security = serde_yaml_ng::to_string(&doc["paths"]["/me/key"]["post"]["security"]).unwrap();
+    assert_eq!(security.trim(), "- cognito: []");
     // Writes are routes that need a user and a key.
     for (path, method) in [("/alerts", "post"), ("/alerts/{id}", "delete")] {
         let security = doc["paths"][path][method]["security"][0].clone();

@@ -13,6 +13,8 @@ use tickerpulse_e2e::{call, root, start_stack};
 const KEY: &str = "dashboard-test-key";
 const USER: &str = "dana";
 const PASSWORD: &str = "Dashboard-pass-1";
+const NEWCOMER: &str = "erin";
+const NEWCOMER_PASSWORD: &str = "Newcomer-pass-1";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dashboard_in_chromium_and_the_api_under_schemathesis() {
@@ -36,7 +38,14 @@ async fn dashboard_in_chromium_and_the_api_under_schemathesis() {
     );
     assert!(figures.social_fetched > 500, "{figures:?}");
 
+    // The browser signs in as this user (enrolled: the script computes their
+    // codes) and as a newcomer, who enrols in the page.
     let tokens = stack.add_user(USER, PASSWORD, &["editors"]).await.unwrap();
+    let totp_key = tokens.totp_secret.clone().expect("an enrolled TOTP device");
+    stack
+        .invite(NEWCOMER, NEWCOMER_PASSWORD, &[])
+        .await
+        .unwrap();
     let (addr, stop, serving) = tickerpulse_e2e::serve_guarded(&stack, KEY).await.unwrap();
     let base = format!("http://{addr}/");
 
@@ -81,10 +90,19 @@ async fn dashboard_in_chromium_and_the_api_under_schemathesis() {
     let _ = std::fs::remove_file(&screenshot);
     let browser = {
         let (root, base, screenshot) = (root.clone(), base.clone(), screenshot.clone());
+        let totp_key = totp_key.clone();
         tokio::task::spawn_blocking(move || {
             Command::new("node")
                 .arg(root.join("tests/browser/dashboard.mjs"))
-                .args([base.as_str(), USER, PASSWORD, screenshot.to_str().unwrap()])
+                .args([
+                    base.as_str(),
+                    USER,
+                    PASSWORD,
+                    totp_key.as_str(),
+                    NEWCOMER,
+                    NEWCOMER_PASSWORD,
+                    screenshot.to_str().unwrap(),
+                ])
                 .env("NODE_PATH", root.join("node_modules"))
                 .current_dir(&root)
                 .status()

@@ -385,3 +385,59 @@ async fn publishing_to_the_alarm_topic_needs_its_key() {
     assert_eq!(code(&e), "KMSAccessDenied", "{e:?}");
     stack.stop().await;
 }
+
+/// The api function makes users' keys in the users' plan only: it may not put
+/// a key into another plan (a programmatic client's, with other limits) or
+/// change a plan's limits; only the api role may touch keys at all.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn users_keys_go_into_the_users_plan_only() {
+    let stack = stack_of("iam-keys", template()).await;
+    let api = aws_sdk_apigateway::Client::new(&sdk(&stack.function_env("api").unwrap()).await);
+    let key = api
+        .create_api_key()
+        .name("tickerpulse-user-someone.1")
+        .enabled(true)
+        .send()
+        .await
+        .expect("the api role creates keys");
+    let id = key.id().unwrap();
+    let plan = &stack
+        .usage_plans
+        .iter()
+        .find(|p| p.name.ends_with("-users"))
+        .expect("the users' plan in moto")
+        .id;
+    api.create_usage_plan_key()
+        .usage_plan_id(plan)
+        .key_id(id)
+        .key_type("API_KEY")
+        .send()
+        .await
+        .expect("into the users' plan");
+    let e = api
+        .create_usage_plan_key()
+        .usage_plan_id("another-plan")
+        .key_id(id)
+        .key_type("API_KEY")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&e), "AccessDeniedException", "{e:?}");
+    let e = api
+        .update_usage_plan()
+        .usage_plan_id(plan)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&e), "AccessDeniedException", "{e:?}");
+    let ingest =
+        aws_sdk_apigateway::Client::new(&sdk(&stack.function_env("ingest").unwrap()).await);
+    let e = ingest.get_api_keys().send().await.unwrap_err();
+    assert_eq!(code(&e), "AccessDeniedException", "{e:?}");
+    api.delete_api_key()
+        .api_key(id)
+        .send()
+        .await
+        .expect("a rotated key goes");
+    stack.stop().await;
+}

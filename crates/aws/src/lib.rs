@@ -5,8 +5,10 @@
 //! `AWS_ENDPOINT_URL`), so the same code talks to AWS or to the local emulator.
 
 pub mod alerts;
+pub mod apikeys;
 pub mod dynamo;
 pub mod firehose;
+pub mod forget;
 pub mod lake;
 pub mod lambda;
 pub mod lease;

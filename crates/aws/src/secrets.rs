@@ -1,9 +1,26 @@
-//! Secrets Manager: the X bearer token.
+//! Secrets Manager: the X bearer token, the social sources' credentials and
+//! the api's page token key, each read through [`secret_string`].
 
 use crate::HandlerError;
 
 /// What the template's secret holds until the operator sets it.
 pub const PLACEHOLDER: &str = "replace-me";
+
+/// The string of the secret `arn` (empty when it holds none); `what` names
+/// it in errors.
+pub async fn secret_string(
+    conf: &aws_config::SdkConfig,
+    arn: &str,
+    what: &str,
+) -> Result<String, HandlerError> {
+    let out = aws_sdk_secretsmanager::Client::new(conf)
+        .get_secret_value()
+        .secret_id(arn)
+        .send()
+        .await
+        .map_err(|e| HandlerError::from_sdk(&format!("reading {what} from Secrets Manager"), e))?;
+    Ok(out.secret_string().unwrap_or_default().to_string())
+}
 
 /// Reads the X bearer token from the secret `arn`; an unset secret (empty or the
 /// template's placeholder) is a fatal error that says what to do.
@@ -11,15 +28,7 @@ pub async fn x_bearer_token(
     conf: &aws_config::SdkConfig,
     arn: &str,
 ) -> Result<String, HandlerError> {
-    let out = aws_sdk_secretsmanager::Client::new(conf)
-        .get_secret_value()
-        .secret_id(arn)
-        .send()
-        .await
-        .map_err(|e| {
-            HandlerError::from_sdk("reading the X bearer token from Secrets Manager", e)
-        })?;
-    out.secret_string()
+    Some(secret_string(conf, arn, "the X bearer token").await?)
         .map(|s| s.trim().to_string())
         .filter(|s| !s.is_empty() && s != PLACEHOLDER)
         .ok_or_else(|| {
@@ -39,13 +48,8 @@ pub async fn json_secret_if_set<T: serde::de::DeserializeOwned>(
     what: &str,
     shape: &str,
 ) -> Result<Option<T>, HandlerError> {
-    let out = aws_sdk_secretsmanager::Client::new(conf)
-        .get_secret_value()
-        .secret_id(arn)
-        .send()
-        .await
-        .map_err(|e| HandlerError::from_sdk("reading a secret from Secrets Manager", e))?;
-    let text = out.secret_string().map(str::trim).unwrap_or_default();
+    let text = secret_string(conf, arn, &format!("the {what} secret")).await?;
+    let text = text.trim();
     if text.is_empty() || text == PLACEHOLDER {
         return Ok(None);
     }

@@ -4,6 +4,7 @@ pub mod alerts;
 pub mod civil;
 pub mod config;
 pub mod csv;
+pub mod forget;
 pub mod hash;
 pub mod partition;
 pub mod prices;

@@ -18,14 +18,14 @@ pub struct Security {
 }
 
 /// The security of a route: none for the dashboard, its assets, its sign-in
-/// configuration, health and CORS preflights; a user for `/me`; a user and a
-/// key for everything else.
+/// configuration, health and CORS preflights; a user for `/me` and `/me/key`
+/// (where a user gets their key); a user and a key for everything else.
 pub fn security(method: &str, path: &str) -> Security {
     let open = method == "OPTIONS"
         || matches!(path, "/" | "/index.html" | "/health" | "/config.json")
         || path.starts_with("/assets/");
     Security {
-        api_key: !open && path != "/me",
+        api_key: !open && path != "/me" && path != "/me/key",
         user: !open,
     }
 }

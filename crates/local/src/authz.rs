@@ -11,7 +11,9 @@
 //! partition keys the call names); SNS `Publish` on the topic; EventBridge
 //! `PutEvents` on each entry's bus; Firehose on the delivery stream; Secrets
 //! Manager on the secret's ARN; Lambda `InvokeFunction` on the function;
-//! Step Functions on the state machine or execution.
+//! Step Functions on the state machine or execution; API Gateway's control
+//! plane (`list_amazonapigatewaymanagement.html`) as the HTTP method on the
+//! path's ARN (`arn:aws:apigateway:REGION::/apikeys`).
 
 use crate::iam::{Key, Request};
 use bytes::Bytes;
@@ -133,6 +135,16 @@ pub fn requests(parts: &Parts, body: &Bytes, service: &str, names: &Names) -> Ve
                 }
             }
             out
+        }
+        "apigateway" => {
+            // The control plane (keys, usage plans): the HTTP method is the action
+            // and the path the resource, in the region, with no account
+            // (list_amazonapigatewaymanagement.html).
+            let path = decode(parts.uri.path().trim_end_matches('/'));
+            vec![Request::new(
+                &format!("apigateway:{}", parts.method),
+                format!("arn:aws:apigateway:{region}::{path}"),
+            )]
         }
         _ if !target.is_empty() => {
             let op = target.rsplit('.').next().unwrap_or_default();
@@ -501,6 +513,12 @@ pub fn denied_reply(
             format!(
                 "<ErrorResponse xmlns=\"http://sns.amazonaws.com/doc/2010-03-31/\"><Error><Type>Sender</Type><Code>AuthorizationError</Code><Message>{escaped}</Message></Error><RequestId>LOCAL</RequestId></ErrorResponse>"
             ),
+        ),
+        "apigateway" => (
+            403,
+            "application/json",
+            "AccessDeniedException",
+            serde_json::json!({"message": message}).to_string(),
         ),
         "lambda" => (
             403,

@@ -218,7 +218,8 @@ pub async fn provision(
     env: &std::collections::BTreeMap<String, String>,
 ) -> Result<Option<UserPoolIds>> {
     use aws_sdk_cognitoidentityprovider::types::{
-        AdminCreateUserConfigType, ExplicitAuthFlowsType, PasswordPolicyType, UserPoolPolicyType,
+        AdminCreateUserConfigType, ExplicitAuthFlowsType, PasswordPolicyType,
+        SoftwareTokenMfaConfigType, UserPoolMfaType, UserPoolPolicyType,
     };
     let Some(spec) = template.user_pools()?.into_iter().next() else {
         return Ok(None);
@@ -255,6 +256,20 @@ pub async fn provision(
         .and_then(|p| p.id())
         .ok_or_else(|| anyhow!("user pool {} has no id", spec.name))?
         .to_string();
+    if spec.mfa != "OFF" {
+        // What CloudFormation's MfaConfiguration and EnabledMfas become.
+        c.set_user_pool_mfa_config()
+            .user_pool_id(&pool_id)
+            .mfa_configuration(UserPoolMfaType::from(spec.mfa.as_str()))
+            .software_token_mfa_configuration(
+                SoftwareTokenMfaConfigType::builder()
+                    .enabled(spec.totp)
+                    .build(),
+            )
+            .send()
+            .await
+            .map_err(|e| anyhow!("setting {}'s MFA: {}", spec.name, describe(&e)))?;
+    }
     let created = c
         .create_user_pool_client()
         .user_pool_id(&pool_id)
@@ -314,22 +329,24 @@ pub fn env_of(ids: &UserPoolIds, endpoint: &str) -> [(String, String); 3] {
     ]
 }
 
-/// The tokens of a signed-in user.
+/// The tokens of a signed-in user, and the TOTP secret they enrolled when
+/// this sign-in was their first.
 #[derive(Debug, Clone)]
 pub struct Tokens {
     pub id_token: String,
     pub refresh_token: String,
+    pub totp_secret: Option<String>,
 }
 
 /// Invites a user as an operator would (admin-create-user, a permanent
-/// password, the groups), then signs them in with USER_PASSWORD_AUTH.
-pub async fn add_user(
+/// password, the groups). They enrol their TOTP device at their first sign-in.
+pub async fn invite(
     env: &std::collections::BTreeMap<String, String>,
     ids: &UserPoolIds,
     username: &str,
     password: &str,
     groups: &[&str],
-) -> Result<Tokens> {
+) -> Result<()> {
     let c = client(env).await;
     c.admin_create_user()
         .user_pool_id(&ids.pool_id)
@@ -355,32 +372,145 @@ pub async fn add_user(
             .await
             .map_err(|e| anyhow!("adding {username} to {g}: {}", describe(&e)))?;
     }
-    sign_in(env, ids, username, password).await
+    Ok(())
 }
 
-/// Signs a user in (USER_PASSWORD_AUTH, what the dashboard does).
+/// Invites a user, then signs them in once (enrolling a TOTP device when the
+/// pool asks for one): the tokens carry the secret for later sign-ins.
+pub async fn add_user(
+    env: &std::collections::BTreeMap<String, String>,
+    ids: &UserPoolIds,
+    username: &str,
+    password: &str,
+    groups: &[&str],
+) -> Result<Tokens> {
+    invite(env, ids, username, password, groups).await?;
+    sign_in(env, ids, username, password, None).await
+}
+
+fn now_unix() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or_default()
+}
+
+/// Signs a user in as the dashboard does: SRP (the password never sent),
+/// then the TOTP code of `totp_secret` when the pool asks for one, or, at a
+/// first sign-in under required MFA, a new device enrolled (its secret in the
+/// returned tokens).
 pub async fn sign_in(
     env: &std::collections::BTreeMap<String, String>,
     ids: &UserPoolIds,
     username: &str,
     password: &str,
+    totp_secret: Option<&str>,
 ) -> Result<Tokens> {
-    let out = client(env)
-        .await
+    use aws_sdk_cognitoidentityprovider::types::{AuthFlowType, ChallengeNameType};
+    let c = client(env).await;
+    let srp = crate::srp::Srp::new()?;
+    let started = c
         .initiate_auth()
         .client_id(&ids.client_id)
-        .auth_flow(aws_sdk_cognitoidentityprovider::types::AuthFlowType::UserPasswordAuth)
+        .auth_flow(AuthFlowType::UserSrpAuth)
         .auth_parameters("USERNAME", username)
-        .auth_parameters("PASSWORD", password)
+        .auth_parameters("SRP_A", srp.public_hex())
         .send()
         .await
         .map_err(|e| anyhow!("signing {username} in: {}", describe(&e)))?;
-    let r = out
-        .authentication_result()
-        .ok_or_else(|| anyhow!("signing {username} in: a challenge, not tokens"))?;
+    let param = |name: &str| {
+        started
+            .challenge_parameters()
+            .and_then(|p| p.get(name))
+            .cloned()
+            .ok_or_else(|| anyhow!("signing {username} in: the challenge has no {name}"))
+    };
+    let user_id = param("USER_ID_FOR_SRP")?;
+    let block = param("SECRET_BLOCK")?;
+    let ts = crate::srp::timestamp(time::OffsetDateTime::now_utc());
+    let claim = srp.claim(
+        &ids.pool_id,
+        &user_id,
+        password,
+        &param("SALT")?,
+        &param("SRP_B")?,
+        &block,
+        &ts,
+    )?;
+    let mut out = c
+        .respond_to_auth_challenge()
+        .client_id(&ids.client_id)
+        .challenge_name(ChallengeNameType::PasswordVerifier)
+        .set_session(started.session().map(String::from))
+        .challenge_responses("USERNAME", &user_id)
+        .challenge_responses("PASSWORD_CLAIM_SECRET_BLOCK", &block)
+        .challenge_responses("TIMESTAMP", &ts)
+        .challenge_responses("PASSWORD_CLAIM_SIGNATURE", claim)
+        .send()
+        .await
+        .map_err(|e| anyhow!("signing {username} in: {}", describe(&e)))?;
+    let mut enrolled = None;
+    match out.challenge_name() {
+        Some(ChallengeNameType::SoftwareTokenMfa) => {
+            let secret = totp_secret.ok_or_else(|| {
+                anyhow!("{username} signs in with a TOTP code: give the secret they enrolled")
+            })?;
+            out = c
+                .respond_to_auth_challenge()
+                .client_id(&ids.client_id)
+                .challenge_name(ChallengeNameType::SoftwareTokenMfa)
+                .set_session(out.session().map(String::from))
+                .challenge_responses("USERNAME", &user_id)
+                .challenge_responses(
+                    "SOFTWARE_TOKEN_MFA_CODE",
+                    crate::srp::totp(secret, now_unix())?,
+                )
+                .send()
+                .await
+                .map_err(|e| anyhow!("{username}'s TOTP code: {}", describe(&e)))?;
+        }
+        Some(ChallengeNameType::MfaSetup) => {
+            let assoc = c
+                .associate_software_token()
+                .set_session(out.session().map(String::from))
+                .send()
+                .await
+                .map_err(|e| anyhow!("enrolling {username}'s TOTP device: {}", describe(&e)))?;
+            let secret = assoc
+                .secret_code()
+                .ok_or_else(|| anyhow!("enrolling {username}: no secret code"))?
+                .to_string();
+            let verified = c
+                .verify_software_token()
+                .set_session(assoc.session().map(String::from))
+                .user_code(crate::srp::totp(&secret, now_unix())?)
+                .friendly_device_name("tickerpulse")
+                .send()
+                .await
+                .map_err(|e| anyhow!("verifying {username}'s TOTP device: {}", describe(&e)))?;
+            out = c
+                .respond_to_auth_challenge()
+                .client_id(&ids.client_id)
+                .challenge_name(ChallengeNameType::MfaSetup)
+                .set_session(verified.session().map(String::from))
+                .challenge_responses("USERNAME", &user_id)
+                .send()
+                .await
+                .map_err(|e| anyhow!("signing {username} in: {}", describe(&e)))?;
+            enrolled = Some(secret);
+        }
+        _ => {}
+    }
+    let r = out.authentication_result().ok_or_else(|| {
+        anyhow!(
+            "signing {username} in: a {:?} challenge, not tokens",
+            out.challenge_name()
+        )
+    })?;
     Ok(Tokens {
         id_token: r.id_token().unwrap_or_default().to_string(),
         refresh_token: r.refresh_token().unwrap_or_default().to_string(),
+        totp_secret: enrolled.or(totp_secret.map(String::from)),
     })
 }
 

@@ -12,8 +12,10 @@ pub mod fakex;
 pub mod firehose;
 pub mod iam;
 pub mod invoke;
+pub mod keys;
 pub mod proxy;
 pub mod server;
+pub mod srp;
 pub mod stack;
 pub mod template;
 

@@ -645,6 +645,7 @@ pub async fn provision(template: &Template, port: u16) -> Result<Vec<String>> {
             created.push(format!("cognito-idp:{}", ids.pool_id));
         }
     }
+    created.extend(crate::keys::provision(template, &env).await?);
     Ok(created)
 }
 
@@ -672,6 +673,8 @@ pub struct LocalStack {
     pub reddit: Arc<tickerpulse_social::fake::FakeReddit>,
     /// The ids moto gave the template's user pool.
     pub user_pool: Option<crate::cognito::UserPoolIds>,
+    /// The template's usage plans as moto has them.
+    pub usage_plans: Vec<crate::keys::Plan>,
     /// The account's concurrent Lambda executions (tests set a new account's 10).
     pub concurrency: Arc<crate::invoke::Concurrency>,
     /// The proxy's state (asynchronous invocations, their retries).
@@ -681,7 +684,10 @@ pub struct LocalStack {
 impl LocalStack {
     /// Starts moto and the proxy on free loopback ports and provisions the template.
     pub async fn start(template: Template, state: &Path, invoker: MakeInvoker) -> Result<Self> {
-        Self::start_on(template, state, 0, invoker).await
+        // Boxed: starting a stack is a large future (provisioning every kind of
+        // resource), which would otherwise sit on the caller's stack, a test
+        // thread's 2 MiB in debug builds.
+        Box::pin(Self::start_on(template, state, 0, invoker)).await
     }
 
     /// The same on a given proxy port (0 picks a free one).
@@ -723,6 +729,7 @@ impl LocalStack {
             bluesky: Arc::default(),
             reddit: Arc::default(),
             user_pool: None,
+            usage_plans: Vec::new(),
             concurrency: Arc::default(),
             proxy_state: None,
         };
@@ -743,10 +750,10 @@ impl LocalStack {
             let _ = rx.await;
         })));
         stack.shutdown = Some(tx);
-        provision(&stack.template, port).await?;
-        stack.user_pool =
-            crate::cognito::lookup(&stack.template, &handler_env(&stack.template, Some(port))?)
-                .await?;
+        Box::pin(provision(&stack.template, port)).await?;
+        let env = handler_env(&stack.template, Some(port))?;
+        stack.user_pool = crate::cognito::lookup(&stack.template, &env).await?;
+        stack.usage_plans = crate::keys::lookup(&stack.template, &env).await?;
         Ok(stack)
     }
 
@@ -765,7 +772,18 @@ impl LocalStack {
         .await
     }
 
-    /// Invites a user to the pool and signs them in.
+    /// Invites a user to the pool (they enrol their TOTP device at their first
+    /// sign-in).
+    pub async fn invite(&self, username: &str, password: &str, groups: &[&str]) -> Result<()> {
+        let ids = self
+            .user_pool
+            .as_ref()
+            .ok_or_else(|| anyhow!("the template has no user pool"))?;
+        crate::cognito::invite(&self.env()?, ids, username, password, groups).await
+    }
+
+    /// Invites a user to the pool and signs them in (enrolling a TOTP device
+    /// when the pool requires MFA: its secret is in the tokens).
     pub async fn add_user(
         &self,
         username: &str,

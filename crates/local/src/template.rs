@@ -155,9 +155,23 @@ pub struct UserPoolSpec {
     /// `Policies.PasswordPolicy.MinimumLength` (moto holds passwords to it).
     pub password_min_length: Option<i32>,
     pub admin_create_only: bool,
+    /// `MfaConfiguration` (`OFF`, `ON`, `OPTIONAL`), resolved.
+    pub mfa: String,
+    /// `EnabledMfas` has `SOFTWARE_TOKEN_MFA`.
+    pub totp: bool,
     /// `(logical id, client name, explicit auth flows)`.
     pub clients: Vec<(String, String, Vec<String>)>,
     pub groups: Vec<String>,
+}
+
+/// A usage plan: its name (what `!Ref` resolves to locally until moto gives
+/// the plan an id) and its throttle.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UsagePlanSpec {
+    pub logical_id: String,
+    pub name: String,
+    pub rate: f64,
+    pub burst: f64,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -378,6 +392,7 @@ impl Template {
             "AWS::SecretsManager::Secret" => "Name",
             "AWS::Logs::LogGroup" => "LogGroupName",
             "AWS::Serverless::Api" => "Name",
+            "AWS::ApiGateway::UsagePlan" => "UsagePlanName",
             _ => "",
         };
         match p.get(name_field) {
@@ -926,6 +941,32 @@ impl Template {
 
     /// The usage plans' throttle, `(rate a second, burst)`: the strictest of the
     /// template's `AWS::ApiGateway::UsagePlan`s and `AWS::Serverless::Api` plans.
+    /// The template's `AWS::ApiGateway::UsagePlan`s with a name and a throttle.
+    pub fn usage_plans(&self) -> Result<Vec<UsagePlanSpec>> {
+        let mut out = Vec::new();
+        for (id, r) in self.of_type("AWS::ApiGateway::UsagePlan") {
+            let p = self.props(r);
+            let number = |v: Option<&Value>| -> Result<Option<f64>> {
+                v.map(|v| Ok(self.resolve_string(v)?.parse::<f64>()?))
+                    .transpose()
+            };
+            let throttle = p.get("Throttle");
+            let (Some(rate), Some(burst)) = (
+                number(throttle.and_then(|t| t.get("RateLimit")))?,
+                number(throttle.and_then(|t| t.get("BurstLimit")))?,
+            ) else {
+                continue;
+            };
+            out.push(UsagePlanSpec {
+                name: self.physical_name(&id)?,
+                rate,
+                burst,
+                logical_id: id,
+            });
+        }
+        Ok(out)
+    }
+
     pub fn api_throttle(&self) -> Result<Option<(f64, f64)>> {
         let mut throttles = Vec::new();
         for (_, r) in self.of_type("AWS::ApiGateway::UsagePlan") {
@@ -1083,6 +1124,16 @@ impl Template {
                         .and_then(|v| v.get("AllowAdminCreateUserOnly"))
                         .and_then(Value::as_bool)
                         .unwrap_or(false),
+                    mfa: match p.get("MfaConfiguration") {
+                        Some(v) => self.resolve_string(v)?,
+                        None => "OFF".into(),
+                    },
+                    totp: p
+                        .get("EnabledMfas")
+                        .and_then(Value::as_sequence)
+                        .is_some_and(|s| {
+                            s.iter().any(|m| m.as_str() == Some("SOFTWARE_TOKEN_MFA"))
+                        }),
                     clients,
                     groups,
                     logical_id: id,

@@ -54,38 +54,149 @@ async function refreshToken() {
   }
 }
 
-// Shows the sign-in dialog until Cognito gives tokens (answering the new
-// password challenge of a user's first sign-in on the way).
+// Cognito's SRP sign-in (USER_SRP_AUTH, then PASSWORD_VERIFIER), as the AWS
+// SDKs' AuthenticationHelper computes it: the password never leaves the page.
+// The 3072-bit group of RFC 3526 with g = 2; k = H(N | g), u = H(A | B),
+// x = H(salt | H(pool user ":" password)), an HKDF-SHA256 key "Caldera Derived
+// Key" and an HMAC-SHA256 claim. crates/local/src/srp.rs is the same in Rust.
+const SRP_N = BigInt("0x" +
+  "FFFFFFFFFFFFFFFFC90FDAA22168C234C4C6628B80DC1CD129024E088A67CC74020BBEA63B139B22514A08798E3404DD" +
+  "EF9519B3CD3A431B302B0A6DF25F14374FE1356D6D51C245E485B576625E7EC6F44C42E9A637ED6B0BFF5CB6F406B7ED" +
+  "EE386BFB5A899FA5AE9F24117C4B1FE649286651ECE45B3DC2007CB8A163BF0598DA48361C55D39A69163FA8FD24CF5F" +
+  "83655D23DCA3AD961C62F356208552BB9ED529077096966D670C354E4ABC9804F1746C08CA18217C32905E462E36CE3B" +
+  "E39E772C180E86039B2783A2EC07A28FB5C55DF06F4C52C9DE2BCBF6955817183995497CEA956AE515D2261898FA0510" +
+  "15728E5A8AAAC42DAD33170D04507A33A85521ABDF1CBA64ECFB850458DBEF0A8AEA71575D060C7DB3970F85A6E1E4C7" +
+  "ABF5AE8CDB0933D71E8C94E04A25619DCEE3D2261AD2EE6BF12FFA06D98A0864D87602733EC86A64521F2B18177B200C" +
+  "BBE117577A615D6C770988C0BAD946E208E24FA074E5AB3143DB5BFCE0FD108E4B82D120A93AD2CAFFFFFFFFFFFFFFFF");
+const utf8 = (t) => new TextEncoder().encode(t);
+function padHex(n) {
+  let h = n.toString(16);
+  if (h.length % 2) h = "0" + h; else if ("89abcdef".includes(h[0])) h = "00" + h;
+  return h;
+}
+function hexBytes(h) { return Uint8Array.from(h.match(/../g) || [], (b) => parseInt(b, 16)); }
+function bytesHex(b) { return Array.from(b, (x) => x.toString(16).padStart(2, "0")).join(""); }
+function concat(...parts) {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let i = 0;
+  for (const p of parts) { out.set(p, i); i += p.length; }
+  return out;
+}
+async function sha256(bytes) { return new Uint8Array(await crypto.subtle.digest("SHA-256", bytes)); }
+async function hashHex(h) { return BigInt("0x" + bytesHex(await sha256(hexBytes(h)))); }
+async function hmac(key, data) {
+  const k = await crypto.subtle.importKey("raw", key, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+  return new Uint8Array(await crypto.subtle.sign("HMAC", k, data));
+}
+function modPow(b, e, m) {
+  let r = 1n;
+  for (b %= m; e > 0n; e >>= 1n, b = b * b % m) if (e & 1n) r = r * b % m;
+  return r;
+}
+function cognitoTimestamp(d) {
+  const day = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"][d.getUTCDay()];
+  const month = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"][d.getUTCMonth()];
+  const p = (n) => String(n).padStart(2, "0");
+  return `${day} ${month} ${d.getUTCDate()} ${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())} UTC ${d.getUTCFullYear()}`;
+}
+
+async function srpSignIn(username, password) {
+  const a = BigInt("0x" + bytesHex(crypto.getRandomValues(new Uint8Array(128))));
+  const A = modPow(2n, a, SRP_N);
+  const start = await cognito("InitiateAuth", {
+    AuthFlow: "USER_SRP_AUTH", ClientId: auth.config.client_id, AuthParameters: { USERNAME: username, SRP_A: A.toString(16) },
+  });
+  const p = start.ChallengeParameters;
+  const B = BigInt("0x" + p.SRP_B);
+  if (B % SRP_N === 0n) throw new Error("sign-in failed (bad SRP_B)");
+  const k = await hashHex(padHex(SRP_N) + padHex(2n));
+  const u = await hashHex(padHex(A) + padHex(B));
+  const pool = auth.config.user_pool_id.split("_")[1];
+  const inner = bytesHex(await sha256(utf8(`${pool}${p.USER_ID_FOR_SRP}:${password}`)));
+  const x = await hashHex(padHex(BigInt("0x" + p.SALT)) + inner);
+  const base = ((B - k * modPow(2n, x, SRP_N)) % SRP_N + SRP_N) % SRP_N;
+  const S = modPow(base, a + u * x, SRP_N);
+  const prk = await hmac(hexBytes(padHex(u)), hexBytes(padHex(S)));
+  const key = (await hmac(prk, concat(utf8("Caldera Derived Key"), [1]))).slice(0, 16);
+  const timestamp = cognitoTimestamp(new Date());
+  const block = Uint8Array.from(atob(p.SECRET_BLOCK), (c) => c.charCodeAt(0));
+  const claim = await hmac(key, concat(utf8(pool), utf8(p.USER_ID_FOR_SRP), block, utf8(timestamp)));
+  return cognito("RespondToAuthChallenge", {
+    ChallengeName: "PASSWORD_VERIFIER", ClientId: auth.config.client_id, Session: start.Session,
+    ChallengeResponses: {
+      USERNAME: p.USER_ID_FOR_SRP, PASSWORD_CLAIM_SECRET_BLOCK: p.SECRET_BLOCK, TIMESTAMP: timestamp,
+      PASSWORD_CLAIM_SIGNATURE: btoa(String.fromCharCode(...claim)),
+    },
+  });
+}
+
+// Shows the sign-in dialog until Cognito gives tokens, answering its
+// challenges on the way: a new password at an invited user's first sign-in,
+// enrolling an authenticator app (TOTP) when the pool requires MFA and the
+// user has none, and the app's code at every sign-in after that.
 function askToSignIn(message) {
   return new Promise((resolve) => {
     const d = $("signin-dialog");
     $("signin-error").textContent = message || "";
-    let challenge = null;
-    $("new-password-row").hidden = true;
+    let challenge = null; // { name, session, user }
+    const show = (name) => {
+      $("new-password-row").hidden = name !== "NEW_PASSWORD_REQUIRED";
+      $("totp-setup").hidden = name !== "MFA_SETUP";
+      $("totp-row").hidden = name !== "MFA_SETUP" && name !== "SOFTWARE_TOKEN_MFA";
+    };
+    show(null);
+    const ClientId = auth.config.client_id;
+    const answer = async (out, username) => {
+      if (out.AuthenticationResult) return out;
+      challenge = { name: out.ChallengeName, session: out.Session, user: (out.ChallengeParameters || {}).USER_ID_FOR_SRP || username };
+      show(challenge.name);
+      $("totp-code").value = "";
+      if (challenge.name === "NEW_PASSWORD_REQUIRED") {
+        $("signin-error").textContent = "Choose a new password.";
+      } else if (challenge.name === "MFA_SETUP") {
+        const assoc = await cognito("AssociateSoftwareToken", { Session: challenge.session });
+        challenge.session = assoc.Session || challenge.session;
+        const issuer = "TickerPulse";
+        $("totp-secret").textContent = assoc.SecretCode;
+        $("totp-uri").textContent = `otpauth://totp/${issuer}:${encodeURIComponent(username)}?secret=${assoc.SecretCode}&issuer=${issuer}`;
+        $("signin-error").textContent = "Add this key to your authenticator app, then enter the code it shows.";
+      } else if (challenge.name === "SOFTWARE_TOKEN_MFA") {
+        $("signin-error").textContent = "Enter the code your authenticator app shows.";
+      } else {
+        throw new Error(`sign-in needs ${challenge.name}, which this page does not answer`);
+      }
+      return null;
+    };
     $("signin-form").onsubmit = async (ev) => {
       ev.preventDefault();
       const username = $("username").value.trim();
       try {
         let out;
-        if (challenge) {
+        const code = $("totp-code").value.trim();
+        if (!challenge) {
+          out = await srpSignIn(username, $("password").value);
+        } else if (challenge.name === "NEW_PASSWORD_REQUIRED") {
           out = await cognito("RespondToAuthChallenge", {
-            ChallengeName: "NEW_PASSWORD_REQUIRED", ClientId: auth.config.client_id, Session: challenge,
-            ChallengeResponses: { USERNAME: username, NEW_PASSWORD: $("new-password").value },
+            ChallengeName: "NEW_PASSWORD_REQUIRED", ClientId, Session: challenge.session,
+            ChallengeResponses: { USERNAME: challenge.user, NEW_PASSWORD: $("new-password").value },
+          });
+        } else if (challenge.name === "MFA_SETUP") {
+          const verified = await cognito("VerifySoftwareToken", { Session: challenge.session, UserCode: code, FriendlyDeviceName: "dashboard" });
+          out = await cognito("RespondToAuthChallenge", {
+            ChallengeName: "MFA_SETUP", ClientId, Session: verified.Session, ChallengeResponses: { USERNAME: challenge.user },
           });
         } else {
-          out = await cognito("InitiateAuth", {
-            AuthFlow: "USER_PASSWORD_AUTH", ClientId: auth.config.client_id,
-            AuthParameters: { USERNAME: username, PASSWORD: $("password").value },
+          out = await cognito("RespondToAuthChallenge", {
+            ChallengeName: "SOFTWARE_TOKEN_MFA", ClientId, Session: challenge.session,
+            ChallengeResponses: { USERNAME: challenge.user, SOFTWARE_TOKEN_MFA_CODE: code },
           });
         }
-        if (out.ChallengeName === "NEW_PASSWORD_REQUIRED") {
-          challenge = out.Session;
-          $("new-password-row").hidden = false;
-          $("signin-error").textContent = "Choose a new password.";
-          return;
-        }
+        if (!(out = await answer(out, username))) return;
         signedIn(out.AuthenticationResult);
         $("password").value = "";
+        $("totp-code").value = "";
+        $("totp-secret").textContent = "";
+        $("totp-uri").textContent = "";
         d.close();
         resolve();
       } catch (e) {
@@ -113,8 +224,18 @@ async function whoAmI() {
   $("alert-form").hidden = !auth.me.can_write;
 }
 
-$("signout").addEventListener("click", () => {
+// Sign-out revokes the refresh token at Cognito (RevokeToken), so a copy of
+// it cannot resume the session; the page forgets its tokens either way.
+$("signout").addEventListener("click", async () => {
+  const token = sessionStorage.getItem(SESSION);
   sessionStorage.removeItem(SESSION);
+  if (token && auth.config) {
+    try {
+      await cognito("RevokeToken", { Token: token, ClientId: auth.config.client_id });
+    } catch (e) {
+      console.warn(`sign-out: ${e.message}`);
+    }
+  }
   auth.idToken = null; auth.apiKey = null; auth.me = null;
   location.reload();
 });

@@ -67,24 +67,20 @@ pub struct SignIn {
     pub client_id: String,
     /// Cognito's endpoint (the regional one; the local stack's proxy locally).
     pub cognito_url: String,
-    pub dashboard_key: Option<String>,
 }
 
 pub const USER_POOL_ID: &str = "USER_POOL_ID";
 pub const USER_POOL_CLIENT_ID: &str = "USER_POOL_CLIENT_ID";
 pub const COGNITO_URL: &str = "COGNITO_URL";
-pub const DASHBOARD_API_KEY: &str = "DASHBOARD_API_KEY";
 
 impl SignIn {
     pub fn from_env(env: &dyn Env) -> Result<Self, ConfigError> {
         let region = config::optional(env, "AWS_REGION", "us-east-1");
         let default_url = format!("https://cognito-idp.{region}.amazonaws.com/");
-        let key = config::optional(env, DASHBOARD_API_KEY, "");
         Ok(Self {
             user_pool_id: config::required(env, USER_POOL_ID)?,
             client_id: config::required(env, USER_POOL_CLIENT_ID)?,
             cognito_url: config::optional(env, COGNITO_URL, &default_url),
-            dashboard_key: (!key.is_empty()).then_some(key),
             region,
         })
     }
@@ -114,13 +110,15 @@ impl SignIn {
         )
     }
 
-    pub fn me_json(&self, caller: &Caller) -> Value {
+    /// `GET /me`: `api_key` is the caller's own key (`None` on a stack
+    /// without per-user keys).
+    pub fn me_json(&self, caller: &Caller, api_key: Option<String>) -> Value {
         json!({
             "username": caller.username,
             "sub": caller.sub,
             "groups": caller.groups,
             "can_write": caller.can_write(),
-            "api_key": self.dashboard_key,
+            "api_key": api_key,
         })
     }
 }
@@ -136,7 +134,6 @@ mod tests {
             user_pool_id: "p".into(),
             client_id: "c".into(),
             cognito_url: "https://cognito-idp.eu-west-1.amazonaws.com/".into(),
-            dashboard_key: None,
         };
         assert!(s
             .csp()

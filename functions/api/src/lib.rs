@@ -52,6 +52,9 @@ pub struct Function {
     /// `None`: same origin only, no `Access-Control-Allow-Origin`.
     pub cors_origin: Option<HeaderValue>,
     pub page_keys: PageKeys,
+    /// Each user's own API key in the users' usage plan (`GET /me`, `POST
+    /// /me/key`); `None` where the stack names no plan.
+    pub user_keys: Option<tickerpulse_aws::apikeys::UserKeys>,
 }
 
 /// The page tokens' key: `PAGE_TOKEN_KEY` (local runs), else the stack's secret
@@ -59,12 +62,12 @@ pub struct Function {
 /// start that pages nothing reads nothing), else a key made for this process
 /// (tokens then pass only where they were made).
 pub struct PageKeys {
-    secret: Option<(aws_sdk_secretsmanager::Client, String)>,
+    secret: Option<(sdk::SdkConfig, String)>,
     cell: tokio::sync::OnceCell<params::PageTokens>,
 }
 
 impl PageKeys {
-    pub fn from_env(env: &dyn Env, client: aws_sdk_secretsmanager::Client) -> Self {
+    pub fn from_env(env: &dyn Env, conf: sdk::SdkConfig) -> Self {
         let cell = tokio::sync::OnceCell::new();
         if let Some(key) = env.var("PAGE_TOKEN_KEY").filter(|k| !k.is_empty()) {
             let _ = cell.set(params::PageTokens::new(key.as_bytes()));
@@ -72,26 +75,21 @@ impl PageKeys {
         let secret = env
             .var("PAGE_TOKEN_SECRET_ARN")
             .filter(|a| !a.is_empty())
-            .map(|arn| (client, arn));
+            .map(|arn| (conf, arn));
         Self { secret, cell }
     }
 
     pub async fn get(&self) -> Result<&params::PageTokens, HandlerError> {
         self.cell
             .get_or_try_init(|| async {
-                let Some((client, arn)) = &self.secret else {
+                let Some((conf, arn)) = &self.secret else {
                     tracing::warn!(
                         "no PAGE_TOKEN_SECRET_ARN: page tokens pass only in this process"
                     );
                     return Ok(params::PageTokens::new(&process_key()));
                 };
-                let out = client
-                    .get_secret_value()
-                    .secret_id(arn)
-                    .send()
-                    .await
-                    .map_err(|e| HandlerError::from_sdk("reading the page token key", e))?;
-                let key = out.secret_string().unwrap_or_default();
+                let key = tickerpulse_aws::secrets::secret_string(conf, arn, "the page token key")
+                    .await?;
                 if key.len() < 32 {
                     return Err(HandlerError::Fatal(
                         "the page token key secret holds fewer than 32 bytes".into(),
@@ -159,7 +157,8 @@ impl Function {
             },
             x_budget: config::number(env, "X_MONTHLY_POST_BUDGET", 0u64, 0..=u64::MAX)?,
             watchlist: tickerpulse_aws::watchlist::load(env).await?,
-            page_keys: PageKeys::from_env(env, aws_sdk_secretsmanager::Client::new(&conf)),
+            page_keys: PageKeys::from_env(env, conf.clone()),
+            user_keys: tickerpulse_aws::apikeys::UserKeys::from_env(env, &conf),
             cors_origin: match origin.trim() {
                 "" => None,
                 o => Some(HeaderValue::from_str(o).map_err(|_| {
@@ -226,9 +225,19 @@ impl Function {
         if write {
             return self.write(method, rule_id, request).await;
         }
+        if route == "/me/key" && method == Method::POST {
+            let path = request.raw_http_path().to_string();
+            let answer = match access::caller(request) {
+                Some(c) => self.rotate_key(&c).await,
+                None => Err(unauthorized()),
+            };
+            return self.answer(&path, 201, answer);
+        }
         if method != Method::GET && method != Method::HEAD {
             let allow = if route == "/alerts" {
                 "GET, POST, OPTIONS"
+            } else if route == "/me/key" {
+                "POST, OPTIONS"
             } else if rule_id.is_some() {
                 "DELETE, OPTIONS"
             } else {
@@ -262,11 +271,17 @@ impl Function {
                 .map(|_| self.sign_in.config_json())
                 .map_err(Failure::from),
             "/me" => match access::caller(request) {
-                Some(c) => Params::new(&values, &[])
-                    .map(|_| self.sign_in.me_json(&c))
-                    .map_err(Failure::from),
+                Some(c) => match Params::new(&values, &[]) {
+                    Ok(_) => self.me(&c).await,
+                    Err(e) => Err(e.into()),
+                },
                 None => Err(unauthorized()),
             },
+            "/me/key" => Err(Failure::Refused(ApiError {
+                status: 405,
+                code: "method_not_allowed",
+                message: "POST rotates your key; GET /me shows it".into(),
+            })),
             "/alerts" => match access::caller(request) {
                 Some(c) => match Params::new(&values, &[]) {
                     Ok(_) => alerts::list(&self.alerts, &c).await,
@@ -308,6 +323,27 @@ impl Function {
             },
         };
         self.answer(path, 200, answer)
+    }
+
+    /// `GET /me`: the caller, and their own API key (made at their first call).
+    async fn me(&self, caller: &access::Caller) -> Answer {
+        let key = match &self.user_keys {
+            Some(keys) => Some(keys.key_for(&caller.sub).await.map_err(Failure::Tables)?),
+            None => None,
+        };
+        Ok(self.sign_in.me_json(caller, key))
+    }
+
+    /// `POST /me/key`: a new key for the caller; their old one stops working.
+    async fn rotate_key(&self, caller: &access::Caller) -> Answer {
+        let Some(keys) = &self.user_keys else {
+            return Err(Failure::Refused(ApiError::not_found(
+                "this stack has no per-user keys (USER_USAGE_PLAN_ID)".to_string(),
+            )));
+        };
+        let key = keys.rotate(&caller.sub).await.map_err(Failure::Tables)?;
+        tracing::info!(sub = %caller.sub, "a user rotated their API key");
+        Ok(json!({"api_key": key}))
     }
 
     /// `POST /alerts` and `DELETE /alerts/{id}`.

@@ -1,0 +1,215 @@
+//! Forgetting posts in the stores: the raw zone's objects rewritten without
+//! them, with every older version of a rewritten object deleted (the buckets
+//! keep versions); the older versions of the derived zones' objects deleted
+//! once the pipeline has rewritten them; the recent-posts items deleted. The
+//! pipeline itself recomputes stage 1 and 2, the summaries and the analytics
+//! zone from the raw zone, as for any changed hour.
+
+use crate::lake::RAW_PREFIX;
+use crate::HandlerError;
+use std::collections::BTreeSet;
+use tickerpulse_core::forget::{Forget, Removed};
+use tickerpulse_core::HourPartition;
+
+/// What the raw zone gave up.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct RawReport {
+    pub objects_read: u64,
+    pub objects_rewritten: u64,
+    pub objects_deleted: u64,
+    pub versions_deleted: u64,
+    pub removed: Vec<Removed>,
+    /// The hour partitions (`year=…/hour=…`) that lost posts: the pipeline
+    /// recomputes them.
+    pub hours: BTreeSet<String>,
+}
+
+fn gzip(bytes: &[u8]) -> Result<Vec<u8>, HandlerError> {
+    use std::io::Write;
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    enc.write_all(bytes)
+        .and_then(|_| enc.finish())
+        .map_err(|e| HandlerError::Fatal(format!("gzip: {e}")))
+}
+
+/// Rewrites every raw object under `prefix` (default: the whole raw zone)
+/// that holds a post to forget, then deletes its older versions; an object
+/// left with no line is deleted with all its versions.
+pub async fn strip_raw(
+    client: &aws_sdk_s3::Client,
+    bucket: &str,
+    forget: &Forget,
+    prefix: Option<&str>,
+) -> Result<RawReport, HandlerError> {
+    let mut report = RawReport::default();
+    let prefix = prefix.map_or_else(|| format!("{RAW_PREFIX}/"), String::from);
+    for key in crate::lake::list_keys(client, bucket, &prefix).await? {
+        report.objects_read += 1;
+        let text = crate::lake::read_object(client, bucket, &key).await?;
+        let stripped = forget.strip(&text);
+        if stripped.removed.is_empty() {
+            continue;
+        }
+        report.removed.extend(stripped.removed);
+        if let Ok(p) = HourPartition::from_key(&key) {
+            report.hours.insert(p.path());
+        }
+        let keep = if stripped.kept.is_empty() {
+            report.objects_deleted += 1;
+            None
+        } else {
+            let body = if key.ends_with(".gz") {
+                gzip(&stripped.kept)?
+            } else {
+                stripped.kept
+            };
+            let put = client
+                .put_object()
+                .bucket(bucket)
+                .key(&key)
+                .body(body.into())
+                .send()
+                .await
+                .map_err(|e| {
+                    HandlerError::from_sdk(&format!("rewriting s3://{bucket}/{key}"), e)
+                })?;
+            report.objects_rewritten += 1;
+            Some(put.version_id().unwrap_or_default().to_string())
+        };
+        report.versions_deleted += purge_versions(client, bucket, &key, keep.as_deref()).await?;
+    }
+    Ok(report)
+}
+
+/// Deletes every version (and delete marker) of the objects under `prefix`
+/// but the current one of each, or, with `keep`, every version of exactly
+/// `prefix` but that one (`None`: all of them). Returns how many went.
+async fn purge(
+    client: &aws_sdk_s3::Client,
+    bucket: &str,
+    prefix: &str,
+    exact: bool,
+    keep: Option<&str>,
+) -> Result<u64, HandlerError> {
+    let mut doomed = Vec::new();
+    let (mut key_marker, mut version_marker) = (None, None);
+    loop {
+        // ListObjectVersions pages by key and version markers (no paginator).
+        let page = client
+            .list_object_versions()
+            .bucket(bucket)
+            .prefix(prefix)
+            .set_key_marker(key_marker.take())
+            .set_version_id_marker(version_marker.take())
+            .send()
+            .await
+            .map_err(|e| {
+                HandlerError::from_sdk(&format!("listing versions of s3://{bucket}/{prefix}"), e)
+            })?;
+        let versions = page
+            .versions()
+            .iter()
+            .map(|v| (v.key(), v.version_id(), v.is_latest()));
+        let markers = page
+            .delete_markers()
+            .iter()
+            .map(|m| (m.key(), m.version_id(), Some(false)));
+        for (key, version, latest) in versions.chain(markers) {
+            let (Some(key), Some(version)) = (key, version) else {
+                continue;
+            };
+            let goes = if exact {
+                key == prefix && Some(version) != keep
+            } else {
+                latest != Some(true)
+            };
+            if goes {
+                doomed.push((key.to_string(), version.to_string()));
+            }
+        }
+        if page.is_truncated() != Some(true) {
+            break;
+        }
+        key_marker = page.next_key_marker().map(String::from);
+        version_marker = page.next_version_id_marker().map(String::from);
+    }
+    for (key, version) in &doomed {
+        client
+            .delete_object()
+            .bucket(bucket)
+            .key(key)
+            .version_id(version)
+            .send()
+            .await
+            .map_err(|e| {
+                HandlerError::from_sdk(&format!("deleting a version of s3://{bucket}/{key}"), e)
+            })?;
+    }
+    Ok(doomed.len() as u64)
+}
+
+/// Every version of `key` but `keep` (`None`: all of them, the object too).
+pub async fn purge_versions(
+    client: &aws_sdk_s3::Client,
+    bucket: &str,
+    key: &str,
+    keep: Option<&str>,
+) -> Result<u64, HandlerError> {
+    purge(client, bucket, key, true, keep).await
+}
+
+/// Every noncurrent version and delete marker under `prefix`: what a
+/// rewritten Parquet file left behind.
+pub async fn purge_noncurrent(
+    client: &aws_sdk_s3::Client,
+    bucket: &str,
+    prefix: &str,
+) -> Result<u64, HandlerError> {
+    purge(client, bucket, prefix, false, None).await
+}
+
+/// Deletes the recent-posts items (every feed's copy) of these post ids.
+/// One scan of the table: it holds `RecentTweetsTtlDays` of posts.
+pub async fn forget_recent(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+    ids: &BTreeSet<String>,
+) -> Result<u64, HandlerError> {
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    let mut keys = Vec::new();
+    let mut pages = client
+        .scan()
+        .table_name(table)
+        .projection_expression("Feed, TimestampTweetId, TweetId")
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| HandlerError::from_sdk("scanning the recent posts", e))?;
+        for item in page.items() {
+            let id = item.get("TweetId").and_then(|v| v.as_s().ok());
+            if id.is_some_and(|id| ids.contains(id)) {
+                if let (Some(feed), Some(sort)) = (item.get("Feed"), item.get("TimestampTweetId")) {
+                    keys.push((feed.clone(), sort.clone()));
+                }
+            }
+        }
+    }
+    for (feed, sort) in &keys {
+        client
+            .delete_item()
+            .table_name(table)
+            .key("Feed", feed.clone())
+            .key("TimestampTweetId", sort.clone())
+            .send()
+            .await
+            .map_err(|e| HandlerError::from_sdk("deleting a recent post", e))?;
+    }
+    Ok(keys.len() as u64)
+}
+
+/// The ids of a report's posts.
+pub fn ids(removed: &[Removed]) -> BTreeSet<String> {
+    removed.iter().map(|r| r.tweet_id.clone()).collect()
+}

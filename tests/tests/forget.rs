@@ -1,0 +1,338 @@
+//! Forgetting posts reaches every copy: after `tickerpulse forget`, no version
+//! of any raw or stage object holds them, the recent-posts table has none of
+//! their items, and the serving tables are exactly those of a stack that never
+//! received them (the first principles of "forgotten").
+
+use serde_json::json;
+use std::collections::BTreeMap;
+use tickerpulse_e2e::{clients, enriched, put_raw, run_execution, start_stack};
+use tickerpulse_local::LocalStack;
+
+/// (id, hour 1 or 2 of yesterday, minute, author, text, tickers, sentiment):
+/// recent enough for the recent-posts table.
+type Post = (
+    &'static str,
+    u8,
+    u32,
+    &'static str,
+    &'static str,
+    &'static [&'static str],
+    (f64, &'static str),
+);
+
+const POSTS: &[Post] = &[
+    (
+        "3001",
+        1,
+        5,
+        "ann",
+        "$TSLA strong deliveries #ev",
+        &["TSLA"],
+        (0.51, "positive"),
+    ),
+    (
+        "3002",
+        1,
+        20,
+        "mallory",
+        "$TSLA $AAPL dump it all now",
+        &["TSLA", "AAPL"],
+        (-0.44, "negative"),
+    ),
+    (
+        "3003",
+        1,
+        50,
+        "bob",
+        "$AAPL flat open",
+        &["AAPL"],
+        (0.0, "neutral"),
+    ),
+    (
+        "3004",
+        2,
+        5,
+        "mallory",
+        "$MSFT is a fraud #scam",
+        &["MSFT"],
+        (-0.6, "negative"),
+    ),
+    (
+        "3005",
+        2,
+        10,
+        "cid",
+        "$MSFT upgraded, nice",
+        &["MSFT"],
+        (0.42, "positive"),
+    ),
+    (
+        "3006",
+        2,
+        40,
+        "ann",
+        "$AAPL new highs #ev",
+        &["AAPL"],
+        (0.3, "positive"),
+    ),
+];
+
+fn yesterday() -> time::Date {
+    (time::OffsetDateTime::now_utc() - time::Duration::days(1)).date()
+}
+
+/// The raw partition of hour 1 or 2 of yesterday.
+fn partition(hour: u8) -> String {
+    let d = yesterday();
+    format!(
+        "year={}/month={:02}/day={:02}/hour={hour:02}",
+        d.year(),
+        u8::from(d.month()),
+        d.day()
+    )
+}
+
+fn line(p: &Post) -> String {
+    let (id, hour, minute, author, text, tickers, sentiment) = *p;
+    let mut v = enriched(
+        id,
+        &format!("{}T{hour:02}:{minute:02}:00.000Z", yesterday()),
+        text,
+        tickers,
+        tickers,
+        sentiment,
+    );
+    v["author_username"] = json!(author);
+    v["author_id"] = json!(format!("id-{author}"));
+    v["hashtags"] = json!(text
+        .split_whitespace()
+        .filter_map(|w| w.strip_prefix('#'))
+        .collect::<Vec<_>>());
+    v.to_string()
+}
+
+/// Puts `posts` in the raw zone (one object per hour) and runs the pipeline.
+async fn ingest_and_run(stack: &LocalStack, posts: &[&Post], run: &str) {
+    let c = clients(stack).await.unwrap();
+    for hour in [1, 2] {
+        let lines: Vec<String> = posts
+            .iter()
+            .filter(|p| p.1 == hour)
+            .map(|p| line(p))
+            .collect();
+        put_raw(&c.s3, &partition(hour), "a.gz", &lines).await;
+    }
+    let machine = stack.template.state_machines().unwrap()[0].arn.clone();
+    // A direct put leaves no changed-hour record locally (Firehose's delivery
+    // does): the run names its hours.
+    let d = yesterday();
+    let range = json!({"from": format!("{d}T01:00:00Z"), "to": format!("{d}T02:59:59Z")});
+    let out = run_execution(&c.sfn, &machine, run, &range).await.unwrap();
+    assert_eq!(out.status().as_str(), "SUCCEEDED", "{out:?}");
+}
+
+/// An attribute value written the same whatever order its maps came in.
+fn canon(v: &aws_sdk_dynamodb::types::AttributeValue) -> String {
+    use aws_sdk_dynamodb::types::AttributeValue as A;
+    match v {
+        A::M(m) => {
+            let sorted: BTreeMap<&String, String> = m.iter().map(|(k, v)| (k, canon(v))).collect();
+            format!("M{sorted:?}")
+        }
+        A::L(l) => format!("L{:?}", l.iter().map(canon).collect::<Vec<_>>()),
+        other => format!("{other:?}"),
+    }
+}
+
+/// A table's items with what differs between runs of the same data taken out
+/// (which run wrote them, when, when they expire).
+async fn table(db: &aws_sdk_dynamodb::Client, name: &str) -> Vec<BTreeMap<String, String>> {
+    let mut out = Vec::new();
+    let mut pages = db.scan().table_name(name).into_paginator().send();
+    while let Some(page) = pages.next().await {
+        for item in page.unwrap().items() {
+            let row: BTreeMap<String, String> = item
+                .iter()
+                .filter(|(k, _)| {
+                    !matches!(
+                        k.as_str(),
+                        "RunId" | "UpdatedAt" | "ComputedAt" | "ExpiresAt"
+                    )
+                })
+                .map(|(k, v)| (k.clone(), canon(v)))
+                .collect();
+            out.push(row);
+        }
+    }
+    out.sort();
+    out
+}
+
+async fn serving(stack: &LocalStack) -> BTreeMap<&'static str, Vec<BTreeMap<String, String>>> {
+    let env = stack.env().unwrap();
+    let db = clients(stack).await.unwrap().dynamodb;
+    let mut out = BTreeMap::new();
+    for (name, var) in [
+        ("tickers", "TICKER_SUMMARY_TABLE"),
+        ("overall", "OVERALL_SUMMARY_TABLE"),
+        ("recent", "RECENT_TWEETS_TABLE"),
+    ] {
+        out.insert(name, table(&db, &env[var]).await);
+    }
+    out
+}
+
+/// Every version of every object under a bucket, decompressed where gzip.
+async fn every_version(s3: &aws_sdk_s3::Client, bucket: &str) -> Vec<(String, Vec<u8>)> {
+    let mut out = Vec::new();
+    let listed = s3
+        .list_object_versions()
+        .bucket(bucket)
+        .send()
+        .await
+        .unwrap();
+    assert_ne!(
+        listed.is_truncated(),
+        Some(true),
+        "a page holds them all here"
+    );
+    for v in listed.versions() {
+        let (key, version) = (v.key().unwrap(), v.version_id().unwrap());
+        let got = s3
+            .get_object()
+            .bucket(bucket)
+            .key(key)
+            .version_id(version)
+            .send()
+            .await
+            .unwrap();
+        let bytes = got.body.collect().await.unwrap().into_bytes().to_vec();
+        let bytes = if key.ends_with(".gz") {
+            use std::io::Read;
+            let mut text = Vec::new();
+            flate2::read::MultiGzDecoder::new(&bytes[..])
+                .read_to_end(&mut text)
+                .unwrap();
+            text
+        } else {
+            bytes
+        };
+        out.push((format!("{key}@{version}"), bytes));
+    }
+    out
+}
+
+/// What a reader finds in an object: a JSON-lines object as it is, a Parquet
+/// file's string values one per line.
+fn readable(name: &str, bytes: &[u8]) -> String {
+    if !name.contains(".parquet@") {
+        return String::from_utf8_lossy(bytes).into_owned();
+    }
+    use arrow_array::cast::AsArray;
+    let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(
+        bytes::Bytes::from(bytes.to_vec()),
+    )
+    .unwrap()
+    .build()
+    .unwrap();
+    let mut out = String::new();
+    for batch in reader {
+        let batch = batch.unwrap();
+        for column in batch.columns() {
+            if column.data_type() == &arrow_schema::DataType::Utf8 {
+                for v in column.as_string::<i32>().iter().flatten() {
+                    out.push_str(v);
+                    out.push('\n');
+                }
+            }
+        }
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_forgotten_post_is_in_no_copy_and_the_figures_are_as_if_it_never_came() {
+    // The stack that never got mallory's posts nor post 3006.
+    let gone = |p: &&Post| p.3 == "mallory" || p.0 == "3006";
+    let never = start_stack("forget-never").await.expect("a local stack");
+    let kept: Vec<&Post> = POSTS.iter().filter(|p| !gone(p)).collect();
+    ingest_and_run(&never, &kept, "never-1").await;
+    let expected = serving(&never).await;
+    never.stop().await;
+    assert!(
+        !expected["tickers"].is_empty() && !expected["recent"].is_empty(),
+        "{:?}",
+        expected
+            .iter()
+            .map(|(k, v)| (k, v.len()))
+            .collect::<Vec<_>>()
+    );
+
+    // The stack that got them all, then forgets them.
+    let stack = start_stack("forget").await.expect("a local stack");
+    let all: Vec<&Post> = POSTS.iter().collect();
+    ingest_and_run(&stack, &all, "all-1").await;
+    let before = serving(&stack).await;
+    assert_ne!(before, expected, "the forgotten posts counted before");
+
+    let env = stack.env().unwrap();
+    let machine = stack.template.state_machines().unwrap()[0].arn.clone();
+    let copies = tickerpulse::forget::Copies::from_env(&env, machine)
+        .await
+        .unwrap();
+    let forget =
+        tickerpulse_core::forget::Forget::new(["3006".to_string()], ["@Mallory".to_string()]);
+    let report = tickerpulse::forget::run(&copies, &forget, std::time::Duration::from_secs(120))
+        .await
+        .unwrap();
+    assert_eq!(report.post_ids, ["3002", "3004", "3006"], "{report:?}");
+    assert_eq!(report.raw_objects_rewritten, 2, "{report:?}");
+    assert_eq!(report.hours_recomputed, [partition(1), partition(2)]);
+    assert!(report.raw_versions_deleted >= 2, "{report:?}");
+    assert!(report.stage_versions_deleted > 0, "{report:?}");
+    assert!(report.recent_items_deleted > 0, "{report:?}");
+
+    // The figures, words, hashtags and recent posts are the never-stack's.
+    let after = serving(&stack).await;
+    for (name, rows) in &expected {
+        assert_eq!(&after[name], rows, "{name}");
+    }
+
+    // No version of any raw or stage object holds their text or ids.
+    let s3 = clients(&stack).await.unwrap().s3;
+    for var in ["RAW_BUCKET", "STAGE_BUCKET"] {
+        let versions = every_version(&s3, &env[var]).await;
+        assert!(!versions.is_empty(), "{var}");
+        let mut kept = false;
+        for (name, bytes) in &versions {
+            let text = readable(name, bytes);
+            for needle in ["dump it all now", "is a fraud", "new highs", "mallory"] {
+                assert!(
+                    !text.contains(needle),
+                    "{var} {name} still holds {needle:?}"
+                );
+            }
+            for id in ["3002", "3004", "3006"] {
+                assert!(
+                    !text.contains(&format!("\"tweet_id\":\"{id}\""))
+                        && !text.lines().any(|l| l == id),
+                    "{var} {name} still holds post {id}"
+                );
+            }
+            kept |= text.contains("strong deliveries");
+        }
+        assert!(kept, "{var}: the kept posts are still there");
+    }
+
+    // Forgetting again finds nothing and changes nothing.
+    let again = tickerpulse::forget::run(&copies, &forget, std::time::Duration::from_secs(120))
+        .await
+        .unwrap();
+    assert_eq!(
+        (again.posts_removed, again.pipeline.is_none()),
+        (0, true),
+        "{again:?}"
+    );
+    assert_eq!(serving(&stack).await, after);
+    stack.stop().await;
+}
