@@ -7,8 +7,9 @@
 //!    summaries, words and hashtags, and the analytics zone from the raw
 //!    zone, as for any changed hour (the summaries are recomputed, never
 //!    decremented: exactly what the raw zone now holds);
-//! 3. the older versions of the stage and analytics objects (the files the
-//!    run replaced) are deleted;
+//! 3. the older versions of those hours' stage objects (the files the run
+//!    replaced) are deleted (the analytics zone holds counts only, no text
+//!    or names, under one key per run: nothing there to purge);
 //! 4. the posts' recent-posts items are deleted.
 //!
 //! Run twice, it finds nothing the second time.
@@ -19,6 +20,14 @@ use std::collections::BTreeMap;
 use tickerpulse_aws::forget as stores;
 use tickerpulse_core::config;
 use tickerpulse_core::forget::Forget;
+use tickerpulse_lake::layout;
+
+/// The stage tables, each one file per hour (`layout::key`).
+const STAGE_TABLES: [&str; 3] = [
+    layout::STAGE1_TWEETS,
+    layout::STAGE2_CLEANED,
+    layout::STAGE2_SPAM,
+];
 
 /// Where the copies are: the functions' own variables (`RAW_BUCKET`,
 /// `STAGE_BUCKET`, `ANALYTICS_BUCKET`, `RECENT_TWEETS_TABLE`, `STATE_TABLE`).
@@ -63,7 +72,6 @@ pub struct Report {
     pub hours_recomputed: Vec<String>,
     pub pipeline: Option<String>,
     pub stage_versions_deleted: u64,
-    pub analytics_versions_deleted: u64,
     pub recent_items_deleted: u64,
 }
 
@@ -118,10 +126,16 @@ pub async fn run(copies: &Copies, forget: &Forget, timeout: std::time::Duration)
             );
         }
     }
-    report.stage_versions_deleted =
-        stores::purge_noncurrent(&copies.s3, &copies.stage_bucket, "").await?;
-    report.analytics_versions_deleted =
-        stores::purge_noncurrent(&copies.s3, &copies.analytics_bucket, "").await?;
+    for hour in &raw.hours {
+        for table in STAGE_TABLES {
+            report.stage_versions_deleted += stores::purge_noncurrent(
+                &copies.s3,
+                &copies.stage_bucket,
+                &format!("{table}/{hour}/"),
+            )
+            .await?;
+        }
+    }
     report.recent_items_deleted =
         stores::forget_recent(&copies.dynamodb, &copies.recent_table, &ids).await?;
     Ok(report)

@@ -336,3 +336,78 @@ async fn a_forgotten_post_is_in_no_copy_and_the_figures_are_as_if_it_never_came(
     assert_eq!(serving(&stack).await, after);
     stack.stop().await;
 }
+
+/// How many versions and delete markers a bucket holds, and how many keys
+/// a plain listing shows.
+async fn census(s3: &aws_sdk_s3::Client, bucket: &str) -> (usize, usize) {
+    let versions = tickerpulse_aws::lake::versions(s3, bucket, "").await.unwrap();
+    let current = tickerpulse_aws::lake::list_keys(s3, bucket, "").await.unwrap();
+    (versions.len(), current.len())
+}
+
+/// Post text leaves stage 1 and 2 `PostTextDays` after it was written, and
+/// the raw zone after `RawRetentionDays`, by the buckets' own lifecycle rules
+/// (run as S3's daily pass would, days ahead); the figures stay as they were.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn post_text_expires_by_the_lifecycle_rules_and_the_figures_stay() {
+    use tickerpulse_local::lifecycle;
+    const DAY: i64 = 86_400_000;
+    let stack = start_stack("retention").await.expect("a local stack");
+    let all: Vec<&Post> = POSTS.iter().collect();
+    ingest_and_run(&stack, &all, "retention-1").await;
+    let figures = serving(&stack).await;
+    let env = stack.env().unwrap();
+    let s3 = clients(&stack).await.unwrap().s3;
+    let (stage, raw, analytics) = (
+        env["STAGE_BUCKET"].clone(),
+        env["RAW_BUCKET"].clone(),
+        env["ANALYTICS_BUCKET"].clone(),
+    );
+    let analytics_keys = tickerpulse_aws::lake::list_keys(&s3, &analytics, "")
+        .await
+        .unwrap();
+    assert!(!analytics_keys.is_empty());
+
+    // The template's days, as the bucket holds them.
+    let days_of = |rules: Vec<tickerpulse_local::template::LifecycleRule>| {
+        rules.iter().find_map(|r| r.expiration_days).map(i64::from)
+    };
+    let text_days = days_of(lifecycle::rules(&s3, &stage).await.unwrap()).expect("stage expiry");
+    let raw_days = days_of(lifecycle::rules(&s3, &raw).await.unwrap()).expect("raw expiry");
+    assert_eq!((text_days, raw_days), (365, 365), "the parameters' defaults");
+    assert_eq!(days_of(lifecycle::rules(&s3, &analytics).await.unwrap()), None);
+
+    let now = (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64;
+    let (stage_versions, stage_files) = census(&s3, &stage).await;
+    assert!(stage_files >= 4, "stage 1 and 2 of two hours: {stage_files}");
+
+    // A day before: nothing goes.
+    let early = lifecycle::run(&s3, &stage, now + (text_days - 1) * DAY).await.unwrap();
+    assert_eq!(early, lifecycle::Expired::default());
+    // A day after: every stage file expires (a delete marker each).
+    let after = now + (text_days + 1) * DAY;
+    let expired = lifecycle::run(&s3, &stage, after).await.unwrap();
+    assert_eq!(expired.current as usize, stage_files, "{expired:?}");
+    assert_eq!(census(&s3, &stage).await.1, 0, "no stage file is listed");
+    // Seven days later the expired versions are deleted, and the next pass
+    // removes the delete markers left alone: nothing of the text remains.
+    let purge = lifecycle::run(&s3, &stage, after + 8 * DAY).await.unwrap();
+    assert_eq!(purge.noncurrent as usize, stage_versions, "{purge:?}");
+    let markers = lifecycle::run(&s3, &stage, after + 9 * DAY).await.unwrap();
+    assert_eq!(markers.markers as usize, stage_files, "{markers:?}");
+    assert_eq!(census(&s3, &stage).await, (0, 0));
+
+    // The raw zone keeps its text until its own days are out.
+    assert_eq!(census(&s3, &raw).await.1, 2);
+    let raw_gone = lifecycle::run(&s3, &raw, now + (raw_days + 1) * DAY).await.unwrap();
+    assert_eq!(raw_gone.current, 2, "{raw_gone:?}");
+    // The analytics zone (counts, no text) and the serving tables stay.
+    let far = lifecycle::run(&s3, &analytics, now + 3650 * DAY).await.unwrap();
+    assert_eq!(far, lifecycle::Expired::default());
+    assert_eq!(
+        tickerpulse_aws::lake::list_keys(&s3, &analytics, "").await.unwrap(),
+        analytics_keys
+    );
+    assert_eq!(serving(&stack).await, figures);
+    stack.stop().await;
+}

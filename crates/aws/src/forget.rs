@@ -5,7 +5,7 @@
 //! pipeline itself recomputes stage 1 and 2, the summaries and the analytics
 //! zone from the raw zone, as for any changed hour.
 
-use crate::lake::RAW_PREFIX;
+use crate::lake::{versions, ObjectVersion, RAW_PREFIX};
 use crate::HandlerError;
 use std::collections::BTreeSet;
 use tickerpulse_core::forget::{Forget, Removed};
@@ -81,68 +81,21 @@ pub async fn strip_raw(
     Ok(report)
 }
 
-/// Deletes every version (and delete marker) of the objects under `prefix`
-/// but the current one of each, or, with `keep`, every version of exactly
-/// `prefix` but that one (`None`: all of them). Returns how many went.
-async fn purge(
+async fn delete_versions(
     client: &aws_sdk_s3::Client,
     bucket: &str,
-    prefix: &str,
-    exact: bool,
-    keep: Option<&str>,
+    doomed: &[ObjectVersion],
 ) -> Result<u64, HandlerError> {
-    let mut doomed = Vec::new();
-    let (mut key_marker, mut version_marker) = (None, None);
-    loop {
-        // ListObjectVersions pages by key and version markers (no paginator).
-        let page = client
-            .list_object_versions()
-            .bucket(bucket)
-            .prefix(prefix)
-            .set_key_marker(key_marker.take())
-            .set_version_id_marker(version_marker.take())
-            .send()
-            .await
-            .map_err(|e| {
-                HandlerError::from_sdk(&format!("listing versions of s3://{bucket}/{prefix}"), e)
-            })?;
-        let versions = page
-            .versions()
-            .iter()
-            .map(|v| (v.key(), v.version_id(), v.is_latest()));
-        let markers = page
-            .delete_markers()
-            .iter()
-            .map(|m| (m.key(), m.version_id(), Some(false)));
-        for (key, version, latest) in versions.chain(markers) {
-            let (Some(key), Some(version)) = (key, version) else {
-                continue;
-            };
-            let goes = if exact {
-                key == prefix && Some(version) != keep
-            } else {
-                latest != Some(true)
-            };
-            if goes {
-                doomed.push((key.to_string(), version.to_string()));
-            }
-        }
-        if page.is_truncated() != Some(true) {
-            break;
-        }
-        key_marker = page.next_key_marker().map(String::from);
-        version_marker = page.next_version_id_marker().map(String::from);
-    }
-    for (key, version) in &doomed {
+    for v in doomed {
         client
             .delete_object()
             .bucket(bucket)
-            .key(key)
-            .version_id(version)
+            .key(&v.key)
+            .version_id(&v.id)
             .send()
             .await
             .map_err(|e| {
-                HandlerError::from_sdk(&format!("deleting a version of s3://{bucket}/{key}"), e)
+                HandlerError::from_sdk(&format!("deleting a version of s3://{bucket}/{}", v.key), e)
             })?;
     }
     Ok(doomed.len() as u64)
@@ -155,17 +108,22 @@ pub async fn purge_versions(
     key: &str,
     keep: Option<&str>,
 ) -> Result<u64, HandlerError> {
-    purge(client, bucket, key, true, keep).await
+    let mut doomed = versions(client, bucket, key).await?;
+    doomed.retain(|v| v.key == key && Some(v.id.as_str()) != keep);
+    delete_versions(client, bucket, &doomed).await
 }
 
 /// Every noncurrent version and delete marker under `prefix`: what a
-/// rewritten Parquet file left behind.
+/// rewritten Parquet file left behind. A current delete marker stays (it is
+/// what says the object is gone).
 pub async fn purge_noncurrent(
     client: &aws_sdk_s3::Client,
     bucket: &str,
     prefix: &str,
 ) -> Result<u64, HandlerError> {
-    purge(client, bucket, prefix, false, None).await
+    let mut doomed = versions(client, bucket, prefix).await?;
+    doomed.retain(|v| !v.latest);
+    delete_versions(client, bucket, &doomed).await
 }
 
 /// Deletes the recent-posts items (every feed's copy) of these post ids.

@@ -88,6 +88,67 @@ pub async fn list_keys(
     Ok(keys)
 }
 
+/// One version (or delete marker) of an object in a versioned bucket.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectVersion {
+    pub key: String,
+    pub id: String,
+    pub latest: bool,
+    pub delete_marker: bool,
+    /// When it was written (a delete marker: when the delete was made).
+    pub last_modified_ms: i64,
+}
+
+/// Every version and delete marker under `prefix`, as S3 lists them.
+pub async fn versions(
+    client: &aws_sdk_s3::Client,
+    bucket: &str,
+    prefix: &str,
+) -> Result<Vec<ObjectVersion>, HandlerError> {
+    let mut out = Vec::new();
+    let (mut key_marker, mut version_marker) = (None, None);
+    let ms = |t: Option<&aws_sdk_s3::primitives::DateTime>| {
+        t.and_then(|t| t.to_millis().ok()).unwrap_or_default()
+    };
+    loop {
+        // ListObjectVersions pages by key and version markers (no paginator).
+        let page = client
+            .list_object_versions()
+            .bucket(bucket)
+            .prefix(prefix)
+            .set_key_marker(key_marker.take())
+            .set_version_id_marker(version_marker.take())
+            .send()
+            .await
+            .map_err(|e| {
+                HandlerError::from_sdk(&format!("listing versions of s3://{bucket}/{prefix}"), e)
+            })?;
+        let versions = page.versions().iter().map(|v| {
+            (v.key(), v.version_id(), v.is_latest(), false, ms(v.last_modified()))
+        });
+        let markers = page.delete_markers().iter().map(|m| {
+            (m.key(), m.version_id(), m.is_latest(), true, ms(m.last_modified()))
+        });
+        for (key, id, latest, delete_marker, last_modified_ms) in versions.chain(markers) {
+            if let (Some(key), Some(id)) = (key, id) {
+                out.push(ObjectVersion {
+                    key: key.to_string(),
+                    id: id.to_string(),
+                    latest: latest == Some(true),
+                    delete_marker,
+                    last_modified_ms,
+                });
+            }
+        }
+        if page.is_truncated() != Some(true) {
+            break;
+        }
+        key_marker = page.next_key_marker().map(String::from);
+        version_marker = page.next_version_id_marker().map(String::from);
+    }
+    Ok(out)
+}
+
 /// An object's bytes, gunzipped when the key ends in `.gz` (Firehose's GZIP output).
 pub async fn read_object(
     client: &aws_sdk_s3::Client,

@@ -11,9 +11,12 @@ use std::collections::BTreeSet;
 pub struct Forget {
     /// Post ids (`tweet_id`, whatever the source).
     pub posts: BTreeSet<String>,
-    /// Authors, by id or by user name (user names compared without case and
-    /// without a leading `@`).
+    /// Authors as given: each is matched exactly against a post's author id,
+    /// and, without case or a leading `@`, against its user name (ids are
+    /// never case-folded: `Ab1` and `ab1` may be two accounts).
     pub authors: BTreeSet<String>,
+    /// `authors` as user names are compared.
+    usernames: BTreeSet<String>,
 }
 
 /// One post taken out of an object.
@@ -43,12 +46,11 @@ impl Forget {
         posts: impl IntoIterator<Item = String>,
         authors: impl IntoIterator<Item = String>,
     ) -> Self {
+        let authors: BTreeSet<String> = authors.into_iter().collect();
         Self {
             posts: posts.into_iter().collect(),
-            authors: authors
-                .into_iter()
-                .flat_map(|a| [a.clone(), username_key(&a)])
-                .collect(),
+            usernames: authors.iter().map(|a| username_key(a)).collect(),
+            authors,
         }
     }
 
@@ -59,7 +61,7 @@ impl Forget {
     fn names(&self, id: Option<&str>, author_id: Option<&str>, username: Option<&str>) -> bool {
         id.is_some_and(|i| self.posts.contains(i))
             || author_id.is_some_and(|a| self.authors.contains(a))
-            || username.is_some_and(|u| self.authors.contains(&username_key(u)))
+            || username.is_some_and(|u| self.usernames.contains(&username_key(u)))
     }
 
     /// `jsonl` without the lines of posts to forget.
@@ -157,6 +159,9 @@ mod tests {
         // By author id too; an empty request keeps every byte.
         let by_id = Forget::new([], ["b1".to_string()]).strip(object.as_bytes());
         assert_eq!(by_id.removed.len(), 1);
+        // An author id is exact: `A1` is not `a1`.
+        let other_case = Forget::new([], ["A1".to_string()]).strip(object.as_bytes());
+        assert!(other_case.removed.is_empty());
         let none = Forget::default().strip(object.as_bytes());
         assert_eq!(none.kept, object.as_bytes());
         assert!(Forget::default().is_empty());

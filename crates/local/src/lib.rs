@@ -13,6 +13,7 @@ pub mod firehose;
 pub mod iam;
 pub mod invoke;
 pub mod keys;
+pub mod lifecycle;
 pub mod proxy;
 pub mod server;
 pub mod srp;

@@ -468,6 +468,11 @@ pub async fn provision(template: &Template, port: u16) -> Result<Vec<String>> {
                 .await
                 .map_err(|e| anyhow!("versioning {}: {}", b.name, describe(&e)))?;
         }
+        if !b.lifecycle.is_empty() {
+            crate::lifecycle::configure(&s3, &b.name, &b.lifecycle)
+                .await
+                .map_err(|e| anyhow!("lifecycle of {}: {e}", b.name))?;
+        }
     }
 
     for t in template.tables()? {

@@ -38,6 +38,23 @@ pub struct BucketSpec {
     pub name: String,
     pub versioned: bool,
     pub eventbridge: bool,
+    /// The enabled lifecycle rules' expiry actions (transitions change no
+    /// content and are not emulated).
+    pub lifecycle: Vec<LifecycleRule>,
+}
+
+/// One enabled rule of a bucket's `LifecycleConfiguration`: what expires.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LifecycleRule {
+    pub id: String,
+    /// `Prefix` (empty: the whole bucket).
+    pub prefix: String,
+    /// `ExpirationInDays`: current versions expire this long after written.
+    pub expiration_days: Option<i32>,
+    /// `NoncurrentVersionExpiration.NoncurrentDays`.
+    pub noncurrent_days: Option<i32>,
+    /// `ExpiredObjectDeleteMarker`: a delete marker left alone is removed.
+    pub expired_object_delete_marker: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -671,10 +688,49 @@ impl Template {
                         .and_then(|e| e.get("EventBridgeEnabled"))
                         .and_then(Value::as_bool)
                         .unwrap_or(false),
+                    lifecycle: self.lifecycle_rules(p)?,
                     logical_id: id,
                 })
             })
             .collect()
+    }
+
+    fn lifecycle_rules(&self, bucket: &Value) -> Result<Vec<LifecycleRule>> {
+        let rules = bucket
+            .get("LifecycleConfiguration")
+            .and_then(|c| c.get("Rules"))
+            .and_then(Value::as_sequence);
+        let days = |v: Option<&Value>| -> Result<Option<i32>> {
+            v.map(|v| {
+                let s = self.resolve_string(v)?;
+                s.parse::<i32>()
+                    .map_err(|_| anyhow!("lifecycle days {s:?} is not a number"))
+            })
+            .transpose()
+        };
+        let mut out = Vec::new();
+        for r in rules.into_iter().flatten() {
+            if r.get("Status").and_then(Value::as_str) != Some("Enabled") {
+                continue;
+            }
+            if r.get("TagFilters").is_some() || r.get("ExpirationDate").is_some() {
+                bail!("lifecycle rule {:?}: tag filters and dates are not emulated", r.get("Id"));
+            }
+            out.push(LifecycleRule {
+                id: r.get("Id").and_then(Value::as_str).unwrap_or_default().to_string(),
+                prefix: r.get("Prefix").and_then(Value::as_str).unwrap_or_default().to_string(),
+                expiration_days: days(r.get("ExpirationInDays"))?,
+                noncurrent_days: days(
+                    r.get("NoncurrentVersionExpiration")
+                        .and_then(|n| n.get("NoncurrentDays")),
+                )?,
+                expired_object_delete_marker: r
+                    .get("ExpiredObjectDeleteMarker")
+                    .and_then(Value::as_bool)
+                    .unwrap_or(false),
+            });
+        }
+        Ok(out)
     }
 
     pub fn tables(&self) -> Result<Vec<TableSpec>> {
