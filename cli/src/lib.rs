@@ -2,6 +2,7 @@
 //! code paths as `tickerpulse`. The local AWS stack itself is `tickerpulse_local`;
 //! this crate wires it to the functions ([`functions`]) and into commands.
 
+pub mod comply;
 pub mod demo;
 pub mod expected;
 pub mod forget;

@@ -143,6 +143,26 @@ enum Command {
         #[arg(long, default_value_t = 900)]
         timeout: u64,
     },
+    /// Asks X's batch compliance API about the X posts stored in the last days
+    /// and forgets those X reports deleted, made private, suspended or
+    /// deactivated (docs/privacy.md). Prints a JSON report.
+    Comply {
+        /// Days of stored posts to check.
+        #[arg(long, default_value_t = 30)]
+        days: u32,
+        /// A deployed stack (as `forget --aws`), with the X token in
+        /// X_BEARER_TOKEN.
+        #[arg(long)]
+        aws: bool,
+        #[arg(long, env = "TICKERPULSE_STATE_MACHINE_ARN")]
+        state_machine_arn: Option<String>,
+        /// Seconds between polls of the job.
+        #[arg(long, default_value_t = 30)]
+        poll: u64,
+        /// Seconds to wait for the pipeline run.
+        #[arg(long, default_value_t = 900)]
+        timeout: u64,
+    },
     /// Prints the current code of a TOTP key, as an authenticator app shows it.
     Code { secret: String },
     /// Scores one text per line from stdin with VADER; writes one JSON object per line.
@@ -240,6 +260,32 @@ fn init_logs(default: &str) {
         .with_writer(std::io::stderr)
         .with_target(false)
         .try_init();
+}
+
+/// The handlers' environment and the state machine: a deployed stack's
+/// (`--aws`: the shell's environment) or the running local stack's.
+fn stack_env(
+    template: &Option<PathBuf>,
+    overrides: &Option<String>,
+    aws: bool,
+    state_machine_arn: Option<String>,
+) -> Result<(std::collections::BTreeMap<String, String>, String)> {
+    if aws {
+        let machine = state_machine_arn.context(
+            "--aws needs TICKERPULSE_STATE_MACHINE_ARN (the stack output StateMachineArn)",
+        )?;
+        return Ok((std::env::vars().collect(), machine));
+    }
+    let template = load_template(template, overrides)?;
+    let running = local::running(&local::state_dir(&template))?
+        .context("the local stack is not running (`tickerpulse local up`, or --aws)")?;
+    let machine = template
+        .state_machines()?
+        .into_iter()
+        .next()
+        .context("the template has no state machine")?
+        .arn;
+    Ok((local::handler_env(&template, Some(running.port))?, machine))
 }
 
 fn load_template(cli_path: &Option<PathBuf>, overrides: &Option<String>) -> Result<Template> {
@@ -615,28 +661,56 @@ async fn run(cli: Cli) -> Result<i32> {
             timeout,
         } => {
             init_logs("warn");
-            let (env, machine) = if aws {
-                let machine = state_machine_arn.context(
-                    "--aws needs TICKERPULSE_STATE_MACHINE_ARN (the stack output StateMachineArn)",
-                )?;
-                (std::env::vars().collect(), machine)
-            } else {
-                let template = load_template(&cli.template, &cli.parameter_overrides)?;
-                let running = local::running(&local::state_dir(&template))?
-                    .context("the local stack is not running (`tickerpulse local up`, or --aws)")?;
-                let machine = template
-                    .state_machines()?
-                    .into_iter()
-                    .next()
-                    .context("the template has no state machine")?
-                    .arn;
-                (local::handler_env(&template, Some(running.port))?, machine)
-            };
+            let (env, machine) = stack_env(
+                &cli.template,
+                &cli.parameter_overrides,
+                aws,
+                state_machine_arn,
+            )?;
             let copies = tickerpulse::forget::Copies::from_env(&env, machine).await?;
             let forget = tickerpulse_core::forget::Forget::new(posts, authors);
             let report =
                 tickerpulse::forget::run(&copies, &forget, std::time::Duration::from_secs(timeout))
                     .await?;
+            println!("{}", serde_json::to_string_pretty(&report)?);
+            Ok(0)
+        }
+        Command::Comply {
+            days,
+            aws,
+            state_machine_arn,
+            poll,
+            timeout,
+        } => {
+            init_logs("warn");
+            let (env, machine) = stack_env(
+                &cli.template,
+                &cli.parameter_overrides,
+                aws,
+                state_machine_arn,
+            )?;
+            let copies = tickerpulse::forget::Copies::from_env(&env, machine).await?;
+            let token = match env.get("X_BEARER_TOKEN") {
+                Some(t) if aws => t.clone(),
+                _ if aws => anyhow::bail!("--aws needs the X bearer token in X_BEARER_TOKEN"),
+                _ => tickerpulse_local::stack::LOCAL_X_TOKEN.to_string(),
+            };
+            let base = env
+                .get("X_API_BASE_URL")
+                .map_or("https://api.x.com", String::as_str);
+            let x = tickerpulse_xapi::XApi::new(base, token)?;
+            let report = tickerpulse::comply::run(
+                &copies,
+                &x,
+                &tickerpulse::comply::last_days(time::OffsetDateTime::now_utc(), days),
+                tickerpulse::comply::Polling {
+                    every: std::time::Duration::from_secs(poll),
+                    // An hour of polls at least: X says a job takes "minutes to hours".
+                    times: (3600 / poll.max(1)).max(10) as u32,
+                },
+                std::time::Duration::from_secs(timeout),
+            )
+            .await?;
             println!("{}", serde_json::to_string_pretty(&report)?);
             Ok(0)
         }

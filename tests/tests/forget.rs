@@ -168,7 +168,7 @@ async fn table(db: &aws_sdk_dynamodb::Client, name: &str) -> Vec<BTreeMap<String
     out
 }
 
-async fn serving(stack: &LocalStack) -> BTreeMap<&'static str, Vec<BTreeMap<String, String>>> {
+async fn serving(stack: &LocalStack) -> Figures {
     let env = stack.env().unwrap();
     let db = clients(stack).await.unwrap().dynamodb;
     let mut out = BTreeMap::new();
@@ -250,11 +250,12 @@ fn readable(name: &str, bytes: &[u8]) -> String {
     out
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_forgotten_post_is_in_no_copy_and_the_figures_are_as_if_it_never_came() {
-    // The stack that never got mallory's posts nor post 3006.
+type Figures = BTreeMap<&'static str, Vec<BTreeMap<String, String>>>;
+
+/// The serving tables of a stack that never got mallory's posts nor post 3006.
+async fn never_figures(name: &str) -> Figures {
     let gone = |p: &&Post| p.3 == "mallory" || p.0 == "3006";
-    let never = start_stack("forget-never").await.expect("a local stack");
+    let never = start_stack(name).await.expect("a local stack");
     let kept: Vec<&Post> = POSTS.iter().filter(|p| !gone(p)).collect();
     ingest_and_run(&never, &kept, "never-1").await;
     let expected = serving(&never).await;
@@ -267,6 +268,12 @@ async fn a_forgotten_post_is_in_no_copy_and_the_figures_are_as_if_it_never_came(
             .map(|(k, v)| (k, v.len()))
             .collect::<Vec<_>>()
     );
+    expected
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_forgotten_post_is_in_no_copy_and_the_figures_are_as_if_it_never_came() {
+    let expected = never_figures("forget-never").await;
 
     // The stack that got them all, then forgets them.
     let stack = start_stack("forget").await.expect("a local stack");
@@ -340,8 +347,12 @@ async fn a_forgotten_post_is_in_no_copy_and_the_figures_are_as_if_it_never_came(
 /// How many versions and delete markers a bucket holds, and how many keys
 /// a plain listing shows.
 async fn census(s3: &aws_sdk_s3::Client, bucket: &str) -> (usize, usize) {
-    let versions = tickerpulse_aws::lake::versions(s3, bucket, "").await.unwrap();
-    let current = tickerpulse_aws::lake::list_keys(s3, bucket, "").await.unwrap();
+    let versions = tickerpulse_aws::lake::versions(s3, bucket, "")
+        .await
+        .unwrap();
+    let current = tickerpulse_aws::lake::list_keys(s3, bucket, "")
+        .await
+        .unwrap();
     (versions.len(), current.len())
 }
 
@@ -374,15 +385,27 @@ async fn post_text_expires_by_the_lifecycle_rules_and_the_figures_stay() {
     };
     let text_days = days_of(lifecycle::rules(&s3, &stage).await.unwrap()).expect("stage expiry");
     let raw_days = days_of(lifecycle::rules(&s3, &raw).await.unwrap()).expect("raw expiry");
-    assert_eq!((text_days, raw_days), (365, 365), "the parameters' defaults");
-    assert_eq!(days_of(lifecycle::rules(&s3, &analytics).await.unwrap()), None);
+    assert_eq!(
+        (text_days, raw_days),
+        (365, 365),
+        "the parameters' defaults"
+    );
+    assert_eq!(
+        days_of(lifecycle::rules(&s3, &analytics).await.unwrap()),
+        None
+    );
 
     let now = (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64;
     let (stage_versions, stage_files) = census(&s3, &stage).await;
-    assert!(stage_files >= 4, "stage 1 and 2 of two hours: {stage_files}");
+    assert!(
+        stage_files >= 4,
+        "stage 1 and 2 of two hours: {stage_files}"
+    );
 
     // A day before: nothing goes.
-    let early = lifecycle::run(&s3, &stage, now + (text_days - 1) * DAY).await.unwrap();
+    let early = lifecycle::run(&s3, &stage, now + (text_days - 1) * DAY)
+        .await
+        .unwrap();
     assert_eq!(early, lifecycle::Expired::default());
     // A day after: every stage file expires (a delete marker each).
     let after = now + (text_days + 1) * DAY;
@@ -399,15 +422,77 @@ async fn post_text_expires_by_the_lifecycle_rules_and_the_figures_stay() {
 
     // The raw zone keeps its text until its own days are out.
     assert_eq!(census(&s3, &raw).await.1, 2);
-    let raw_gone = lifecycle::run(&s3, &raw, now + (raw_days + 1) * DAY).await.unwrap();
+    let raw_gone = lifecycle::run(&s3, &raw, now + (raw_days + 1) * DAY)
+        .await
+        .unwrap();
     assert_eq!(raw_gone.current, 2, "{raw_gone:?}");
     // The analytics zone (counts, no text) and the serving tables stay.
-    let far = lifecycle::run(&s3, &analytics, now + 3650 * DAY).await.unwrap();
+    let far = lifecycle::run(&s3, &analytics, now + 3650 * DAY)
+        .await
+        .unwrap();
     assert_eq!(far, lifecycle::Expired::default());
     assert_eq!(
-        tickerpulse_aws::lake::list_keys(&s3, &analytics, "").await.unwrap(),
+        tickerpulse_aws::lake::list_keys(&s3, &analytics, "")
+            .await
+            .unwrap(),
         analytics_keys
     );
     assert_eq!(serving(&stack).await, figures);
+    stack.stop().await;
+}
+
+/// X's batch compliance reaches the same end: X deletes post 3006 and
+/// mallory's account goes private; `comply` asks X about every stored X
+/// post, and forgets what X reports, leaving the never-stack's figures.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn what_x_reports_withdrawn_is_forgotten() {
+    use tickerpulse::comply;
+    let expected = never_figures("comply-never").await;
+    let stack = start_stack("comply").await.expect("a local stack");
+    let all: Vec<&Post> = POSTS.iter().collect();
+    ingest_and_run(&stack, &all, "comply-1").await;
+    stack.x_api.add(POSTS.iter().map(|p| {
+        json!({"id": p.0, "text": p.4, "author_id": format!("id-{}", p.3),
+               "created_at": format!("{}T{:02}:{:02}:00.000Z", yesterday(), p.1, p.2)})
+    }));
+    stack.x_api.delete(&[3006]);
+    stack.x_api.withdraw_author("id-mallory", "protected");
+
+    let env = stack.env().unwrap();
+    let machine = stack.template.state_machines().unwrap()[0].arn.clone();
+    let copies = tickerpulse::forget::Copies::from_env(&env, machine)
+        .await
+        .unwrap();
+    let x = tickerpulse_xapi::XApi::new(
+        &env["X_API_BASE_URL"],
+        tickerpulse_local::stack::LOCAL_X_TOKEN.into(),
+    )
+    .unwrap();
+    let days = comply::last_days(time::OffsetDateTime::now_utc(), 30);
+    let polling = comply::Polling {
+        every: std::time::Duration::from_millis(20),
+        times: 5,
+    };
+    let timeout = std::time::Duration::from_secs(120);
+    let report = comply::run(&copies, &x, &days, polling, timeout)
+        .await
+        .unwrap();
+    assert_eq!(report.ids_checked, 6, "{report:?}");
+    let reasons: Vec<(&str, usize)> = report
+        .reasons
+        .iter()
+        .map(|(k, v)| (k.as_str(), *v))
+        .collect();
+    assert_eq!(reasons, [("deleted", 1), ("protected", 2)]);
+    let forgot = report.forget.as_ref().expect("posts forgotten");
+    assert_eq!(forgot.post_ids, ["3002", "3004", "3006"], "{report:?}");
+    assert_eq!(serving(&stack).await, expected);
+
+    // The next run asks about the three left and forgets nothing.
+    let again = comply::run(&copies, &x, &days, polling, timeout)
+        .await
+        .unwrap();
+    assert_eq!((again.ids_checked, again.forget.is_none()), (3, true), "{again:?}");
+    assert_eq!(stack.x_api.compliance.lock().unwrap().jobs(), 2);
     stack.stop().await;
 }

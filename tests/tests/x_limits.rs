@@ -285,3 +285,69 @@ async fn ingest_survives_the_window_the_budget_the_cap_and_resumes_a_backfill() 
     );
     stack.stop().await;
 }
+
+/// The batch compliance endpoints refuse what X documents it refuses: a
+/// second job of a type while one is open, an upload after its URL's 15
+/// minutes, results before the job completes, a URL whose signature was
+/// changed; and a job's results name only the uploaded ids with an event.
+#[tokio::test]
+async fn batch_compliance_as_x_documents_it() {
+    use tickerpulse_xapi::XApi;
+    let fake = FakeX::start("t").await.unwrap();
+    fake.state.set_clock(now_ms());
+    fake.add(tweets(1, 4, 60, 1));
+    let ids: Vec<String> = tweets(1, 4, 60, 1)
+        .iter()
+        .map(|t| t["id"].as_str().unwrap().to_string())
+        .collect();
+    fake.state.delete(&[ids[0].parse().unwrap()]);
+    let x = XApi::new(&fake.base_url(), "t".into()).unwrap();
+    assert!(matches!(
+        XApi::new(&fake.base_url(), "wrong".into())
+            .unwrap()
+            .create_compliance_job("a")
+            .await,
+        Err(tickerpulse_xapi::XApiError::Client(401, _))
+    ));
+
+    let job = x.create_compliance_job("first").await.unwrap();
+    assert_eq!(job.status, "created");
+    let second = x.create_compliance_job("second").await;
+    assert!(
+        matches!(&second, Err(tickerpulse_xapi::XApiError::Client(400, b)) if b.contains("Invalid Request")),
+        "{second:?}"
+    );
+    // Results before the upload: storage has no such object yet.
+    assert!(matches!(
+        x.compliance_results(&job).await,
+        Err(tickerpulse_xapi::XApiError::Client(404, b)) if b.contains("NoSuchKey")
+    ));
+    // A changed signature is refused by storage.
+    let mut forged = job.clone();
+    forged.upload_url = forged.upload_url.replace("Signature=", "Signature=0");
+    assert!(matches!(
+        x.upload_compliance_ids(&forged, &ids).await,
+        Err(tickerpulse_xapi::XApiError::Client(403, b)) if b.contains("SignatureDoesNotMatch")
+    ));
+    x.upload_compliance_ids(&job, &ids).await.unwrap();
+    assert_eq!(x.compliance_job(&job.id).await.unwrap().status, "in_progress");
+    assert_eq!(x.compliance_job(&job.id).await.unwrap().status, "complete");
+    let events = x.compliance_results(&job).await.unwrap();
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!((events[0].id.as_str(), events[0].reason.as_str()), (ids[0].as_str(), "deleted"));
+
+    // A new job's upload URL lasts 15 minutes; past that the job is expired,
+    // and a new one may be made.
+    let late = x.create_compliance_job("late").await.unwrap();
+    fake.state.set_clock(now_ms() + 16 * 60 * 1000);
+    assert!(matches!(
+        x.upload_compliance_ids(&late, &ids).await,
+        Err(tickerpulse_xapi::XApiError::Client(400, b)) if b.contains("ExpiredToken")
+    ));
+    assert_eq!(x.compliance_job(&late.id).await.unwrap().status, "expired");
+    let events = x
+        .check_posts("again", &ids, std::time::Duration::from_millis(5), 5)
+        .await
+        .unwrap();
+    assert_eq!(events.len(), 1);
+}

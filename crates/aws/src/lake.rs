@@ -124,10 +124,22 @@ pub async fn versions(
                 HandlerError::from_sdk(&format!("listing versions of s3://{bucket}/{prefix}"), e)
             })?;
         let versions = page.versions().iter().map(|v| {
-            (v.key(), v.version_id(), v.is_latest(), false, ms(v.last_modified()))
+            (
+                v.key(),
+                v.version_id(),
+                v.is_latest(),
+                false,
+                ms(v.last_modified()),
+            )
         });
         let markers = page.delete_markers().iter().map(|m| {
-            (m.key(), m.version_id(), m.is_latest(), true, ms(m.last_modified()))
+            (
+                m.key(),
+                m.version_id(),
+                m.is_latest(),
+                true,
+                ms(m.last_modified()),
+            )
         });
         for (key, id, latest, delete_marker, last_modified_ms) in versions.chain(markers) {
             if let (Some(key), Some(id)) = (key, id) {

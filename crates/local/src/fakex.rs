@@ -32,7 +32,7 @@ impl FakeX {
         let st = state.clone();
         let handler = move |req: Request<hyper::body::Incoming>| {
             let st = st.clone();
-            async move { Ok::<_, std::convert::Infallible>(serve(&st, req)) }
+            async move { Ok::<_, std::convert::Infallible>(serve(&st, req).await) }
         };
         tokio::spawn(serve_http(listener, handler, async {
             let _ = rx.await;
@@ -74,7 +74,16 @@ impl Drop for FakeX {
     }
 }
 
-fn serve(st: &FakeXState, req: Request<hyper::body::Incoming>) -> Response<Full<Bytes>> {
-    let (parts, _) = req.into_parts();
+async fn serve(st: &FakeXState, req: Request<hyper::body::Incoming>) -> Response<Full<Bytes>> {
+    use http_body_util::BodyExt;
+    let (parts, body) = req.into_parts();
+    if tickerpulse_xapi::fake_compliance::is_compliance(parts.uri.path()) {
+        let body = body
+            .collect()
+            .await
+            .map(|b| b.to_bytes())
+            .unwrap_or_default();
+        return tickerpulse_xapi::fake_compliance::answer(st, &parts, &body);
+    }
     answer(st, &parts)
 }

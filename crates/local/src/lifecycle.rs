@@ -40,8 +40,8 @@ pub async fn configure(
     rules: &[LifecycleRule],
 ) -> Result<()> {
     use aws_sdk_s3::types::{
-        BucketLifecycleConfiguration, ExpirationStatus, LifecycleExpiration,
-        LifecycleRule as Rule, LifecycleRuleFilter, NoncurrentVersionExpiration,
+        BucketLifecycleConfiguration, ExpirationStatus, LifecycleExpiration, LifecycleRule as Rule,
+        LifecycleRuleFilter, NoncurrentVersionExpiration,
     };
     let mut config = BucketLifecycleConfiguration::builder();
     for r in rules {
@@ -202,10 +202,12 @@ pub async fn run(s3: &aws_sdk_s3::Client, bucket: &str, now_ms: i64) -> Result<E
                     delete.version_id(id)
                 }
             };
-            delete
-                .send()
-                .await
-                .map_err(|e| anyhow!("s3://{bucket}/{key}: {}", tickerpulse_aws::sdk::describe(&e)))?;
+            delete.send().await.map_err(|e| {
+                anyhow!(
+                    "s3://{bucket}/{key}: {}",
+                    tickerpulse_aws::sdk::describe(&e)
+                )
+            })?;
         }
     }
     Ok(done)
@@ -216,11 +218,9 @@ mod tests {
     use super::*;
 
     fn ms(rfc3339: &str) -> i64 {
-        let t = time::OffsetDateTime::parse(
-            rfc3339,
-            &time::format_description::well_known::Rfc3339,
-        )
-        .unwrap();
+        let t =
+            time::OffsetDateTime::parse(rfc3339, &time::format_description::well_known::Rfc3339)
+                .unwrap();
         (t.unix_timestamp_nanos() / 1_000_000) as i64
     }
 
@@ -274,10 +274,7 @@ mod tests {
         // 28 January: v2 (noncurrent since 20 January) goes too; v3 expires
         // on 31 January.
         assert_eq!(at("2026-01-28T00:00:00Z").len(), 2);
-        assert_eq!(
-            at("2026-01-31T00:00:00Z").first(),
-            Some(&Action::Expire)
-        );
+        assert_eq!(at("2026-01-31T00:00:00Z").first(), Some(&Action::Expire));
     }
 
     #[test]

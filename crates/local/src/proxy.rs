@@ -379,6 +379,13 @@ async fn handle(
     {
         return Ok(tickerpulse_xapi::fake::answer(&state.x_api, &parts));
     }
+    if tickerpulse_xapi::fake_compliance::is_compliance(&path) {
+        return Ok(tickerpulse_xapi::fake_compliance::answer(
+            &state.x_api,
+            &parts,
+            &body,
+        ));
+    }
     if tickerpulse_social::fake::is_bluesky(&path) {
         return Ok(tickerpulse_social::fake::answer_bluesky(
             &state.bluesky,

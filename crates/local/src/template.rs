@@ -714,11 +714,22 @@ impl Template {
                 continue;
             }
             if r.get("TagFilters").is_some() || r.get("ExpirationDate").is_some() {
-                bail!("lifecycle rule {:?}: tag filters and dates are not emulated", r.get("Id"));
+                bail!(
+                    "lifecycle rule {:?}: tag filters and dates are not emulated",
+                    r.get("Id")
+                );
             }
             out.push(LifecycleRule {
-                id: r.get("Id").and_then(Value::as_str).unwrap_or_default().to_string(),
-                prefix: r.get("Prefix").and_then(Value::as_str).unwrap_or_default().to_string(),
+                id: r
+                    .get("Id")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string(),
+                prefix: r
+                    .get("Prefix")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string(),
                 expiration_days: days(r.get("ExpirationInDays"))?,
                 noncurrent_days: days(
                     r.get("NoncurrentVersionExpiration")

@@ -163,11 +163,34 @@ impl XApi {
         url
     }
 
-    pub async fn search(&self, p: &SearchParams) -> Result<Page, XApiError> {
-        let req = hyper::Request::get(self.url(p))
-            .header("authorization", format!("Bearer {}", self.token))
-            .header("user-agent", "tickerpulse-ingest")
-            .body(Full::new(Bytes::new()))
+    /// The API's base URL (no trailing `/`).
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    /// One request: with the bearer token for the API's own URLs (`bearer`),
+    /// without it for the signed storage URLs X hands out. Returns the status,
+    /// `x-rate-limit-reset` and the body.
+    pub(crate) async fn send(
+        &self,
+        method: hyper::Method,
+        url: &str,
+        bearer: bool,
+        content_type: Option<&str>,
+        body: Vec<u8>,
+    ) -> Result<(u16, Option<i64>, Bytes), XApiError> {
+        let mut req = hyper::Request::builder()
+            .method(method)
+            .uri(url)
+            .header("user-agent", "tickerpulse-ingest");
+        if bearer {
+            req = req.header("authorization", format!("Bearer {}", self.token));
+        }
+        if let Some(ct) = content_type {
+            req = req.header("content-type", ct);
+        }
+        let req = req
+            .body(Full::new(Bytes::from(body)))
             .map_err(|e| XApiError::Transport(e.to_string()))?;
         let resp = tokio::time::timeout(std::time::Duration::from_secs(30), self.http.request(req))
             .await
@@ -185,6 +208,13 @@ impl XApi {
             .await
             .map_err(|e| XApiError::Transport(e.to_string()))?
             .to_bytes();
+        Ok((status, reset, body))
+    }
+
+    pub async fn search(&self, p: &SearchParams) -> Result<Page, XApiError> {
+        let (status, reset, body) = self
+            .send(hyper::Method::GET, &self.url(p), true, None, Vec::new())
+            .await?;
         match status {
             200 => parse_page(&body),
             429 => Err(match usage_cap(&body) {

@@ -70,6 +70,9 @@ pub struct FakeXState {
     usage: Mutex<(String, usize)>,
     /// Requests in the current 15-minute window (its start, epoch seconds).
     window: Mutex<(i64, usize)>,
+    /// Batch compliance: the events X reports for stored ids, and the jobs
+    /// (`crate::fake_compliance`).
+    pub compliance: Mutex<crate::fake_compliance::Compliance>,
     /// The tweets sorted newest first with what queries match on, built on the
     /// first search after a change: a page costs its own tweets, not a scan and a
     /// sort of every tweet (the scale demo serves a million).
@@ -145,15 +148,36 @@ impl FakeXState {
         *self.index.lock().unwrap_or_else(|e| e.into_inner()) = None;
     }
 
-    /// Deletes tweets by id (their authors deleted them): not served from then on.
+    /// Deletes tweets by id (their authors deleted them): not served from then
+    /// on, and reported `deleted` by batch compliance jobs.
     pub fn delete(&self, ids: &[u64]) {
-        let mut all = self.tweets.lock().unwrap_or_else(|e| e.into_inner());
-        all.retain(|t| {
+        self.withdraw("deleted", |t| {
             let id = t
                 .get("id")
                 .and_then(Value::as_str)
                 .and_then(|s| s.parse().ok());
-            !id.is_some_and(|id: u64| ids.contains(&id))
+            id.is_some_and(|id: u64| ids.contains(&id))
+        });
+    }
+
+    /// An account made private (`protected`) or suspended (`suspended`): its
+    /// tweets are not served from then on, and compliance jobs report each.
+    pub fn withdraw_author(&self, author_id: &str, reason: &str) {
+        self.withdraw(reason, |t| {
+            t.get("author_id").and_then(Value::as_str) == Some(author_id)
+        });
+    }
+
+    fn withdraw(&self, reason: &str, hit: impl Fn(&Value) -> bool) {
+        let now = self.now_ms();
+        let mut all = self.tweets.lock().unwrap_or_else(|e| e.into_inner());
+        let mut compliance = self.compliance.lock().unwrap_or_else(|e| e.into_inner());
+        all.retain(|t| {
+            if !hit(t) {
+                return true;
+            }
+            compliance.record(t, reason, now);
+            false
         });
         *self.index.lock().unwrap_or_else(|e| e.into_inner()) = None;
     }
@@ -209,7 +233,11 @@ impl FakeXState {
     }
 }
 
-fn reply(status: StatusCode, body: Value, headers: &[(&str, String)]) -> Response<Full<Bytes>> {
+pub(crate) fn reply(
+    status: StatusCode,
+    body: Value,
+    headers: &[(&str, String)],
+) -> Response<Full<Bytes>> {
     let mut b = Response::builder()
         .status(status)
         .header("content-type", "application/json");
@@ -226,7 +254,7 @@ fn month_of(ms: i64) -> String {
     format!("{:04}-{:02}", t.year(), t.month() as u8)
 }
 
-fn iso(ms: i64) -> String {
+pub(crate) fn iso(ms: i64) -> String {
     time::OffsetDateTime::from_unix_timestamp(ms / 1000)
         .ok()
         .and_then(|t| {
@@ -239,7 +267,7 @@ fn iso(ms: i64) -> String {
 }
 
 /// X's 400 for a parameter it refuses.
-fn invalid(param: &str, value: &str, message: String) -> Value {
+pub(crate) fn invalid(param: &str, value: &str, message: String) -> Value {
     json!({
         "errors": [{"parameters": {param: [value]}, "message": message}],
         "title": "Invalid Request",

@@ -4,12 +4,15 @@
 //! serves (its state, faults and answers).
 
 pub mod client;
+pub mod compliance;
 pub mod query;
 pub mod search;
 pub mod window;
 
 #[cfg(feature = "fake")]
 pub mod fake;
+#[cfg(feature = "fake")]
+pub mod fake_compliance;
 
 pub use client::{parse_page, Endpoint, Page, SearchParams, XApi, XApiError, FIELDS};
 pub use query::{build_queries, query_key};
