@@ -9,7 +9,6 @@ use anyhow::Result;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::time::Duration;
-use tickerpulse_aws::forget as stores;
 use tickerpulse_core::forget::Forget;
 use tickerpulse_core::HourPartition;
 use tickerpulse_xapi::XApi;
@@ -45,10 +44,11 @@ pub async fn run(
     polling: Polling,
     pipeline_timeout: Duration,
 ) -> Result<Report> {
-    let ids: Vec<String> = stores::x_post_ids(&copies.s3, &copies.raw_bucket, days)
-        .await?
-        .into_iter()
-        .collect();
+    let ids: Vec<String> =
+        tickerpulse_aws::forget::x_post_ids(&copies.s3, &copies.raw_bucket, days)
+            .await?
+            .into_iter()
+            .collect();
     let name = format!(
         "tickerpulse-{}",
         time::OffsetDateTime::now_utc().unix_timestamp()

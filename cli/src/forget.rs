@@ -1,7 +1,8 @@
 //! `tickerpulse forget`: posts removed from every copy, in this order:
 //!
 //! 1. the raw zone's objects that hold them are rewritten without them, and
-//!    every older version of those objects is deleted;
+//!    every older version of those objects is deleted; their recent-posts
+//!    items are deleted;
 //! 2. their hours are marked changed and the pipeline runs, so compaction,
 //!    cleaning and aggregation rebuild stage 1 and 2, the serving tables'
 //!    summaries, words and hashtags, and the analytics zone from the raw
@@ -9,25 +10,19 @@
 //!    decremented: exactly what the raw zone now holds);
 //! 3. the older versions of those hours' stage objects (the files the run
 //!    replaced) are deleted (the analytics zone holds counts only, no text
-//!    or names, under one key per run: nothing there to purge);
-//! 4. the posts' recent-posts items are deleted.
+//!    or names, under one key per run: nothing there to purge).
+//!
+//! Steps 1 and 3 are `tickerpulse_aws::forget::Stores`, which the `comply`
+//! function runs too, with the scheduled pipeline run between them.
 //!
 //! Run twice, it finds nothing the second time.
 
 use anyhow::{bail, Result};
 use serde::Serialize;
 use std::collections::BTreeMap;
-use tickerpulse_aws::forget as stores;
+use tickerpulse_aws::forget::Stores;
 use tickerpulse_core::config;
 use tickerpulse_core::forget::Forget;
-use tickerpulse_lake::layout;
-
-/// The stage tables, each one file per hour (`layout::key`).
-const STAGE_TABLES: [&str; 3] = [
-    layout::STAGE1_TWEETS,
-    layout::STAGE2_CLEANED,
-    layout::STAGE2_SPAM,
-];
 
 /// Where the copies are: the functions' own variables (`RAW_BUCKET`,
 /// `STAGE_BUCKET`, `ANALYTICS_BUCKET`, `RECENT_TWEETS_TABLE`, `STATE_TABLE`).
@@ -44,6 +39,17 @@ pub struct Copies {
 }
 
 impl Copies {
+    pub fn stores(&self) -> Stores {
+        Stores {
+            s3: self.s3.clone(),
+            dynamodb: self.dynamodb.clone(),
+            raw_bucket: self.raw_bucket.clone(),
+            stage_bucket: self.stage_bucket.clone(),
+            recent_table: self.recent_table.clone(),
+            state_table: self.state_table.clone(),
+        }
+    }
+
     pub async fn from_env(env: &BTreeMap<String, String>, state_machine: String) -> Result<Self> {
         let conf = tickerpulse_aws::sdk::load(env).await;
         let var = |k: &'static str| -> Result<String> { Ok(config::required(env, k)?) };
@@ -79,31 +85,21 @@ pub async fn run(copies: &Copies, forget: &Forget, timeout: std::time::Duration)
     if forget.is_empty() {
         bail!("nothing to forget: give --post or --author");
     }
-    let raw = stores::strip_raw(&copies.s3, &copies.raw_bucket, forget, None).await?;
-    let ids = stores::ids(&raw.removed);
+    let stores = copies.stores();
+    let removal = stores.remove(forget, "forget").await?;
+    let raw = &removal.raw;
     let mut report = Report {
         posts_removed: raw.removed.len(),
-        post_ids: ids.iter().cloned().collect(),
+        post_ids: removal.ids.iter().cloned().collect(),
         raw_objects_read: raw.objects_read,
         raw_objects_rewritten: raw.objects_rewritten,
         raw_objects_deleted: raw.objects_deleted,
         raw_versions_deleted: raw.versions_deleted,
         hours_recomputed: raw.hours.iter().cloned().collect(),
+        recent_items_deleted: removal.recent_items_deleted,
         ..Report::default()
     };
     if !raw.hours.is_empty() {
-        // The same record the raw bucket's events leave (track), so the run
-        // below recomputes these hours whether or not the events arrive first.
-        let changed = tickerpulse_aws::state::ChangedPartitions {
-            client: copies.dynamodb.clone(),
-            table: copies.state_table.clone(),
-        };
-        let now = time::OffsetDateTime::now_utc()
-            .format(&time::format_description::well_known::Rfc3339)
-            .unwrap_or_default();
-        for hour in &raw.hours {
-            changed.mark(hour, "forget", &now).await?;
-        }
         let name = format!(
             "forget-{}",
             time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000
@@ -126,17 +122,6 @@ pub async fn run(copies: &Copies, forget: &Forget, timeout: std::time::Duration)
             );
         }
     }
-    for hour in &raw.hours {
-        for table in STAGE_TABLES {
-            report.stage_versions_deleted += stores::purge_noncurrent(
-                &copies.s3,
-                &copies.stage_bucket,
-                &format!("{table}/{hour}/"),
-            )
-            .await?;
-        }
-    }
-    report.recent_items_deleted =
-        stores::forget_recent(&copies.dynamodb, &copies.recent_table, &ids).await?;
+    report.stage_versions_deleted = stores.purge_stage(&raw.hours).await?;
     Ok(report)
 }

@@ -24,6 +24,7 @@ pub enum Handler {
     Api(Box<tickerpulse_fn_api::Function>),
     Track(tickerpulse_fn_track::Function),
     Social(Box<tickerpulse_fn_social::Function>),
+    Comply(Box<tickerpulse_fn_comply::Function>),
 }
 
 fn parse<T: serde::de::DeserializeOwned>(
@@ -64,6 +65,9 @@ impl Handler {
             "social" => Handler::Social(Box::new(
                 tickerpulse_fn_social::Function::from_env(env).await?,
             )),
+            "comply" => Handler::Comply(Box::new(
+                tickerpulse_fn_comply::Function::from_env(env).await?,
+            )),
             other => return Err(InvokeError::UnknownFunction(other.to_string())),
         })
     }
@@ -85,6 +89,7 @@ impl Handler {
             Handler::Track(f) => to_json(f.handle(parse("track", payload)?).await?),
             Handler::Pulse(f) => to_json(f.handle(parse("pulse", payload)?).await?),
             Handler::Social(f) => to_json(f.handle(payload).await?),
+            Handler::Comply(f) => to_json(f.handle().await?),
             Handler::Api(f) => {
                 let request =
                     lambda_http::request::from_str(&payload.to_string()).map_err(|e| {

@@ -492,7 +492,95 @@ async fn what_x_reports_withdrawn_is_forgotten() {
     let again = comply::run(&copies, &x, &days, polling, timeout)
         .await
         .unwrap();
-    assert_eq!((again.ids_checked, again.forget.is_none()), (3, true), "{again:?}");
+    assert_eq!(
+        (again.ids_checked, again.forget.is_none()),
+        (3, true),
+        "{again:?}"
+    );
     assert_eq!(stack.x_api.compliance.lock().unwrap().jobs(), 2);
+    stack.stop().await;
+}
+
+/// The scheduled `comply` function, run with its own role as the schedule
+/// runs it: an operator's request (mallory's posts) and X's compliance job
+/// (X deleted post 3006) are carried out over several runs, the pipeline's
+/// run recomputes the hours, and the next `comply` run purges the stage
+/// files' old versions: the never-stack's figures, and no copy left.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_comply_function_forgets_what_operators_and_x_ask() {
+    let expected = never_figures("comply-fn-never").await;
+    let stack = start_stack("comply-fn").await.expect("a local stack");
+    let all: Vec<&Post> = POSTS.iter().collect();
+    ingest_and_run(&stack, &all, "comply-fn-1").await;
+    stack.x_api.add(POSTS.iter().map(|p| {
+        json!({"id": p.0, "text": p.4, "author_id": format!("id-{}", p.3),
+               "created_at": format!("{}T{:02}:{:02}:00.000Z", yesterday(), p.1, p.2)})
+    }));
+    stack.x_api.delete(&[3006]);
+    let c = clients(&stack).await.unwrap();
+    let env = stack.env().unwrap();
+    let state = tickerpulse_aws::compliance::ComplyState {
+        client: c.dynamodb.clone(),
+        table: env["STATE_TABLE"].clone(),
+    };
+    state
+        .request(1, "req-1", &[], &["mallory".to_string()], "an operator")
+        .await
+        .unwrap();
+
+    let run = || async {
+        let outcome = stack
+            .fire_schedule("ComplyFunction.Schedule")
+            .await
+            .unwrap()
+            .await
+            .unwrap();
+        outcome.result.expect("comply runs")
+    };
+    // 1: the request is carried out; X's job starts over the four X posts left.
+    let first = run().await;
+    assert_eq!(
+        (
+            first["requests"].as_u64(),
+            first["posts_removed"].as_u64(),
+            first["x_ids_uploaded"].as_u64()
+        ),
+        (Some(1), Some(2), Some(4)),
+        "{first}"
+    );
+    // 2: the job is in progress; the hours are not rebuilt yet, so no purge.
+    let second = run().await;
+    assert_eq!(second["x_job"][1], "in_progress", "{second}");
+    assert_eq!(second["hours_purged"], 0, "{second}");
+    // 3: the job is complete: X's deleted post goes.
+    let third = run().await;
+    assert_eq!(
+        (third["x_job"][1].as_str(), third["posts_removed"].as_u64()),
+        (Some("complete"), Some(1)),
+        "{third}"
+    );
+    // The pipeline's run rebuilds the marked hours; the next comply run
+    // purges their stage files' old versions.
+    let machine = stack.template.state_machines().unwrap()[0].arn.clone();
+    let out = run_execution(&c.sfn, &machine, "comply-fn-2", &json!({}))
+        .await
+        .unwrap();
+    assert_eq!(out.status().as_str(), "SUCCEEDED", "{out:?}");
+    let fourth = run().await;
+    assert_eq!(fourth["hours_purged"], 2, "{fourth}");
+    assert!(fourth["versions_purged"].as_u64().unwrap() > 0, "{fourth}");
+
+    assert_eq!(serving(&stack).await, expected);
+    for var in ["RAW_BUCKET", "STAGE_BUCKET"] {
+        for (name, bytes) in every_version(&c.s3, &env[var]).await {
+            let text = readable(&name, &bytes);
+            for needle in ["dump it all now", "is a fraud", "new highs", "mallory"] {
+                assert!(
+                    !text.contains(needle),
+                    "{var} {name} still holds {needle:?}"
+                );
+            }
+        }
+    }
     stack.stop().await;
 }

@@ -204,7 +204,7 @@ async fn writers_of_the_lake_cannot_change_its_expiry_or_acls() {
     stack.stop().await;
 }
 
-/// ingest, track and plan hold only their own partitions of the state table
+/// ingest, track, plan and comply hold only their own partitions of the state table
 /// (`dynamodb:LeadingKeys`): none of them may delete aggregate's lease or write
 /// a run record, which `DynamoDBCrudPolicy` allowed (issue #36).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -221,6 +221,7 @@ async fn the_state_table_is_scoped_per_function() {
         ("ingest", "cursor#q"),
         ("track", "changed#raw"),
         ("plan", "changed#raw"),
+        ("comply", "comply"),
     ] {
         let env = stack.function_env(binary).unwrap();
         let ddb = aws_sdk_dynamodb::Client::new(&sdk(&env).await);

@@ -330,11 +330,17 @@ async fn batch_compliance_as_x_documents_it() {
         Err(tickerpulse_xapi::XApiError::Client(403, b)) if b.contains("SignatureDoesNotMatch")
     ));
     x.upload_compliance_ids(&job, &ids).await.unwrap();
-    assert_eq!(x.compliance_job(&job.id).await.unwrap().status, "in_progress");
+    assert_eq!(
+        x.compliance_job(&job.id).await.unwrap().status,
+        "in_progress"
+    );
     assert_eq!(x.compliance_job(&job.id).await.unwrap().status, "complete");
     let events = x.compliance_results(&job).await.unwrap();
     assert_eq!(events.len(), 1, "{events:?}");
-    assert_eq!((events[0].id.as_str(), events[0].reason.as_str()), (ids[0].as_str(), "deleted"));
+    assert_eq!(
+        (events[0].id.as_str(), events[0].reason.as_str()),
+        (ids[0].as_str(), "deleted")
+    );
 
     // A new job's upload URL lasts 15 minutes; past that the job is expired,
     // and a new one may be made.

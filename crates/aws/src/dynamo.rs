@@ -46,3 +46,23 @@ where
 {
     e.as_service_error().and_then(|s| s.code()) == Some("ConditionalCheckFailedException")
 }
+
+/// An item's string attribute.
+pub fn read_s(item: &HashMap<String, AttributeValue>, k: &str) -> Option<String> {
+    item.get(k).and_then(|v| v.as_s().ok()).cloned()
+}
+
+/// An item's number attribute, as an integer.
+pub fn read_n(item: &HashMap<String, AttributeValue>, k: &str) -> Option<i64> {
+    item.get(k)
+        .and_then(|v| v.as_n().ok())
+        .and_then(|n| n.parse().ok())
+}
+
+/// An item's list of strings (empty when absent).
+pub fn read_strings(item: &HashMap<String, AttributeValue>, k: &str) -> Vec<String> {
+    item.get(k)
+        .and_then(|v| v.as_l().ok())
+        .map(|l| l.iter().filter_map(|v| v.as_s().ok().cloned()).collect())
+        .unwrap_or_default()
+}

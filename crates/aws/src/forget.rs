@@ -185,6 +185,67 @@ pub async fn x_post_ids(
     Ok(ids)
 }
 
+/// The stores a forget reaches directly (the pipeline rebuilds the rest).
+#[derive(Debug, Clone)]
+pub struct Stores {
+    pub s3: aws_sdk_s3::Client,
+    pub dynamodb: aws_sdk_dynamodb::Client,
+    pub raw_bucket: String,
+    pub stage_bucket: String,
+    pub recent_table: String,
+    pub state_table: String,
+}
+
+/// What [`Stores::remove`] did.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct Removal {
+    pub raw: RawReport,
+    pub ids: BTreeSet<String>,
+    pub recent_items_deleted: u64,
+}
+
+impl Stores {
+    /// The first half of a forget: the posts leave the raw zone (every
+    /// version), their hours are marked changed (the record the raw bucket's
+    /// events leave, so the next pipeline run recomputes them from what
+    /// remains), and their recent-posts items are deleted. `by` names the
+    /// request in the changed-partitions ledger.
+    pub async fn remove(&self, forget: &Forget, by: &str) -> Result<Removal, HandlerError> {
+        let raw = strip_raw(&self.s3, &self.raw_bucket, forget, None).await?;
+        let ids = ids(&raw.removed);
+        let changed = crate::state::ChangedPartitions {
+            client: self.dynamodb.clone(),
+            table: self.state_table.clone(),
+        };
+        let now = time::OffsetDateTime::now_utc()
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default();
+        for hour in &raw.hours {
+            changed.mark(hour, by, &now).await?;
+        }
+        let recent_items_deleted = forget_recent(&self.dynamodb, &self.recent_table, &ids).await?;
+        Ok(Removal {
+            raw,
+            ids,
+            recent_items_deleted,
+        })
+    }
+
+    /// The second half, once a run has rebuilt these hours: the stage files'
+    /// older versions (which still hold the posts) are deleted.
+    pub async fn purge_stage(&self, hours: &BTreeSet<String>) -> Result<u64, HandlerError> {
+        let mut deleted = 0;
+        for hour in hours {
+            for table in tickerpulse_lake::layout::STAGE_TABLES {
+                deleted +=
+                    purge_noncurrent(&self.s3, &self.stage_bucket, &format!("{table}/{hour}/"))
+                        .await?;
+            }
+        }
+        Ok(deleted)
+    }
+}
+
 /// The ids of a report's posts.
 pub fn ids(removed: &[Removed]) -> BTreeSet<String> {
     removed.iter().map(|r| r.tweet_id.clone()).collect()

@@ -6,6 +6,7 @@
 
 pub mod alerts;
 pub mod apikeys;
+pub mod compliance;
 pub mod dynamo;
 pub mod firehose;
 pub mod forget;

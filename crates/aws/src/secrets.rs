@@ -57,3 +57,16 @@ pub async fn json_secret_if_set<T: serde::de::DeserializeOwned>(
         .map(Some)
         .map_err(|e| HandlerError::Fatal(format!("the {what} secret is not {shape}: {e}")))
 }
+
+/// The X bearer token of a function's environment: `X_BEARER_TOKEN` for local
+/// runs against the fake API, else the secret `X_BEARER_SECRET_ARN`.
+pub async fn x_bearer_of_env(
+    env: &dyn tickerpulse_core::config::Env,
+    conf: &aws_config::SdkConfig,
+) -> Result<String, HandlerError> {
+    if let Some(token) = env.var("X_BEARER_TOKEN").filter(|t| !t.is_empty()) {
+        return Ok(token);
+    }
+    let arn = tickerpulse_core::config::required(env, "X_BEARER_SECRET_ARN")?;
+    x_bearer_token(conf, &arn).await
+}

@@ -17,6 +17,8 @@ pub mod layout {
     pub const STAGE1_TWEETS: &str = "stage1/tweets";
     pub const STAGE2_CLEANED: &str = "stage2/cleaned_tweets";
     pub const STAGE2_SPAM: &str = "stage2/spam_tweets";
+    /// Every stage table: each holds posts' text, one file per hour.
+    pub const STAGE_TABLES: [&str; 3] = [STAGE1_TWEETS, STAGE2_CLEANED, STAGE2_SPAM];
     /// The one file of a partition: a rerun writes the same key, so it replaces.
     pub const FILE_NAME: &str = "part-00000.zstd.parquet";
 

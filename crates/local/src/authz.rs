@@ -311,6 +311,7 @@ fn s3_requests(parts: &Parts, body: &Bytes) -> Vec<Request> {
             return out;
         }
         "DELETE" if has("uploadId") => "s3:AbortMultipartUpload",
+        "DELETE" if has("versionId") => "s3:DeleteObjectVersion",
         "DELETE" => "s3:DeleteObject",
         _ => "s3:GetObject",
     };

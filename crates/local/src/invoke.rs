@@ -20,6 +20,7 @@ pub const FUNCTIONS: &[&str] = &[
     "api",
     "track",
     "social",
+    "comply",
 ];
 
 #[derive(Debug, thiserror::Error)]

@@ -92,22 +92,12 @@ pub struct Function<S: RecordSink = FirehoseSink, C: CursorStore = DynamoCursors
     pub settings: Settings,
 }
 
-/// The bearer token: `X_BEARER_SECRET_ARN` (Secrets Manager) in AWS, or
-/// `X_BEARER_TOKEN` for local runs against the fake API.
-async fn bearer_token(env: &dyn Env, conf: &aws_config::SdkConfig) -> Result<String, HandlerError> {
-    if let Some(token) = env.var("X_BEARER_TOKEN").filter(|t| !t.is_empty()) {
-        return Ok(token);
-    }
-    let arn = config::required(env, "X_BEARER_SECRET_ARN")?;
-    tickerpulse_aws::secrets::x_bearer_token(conf, &arn).await
-}
-
 impl Function {
     pub async fn from_env(env: &dyn Env) -> Result<Self, HandlerError> {
         let stream = config::required(env, config::DELIVERY_STREAM)?;
         let table = config::required(env, config::STATE_TABLE)?;
         let conf = sdk::load(env).await;
-        let token = bearer_token(env, &conf).await?;
+        let token = tickerpulse_aws::secrets::x_bearer_of_env(env, &conf).await?;
         let base = config::optional(env, "X_API_BASE_URL", "https://api.x.com");
         let mut x = XApi::new(&base, token).map_err(|e| HandlerError::Fatal(e.to_string()))?;
         let endpoint = config::optional(env, "X_SEARCH_ENDPOINT", "recent");
