@@ -286,3 +286,92 @@ async fn tokens_keys_and_groups_decide_who_reads_and_who_writes() {
     serving.await.unwrap();
     stack.stop().await;
 }
+
+/// `POST /forget` is the operators' alone; a well-formed request is queued
+/// in the state table (with the api role's own rights) and the comply
+/// function carries it out on its next run; a malformed one is a 400.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forget_requests_are_the_operators_and_reach_the_comply_queue() {
+    let stack = start_stack("access-forget").await.expect("a local stack");
+    let olga = stack
+        .add_user("olga", "Operator-password-1", &["operators"])
+        .await
+        .unwrap();
+    let ann = stack
+        .add_user("ann", "Editor-password-1", &["editors"])
+        .await
+        .unwrap();
+    let (addr, stop, serving) = tickerpulse_e2e::serve_guarded(&stack, KEY).await.unwrap();
+    let b = addr.to_string();
+    let (olga, ann) = (Some(olga.id_token.as_str()), Some(ann.id_token.as_str()));
+    let post = |token, body: &str| {
+        let (b, body) = (b.clone(), body.to_string());
+        async move { call(&b, "POST", "/forget", token, Some(KEY), Some(&body)).await }
+    };
+
+    let (s, body) = post(ann, r#"{"posts": ["3006"]}"#).await;
+    assert_eq!(
+        (s, body["error"].as_str()),
+        (403, Some("forbidden")),
+        "{body}"
+    );
+    let many = serde_json::json!({"posts": (0..1001).map(|i| i.to_string()).collect::<Vec<_>>()});
+    for bad in [
+        "{}".to_string(),
+        "not json".into(),
+        r#"{"posts": [""]}"#.into(),
+        r#"{"posts": ["a b"]}"#.into(),
+        r#"{"posts": ["1"], "also": true}"#.into(),
+        many.to_string(),
+    ] {
+        let (s, body) = post(olga, &bad).await;
+        assert_eq!(
+            (s, body["error"].as_str()),
+            (400, Some("bad_body")),
+            "{bad}: {body}"
+        );
+    }
+    // No GET in the OpenAPI file: the gateway's own 403, as API Gateway
+    // answers a method a resource lacks.
+    assert_eq!(
+        call(&b, "GET", "/forget", olga, Some(KEY), None).await.0,
+        403
+    );
+    let (s, body) = post(olga, r#"{"posts": ["3006"], "authors": ["@mallory"]}"#).await;
+    assert_eq!(
+        (s, body["status"].as_str()),
+        (202, Some("queued")),
+        "{body}"
+    );
+
+    let env = stack.env().unwrap();
+    let state = tickerpulse_aws::compliance::ComplyState {
+        client: tickerpulse_e2e::clients(&stack).await.unwrap().dynamodb,
+        table: env["STATE_TABLE"].clone(),
+    };
+    let queued = state.requests().await.unwrap();
+    assert_eq!(queued.len(), 1);
+    assert_eq!(
+        (
+            queued[0].posts.as_slice(),
+            queued[0].authors.as_slice(),
+            queued[0].by.as_str()
+        ),
+        (
+            &["3006".to_string()][..],
+            &["@mallory".to_string()][..],
+            "olga"
+        )
+    );
+    let run = stack
+        .fire_schedule("ComplyFunction.Schedule")
+        .await
+        .unwrap()
+        .await
+        .unwrap();
+    assert_eq!(run.result.expect("comply runs")["requests"], 1);
+    assert!(state.requests().await.unwrap().is_empty());
+    let _ = stop.send(());
+    let _ = serving.await;
+    stack.stop().await;
+}

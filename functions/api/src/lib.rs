@@ -8,6 +8,7 @@
 pub mod access;
 mod alerts;
 pub mod dashboard;
+mod forget;
 pub mod params;
 mod prices;
 mod pulse;
@@ -55,6 +56,8 @@ pub struct Function {
     /// Each user's own API key in the users' usage plan (`GET /me`, `POST
     /// /me/key`); `None` where the stack names no plan.
     pub user_keys: Option<tickerpulse_aws::apikeys::UserKeys>,
+    /// Operators' forget requests, queued for the comply function.
+    pub comply: tickerpulse_aws::compliance::ComplyState,
 }
 
 /// The page tokens' key: `PAGE_TOKEN_KEY` (local runs), else the stack's secret
@@ -159,6 +162,10 @@ impl Function {
             watchlist: tickerpulse_aws::watchlist::load(env).await?,
             page_keys: PageKeys::from_env(env, conf.clone()),
             user_keys: tickerpulse_aws::apikeys::UserKeys::from_env(env, &conf),
+            comply: tickerpulse_aws::compliance::ComplyState {
+                client: sdk::dynamodb_client(&conf),
+                table: config::required(env, config::STATE_TABLE)?,
+            },
             cors_origin: match origin.trim() {
                 "" => None,
                 o => Some(HeaderValue::from_str(o).map_err(|_| {
@@ -225,6 +232,9 @@ impl Function {
         if write {
             return self.write(method, rule_id, request).await;
         }
+        if route == "/forget" && method == Method::POST {
+            return self.forget(request).await;
+        }
         if route == "/me/key" && method == Method::POST {
             let path = request.raw_http_path().to_string();
             let answer = match access::caller(request) {
@@ -236,7 +246,7 @@ impl Function {
         if method != Method::GET && method != Method::HEAD {
             let allow = if route == "/alerts" {
                 "GET, POST, OPTIONS"
-            } else if route == "/me/key" {
+            } else if route == "/me/key" || route == "/forget" {
                 "POST, OPTIONS"
             } else if rule_id.is_some() {
                 "DELETE, OPTIONS"
@@ -277,6 +287,11 @@ impl Function {
                 },
                 None => Err(unauthorized()),
             },
+            "/forget" => Err(Failure::Refused(ApiError {
+                status: 405,
+                code: "method_not_allowed",
+                message: "POST asks for posts or authors to be forgotten".into(),
+            })),
             "/me/key" => Err(Failure::Refused(ApiError {
                 status: 405,
                 code: "method_not_allowed",
@@ -375,6 +390,23 @@ impl Function {
                 Err(e) => self.answer(&path, 204, Err(e)),
             }
         }
+    }
+
+    /// `POST /forget`: an operator's request, queued for the comply function.
+    async fn forget(&self, request: &Request) -> Response<Body> {
+        let path = request.raw_http_path().to_string();
+        let Some(caller) = access::caller(request) else {
+            return self.answer(&path, 401, Err(unauthorized()));
+        };
+        let request_id = match request.request_context() {
+            lambda_http::request::RequestContext::ApiGatewayV1(c) => {
+                c.request_id.unwrap_or_default()
+            }
+            _ => String::new(),
+        };
+        let body: &[u8] = request.body().as_ref();
+        let answer = forget::request(&self.comply, &caller, body, &request_id).await;
+        self.answer(&path, 202, answer)
     }
 
     /// The response of an endpoint's answer: `ok` with its JSON, or the error.
