@@ -295,11 +295,13 @@ async fn batch_compliance_as_x_documents_it() {
     use tickerpulse_xapi::XApi;
     let fake = FakeX::start("t").await.unwrap();
     fake.state.set_clock(now_ms());
-    fake.add(tweets(1, 4, 60, 1));
-    let ids: Vec<String> = tweets(1, 4, 60, 1)
+    // One draw: the ids follow the clock of the call.
+    let posted = tweets(1, 4, 60, 1);
+    let ids: Vec<String> = posted
         .iter()
         .map(|t| t["id"].as_str().unwrap().to_string())
         .collect();
+    fake.add(posted);
     fake.state.delete(&[ids[0].parse().unwrap()]);
     let x = XApi::new(&fake.base_url(), "t".into()).unwrap();
     assert!(matches!(
