@@ -262,19 +262,25 @@ fn init_logs(default: &str) {
         .try_init();
 }
 
-/// The handlers' environment and the state machine: a deployed stack's
-/// (`--aws`: the shell's environment) or the running local stack's.
-fn stack_env(
+/// The handlers' environment and the stores and state machine a forget
+/// reaches: a deployed stack's (`--aws`: the shell's environment) or the
+/// running local stack's.
+async fn stack_copies(
     template: &Option<PathBuf>,
     overrides: &Option<String>,
     aws: bool,
     state_machine_arn: Option<String>,
-) -> Result<(std::collections::BTreeMap<String, String>, String)> {
+) -> Result<(
+    std::collections::BTreeMap<String, String>,
+    tickerpulse::forget::Copies,
+)> {
     if aws {
         let machine = state_machine_arn.context(
             "--aws needs TICKERPULSE_STATE_MACHINE_ARN (the stack output StateMachineArn)",
         )?;
-        return Ok((std::env::vars().collect(), machine));
+        let env: std::collections::BTreeMap<String, String> = std::env::vars().collect();
+        let copies = tickerpulse::forget::Copies::from_env(&env, machine).await?;
+        return Ok((env, copies));
     }
     let template = load_template(template, overrides)?;
     let running = local::running(&local::state_dir(&template))?
@@ -285,7 +291,9 @@ fn stack_env(
         .next()
         .context("the template has no state machine")?
         .arn;
-    Ok((local::handler_env(&template, Some(running.port))?, machine))
+    let env = local::handler_env(&template, Some(running.port))?;
+    let copies = tickerpulse::forget::Copies::from_env(&env, machine).await?;
+    Ok((env, copies))
 }
 
 fn load_template(cli_path: &Option<PathBuf>, overrides: &Option<String>) -> Result<Template> {
@@ -661,13 +669,13 @@ async fn run(cli: Cli) -> Result<i32> {
             timeout,
         } => {
             init_logs("warn");
-            let (env, machine) = stack_env(
+            let (_, copies) = stack_copies(
                 &cli.template,
                 &cli.parameter_overrides,
                 aws,
                 state_machine_arn,
-            )?;
-            let copies = tickerpulse::forget::Copies::from_env(&env, machine).await?;
+            )
+            .await?;
             let forget = tickerpulse_core::forget::Forget::new(posts, authors);
             let report =
                 tickerpulse::forget::run(&copies, &forget, std::time::Duration::from_secs(timeout))
@@ -683,13 +691,13 @@ async fn run(cli: Cli) -> Result<i32> {
             timeout,
         } => {
             init_logs("warn");
-            let (env, machine) = stack_env(
+            let (env, copies) = stack_copies(
                 &cli.template,
                 &cli.parameter_overrides,
                 aws,
                 state_machine_arn,
-            )?;
-            let copies = tickerpulse::forget::Copies::from_env(&env, machine).await?;
+            )
+            .await?;
             let token = match env.get("X_BEARER_TOKEN") {
                 Some(t) if aws => t.clone(),
                 _ if aws => anyhow::bail!("--aws needs the X bearer token in X_BEARER_TOKEN"),

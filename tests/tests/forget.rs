@@ -444,6 +444,17 @@ async fn post_text_expires_by_the_lifecycle_rules_and_the_figures_stay() {
     stack.stop().await;
 }
 
+/// Every post in the raw zone and its figures (a pipeline run), and the X
+/// posts at the fake X too, as X holds what it served.
+async fn received_everywhere(stack: &LocalStack, run: &str) {
+    let all: Vec<&Post> = POSTS.iter().collect();
+    ingest_and_run(stack, &all, run).await;
+    stack.x_api.add(POSTS.iter().map(|p| {
+        json!({"id": p.0, "text": p.4, "author_id": format!("id-{}", p.3),
+               "created_at": format!("{}T{:02}:{:02}:00.000Z", yesterday(), p.1, p.2)})
+    }));
+}
+
 /// X's batch compliance reaches the same end: X deletes post 3006 and
 /// mallory's account goes private; `comply` asks X about every stored X
 /// post, and forgets what X reports, leaving the never-stack's figures.
@@ -452,12 +463,7 @@ async fn what_x_reports_withdrawn_is_forgotten() {
     use tickerpulse::comply;
     let expected = never_figures("comply-never").await;
     let stack = start_stack("comply").await.expect("a local stack");
-    let all: Vec<&Post> = POSTS.iter().collect();
-    ingest_and_run(&stack, &all, "comply-1").await;
-    stack.x_api.add(POSTS.iter().map(|p| {
-        json!({"id": p.0, "text": p.4, "author_id": format!("id-{}", p.3),
-               "created_at": format!("{}T{:02}:{:02}:00.000Z", yesterday(), p.1, p.2)})
-    }));
+    received_everywhere(&stack, "comply-1").await;
     stack.x_api.delete(&[3006]);
     stack.x_api.withdraw_author("id-mallory", "protected");
 
@@ -513,12 +519,7 @@ async fn what_x_reports_withdrawn_is_forgotten() {
 async fn the_comply_function_forgets_what_operators_and_x_ask() {
     let expected = never_figures("comply-fn-never").await;
     let stack = start_stack("comply-fn").await.expect("a local stack");
-    let all: Vec<&Post> = POSTS.iter().collect();
-    ingest_and_run(&stack, &all, "comply-fn-1").await;
-    stack.x_api.add(POSTS.iter().map(|p| {
-        json!({"id": p.0, "text": p.4, "author_id": format!("id-{}", p.3),
-               "created_at": format!("{}T{:02}:{:02}:00.000Z", yesterday(), p.1, p.2)})
-    }));
+    received_everywhere(&stack, "comply-fn-1").await;
     stack.x_api.delete(&[3006]);
     let c = clients(&stack).await.unwrap();
     let env = stack.env().unwrap();

@@ -295,6 +295,34 @@ fn tweet_tags(t: &Value) -> Vec<String> {
     tags
 }
 
+/// X's 429 past a rate limit (the window's headers given).
+pub(crate) fn too_many_requests(headers: &[(&str, String)]) -> Response<Full<Bytes>> {
+    reply(
+        StatusCode::TOO_MANY_REQUESTS,
+        json!({"title": "Too Many Requests", "detail": "Too Many Requests", "type": "about:blank", "status": 429}),
+        headers,
+    )
+}
+
+/// X's 401 for a request without the app's bearer token; `None` when it has it.
+pub(crate) fn unauthorized(
+    st: &FakeXState,
+    req: &http::request::Parts,
+) -> Option<Response<Full<Bytes>>> {
+    let auth = req
+        .headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    (auth != format!("Bearer {}", st.token)).then(|| {
+        reply(
+            StatusCode::UNAUTHORIZED,
+            json!({"title": "Unauthorized", "type": "about:blank", "status": 401, "detail": "Unauthorized"}),
+            &[],
+        )
+    })
+}
+
 /// Answers one request.
 pub fn answer(st: &FakeXState, req: &http::request::Parts) -> Response<Full<Bytes>> {
     st.requests.fetch_add(1, Ordering::Relaxed);
@@ -309,17 +337,8 @@ pub fn answer(st: &FakeXState, req: &http::request::Parts) -> Response<Full<Byte
             )
         }
     };
-    let auth = req
-        .headers
-        .get("authorization")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default();
-    if auth != format!("Bearer {}", st.token) {
-        return reply(
-            StatusCode::UNAUTHORIZED,
-            json!({"title": "Unauthorized", "type": "about:blank", "status": 401, "detail": "Unauthorized"}),
-            &[],
-        );
+    if let Some(refused) = unauthorized(st, req) {
+        return refused;
     }
     let now_ms = st.now_ms();
     // The 15-minute window of the rate limit, and its headers on every answer.
@@ -346,11 +365,7 @@ pub fn answer(st: &FakeXState, req: &http::request::Parts) -> Response<Full<Byte
         ("x-rate-limit-reset", reset.to_string()),
     ];
     if over {
-        return reply(
-            StatusCode::TOO_MANY_REQUESTS,
-            json!({"title": "Too Many Requests", "detail": "Too Many Requests", "type": "about:blank", "status": 429}),
-            &rate_headers,
-        );
+        return too_many_requests(&rate_headers);
     }
     let has_token = req
         .uri
@@ -368,15 +383,11 @@ pub fn answer(st: &FakeXState, req: &http::request::Parts) -> Response<Full<Byte
         return match fault {
             Fault::RateLimit { reset_in_secs } => {
                 let reset = time::OffsetDateTime::now_utc().unix_timestamp() + reset_in_secs;
-                reply(
-                    StatusCode::TOO_MANY_REQUESTS,
-                    json!({"title": "Too Many Requests", "detail": "Too Many Requests", "type": "about:blank", "status": 429}),
-                    &[
-                        ("x-rate-limit-limit", limit.to_string()),
-                        ("x-rate-limit-reset", reset.to_string()),
-                        ("x-rate-limit-remaining", "0".into()),
-                    ],
-                )
+                too_many_requests(&[
+                    ("x-rate-limit-limit", limit.to_string()),
+                    ("x-rate-limit-reset", reset.to_string()),
+                    ("x-rate-limit-remaining", "0".into()),
+                ])
             }
             Fault::Status(code) => reply(
                 StatusCode::from_u16(code).unwrap_or(StatusCode::SERVICE_UNAVAILABLE),

@@ -171,17 +171,8 @@ pub fn answer(st: &FakeXState, req: &http::request::Parts, body: &[u8]) -> Respo
     if let Some(rest) = path.strip_prefix("/x-storage/") {
         return storage(&mut c, req, rest, body, now);
     }
-    let auth = req
-        .headers
-        .get("authorization")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default();
-    if auth != format!("Bearer {}", st.token) {
-        return reply(
-            StatusCode::UNAUTHORIZED,
-            json!({"title": "Unauthorized", "type": "about:blank", "status": 401, "detail": "Unauthorized"}),
-            &[],
-        );
+    if let Some(refused) = crate::fake::unauthorized(st, req) {
+        return refused;
     }
     let endpoint = match (req.method.as_str(), path) {
         ("POST", "/2/compliance/jobs") => "create",
@@ -213,11 +204,7 @@ pub fn answer(st: &FakeXState, req: &http::request::Parts, body: &[u8]) -> Respo
         ("x-rate-limit-reset", reset.to_string()),
     ];
     if count > WINDOW_LIMIT {
-        return reply(
-            StatusCode::TOO_MANY_REQUESTS,
-            json!({"title": "Too Many Requests", "detail": "Too Many Requests", "type": "about:blank", "status": 429}),
-            &headers,
-        );
+        return crate::fake::too_many_requests(&headers);
     }
     let host = req
         .headers
