@@ -41,8 +41,10 @@ pub struct ComplyResult {
 pub struct Function {
     pub stores: Stores,
     pub state: ComplyState,
-    /// None when `X_COMPLIANCE` is off.
-    pub x: Option<XApi>,
+    /// None when `X_COMPLIANCE` is off; an error when it is on and the X
+    /// token cannot be had (the run then still carries out the requests and
+    /// purges, and fails after them, so the errors alarm tells).
+    pub x: Option<Result<XApi, String>>,
     pub days: u32,
     pub interval_ms: i64,
 }
@@ -68,9 +70,13 @@ impl Function {
         let dynamodb = sdk::dynamodb_client(&conf);
         let state_table = config::required(env, config::STATE_TABLE)?;
         let x = if config::optional(env, "X_COMPLIANCE", "on") == "on" {
-            let token = tickerpulse_aws::secrets::x_bearer_of_env(env, &conf).await?;
             let base = config::optional(env, "X_API_BASE_URL", "https://api.x.com");
-            Some(XApi::new(&base, token).map_err(|e| HandlerError::Fatal(e.to_string()))?)
+            Some(
+                match tickerpulse_aws::secrets::x_bearer_of_env(env, &conf).await {
+                    Ok(token) => XApi::new(&base, token).map_err(|e| e.to_string()),
+                    Err(e) => Err(e.to_string()),
+                },
+            )
         } else {
             None
         };
@@ -207,10 +213,17 @@ impl Function {
             self.state.request_done(&r.key).await?;
             out.requests += 1;
         }
-        if let Some(x) = &self.x {
-            self.x_compliance(x, &mut out).await?;
-        }
         tracing::info!(result = ?out, "complied");
+        match &self.x {
+            Some(Ok(x)) => self.x_compliance(x, &mut out).await?,
+            Some(Err(e)) => {
+                return Err(HandlerError::Fatal(format!(
+                    "X compliance is on (XCompliance) but {e}; the requests and purges were done"
+                )))
+            }
+            None => {}
+        }
+        tracing::info!(result = ?out, "checked X");
         Ok(out)
     }
 }
