@@ -44,11 +44,15 @@ pub async fn run(
     polling: Polling,
     pipeline_timeout: Duration,
 ) -> Result<Report> {
-    let ids: Vec<String> =
-        tickerpulse_aws::forget::x_post_ids(&copies.s3, &copies.raw_bucket, days)
-            .await?
-            .into_iter()
-            .collect();
+    let ids: Vec<String> = tickerpulse_aws::forget::post_ids(
+        &copies.s3,
+        &copies.raw_bucket,
+        days,
+        tickerpulse_core::source::Source::X,
+    )
+    .await?
+    .into_iter()
+    .collect();
     let name = format!(
         "tickerpulse-{}",
         time::OffsetDateTime::now_utc().unix_timestamp()

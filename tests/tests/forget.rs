@@ -590,3 +590,178 @@ async fn the_comply_function_forgets_what_operators_and_x_ask() {
     }
     stack.stop().await;
 }
+
+/// (post, source, id at its platform): two Bluesky posts and two Reddit
+/// things, one of each deleted later.
+fn social_posts() -> Vec<(Post, &'static str, String)> {
+    let uri = |i: u8| format!("at://did:plc:author{i}/app.bsky.feed.post/3kpost{i}");
+    vec![
+        (
+            (
+                "s1",
+                1,
+                7,
+                "bea",
+                "$TSLA holding up well #ev",
+                &["TSLA"],
+                (0.4, "positive"),
+            ),
+            "bluesky",
+            uri(0),
+        ),
+        (
+            (
+                "s2",
+                1,
+                30,
+                "bo",
+                "$AAPL is a scam, dump it",
+                &["AAPL"],
+                (-0.5, "negative"),
+            ),
+            "bluesky",
+            uri(1),
+        ),
+        (
+            (
+                "s3",
+                2,
+                12,
+                "rae",
+                "$MSFT steady quarter",
+                &["MSFT"],
+                (0.2, "positive"),
+            ),
+            "reddit",
+            "t3_abc0".to_string(),
+        ),
+        (
+            (
+                "s4",
+                2,
+                44,
+                "rob",
+                "$TSLA will crash tomorrow",
+                &["TSLA"],
+                (-0.4, "negative"),
+            ),
+            "reddit",
+            "t1_abc1".to_string(),
+        ),
+    ]
+}
+
+/// Puts the social posts (all, or those `keep` keeps) in the raw zone and
+/// runs the pipeline over yesterday's hours 1 and 2.
+async fn social_received(stack: &LocalStack, keep: impl Fn(&str) -> bool, run: &str) {
+    let c = clients(stack).await.unwrap();
+    for hour in [1, 2] {
+        let lines: Vec<String> = social_posts()
+            .iter()
+            .filter(|(p, _, id)| p.1 == hour && keep(id))
+            .map(|(p, source, id)| {
+                let mut v: serde_json::Value = serde_json::from_str(&line(p)).unwrap();
+                v["source"] = json!(source);
+                v["tweet_id"] = json!(id);
+                v.to_string()
+            })
+            .collect();
+        put_raw(&c.s3, &partition(hour), "social.gz", &lines).await;
+    }
+    let machine = stack.template.state_machines().unwrap()[0].arn.clone();
+    let d = yesterday();
+    let range = json!({"from": format!("{d}T01:00:00Z"), "to": format!("{d}T02:59:59Z")});
+    let out = run_execution(&c.sfn, &machine, run, &range).await.unwrap();
+    assert_eq!(out.status().as_str(), "SUCCEEDED", "{out:?}");
+}
+
+/// Reddit and Bluesky re-checked: a Bluesky post and a Reddit comment are
+/// deleted at the fakes (Bluesky's `getPosts` then leaves it out; Reddit's
+/// `/api/info` shows a `[deleted]` shell); the comply function asks, forgets
+/// them, and after a pipeline run the figures are those of a stack that
+/// never got them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn what_reddit_and_bluesky_no_longer_show_is_forgotten() {
+    let gone = ["at://did:plc:author1/app.bsky.feed.post/3kpost1", "t1_abc1"];
+    let never = start_stack("recheck-never").await.expect("a local stack");
+    social_received(&never, |id| !gone.contains(&id), "never-1").await;
+    let expected = serving(&never).await;
+    never.stop().await;
+
+    let stack = start_stack("recheck").await.expect("a local stack");
+    social_received(&stack, |_| true, "recheck-1").await;
+    for (p, source, id) in social_posts() {
+        let created = format!("{}T{:02}:{:02}:00.000Z", yesterday(), p.1, p.2);
+        if source == "bluesky" {
+            let i = &id[id.len() - 1..];
+            stack.bluesky.add([tickerpulse_social::fake::bluesky_view(
+                &format!("did:plc:author{i}"),
+                &format!("{}.bsky.social", p.3),
+                &format!("3kpost{i}"),
+                p.4,
+                &created,
+                1,
+            )]);
+        } else {
+            let secs = tickerpulse_core::partition::parse_rfc3339(&created)
+                .unwrap()
+                .unix_timestamp() as f64;
+            stack.reddit.add([tickerpulse_social::fake::reddit_child(
+                &id[3..],
+                "stocks",
+                p.3,
+                p.4,
+                None,
+                secs,
+                1,
+                id.starts_with("t1_"),
+            )]);
+        }
+    }
+    stack.bluesky.delete(&[gone[0]]);
+    stack.reddit.delete(&[gone[1]]);
+
+    let run = || async {
+        let outcome = stack
+            .fire_schedule("ComplyFunction.Schedule")
+            .await
+            .unwrap()
+            .await
+            .unwrap();
+        outcome.result.expect("comply runs")
+    };
+    let first = run().await;
+    assert_eq!(
+        (
+            first["social_checked"].as_u64(),
+            first["social_gone"].as_u64(),
+            first["posts_removed"].as_u64()
+        ),
+        (Some(4), Some(2), Some(2)),
+        "{first}"
+    );
+    let c = clients(&stack).await.unwrap();
+    let machine = stack.template.state_machines().unwrap()[0].arn.clone();
+    let out = run_execution(&c.sfn, &machine, "recheck-2", &json!({}))
+        .await
+        .unwrap();
+    assert_eq!(out.status().as_str(), "SUCCEEDED", "{out:?}");
+    let second = run().await;
+    assert_eq!(second["hours_purged"], 2, "{second}");
+    // Re-checked once a day: the second run asked nothing.
+    assert_eq!(second["social_checked"], 0, "{second}");
+    assert_eq!(serving(&stack).await, expected);
+    let env = stack.env().unwrap();
+    for var in ["RAW_BUCKET", "STAGE_BUCKET"] {
+        for (name, bytes) in every_version(&c.s3, &env[var]).await {
+            let text = readable(&name, &bytes);
+            for needle in ["is a scam", "will crash tomorrow"] {
+                assert!(
+                    !text.contains(needle),
+                    "{var} {name} still holds {needle:?}"
+                );
+            }
+        }
+    }
+    stack.stop().await;
+}

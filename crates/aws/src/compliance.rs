@@ -4,6 +4,8 @@
 //! - `SK = x-job`: X's open compliance job (`JobId`, `StartedMs`); X allows
 //!   one at a time and it may take hours;
 //! - `SK = x-last`: when the last job was started (`StartedMs`);
+//! - `SK = social-last`: when Reddit's and Bluesky's posts were last
+//!   re-checked (`StartedMs`);
 //! - `SK = request#<ms>#<id>`: an operator's request to forget posts or
 //!   authors (`Posts`, `Authors`, `By`), from the API;
 //! - `SK = purge#<hour>`: an hour whose posts left the raw zone; once a
@@ -122,6 +124,23 @@ impl ComplyState {
             .await?
             .first()
             .and_then(|i| n(i, "StartedMs")))
+    }
+
+    /// When Reddit's and Bluesky's posts were last re-checked, if ever.
+    pub async fn last_rechecked_ms(&self) -> Result<Option<i64>, HandlerError> {
+        Ok(self
+            .with_prefix("social-last")
+            .await?
+            .first()
+            .and_then(|i| n(i, "StartedMs")))
+    }
+
+    pub async fn rechecked(&self, at_ms: i64) -> Result<(), HandlerError> {
+        self.put(
+            "social-last",
+            vec![("StartedMs", AttributeValue::N(at_ms.to_string()))],
+        )
+        .await
     }
 
     /// Queues an operator's request (`id`: the API's request id).

@@ -167,19 +167,20 @@ pub async fn forget_recent(
     Ok(keys.len() as u64)
 }
 
-/// The X post ids the raw zone holds for these days (partitions of the
-/// posts' own time): what a compliance job is asked about.
-pub async fn x_post_ids(
+/// The ids of one source's posts the raw zone holds for these days
+/// (partitions of the posts' own time): what its platform is asked about.
+pub async fn post_ids(
     client: &aws_sdk_s3::Client,
     bucket: &str,
     days: &[HourPartition],
+    source: tickerpulse_core::source::Source,
 ) -> Result<BTreeSet<String>, HandlerError> {
     let mut ids = BTreeSet::new();
     for day in days {
         let prefix = crate::lake::raw_day_prefix(day);
         for key in crate::lake::list_keys(client, bucket, &prefix).await? {
             let text = crate::lake::read_object(client, bucket, &key).await?;
-            ids.extend(tickerpulse_core::forget::x_post_ids(&text));
+            ids.extend(tickerpulse_core::forget::post_ids(&text, source));
         }
     }
     Ok(ids)

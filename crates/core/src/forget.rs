@@ -117,14 +117,14 @@ impl Forget {
     }
 }
 
-/// The ids of the X posts among an object's JSON lines (the ids X's batch
-/// compliance jobs are asked about; Bluesky and Reddit posts are re-checked
-/// at their own platforms).
-pub fn x_post_ids(jsonl: &[u8]) -> Vec<String> {
+/// The ids of one source's posts among an object's JSON lines: what that
+/// platform is asked about (X's batch compliance, Reddit's `/api/info`,
+/// Bluesky's `getPosts`).
+pub fn post_ids(jsonl: &[u8], source: crate::source::Source) -> Vec<String> {
     jsonl
         .split(|&b| b == b'\n')
         .filter_map(|line| serde_json::from_slice::<EnrichedTweet>(line).ok())
-        .filter(|t| t.source() == crate::source::Source::X)
+        .filter(|t| t.source() == source)
         .map(|t| t.tweet_id.to_string())
         .collect()
 }
@@ -174,7 +174,11 @@ mod tests {
         // An author id is exact: `A1` is not `a1`.
         let other_case = Forget::new([], ["A1".to_string()]).strip(object.as_bytes());
         assert!(other_case.removed.is_empty());
-        assert_eq!(x_post_ids(object.as_bytes()), ["1", "2", "3", "5"]);
+        assert_eq!(
+            post_ids(object.as_bytes(), crate::source::Source::X),
+            ["1", "2", "3", "5"]
+        );
+        assert!(post_ids(object.as_bytes(), crate::source::Source::Reddit).is_empty());
         let none = Forget::default().strip(object.as_bytes());
         assert_eq!(none.kept, object.as_bytes());
         assert!(Forget::default().is_empty());

@@ -178,6 +178,49 @@ impl Bluesky {
     }
 }
 
+/// URIs one `app.bsky.feed.getPosts` takes (lexicons/app/bsky/feed/getPosts.json:
+/// `uris`, `maxLength` 25).
+pub const GET_POSTS_MAX: usize = 25;
+
+impl Bluesky {
+    /// Which of these post URIs Bluesky no longer serves: `getPosts` leaves
+    /// out a post that was deleted or whose author's account is gone.
+    pub async fn gone(&mut self, uris: &[String]) -> Result<Vec<String>, SocialError> {
+        let mut gone = Vec::new();
+        for batch in uris.chunks(GET_POSTS_MAX) {
+            let query: Vec<String> = batch
+                .iter()
+                .map(|u| format!("uris={}", tickerpulse_xapi::client::encode(u)))
+                .collect();
+            let url = format!(
+                "{}/xrpc/app.bsky.feed.getPosts?{}",
+                self.base,
+                query.join("&")
+            );
+            let a = self.search(&url).await?;
+            if a.status != 200 {
+                return Err(failure(&a));
+            }
+            let v: Value = serde_json::from_slice(&a.body)
+                .map_err(|e| SocialError::BadResponse(WHO, e.to_string()))?;
+            let served: std::collections::HashSet<&str> = v
+                .get("posts")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(|p| p.get("uri").and_then(Value::as_str))
+                .collect();
+            gone.extend(
+                batch
+                    .iter()
+                    .filter(|u| !served.contains(u.as_str()))
+                    .cloned(),
+            );
+        }
+        Ok(gone)
+    }
+}
+
 /// A post's time: its `sortAt`, the earlier of the author's `createdAt` and
 /// the AppView's `indexedAt`. `createdAt` is whatever the client wrote
 /// (docs.bsky.app/docs/advanced-guides/timestamps: "clients are allowed to

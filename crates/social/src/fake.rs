@@ -13,6 +13,9 @@
 //!   parameter is a 400 `InvalidRequest`. No token is a 401
 //!   `AuthenticationRequired`; a session older than 2 hours a 400
 //!   `ExpiredToken` (the PDS's access-token lifetime);
+//! - `app.bsky.feed.getPosts` (lexicons/app/bsky/feed/getPosts.json): `uris`
+//!   repeated, at most 25; the views of the posts that exist, a deleted one
+//!   left out; a session as for search;
 //! - 3,000 requests per 5 minutes per IP; every answer carries
 //!   `ratelimit-limit`, `-remaining`, `-reset` (epoch seconds) and
 //!   `-policy` (`3000;w=300`), and past the limit a 429 `RateLimitExceeded`.
@@ -26,6 +29,10 @@
 //!   Listing, newest first, `limit` at most 100 (more is read as 100), paged
 //!   with `after`, the newest 1,000 items at most; a bad token is a 401 with `www-authenticate: Bearer
 //!   realm="reddit", error="invalid_token"`;
+//! - `GET /api/info?id=t3_a,t1_b` (reddit.com/dev/api#GET_api_info): a
+//!   Listing of the things named, at most 100; a thing its author deleted
+//!   stays as a shell whose author and text read `[deleted]` (as Reddit
+//!   shows deleted posts and comments);
 //! - a request without a User-Agent is a 429 (Reddit throttles anonymous
 //!   agents); every answer carries `x-ratelimit-used`, `-remaining` (a
 //!   decimal, `577.0`) and `-reset` (seconds to the window's end) of a
@@ -225,35 +232,75 @@ impl FakeBluesky {
         lock(&self.faults).push_back(f);
     }
 
-    fn search(&self, req: &http::request::Parts, h: &[(&str, String)]) -> Response<Full<Bytes>> {
-        let bad = |m: &str| xrpc(StatusCode::BAD_REQUEST, "InvalidRequest", m, h);
+    /// The XRPC refusal of a request without a live session; `None` with one.
+    fn unauthenticated(
+        &self,
+        req: &http::request::Parts,
+        h: &[(&str, String)],
+    ) -> Option<Response<Full<Bytes>>> {
         let Some(auth) = header(req, "authorization") else {
-            return xrpc(
+            return Some(xrpc(
                 StatusCode::UNAUTHORIZED,
                 "AuthenticationRequired",
                 "Authentication Required",
                 h,
-            );
+            ));
         };
         let token = auth.strip_prefix("Bearer ").unwrap_or_default();
         match lock(&self.sessions).get(token) {
-            None => {
-                return xrpc(
-                    StatusCode::BAD_REQUEST,
-                    "InvalidToken",
-                    "Token could not be verified",
-                    h,
-                )
-            }
-            Some(made) if self.clock.now_ms() - made > BLUESKY_SESSION_MS => {
-                return xrpc(
-                    StatusCode::BAD_REQUEST,
-                    "ExpiredToken",
-                    "Token has expired",
-                    h,
-                )
-            }
-            Some(_) => {}
+            None => Some(xrpc(
+                StatusCode::BAD_REQUEST,
+                "InvalidToken",
+                "Token could not be verified",
+                h,
+            )),
+            Some(made) if self.clock.now_ms() - made > BLUESKY_SESSION_MS => Some(xrpc(
+                StatusCode::BAD_REQUEST,
+                "ExpiredToken",
+                "Token has expired",
+                h,
+            )),
+            Some(_) => None,
+        }
+    }
+
+    /// Deletes posts (their authors deleted them): neither searched nor got.
+    pub fn delete(&self, uris: &[&str]) {
+        lock(&self.posts).retain(|v| !v["uri"].as_str().is_some_and(|u| uris.contains(&u)));
+    }
+
+    /// `app.bsky.feed.getPosts` (lexicons/app/bsky/feed/getPosts.json): the
+    /// views of the URIs that still exist, at most 25 asked; the others are
+    /// left out.
+    fn get_posts(&self, req: &http::request::Parts, h: &[(&str, String)]) -> Response<Full<Bytes>> {
+        if let Some(refused) = self.unauthenticated(req, h) {
+            return refused;
+        }
+        let uris: Vec<String> = query_pairs(req)
+            .into_iter()
+            .filter(|(k, _)| k == "uris")
+            .map(|(_, v)| v)
+            .collect();
+        if uris.is_empty() {
+            let m = "Error: Params must have the property \"uris\"";
+            return xrpc(StatusCode::BAD_REQUEST, "InvalidRequest", m, h);
+        }
+        if uris.len() > 25 {
+            let m = "Error: uris must not have more than 25 elements";
+            return xrpc(StatusCode::BAD_REQUEST, "InvalidRequest", m, h);
+        }
+        let posts = lock(&self.posts);
+        let found: Vec<Value> = uris
+            .iter()
+            .filter_map(|u| posts.iter().find(|v| v["uri"].as_str() == Some(u)).cloned())
+            .collect();
+        reply(StatusCode::OK, &json!({ "posts": found }), h)
+    }
+
+    fn search(&self, req: &http::request::Parts, h: &[(&str, String)]) -> Response<Full<Bytes>> {
+        let bad = |m: &str| xrpc(StatusCode::BAD_REQUEST, "InvalidRequest", m, h);
+        if let Some(refused) = self.unauthenticated(req, h) {
+            return refused;
         }
         let params = query_pairs(req);
         let get = |k: &str| params.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
@@ -440,6 +487,7 @@ pub fn answer_bluesky(
     match (req.method.as_str(), req.uri.path()) {
         ("POST", "/xrpc/com.atproto.server.createSession") => st.create_session(body, &h, now_secs),
         ("GET", "/xrpc/app.bsky.feed.searchPosts") => st.search(req, &h),
+        ("GET", "/xrpc/app.bsky.feed.getPosts") => st.get_posts(req, &h),
         (_, p) if p.starts_with("/xrpc/") => xrpc(
             StatusCode::NOT_IMPLEMENTED,
             "MethodNotImplemented",
@@ -581,6 +629,79 @@ impl FakeReddit {
         )
     }
 
+    /// The 401 of a request without a live token; `None` with one.
+    fn unauthorized(
+        &self,
+        req: &http::request::Parts,
+        h: &[(&str, String)],
+    ) -> Option<Response<Full<Bytes>>> {
+        let token = header(req, "authorization")
+            .and_then(|a| {
+                a.strip_prefix("bearer ")
+                    .or_else(|| a.strip_prefix("Bearer "))
+            })
+            .unwrap_or_default();
+        if lock(&self.tokens).iter().any(|t| t == token) {
+            return None;
+        }
+        let mut h = h.to_vec();
+        h.push((
+            "www-authenticate",
+            "Bearer realm=\"reddit\", error=\"invalid_token\"".into(),
+        ));
+        Some(reddit_error(StatusCode::UNAUTHORIZED, &h))
+    }
+
+    /// Its authors delete these things (fullnames): Reddit keeps each shell,
+    /// its author and text `[deleted]`, in listings and `/api/info`.
+    pub fn delete(&self, fullnames: &[&str]) {
+        for c in lock(&self.children).iter_mut() {
+            let d = &mut c["data"];
+            if d["name"].as_str().is_some_and(|n| fullnames.contains(&n)) {
+                d["author"] = json!("[deleted]");
+                d["author_fullname"] = Value::Null;
+                let text = if d.get("body").is_some() {
+                    "body"
+                } else {
+                    "selftext"
+                };
+                d[text] = json!("[deleted]");
+            }
+        }
+    }
+
+    /// `GET /api/info?id=t3_a,t1_b` (reddit.com/dev/api#GET_api_info): a
+    /// Listing of the things named that exist, deleted shells included.
+    fn info(&self, req: &http::request::Parts, h: &[(&str, String)]) -> Response<Full<Bytes>> {
+        if let Some(refused) = self.unauthorized(req, h) {
+            return refused;
+        }
+        let ids: Vec<String> = query_pairs(req)
+            .into_iter()
+            .find(|(k, _)| k == "id")
+            .map(|(_, v)| v.split(',').map(str::to_string).collect())
+            .unwrap_or_default();
+        if ids.len() > 100 {
+            return reddit_error(StatusCode::BAD_REQUEST, h);
+        }
+        let children = lock(&self.children);
+        let found: Vec<Value> = ids
+            .iter()
+            .filter_map(|id| {
+                children
+                    .iter()
+                    .find(|c| c["data"]["name"].as_str() == Some(id))
+                    .cloned()
+            })
+            .collect();
+        reply(
+            StatusCode::OK,
+            &json!({"kind": "Listing", "data": {"after": null, "dist": found.len(), "modhash": "",
+                    "geo_filter": "", "children": found, "before": null}}),
+            h,
+        )
+    }
+
     fn listing(
         &self,
         req: &http::request::Parts,
@@ -588,19 +709,8 @@ impl FakeReddit {
         kind: &str,
         h: &[(&str, String)],
     ) -> Response<Full<Bytes>> {
-        let token = header(req, "authorization")
-            .and_then(|a| {
-                a.strip_prefix("bearer ")
-                    .or_else(|| a.strip_prefix("Bearer "))
-            })
-            .unwrap_or_default();
-        if !lock(&self.tokens).iter().any(|t| t == token) {
-            let mut h = h.to_vec();
-            h.push((
-                "www-authenticate",
-                "Bearer realm=\"reddit\", error=\"invalid_token\"".into(),
-            ));
-            return reddit_error(StatusCode::UNAUTHORIZED, &h);
+        if let Some(refused) = self.unauthorized(req, h) {
+            return refused;
         }
         let params = query_pairs(req);
         let get = |k: &str| params.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
@@ -708,6 +818,9 @@ pub fn answer_reddit(
     let listing = path
         .strip_prefix("/r/")
         .and_then(|rest| rest.trim_end_matches('/').split_once('/'));
+    if req.method == http::Method::GET && path == "/api/info" {
+        return st.info(req, &h);
+    }
     match (req.method.as_str(), listing) {
         ("GET", Some((subs, "new"))) => st.listing(req, subs, "t3", &h),
         ("GET", Some((subs, "comments"))) => st.listing(req, subs, "t1", &h),
@@ -722,5 +835,5 @@ pub fn is_bluesky(path: &str) -> bool {
 }
 
 pub fn is_reddit(path: &str) -> bool {
-    path == "/api/v1/access_token" || path.starts_with("/r/")
+    path == "/api/v1/access_token" || path == "/api/info" || path.starts_with("/r/")
 }

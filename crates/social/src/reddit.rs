@@ -195,6 +195,60 @@ impl Reddit {
     }
 }
 
+/// Fullnames one `GET /api/info` takes (reddit.com/dev/api#GET_api_info: "a
+/// comma-separated list of thing fullnames", at most 100).
+pub const INFO_MAX: usize = 100;
+
+/// Whether a thing `/api/info` shows was withdrawn: deleted by its author
+/// (author and text `[deleted]`; Reddit keeps the shell) or removed
+/// (`[removed]`, or a `removed_by_category`).
+pub fn withdrawn(d: &Value) -> bool {
+    let s = |k: &str| d.get(k).and_then(Value::as_str);
+    s("author") == Some("[deleted]")
+        || ["selftext", "body"]
+            .iter()
+            .any(|k| matches!(s(k), Some("[deleted]" | "[removed]")))
+        || d.get("removed_by_category").is_some_and(|v| !v.is_null())
+}
+
+impl Reddit {
+    /// Which of these fullnames (`t3_…` posts, `t1_…` comments) Reddit no
+    /// longer shows: missing from `/api/info`, or [`withdrawn`].
+    pub async fn gone(&mut self, fullnames: &[String]) -> Result<Vec<String>, SocialError> {
+        let mut gone = Vec::new();
+        for batch in fullnames.chunks(INFO_MAX) {
+            let url = format!(
+                "{}/api/info?id={}&raw_json=1",
+                self.api_base,
+                tickerpulse_xapi::client::encode(&batch.join(","))
+            );
+            let a = self.get(&url).await?;
+            if a.status != 200 {
+                return Err(failure(&a, (self.now_secs)()));
+            }
+            let v: Value = serde_json::from_slice(&a.body)
+                .map_err(|e| SocialError::BadResponse(WHO, e.to_string()))?;
+            let shown: std::collections::HashMap<&str, &Value> = v
+                .pointer("/data/children")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(|c| {
+                    let d = c.get("data")?;
+                    Some((d.get("name")?.as_str()?, d))
+                })
+                .collect();
+            gone.extend(
+                batch
+                    .iter()
+                    .filter(|id| shown.get(id.as_str()).is_none_or(|d| withdrawn(d)))
+                    .cloned(),
+            );
+        }
+        Ok(gone)
+    }
+}
+
 /// A listing child (`t3` post or `t1` comment) as a [`Post`].
 pub fn post_of_child(child: &Value) -> Option<Post> {
     let kind = child.get("kind")?.as_str()?;
@@ -290,6 +344,22 @@ impl PostSource for Reddit {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_deleted_or_removed_thing_is_withdrawn() {
+        let v = |j: &str| serde_json::from_str::<Value>(j).unwrap();
+        assert!(!withdrawn(&v(
+            r#"{"author": "a", "selftext": "text", "removed_by_category": null}"#
+        )));
+        assert!(withdrawn(&v(
+            r#"{"author": "[deleted]", "selftext": "[deleted]"}"#
+        )));
+        assert!(withdrawn(&v(r#"{"author": "a", "body": "[removed]"}"#)));
+        assert!(withdrawn(&v(
+            r#"{"author": "a", "selftext": "", "removed_by_category": "moderator"}"#
+        )));
+    }
+
     use super::*;
     use serde_json::json;
 

@@ -8,7 +8,11 @@
 //!    started over the X posts stored in the last `X_COMPLIANCE_DAYS` days
 //!    (X allows one job at a time and a job takes minutes to hours, so it
 //!    spans runs);
-//! 3. hours whose posts left the raw zone and which a pipeline run has since
+//! 3. Reddit and Bluesky: once a day (`SOCIAL_RECHECK_INTERVAL_HOURS`), the
+//!    posts of theirs stored in the last `SOCIAL_RECHECK_DAYS` days (7) are
+//!    asked about (`/api/info`, 100 a request; `getPosts`, 25), and those
+//!    deleted or removed are forgotten;
+//! 4. hours whose posts left the raw zone and which a pipeline run has since
 //!    rebuilt (no longer pending) lose their stage files' older versions.
 //!
 //! Forgetting is [`Stores::remove`]: the raw zone's objects rewritten, every
@@ -23,8 +27,12 @@ use tickerpulse_aws::state::ChangedPartitions;
 use tickerpulse_aws::{sdk, HandlerError};
 use tickerpulse_core::config::{self, Env};
 use tickerpulse_core::forget::Forget;
+use tickerpulse_core::source::Source;
 use tickerpulse_core::HourPartition;
+use tickerpulse_social::bluesky::{self, Bluesky};
+use tickerpulse_social::reddit::{self, Reddit};
 use tickerpulse_xapi::XApi;
+use tokio::sync::Mutex;
 
 #[derive(Debug, Default, Serialize, PartialEq)]
 pub struct ComplyResult {
@@ -32,6 +40,9 @@ pub struct ComplyResult {
     /// X's job: its id and status as this run found or left it.
     pub x_job: Option<(String, String)>,
     pub x_ids_uploaded: usize,
+    /// Reddit and Bluesky posts re-checked, and how many were gone.
+    pub social_checked: usize,
+    pub social_gone: usize,
     pub posts_removed: usize,
     pub hours_marked: usize,
     pub hours_purged: usize,
@@ -47,6 +58,11 @@ pub struct Function {
     pub x: Option<Result<XApi, String>>,
     pub days: u32,
     pub interval_ms: i64,
+    /// The social sources whose secrets are set (others are not re-checked).
+    pub bluesky: Option<Mutex<Bluesky>>,
+    pub reddit: Option<Mutex<Reddit>>,
+    pub recheck_days: u32,
+    pub recheck_interval_ms: i64,
 }
 
 fn now_ms() -> i64 {
@@ -80,7 +96,47 @@ impl Function {
         } else {
             None
         };
+        let sources = config::optional(env, "SOCIAL_SOURCES", "bluesky,reddit");
+        let secret = |var: &'static str| env.var(var).filter(|a| !a.is_empty());
+        let fatal = |e: tickerpulse_social::SocialError| HandlerError::Fatal(e.to_string());
+        let bluesky = match secret("BLUESKY_SECRET_ARN").filter(|_| sources.contains("bluesky")) {
+            Some(arn) => tickerpulse_aws::secrets::json_secret_if_set::<bluesky::Login>(
+                &conf,
+                &arn,
+                "Bluesky app password",
+                r#"{"identifier": "handle", "app_password": "xxxx-xxxx-xxxx-xxxx"}"#,
+            )
+            .await?
+            .map(|login| {
+                let base = config::optional(env, "BLUESKY_API_BASE_URL", "https://bsky.social");
+                Bluesky::new(&base, login, Vec::new()).map(Mutex::new)
+            })
+            .transpose()
+            .map_err(fatal)?,
+            None => None,
+        };
+        let reddit = match secret("REDDIT_SECRET_ARN").filter(|_| sources.contains("reddit")) {
+            Some(arn) => tickerpulse_aws::secrets::json_secret_if_set::<reddit::Credentials>(
+                &conf,
+                &arn,
+                "Reddit app",
+                r#"{"client_id": "...", "client_secret": "..."}"#,
+            )
+            .await?
+            .map(|creds| {
+                let auth = config::optional(env, "REDDIT_AUTH_BASE_URL", "https://www.reddit.com");
+                let api = config::optional(env, "REDDIT_API_BASE_URL", "https://oauth.reddit.com");
+                Reddit::new(&auth, &api, creds, &[]).map(Mutex::new)
+            })
+            .transpose()
+            .map_err(fatal)?,
+            None => None,
+        };
         Ok(Self {
+            bluesky,
+            reddit,
+            recheck_days: number(env, "SOCIAL_RECHECK_DAYS", "7")? as u32,
+            recheck_interval_ms: number(env, "SOCIAL_RECHECK_INTERVAL_HOURS", "24")? * 3_600_000,
             stores: Stores {
                 s3: sdk::s3_client(&conf),
                 dynamodb: dynamodb.clone(),
@@ -148,15 +204,7 @@ impl Function {
         if last.is_some_and(|t| now - t < self.interval_ms) {
             return Ok(());
         }
-        let today = time::OffsetDateTime::now_utc();
-        let days: Vec<HourPartition> = (0..i64::from(self.days))
-            .map(|d| HourPartition::containing(today - time::Duration::days(d)))
-            .collect();
-        let ids: Vec<String> =
-            tickerpulse_aws::forget::x_post_ids(&self.stores.s3, &self.stores.raw_bucket, &days)
-                .await?
-                .into_iter()
-                .collect();
+        let ids = self.stored_ids(self.days, Source::X).await?;
         if ids.is_empty() {
             return Ok(());
         }
@@ -174,6 +222,51 @@ impl Function {
         out.x_ids_uploaded = ids.len();
         out.x_job = Some((job.id, "in_progress".into()));
         Ok(())
+    }
+
+    /// One source's post ids stored in the last `days` days.
+    async fn stored_ids(&self, days: u32, source: Source) -> Result<Vec<String>, HandlerError> {
+        let today = time::OffsetDateTime::now_utc();
+        let days: Vec<HourPartition> = (0..i64::from(days))
+            .map(|d| HourPartition::containing(today - time::Duration::days(d)))
+            .collect();
+        let ids = tickerpulse_aws::forget::post_ids(
+            &self.stores.s3,
+            &self.stores.raw_bucket,
+            &days,
+            source,
+        )
+        .await?;
+        Ok(ids.into_iter().collect())
+    }
+
+    /// Reddit's and Bluesky's posts of the last days, asked about once a
+    /// day; those gone are forgotten.
+    async fn recheck(&self, out: &mut ComplyResult) -> Result<(), HandlerError> {
+        if self.bluesky.is_none() && self.reddit.is_none() {
+            return Ok(());
+        }
+        let now = now_ms();
+        let last = self.state.last_rechecked_ms().await?;
+        if last.is_some_and(|t| now - t < self.recheck_interval_ms) {
+            return Ok(());
+        }
+        let social = |e: tickerpulse_social::SocialError| HandlerError::Retryable(e.to_string());
+        let mut gone = Vec::new();
+        if let Some(b) = &self.bluesky {
+            let ids = self.stored_ids(self.recheck_days, Source::Bluesky).await?;
+            out.social_checked += ids.len();
+            gone.extend(b.lock().await.gone(&ids).await.map_err(social)?);
+        }
+        if let Some(r) = &self.reddit {
+            let ids = self.stored_ids(self.recheck_days, Source::Reddit).await?;
+            out.social_checked += ids.len();
+            gone.extend(r.lock().await.gone(&ids).await.map_err(social)?);
+        }
+        out.social_gone += gone.len();
+        self.forget(&Forget::new(gone, []), "social-recheck", out)
+            .await?;
+        self.state.rechecked(now).await
     }
 
     /// Stage versions of the hours a run has rebuilt since their posts went.
@@ -213,6 +306,7 @@ impl Function {
             self.state.request_done(&r.key).await?;
             out.requests += 1;
         }
+        self.recheck(&mut out).await?;
         tracing::info!(result = ?out, "complied");
         match &self.x {
             Some(Ok(x)) => self.x_compliance(x, &mut out).await?,
