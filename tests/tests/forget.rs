@@ -532,17 +532,7 @@ async fn the_comply_function_forgets_what_operators_and_x_ask() {
         .await
         .unwrap();
 
-    let run = || async {
-        let started = std::time::Instant::now();
-        let outcome = stack
-            .fire_schedule("ComplyFunction.Schedule")
-            .await
-            .unwrap()
-            .await
-            .unwrap();
-        eprintln!("a comply run: {:?}", started.elapsed());
-        outcome.result.expect("comply runs")
-    };
+    let run = || comply_run(&stack);
     // 1: the request is carried out; X's job starts over the four X posts left.
     let first = run().await;
     assert_eq!(
@@ -567,27 +557,17 @@ async fn the_comply_function_forgets_what_operators_and_x_ask() {
     );
     // The pipeline's run rebuilds the marked hours; the next comply run
     // purges their stage files' old versions.
-    let machine = stack.template.state_machines().unwrap()[0].arn.clone();
-    let out = run_execution(&c.sfn, &machine, "comply-fn-2", &json!({}))
-        .await
-        .unwrap();
-    assert_eq!(out.status().as_str(), "SUCCEEDED", "{out:?}");
+    pipeline_run(&stack, "comply-fn-2").await;
     let fourth = run().await;
     assert_eq!(fourth["hours_purged"], 2, "{fourth}");
     assert!(fourth["versions_purged"].as_u64().unwrap() > 0, "{fourth}");
 
     assert_eq!(serving(&stack).await, expected);
-    for var in ["RAW_BUCKET", "STAGE_BUCKET"] {
-        for (name, bytes) in every_version(&c.s3, &env[var]).await {
-            let text = readable(&name, &bytes);
-            for needle in ["dump it all now", "is a fraud", "new highs", "mallory"] {
-                assert!(
-                    !text.contains(needle),
-                    "{var} {name} still holds {needle:?}"
-                );
-            }
-        }
-    }
+    no_copy_holds(
+        &stack,
+        &["dump it all now", "is a fraud", "new highs", "mallory"],
+    )
+    .await;
     stack.stop().await;
 }
 
@@ -721,15 +701,7 @@ async fn what_reddit_and_bluesky_no_longer_show_is_forgotten() {
     stack.bluesky.delete(&[gone[0]]);
     stack.reddit.delete(&[gone[1]]);
 
-    let run = || async {
-        let outcome = stack
-            .fire_schedule("ComplyFunction.Schedule")
-            .await
-            .unwrap()
-            .await
-            .unwrap();
-        outcome.result.expect("comply runs")
-    };
+    let run = || comply_run(&stack);
     let first = run().await;
     assert_eq!(
         (
@@ -740,22 +712,50 @@ async fn what_reddit_and_bluesky_no_longer_show_is_forgotten() {
         (Some(4), Some(2), Some(2)),
         "{first}"
     );
-    let c = clients(&stack).await.unwrap();
-    let machine = stack.template.state_machines().unwrap()[0].arn.clone();
-    let out = run_execution(&c.sfn, &machine, "recheck-2", &json!({}))
-        .await
-        .unwrap();
-    assert_eq!(out.status().as_str(), "SUCCEEDED", "{out:?}");
+    pipeline_run(&stack, "recheck-2").await;
     let second = run().await;
     assert_eq!(second["hours_purged"], 2, "{second}");
     // Re-checked once a day: the second run asked nothing.
     assert_eq!(second["social_checked"], 0, "{second}");
     assert_eq!(serving(&stack).await, expected);
+    no_copy_holds(&stack, &["is a scam", "will crash tomorrow"]).await;
+    stack.stop().await;
+}
+
+/// One run of the comply function as its schedule runs it (its role, no
+/// retry); its result.
+async fn comply_run(stack: &LocalStack) -> serde_json::Value {
+    let started = std::time::Instant::now();
+    let outcome = stack
+        .fire_schedule("ComplyFunction.Schedule")
+        .await
+        .unwrap()
+        .await
+        .unwrap();
+    eprintln!("a comply run: {:?}", started.elapsed());
+    outcome.result.expect("comply runs")
+}
+
+/// One run of the pipeline over the changed hours, which must succeed.
+async fn pipeline_run(stack: &LocalStack, name: &str) {
+    let c = clients(stack).await.unwrap();
+    let machine = stack.template.state_machines().unwrap()[0].arn.clone();
+    let started = std::time::Instant::now();
+    let out = run_execution(&c.sfn, &machine, name, &json!({}))
+        .await
+        .unwrap();
+    eprintln!("the pipeline run: {:?}", started.elapsed());
+    assert_eq!(out.status().as_str(), "SUCCEEDED", "{out:?}");
+}
+
+/// No version of any raw or stage object holds any of `needles`.
+async fn no_copy_holds(stack: &LocalStack, needles: &[&str]) {
     let env = stack.env().unwrap();
+    let s3 = clients(stack).await.unwrap().s3;
     for var in ["RAW_BUCKET", "STAGE_BUCKET"] {
-        for (name, bytes) in every_version(&c.s3, &env[var]).await {
+        for (name, bytes) in every_version(&s3, &env[var]).await {
             let text = readable(&name, &bytes);
-            for needle in ["is a scam", "will crash tomorrow"] {
+            for needle in needles {
                 assert!(
                     !text.contains(needle),
                     "{var} {name} still holds {needle:?}"
@@ -763,5 +763,4 @@ async fn what_reddit_and_bluesky_no_longer_show_is_forgotten() {
             }
         }
     }
-    stack.stop().await;
 }
