@@ -23,13 +23,6 @@ pub struct Report {
     pub forget: Option<forget::Report>,
 }
 
-/// The days (one partition each) from `days - 1` days before `now` to `now`.
-pub fn last_days(now: time::OffsetDateTime, days: u32) -> Vec<HourPartition> {
-    (0..i64::from(days))
-        .map(|d| HourPartition::containing(now - time::Duration::days(d)))
-        .collect()
-}
-
 /// How often and how long a job is polled.
 #[derive(Debug, Clone, Copy)]
 pub struct Polling {

@@ -710,7 +710,7 @@ async fn run(cli: Cli) -> Result<i32> {
             let report = tickerpulse::comply::run(
                 &copies,
                 &x,
-                &tickerpulse::comply::last_days(time::OffsetDateTime::now_utc(), days),
+                &tickerpulse_core::HourPartition::last_days(time::OffsetDateTime::now_utc(), days),
                 tickerpulse::comply::Polling {
                     every: std::time::Duration::from_secs(poll),
                     // An hour of polls at least: X says a job takes "minutes to hours".

@@ -477,7 +477,7 @@ async fn what_x_reports_withdrawn_is_forgotten() {
         tickerpulse_local::stack::LOCAL_X_TOKEN.into(),
     )
     .unwrap();
-    let days = comply::last_days(time::OffsetDateTime::now_utc(), 30);
+    let days = tickerpulse_core::HourPartition::last_days(time::OffsetDateTime::now_utc(), 30);
     let polling = comply::Polling {
         every: std::time::Duration::from_millis(20),
         times: 5,

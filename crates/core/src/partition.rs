@@ -51,6 +51,14 @@ impl HourPartition {
         }
     }
 
+    /// One partition in each of the last `days` days up to `now` (today
+    /// first): what a day's prefix is taken from.
+    pub fn last_days(now: OffsetDateTime, days: u32) -> Vec<Self> {
+        (0..i64::from(days))
+            .map(|d| Self::containing(now - time::Duration::days(d)))
+            .collect()
+    }
+
     /// The hour of an RFC 3339 timestamp such as `2020-04-15T01:03:46.000Z`.
     pub fn of_timestamp(ts: &str) -> Result<Self, PartitionError> {
         Ok(Self::containing(parse_rfc3339(ts)?))

@@ -69,17 +69,6 @@ fn now_ms() -> i64 {
     (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64
 }
 
-fn number(env: &dyn Env, name: &'static str, default: &str) -> Result<i64, HandlerError> {
-    let v = config::optional(env, name, default);
-    v.parse().ok().filter(|n| *n > 0).ok_or_else(|| {
-        HandlerError::Config(config::ConfigError::Invalid {
-            name,
-            value: v.clone(),
-            reason: "want a whole number above 0".into(),
-        })
-    })
-}
-
 impl Function {
     pub async fn from_env(env: &dyn Env) -> Result<Self, HandlerError> {
         let conf = sdk::load(env).await;
@@ -135,8 +124,13 @@ impl Function {
         Ok(Self {
             bluesky,
             reddit,
-            recheck_days: number(env, "SOCIAL_RECHECK_DAYS", "7")? as u32,
-            recheck_interval_ms: number(env, "SOCIAL_RECHECK_INTERVAL_HOURS", "24")? * 3_600_000,
+            recheck_days: config::number(env, "SOCIAL_RECHECK_DAYS", 7u32, 1..=u32::MAX)?,
+            recheck_interval_ms: config::number(
+                env,
+                "SOCIAL_RECHECK_INTERVAL_HOURS",
+                24i64,
+                1..=i64::MAX / 3_600_000,
+            )? * 3_600_000,
             stores: Stores {
                 s3: sdk::s3_client(&conf),
                 dynamodb: dynamodb.clone(),
@@ -150,8 +144,13 @@ impl Function {
                 table: state_table,
             },
             x,
-            days: number(env, "X_COMPLIANCE_DAYS", "30")? as u32,
-            interval_ms: number(env, "X_COMPLIANCE_INTERVAL_HOURS", "24")? * 3_600_000,
+            days: config::number(env, "X_COMPLIANCE_DAYS", 30u32, 1..=u32::MAX)?,
+            interval_ms: config::number(
+                env,
+                "X_COMPLIANCE_INTERVAL_HOURS",
+                24i64,
+                1..=i64::MAX / 3_600_000,
+            )? * 3_600_000,
         })
     }
 
@@ -226,10 +225,7 @@ impl Function {
 
     /// One source's post ids stored in the last `days` days.
     async fn stored_ids(&self, days: u32, source: Source) -> Result<Vec<String>, HandlerError> {
-        let today = time::OffsetDateTime::now_utc();
-        let days: Vec<HourPartition> = (0..i64::from(days))
-            .map(|d| HourPartition::containing(today - time::Duration::days(d)))
-            .collect();
+        let days = HourPartition::last_days(time::OffsetDateTime::now_utc(), days);
         let ids = tickerpulse_aws::forget::post_ids(
             &self.stores.s3,
             &self.stores.raw_bucket,
